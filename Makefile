@@ -1,0 +1,46 @@
+# carebed: two commands on a fresh Debian machine, `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/.bin
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all build install test unit bench demo fuzz vet clean
+
+all: build
+
+# install puts the real services in place: Mosquitto (apt) and InfluxDB 1.8.3 (built
+# once into .bin/ from the Go module proxy).
+install:
+	deploy/dev/install
+
+build:
+	mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./gateway/cmd/gateway ./firmware-sim/cmd/firmware-sim
+
+vet:
+	$(GO) vet ./...
+
+# test runs every test against real Mosquitto and InfluxDB started by the tests
+# themselves (deploy/dev/run-*), each on its own ports and folders.
+test: install vet
+	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -count=1 -timeout 40m ./...
+
+# unit runs the tests that need no services.
+unit:
+	$(GO) test -count=1 -short ./...
+
+# bench measures the whole path Mosquitto -> gateway -> InfluxDB at fixed offered
+# rates (docs/performance.md says how to read it).
+bench: install
+	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/
+
+# demo starts InfluxDB, the gateway with its embedded broker and simulated homes, and
+# prints where to look. DEMO_SECONDS=N stops it after N seconds (default: Ctrl-C).
+demo: install build
+	deploy/dev/demo
+
+clean:
+	rm -rf .dev .demo

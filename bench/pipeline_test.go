@@ -1,0 +1,219 @@
+// Package bench measures the whole path Mosquitto -> gateway -> InfluxDB on this
+// machine at fixed offered rates. Run it with `make bench`; docs/performance.md
+// explains the method and keeps the figures.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"carebed/firmware-sim/fleet"
+	"carebed/internal/devsvc"
+)
+
+// rates are the offered rates (msg/s), each run for stepDuration.
+var (
+	rates        = envRates("CAREBED_BENCH_RATES", []float64{10000, 20000, 30000, 40000, 50000})
+	stepDuration = envDuration("CAREBED_BENCH_STEP", 10*time.Second)
+)
+
+const (
+	devices = 1000
+	conns   = 8
+	// lagLimit is how soon after the last publish the last message must land.
+	lagLimit = 3 * time.Second
+)
+
+// BenchmarkPipeline offers each rate for stepDuration and reports, per rate, what
+// landed, how late the last message landed, the gateway's CPU time per 1,000
+// messages and its ingest latency quantiles.
+func BenchmarkPipeline(b *testing.B) {
+	for _, rate := range rates {
+		b.Run(fmt.Sprintf("rate=%.0f", rate), func(b *testing.B) {
+			for range b.N {
+				s := newStand(b)
+				res := s.step(b, rate)
+				b.ReportMetric(res.offered, "offered_msg/s")
+				b.ReportMetric(res.achieved, "sent_msg/s")
+				b.ReportMetric(float64(res.lost), "lost")
+				b.ReportMetric(res.lag.Seconds(), "lag_s")
+				b.ReportMetric(res.cpuPer1000.Seconds()*1000, "cpu_ms/1000msg")
+				b.ReportMetric(res.p50*1000, "p50_ms")
+				b.ReportMetric(res.p99*1000, "p99_ms")
+				keeps := res.lost == 0 && res.lag <= lagLimit
+				b.Logf("offered %.0f msg/s: sent %d (%.0f msg/s), stored %d, lost %d, last landed %.2fs after last publish, gateway CPU %.2f ms/1000 msg, ingest p50 %.2f ms p99 %.2f ms, keeps up: %v",
+					res.offered, res.sent, res.achieved, res.stored, res.lost, res.lag.Seconds(),
+					res.cpuPer1000.Seconds()*1000, res.p50*1000, res.p99*1000, keeps)
+			}
+		})
+	}
+}
+
+// stand is one measurement setup: real Mosquitto and InfluxDB, the gateway as its
+// own process (so its CPU time is its own), and a registry of 1,000 devices.
+type stand struct {
+	mq      *devsvc.Mosquitto
+	influx  *devsvc.Influx
+	gw      *exec.Cmd
+	httpURL string
+	devices []string
+}
+
+func newStand(b *testing.B) *stand {
+	b.Helper()
+	s := &stand{mq: devsvc.StartMosquitto(b), influx: devsvc.StartInflux(b)}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "gateway")
+	build := exec.Command("go", "build", "-o", bin, "./gateway/cmd/gateway")
+	build.Dir = devsvc.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	ledger := filepath.Join(dir, "ledger.csv")
+	s.devices = writeLedger(b, ledger, devices)
+	addr := freeAddr(b)
+	s.httpURL = "http://" + addr
+	env := append(os.Environ(), "CAREBED_MQTT_URL="+s.mq.URL, "CAREBED_INFLUX_URL="+s.influx.URL,
+		"CAREBED_INFLUX_BUCKET="+s.influx.Bucket, "CAREBED_HTTP_ADDR="+addr,
+		"CAREBED_DATA_DIR="+filepath.Join(dir, "data"), "CAREBED_EMBEDDED_BROKER_ADDR=")
+	imp := exec.Command(bin, "registry", "import", ledger)
+	imp.Env = env
+	if out, err := imp.CombinedOutput(); err != nil {
+		b.Fatalf("registry import: %v\n%s", err, out)
+	}
+	s.gw = exec.Command(bin, "run")
+	s.gw.Env = env
+	logf, err := os.Create(filepath.Join(dir, "gateway.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.gw.Stdout, s.gw.Stderr = logf, logf
+	if err := s.gw.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.gw.Process.Signal(os.Interrupt); s.gw.Wait(); logf.Close() })
+	waitUntil(b, 30*time.Second, "gateway ready", func() bool { return httpOK(s.httpURL + "/readyz") })
+	return s
+}
+
+type result struct {
+	offered, achieved  float64
+	sent, stored, lost int64
+	lag, cpuPer1000    time.Duration
+	p50, p99           float64
+}
+
+// step offers rate for stepDuration and measures.
+func (s *stand) step(b *testing.B, rate float64) result {
+	b.Helper()
+	before := s.scrape(b)
+	cpu0 := procCPU(b, s.gw.Process.Pid)
+	f := fleet.New(fleet.Options{Broker: s.mq.URL, Devices: s.devices, Conns: conns, Rate: rate,
+		Duration: stepDuration, MaxInflight: 5000, ClientPrefix: fmt.Sprintf("bench-%.0f", rate)})
+	rep, err := f.Run(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := before["carebed_influx_points_written_total"] + float64(rep.Acked)
+	var landed time.Time
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		m := s.scrape(b)
+		if m["carebed_influx_points_written_total"] >= want {
+			landed = time.Now()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	after := s.scrape(b)
+	cpu := procCPU(b, s.gw.Process.Pid) - cpu0
+	stored := int64(after["carebed_influx_points_written_total"] - before["carebed_influx_points_written_total"])
+	r := result{offered: rate, achieved: rep.Rate(), sent: rep.Sent, stored: stored,
+		lost: rep.Acked - stored, cpuPer1000: time.Duration(float64(cpu) / float64(max(rep.Sent, 1)) * 1000)}
+	if r.lost < 0 {
+		r.lost = 0
+	}
+	if landed.IsZero() {
+		r.lag = time.Minute
+	} else {
+		r.lag = landed.Sub(rep.LastPublish)
+	}
+	r.p50 = quantile(before, after, 0.50)
+	r.p99 = quantile(before, after, 0.99)
+	return r
+}
+
+// scrape reads the gateway's metrics into name{labels} -> value.
+func (s *stand) scrape(b *testing.B) map[string]float64 {
+	b.Helper()
+	resp, err := http.Get(s.httpURL + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// quantile estimates a quantile of carebed_ingest_latency_seconds between two
+// scrapes, interpolating linearly inside the bucket as Prometheus does.
+func quantile(before, after map[string]float64, q float64) float64 {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	const prefix = `carebed_ingest_latency_seconds_bucket{le="`
+	for k, v := range after {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		le, err := strconv.ParseFloat(strings.TrimSuffix(k[len(prefix):], `"}`), 64)
+		if err != nil {
+			le = math.Inf(1)
+		}
+		bs = append(bs, bucket{le, v - before[k]})
+	}
+	if len(bs) == 0 {
+		return math.NaN()
+	}
+	sortBuckets(bs, func(a, b bucket) bool { return a.le < b.le })
+	total := bs[len(bs)-1].n
+	rank, prevLe, prevN := q*total, 0.0, 0.0
+	for _, bk := range bs {
+		if bk.n >= rank {
+			if math.IsInf(bk.le, 1) {
+				return prevLe
+			}
+			if bk.n == prevN {
+				return bk.le
+			}
+			return prevLe + (bk.le-prevLe)*(rank-prevN)/(bk.n-prevN)
+		}
+		prevLe, prevN = bk.le, bk.n
+	}
+	return prevLe
+}

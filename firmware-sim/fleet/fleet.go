@@ -1,0 +1,198 @@
+// Package fleet publishes protocol v1 traffic for many simulated devices at a fixed
+// offered rate over a bounded number of MQTT connections, QoS 1, and records which
+// (device, seq) pairs the broker acknowledged. Load tests, end-to-end tests and the
+// demo use it.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"carebed/gateway/protocol"
+)
+
+// Payload builds the message device sends as its seq-th message at now.
+type Payload func(device string, seq uint64, now time.Time) (topic string, payload []byte)
+
+// Options configure a Fleet.
+type Options struct {
+	// Broker is the MQTT URL, e.g. tcp://127.0.0.1:1883.
+	Broker string
+	// Devices are the device ids; they are dealt round-robin over the connections.
+	Devices []string
+	// Conns is the number of MQTT connections (default 4). PerDevice overrides it:
+	// one connection per device, client id and username = device id, with a Last Will
+	// on the device's status topic, as real firmware connects.
+	Conns     int
+	PerDevice bool
+	// ClientPrefix prefixes the client ids of shared connections.
+	ClientPrefix string
+	// Rate is the total offered rate in messages per second; Duration how long to
+	// offer it (0: until the context ends).
+	Rate     float64
+	Duration time.Duration
+	// Payload builds each message (default: Telemetry with the device clock).
+	Payload Payload
+	// FirstSeq is the first seq of every device (default 1).
+	FirstSeq uint64
+	// MaxInflight bounds unacknowledged publishes per connection (default 1000).
+	MaxInflight int
+	// Record keeps every acknowledged (device, seq) for Acked.
+	Record bool
+}
+
+// Fleet is a running set of publishers.
+type Fleet struct {
+	o       Options
+	sent    atomic.Int64
+	acked   atomic.Int64
+	errs    atomic.Int64
+	lastPub atomic.Int64 // unix nanos of the last publish call
+
+	mu      sync.Mutex
+	ackedBy map[string][]uint64
+	lastErr error
+}
+
+// Report is what a run sent.
+type Report struct {
+	Sent, Acked, Errors int64
+	Elapsed             time.Duration
+	// LastPublish is when the last message was handed to the client.
+	LastPublish time.Time
+	LastError   error
+}
+
+// Rate is the achieved publish rate.
+func (r Report) Rate() float64 { return float64(r.Sent) / r.Elapsed.Seconds() }
+
+// New returns a Fleet; it connects in Run.
+func New(o Options) *Fleet {
+	if o.Conns <= 0 {
+		o.Conns = 4
+	}
+	if o.PerDevice {
+		o.Conns = len(o.Devices)
+	}
+	if o.Conns > len(o.Devices) {
+		o.Conns = len(o.Devices)
+	}
+	if o.MaxInflight <= 0 {
+		o.MaxInflight = 1000
+	}
+	if o.FirstSeq == 0 {
+		o.FirstSeq = 1
+	}
+	if o.Payload == nil {
+		o.Payload = Telemetry
+	}
+	if o.ClientPrefix == "" {
+		o.ClientPrefix = "fleet"
+	}
+	return &Fleet{o: o, ackedBy: make(map[string][]uint64)}
+}
+
+// Telemetry is the default payload: a bed sensor reading with the device clock.
+func Telemetry(device string, seq uint64, now time.Time) (string, []byte) {
+	hr, rr, batt, rssi := 60+float64(seq%20), 14+float64(seq%4), 90.0, -70.0
+	occ := seq%7 != 0
+	return protocol.DeviceTopic(device, protocol.KindTelemetry), protocol.EncodeReading(protocol.Reading{
+		Seq: seq, TS: now.UnixMilli(), HR: &hr, RR: &rr, Battery: &batt, RSSI: &rssi, Occupied: &occ})
+}
+
+// Run connects, offers the rate until Duration passes or ctx ends, waits (bounded)
+// for outstanding acknowledgements, disconnects and reports.
+func (f *Fleet) Run(ctx context.Context) (Report, error) {
+	if len(f.o.Devices) == 0 || f.o.Rate <= 0 {
+		return Report{}, errors.New("fleet: no devices or no rate")
+	}
+	if f.o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.o.Duration)
+		defer cancel()
+	}
+	conns, err := f.connect()
+	if err != nil {
+		return Report{}, err
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.run(ctx, f) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, c := range conns {
+		c.client.Disconnect(250)
+	}
+	return f.report(elapsed), nil
+}
+
+func (f *Fleet) report(elapsed time.Duration) Report {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return Report{Sent: f.sent.Load(), Acked: f.acked.Load(), Errors: f.errs.Load(), Elapsed: elapsed,
+		LastPublish: time.Unix(0, f.lastPub.Load()), LastError: f.lastErr}
+}
+
+// Sent is the number of publishes so far (for progress displays).
+func (f *Fleet) Sent() int64 { return f.sent.Load() }
+
+// Acked returns, per device, the seqs the broker acknowledged (Options.Record).
+func (f *Fleet) Acked() map[string][]uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string][]uint64, len(f.ackedBy))
+	for d, s := range f.ackedBy {
+		out[d] = append([]uint64(nil), s...)
+	}
+	return out
+}
+
+func (f *Fleet) ack(device string, seq uint64, err error) {
+	if err != nil {
+		f.errs.Add(1)
+		f.mu.Lock()
+		f.lastErr = err
+		f.mu.Unlock()
+		return
+	}
+	f.acked.Add(1)
+	if f.o.Record {
+		f.mu.Lock()
+		f.ackedBy[device] = append(f.ackedBy[device], seq)
+		f.mu.Unlock()
+	}
+}
+
+// connect opens every connection, in parallel, and waits for all of them.
+func (f *Fleet) connect() ([]*conn, error) {
+	conns := make([]*conn, f.o.Conns)
+	for i := range conns {
+		conns[i] = &conn{rate: f.o.Rate / float64(f.o.Conns), seq: map[string]uint64{}}
+	}
+	for i, d := range f.o.Devices {
+		c := conns[i%len(conns)]
+		c.devices = append(c.devices, d)
+		c.seq[d] = f.o.FirstSeq
+	}
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() { errs[i] = c.connect(f.o, i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, c := range conns {
+			if c.client != nil {
+				c.client.Disconnect(0)
+			}
+		}
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	return conns, nil
+}

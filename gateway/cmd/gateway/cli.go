@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"carebed/gateway/config"
+	"carebed/gateway/registry"
+	"carebed/gateway/service"
+)
+
+const usage = `usage:
+  gateway run [-config FILE]                          take device messages in (MQTT) and store them
+  gateway registry import [-config FILE] [-skip-bad] LEDGER.csv
+                                                      import the county's bed ledger
+  gateway registry list [-config FILE]                print what is registered
+Environment overrides: CAREBED_MQTT_URL, CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL,
+CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET, CAREBED_HTTP_ADDR, CAREBED_DATA_DIR.
+`
+
+// run executes one command and returns the exit code: 0 ok, 1 failure, 2 misuse.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd := args[0]; {
+	case cmd == "run":
+		err = runGateway(ctx, args[1:], stderr, env)
+	case cmd == "registry" && len(args) > 1 && args[1] == "import":
+		err = importLedger(ctx, args[2:], stdout, stderr, env)
+	case cmd == "registry" && len(args) > 1 && args[1] == "list":
+		err = listRegistry(ctx, args[2:], stdout, stderr, env)
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "gateway:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "gateway:", err)
+		return 1
+	}
+}
+
+type usageError struct{ error }
+
+// loadConfig parses the -config flag (and the command's own flags, set up by more)
+// and loads the configuration.
+func loadConfig(name string, args []string, stderr io.Writer, env func(string) (string, bool),
+	more func(*flag.FlagSet)) (config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "YAML configuration `file` (defaults when empty)")
+	if more != nil {
+		more(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, nil, usageError{err}
+	}
+	cfg, err := config.Load(*path, env)
+	return cfg, fs, err
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Log.Level)) //nolint:errcheck // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runGateway(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) error {
+	cfg, _, err := loadConfig("run", args, stderr, env, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	g, err := service.New(cfg, service.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("gateway started", "http", g.HTTPAddr(), "embedded_broker", g.BrokerAddr(),
+		"mqtt", cfg.MQTT.URL, "influx", cfg.Influx.URL, "data_dir", cfg.DataDir)
+	err = g.Run(ctx)
+	log.Info("gateway stopped")
+	return err
+}
+
+func openRegistry(cfg config.Config) (*registry.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	return registry.Open(cfg.Registry.Path)
+}
+
+func importLedger(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	var skipBad bool
+	cfg, fs, err := loadConfig("registry import", args, stderr, env, func(fs *flag.FlagSet) {
+		fs.BoolVar(&skipBad, "skip-bad", false, "import the good rows of a file that has bad ones")
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("registry import takes one CSV file")}
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	reg, err := openRegistry(cfg)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	rep, err := reg.Import(ctx, f, registry.ImportOptions{SkipBad: skipBad})
+	for _, e := range rep.Errors {
+		fmt.Fprintln(stderr, fs.Arg(0)+":", e.Error())
+	}
+	if err != nil {
+		if errors.Is(err, registry.ErrBadRows) {
+			return fmt.Errorf("%d bad rows: nothing imported (fix them, or use -skip-bad)", len(rep.Errors))
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%d rows: %d imported, %d updated, %d unchanged, %d skipped\n",
+		rep.Rows, rep.Imported, rep.Updated, rep.Unchanged, len(rep.Errors))
+	return nil
+}
+
+func listRegistry(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	cfg, _, err := loadConfig("registry list", args, stderr, env, nil)
+	if err != nil {
+		return err
+	}
+	reg, err := openRegistry(cfg)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	return reg.WriteList(ctx, stdout)
+}

@@ -1,0 +1,314 @@
+// Package config loads the gateway's YAML configuration: strict (unknown keys are
+// errors with line numbers), defaults for everything, environment overrides for the
+// endpoints, and validation errors that name the key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole gateway configuration. The YAML keys are the field tags.
+type Config struct {
+	// DataDir holds the registry, the spool and the dead-letter log.
+	DataDir        string         `yaml:"data_dir"`
+	MQTT           MQTT           `yaml:"mqtt"`
+	EmbeddedBroker EmbeddedBroker `yaml:"embedded_broker"`
+	Influx         Influx         `yaml:"influx"`
+	HTTP           HTTP           `yaml:"http"`
+	Spool          Spool          `yaml:"spool"`
+	Ingest         Ingest         `yaml:"ingest"`
+	Registry       Registry       `yaml:"registry"`
+	Log            Log            `yaml:"log"`
+}
+
+// MQTT configures the gateway's client of an external broker.
+type MQTT struct {
+	// URL of the broker, e.g. tcp://127.0.0.1:1883. Ignored when the embedded broker is on.
+	URL      string `yaml:"url"`
+	ClientID string `yaml:"client_id"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Inflight bounds the messages received and not yet acknowledged.
+	Inflight       int           `yaml:"inflight"`
+	KeepAlive      time.Duration `yaml:"keep_alive"`
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+}
+
+// EmbeddedBroker configures the broker built into the gateway (mochi-mqtt).
+type EmbeddedBroker struct {
+	// Addr to listen on, e.g. 127.0.0.1:1883; empty turns the embedded broker off.
+	Addr string `yaml:"addr"`
+}
+
+// Influx configures the InfluxDB writer.
+type Influx struct {
+	URL   string `yaml:"url"`
+	Token string `yaml:"token"`
+	Org   string `yaml:"org"`
+	// Bucket is "db/rp" on InfluxDB 1.8, a bucket name on 2.x and 3.x.
+	Bucket       string        `yaml:"bucket"`
+	BatchPoints  int           `yaml:"batch_points"`
+	Timeout      time.Duration `yaml:"timeout"`
+	RetryMin     time.Duration `yaml:"retry_min"`
+	RetryMax     time.Duration `yaml:"retry_max"`
+	FlushEvery   time.Duration `yaml:"flush_every"`
+	WriteWorkers int           `yaml:"write_workers"`
+}
+
+// HTTP configures the operations and API listener.
+type HTTP struct {
+	Addr string `yaml:"addr"`
+}
+
+// Spool configures the durable telemetry spool.
+type Spool struct {
+	MaxBytes         int64 `yaml:"max_bytes"`
+	SegmentBytes     int64 `yaml:"segment_bytes"`
+	KeepShippedBytes int64 `yaml:"keep_shipped_bytes"`
+}
+
+// Ingest configures message processing.
+type Ingest struct {
+	// LateAfter flags a message whose ts is older than this on arrival.
+	LateAfter time.Duration `yaml:"late_after"`
+	// DedupWindow is how many recent seqs per device are remembered.
+	DedupWindow int `yaml:"dedup_window"`
+	// Workers decode messages in parallel.
+	Workers int `yaml:"workers"`
+	// DeadLetterMaxBytes rotates the dead-letter log at this size.
+	DeadLetterMaxBytes int64 `yaml:"dead_letter_max_bytes"`
+}
+
+// Registry configures the device registry.
+type Registry struct {
+	// Path of the SQLite file; default data_dir/registry.db.
+	Path string `yaml:"path"`
+	// Refresh is how often the in-memory device table is reloaded.
+	Refresh time.Duration `yaml:"refresh"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration used for keys the file does not set.
+func Default() Config {
+	return Config{
+		DataDir: "data",
+		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", ClientID: "carebed-gateway", Inflight: 10000,
+			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
+		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000,
+			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
+			FlushEvery: 100 * time.Millisecond, WriteWorkers: 1},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
+		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, Workers: 2, DeadLetterMaxBytes: 64 << 20},
+		Registry: Registry{Refresh: 30 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads the file at path (empty path: defaults only), applies the environment
+// overrides found by lookupEnv (os.LookupEnv, or a map in tests; nil for none) and
+// validates the result.
+func Load(path string, lookupEnv func(string) (string, bool)) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if err := decode(b, &cfg); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	applyEnv(&cfg, lookupEnv)
+	cfg.fillDerived()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// decode parses YAML strictly into cfg, keeping the defaults for absent keys.
+func decode(b []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // empty file: no keys set
+		return err
+	}
+	return nil
+}
+
+// Env names the environment overrides.
+var Env = []string{"CAREBED_MQTT_URL", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
+	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR"}
+
+// applyEnv overrides endpoint keys from the environment. A variable that is set, even
+// to an empty string, overrides: CAREBED_EMBEDDED_BROKER_ADDR= turns the broker off.
+func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
+	if lookupEnv == nil {
+		return
+	}
+	targets := map[string]*string{
+		"CAREBED_MQTT_URL": &cfg.MQTT.URL, "CAREBED_EMBEDDED_BROKER_ADDR": &cfg.EmbeddedBroker.Addr,
+		"CAREBED_INFLUX_URL": &cfg.Influx.URL, "CAREBED_INFLUX_TOKEN": &cfg.Influx.Token,
+		"CAREBED_INFLUX_BUCKET": &cfg.Influx.Bucket, "CAREBED_HTTP_ADDR": &cfg.HTTP.Addr,
+		"CAREBED_DATA_DIR": &cfg.DataDir,
+	}
+	for _, name := range Env {
+		if v, ok := lookupEnv(name); ok {
+			*targets[name] = strings.TrimSpace(v)
+		}
+	}
+}
+
+// fillDerived sets keys whose default depends on others.
+func (c *Config) fillDerived() {
+	if c.Registry.Path == "" && c.DataDir != "" {
+		c.Registry.Path = filepath.Join(c.DataDir, "registry.db")
+	}
+}
+
+// SpoolDir is where the telemetry spool lives.
+func (c Config) SpoolDir() string { return filepath.Join(c.DataDir, "spool") }
+
+// DeadLetterPath is the dead-letter log file.
+func (c Config) DeadLetterPath() string { return filepath.Join(c.DataDir, "deadletter.jsonl") }
+
+// Validate checks every key and returns the first problem, naming the key.
+func (c Config) Validate() error {
+	checks := []struct {
+		key string
+		err error
+	}{
+		{"data_dir", nonEmpty(c.DataDir)},
+		{"mqtt.url", c.mqttURL()},
+		{"mqtt.client_id", nonEmpty(c.MQTT.ClientID)},
+		{"mqtt.inflight", between(c.MQTT.Inflight, 1, 1_000_000)},
+		{"mqtt.keep_alive", atLeast(c.MQTT.KeepAlive, time.Second)},
+		{"mqtt.connect_timeout", atLeast(c.MQTT.ConnectTimeout, time.Second)},
+		{"embedded_broker.addr", optionalAddr(c.EmbeddedBroker.Addr)},
+		{"influx.url", httpURL(c.Influx.URL)},
+		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
+		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},
+		{"influx.timeout", atLeast(c.Influx.Timeout, 100*time.Millisecond)},
+		{"influx.retry_min", atLeast(c.Influx.RetryMin, time.Millisecond)},
+		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
+		{"influx.flush_every", atLeast(c.Influx.FlushEvery, time.Millisecond)},
+		{"influx.write_workers", between(c.Influx.WriteWorkers, 1, 16)},
+		{"http.addr", optionalAddr(c.HTTP.Addr)},
+		{"spool.max_bytes", atLeast64(c.Spool.MaxBytes, 1<<20)},
+		{"spool.segment_bytes", atLeast64(c.Spool.SegmentBytes, 64<<10)},
+		{"spool.keep_shipped_bytes", atLeast64(c.Spool.KeepShippedBytes, 0)},
+		{"ingest.late_after", atLeast(c.Ingest.LateAfter, time.Second)},
+		{"ingest.dedup_window", between(c.Ingest.DedupWindow, 64, 1<<16)},
+		{"ingest.workers", between(c.Ingest.Workers, 1, 64)},
+		{"ingest.dead_letter_max_bytes", atLeast64(c.Ingest.DeadLetterMaxBytes, 1<<20)},
+		{"registry.path", nonEmpty(c.Registry.Path)},
+		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},
+		{"log.level", oneOf(c.Log.Level, "debug", "info", "warn", "error")},
+		{"log.format", oneOf(c.Log.Format, "text", "json")},
+	}
+	for _, ch := range checks {
+		if ch.err != nil {
+			return fmt.Errorf("config: %s: %w", ch.key, ch.err)
+		}
+	}
+	return nil
+}
+
+func (c Config) mqttURL() error {
+	if c.EmbeddedBroker.Addr != "" && c.MQTT.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.MQTT.URL)
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	default:
+		return fmt.Errorf("scheme %q is not tcp, mqtt, ssl, tls, mqtts, ws or wss", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host:port", c.MQTT.URL)
+	}
+	return nil
+}
+
+func nonEmpty(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func between(v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%d is outside %d..%d", v, lo, hi)
+	}
+	return nil
+}
+
+func atLeast(d, lo time.Duration) error {
+	if d < lo {
+		return fmt.Errorf("%s is less than %s", d, lo)
+	}
+	return nil
+}
+
+func atLeast64(v, lo int64) error {
+	if v < lo {
+		return fmt.Errorf("%d is less than %d", v, lo)
+	}
+	return nil
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func httpURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s)://host:port URL", s)
+	}
+	return nil
+}
+
+func optionalAddr(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port", s)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadErrors(t *testing.T) {
+	cases := map[string]string{
+		"unknown_key":    "config testdata/conf.unknown_key.yml: yaml: unmarshal errors:\n  line 3: field clientid not found in type config.MQTT",
+		"bad_scheme":     `config: mqtt.url: scheme "http" is not tcp, mqtt, ssl, tls, mqtts, ws or wss`,
+		"bad_duration":   "config testdata/conf.bad_duration.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `soon` into time.Duration",
+		"small_inflight": "config: mqtt.inflight: 0 is outside 1..1000000",
+		"bad_level":      `config: log.level: "loud" is not one of debug, info, warn, error`,
+		"bad_influx":     `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(filepath.Join("testdata", "conf."+name+".yml"), nil)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if err.Error() != want {
+				t.Errorf("error\n got: %s\nwant: %s", err, want)
+			}
+		})
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	cfg, err := Load("testdata/conf.good.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MQTT.ClientID != "carebed-gw-bazhou" || cfg.MQTT.Inflight != 20000 {
+		t.Errorf("mqtt = %+v", cfg.MQTT)
+	}
+	if cfg.Ingest.LateAfter != 2*time.Minute {
+		t.Errorf("late_after = %s", cfg.Ingest.LateAfter)
+	}
+	if cfg.Ingest.DedupWindow != Default().Ingest.DedupWindow {
+		t.Errorf("dedup_window default lost: %d", cfg.Ingest.DedupWindow)
+	}
+	if cfg.Registry.Path != "/var/lib/carebed/registry.db" {
+		t.Errorf("registry.path = %q", cfg.Registry.Path)
+	}
+}
+
+func TestLoadEmptyFileKeepsDefaults(t *testing.T) {
+	cfg, err := Load("testdata/conf.empty.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.fillDerived()
+	if cfg != want {
+		t.Errorf("got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := map[string]string{
+		"CAREBED_MQTT_URL":             "tcp://10.0.0.1:1883",
+		"CAREBED_EMBEDDED_BROKER_ADDR": "127.0.0.1:18830",
+		"CAREBED_INFLUX_URL":           "http://127.0.0.1:9999",
+		"CAREBED_INFLUX_TOKEN":         "user:pass",
+		"CAREBED_INFLUX_BUCKET":        "care/autogen",
+		"CAREBED_HTTP_ADDR":            "127.0.0.1:0",
+		"CAREBED_DATA_DIR":             t.TempDir(),
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := Load("testdata/conf.good.yml", lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{cfg.MQTT.URL, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
+		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir}
+	for i, name := range Env {
+		if got[i] != env[name] {
+			t.Errorf("%s: got %q", name, got[i])
+		}
+	}
+	if !strings.HasPrefix(cfg.Registry.Path, env["CAREBED_DATA_DIR"]) {
+		t.Errorf("registry.path %q does not follow CAREBED_DATA_DIR", cfg.Registry.Path)
+	}
+}
+
+func TestEnvEmptyTurnsBrokerOff(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(path, []byte("embedded_broker:\n  addr: 127.0.0.1:1883\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(k string) (string, bool) { return "", k == "CAREBED_EMBEDDED_BROKER_ADDR" }
+	cfg, err := Load(path, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.EmbeddedBroker.Addr != "" {
+		t.Errorf("embedded_broker.addr = %q, want off", cfg.EmbeddedBroker.Addr)
+	}
+}

@@ -1,0 +1,77 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/gateway/protocol"
+)
+
+// Metrics are the ingest's Prometheus collectors.
+type Metrics struct {
+	messages     *prometheus.CounterVec
+	rejects      *prometheus.CounterVec
+	late         *prometheus.CounterVec
+	latency      prometheus.Histogram
+	appendErrors prometheus.Counter
+	queue        prometheus.Gauge
+	connected    prometheus.Gauge
+	connects     prometheus.Counter
+	lost         prometheus.Counter
+}
+
+// Extra reject reasons decided by the ingest rather than the protocol decoder.
+const (
+	ReasonUnknownDevice protocol.Reason = "unknown_device"
+)
+
+// NewMetrics registers the ingest metrics with reg (nil: a private registry).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_ingest_messages_total",
+			Help: "Device messages taken in, by topic kind and result (stored, duplicate, rejected).",
+		}, []string{"kind", "result"}),
+		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_ingest_rejects_total",
+			Help: "Device messages rejected, by reason; each is in the dead-letter log.",
+		}, []string{"reason"}),
+		late: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_ingest_late_total",
+			Help: "Readings and events whose device timestamp was older than ingest.late_after on arrival.",
+		}, []string{"kind"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "carebed_ingest_latency_seconds",
+			Help:    "Time from receiving a message to its durable hand-off (when it may be acknowledged).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		appendErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebed_ingest_spool_append_errors_total",
+			Help: "Failed hand-offs to the spool (full or failing disk); the messages wait, unacknowledged.",
+		}),
+		queue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebed_ingest_queue_depth",
+			Help: "Messages received from the broker and waiting for a worker.",
+		}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebed_mqtt_connected",
+			Help: "1 while the gateway's MQTT client is connected to the broker.",
+		}),
+		connects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebed_mqtt_connects_total",
+			Help: "Successful MQTT connections, including reconnections.",
+		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebed_mqtt_connection_lost_total",
+			Help: "MQTT connections lost.",
+		}),
+	}
+	reg.MustRegister(m.messages, m.rejects, m.late, m.latency, m.appendErrors, m.queue,
+		m.connected, m.connects, m.lost)
+	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice) {
+		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
+	}
+	return m
+}

@@ -1,0 +1,202 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Topics the gateway subscribes to: every device's telemetry, events and status.
+var Topics = []string{"carebed/v1/+/telemetry", "carebed/v1/+/event", "carebed/v1/+/status"}
+
+// SubscriberOptions configure the MQTT client of an external broker.
+type SubscriberOptions struct {
+	URL, ClientID, Username, Password string
+	// Inflight bounds messages received and not yet acknowledged; it should be at
+	// least the broker's max_inflight_messages so the reader never waits.
+	Inflight int
+	// Workers hand off batches in parallel; the spool merges their disk syncs.
+	Workers int
+	// MaxBatch bounds the messages one worker hands off at once.
+	MaxBatch          int
+	KeepAlive         time.Duration
+	ConnectTimeout    time.Duration
+	MaxReconnectDelay time.Duration
+	Logger            *slog.Logger
+	Metrics           *Metrics
+}
+
+// Subscriber is the gateway's persistent MQTT session with the broker: QoS 1, a
+// fixed client id, clean session off, and manual acknowledgement after hand-off.
+type Subscriber struct {
+	o         SubscriberOptions
+	h         *Handler
+	in        chan received
+	client    mqtt.Client
+	log       *slog.Logger
+	connected atomic.Bool
+	stop      chan struct{} // closed when the subscriber stops taking messages
+}
+
+type received struct {
+	msg  mqtt.Message
+	when time.Time
+}
+
+// NewSubscriber returns a Subscriber that hands messages to h.
+func NewSubscriber(o SubscriberOptions, h *Handler) *Subscriber {
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
+	if o.Inflight <= 0 {
+		o.Inflight = 10000
+	}
+	if o.MaxReconnectDelay <= 0 {
+		o.MaxReconnectDelay = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = h.o.Metrics
+	}
+	s := &Subscriber{o: o, h: h, in: make(chan received, o.Inflight), stop: make(chan struct{}), log: o.Logger.With("component", "mqtt")}
+	s.client = mqtt.NewClient(s.clientOptions())
+	// Routes go in before Connect: messages the broker queued for this session while
+	// the gateway was away arrive right after CONNACK and must reach the handler.
+	for _, t := range Topics {
+		s.client.AddRoute(t, s.receive)
+	}
+	return s
+}
+
+func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
+	o := mqtt.NewClientOptions().AddBroker(s.o.URL).SetClientID(s.o.ClientID).
+		SetUsername(s.o.Username).SetPassword(s.o.Password).
+		SetCleanSession(false).SetAutoAckDisabled(true).SetOrderMatters(true).
+		SetKeepAlive(s.o.KeepAlive).SetConnectTimeout(s.o.ConnectTimeout).
+		SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(s.o.MaxReconnectDelay).
+		SetDefaultPublishHandler(s.receive)
+	o.SetOnConnectHandler(s.onConnect)
+	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		s.connected.Store(false)
+		s.o.Metrics.connected.Set(0)
+		s.o.Metrics.lost.Inc()
+		s.log.Warn("lost the broker; reconnecting", "err", err)
+	})
+	return o
+}
+
+// onConnect (re)subscribes: harmless when the persistent session kept the
+// subscriptions, necessary when the broker lost them.
+func (s *Subscriber) onConnect(c mqtt.Client) {
+	filters := make(map[string]byte, len(Topics))
+	for _, t := range Topics {
+		filters[t] = 1
+	}
+	tok := c.SubscribeMultiple(filters, nil)
+	go func() { // waiting on the token inside the handler would stall paho
+		if !tok.WaitTimeout(s.o.ConnectTimeout) || tok.Error() != nil {
+			s.log.Error("subscribe failed; the broker's persistent session may still hold the subscriptions", "err", tok.Error())
+			return
+		}
+		s.connected.Store(true)
+		s.o.Metrics.connected.Set(1)
+		s.o.Metrics.connects.Inc()
+		s.log.Info("connected and subscribed", "broker", s.o.URL, "client_id", s.o.ClientID)
+	}()
+}
+
+// receive runs on paho's reader path: it only queues the message.
+func (s *Subscriber) receive(_ mqtt.Client, m mqtt.Message) {
+	select {
+	case s.in <- received{msg: m, when: s.h.o.Now()}:
+		s.o.Metrics.queue.Set(float64(len(s.in)))
+	case <-s.stop: // not acknowledged: the broker redelivers it to the next session
+	}
+}
+
+// Connected reports whether the session is up and subscribed.
+func (s *Subscriber) Connected() bool { return s.connected.Load() }
+
+// Run connects and hands messages off until ctx ends, then stops taking messages,
+// finishes the ones queued, and disconnects.
+func (s *Subscriber) Run(ctx context.Context) error {
+	s.client.Connect() // with ConnectRetry the token completes only once connected
+	var wg sync.WaitGroup
+	work, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	for range s.o.Workers {
+		wg.Go(func() { s.work(work) })
+	}
+	<-ctx.Done()
+	close(s.stop)
+	s.drain(work)
+	stopWork()
+	wg.Wait()
+	s.client.Disconnect(250)
+	s.connected.Store(false)
+	s.o.Metrics.connected.Set(0)
+	return nil
+}
+
+// drain waits, up to a bound, for the workers to empty the queue.
+func (s *Subscriber) drain(ctx context.Context) {
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.in) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// work hands off batches of queued messages and acknowledges them.
+func (s *Subscriber) work(ctx context.Context) {
+	msgs := make([]Message, 0, s.o.MaxBatch)
+	acks := make([]mqtt.Message, 0, s.o.MaxBatch)
+	for {
+		msgs, acks = msgs[:0], acks[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.in:
+			msgs, acks = appendReceived(msgs, acks, r)
+		}
+		msgs, acks = s.fill(msgs, acks)
+		s.o.Metrics.queue.Set(float64(len(s.in)))
+		if err := s.h.Handle(ctx, msgs); err != nil {
+			return // unacknowledged: redelivered to the next session
+		}
+		for _, m := range acks {
+			m.Ack()
+		}
+	}
+}
+
+// fill adds what is queued, without waiting, up to MaxBatch.
+func (s *Subscriber) fill(msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
+	for len(msgs) < s.o.MaxBatch {
+		select {
+		case r := <-s.in:
+			msgs, acks = appendReceived(msgs, acks, r)
+		default:
+			return msgs, acks
+		}
+	}
+	return msgs, acks
+}
+
+func appendReceived(msgs []Message, acks []mqtt.Message, r received) ([]Message, []mqtt.Message) {
+	msgs = append(msgs, Message{Topic: r.msg.Topic(), Payload: r.msg.Payload(), Received: r.when})
+	return msgs, append(acks, r.msg)
+}
+
+// String names the subscriber for logs.
+func (s *Subscriber) String() string { return fmt.Sprintf("mqtt %s as %s", s.o.URL, s.o.ClientID) }

@@ -1,0 +1,209 @@
+// Package points turns decoded protocol v1 messages into InfluxDB line protocol and
+// frames them as spool records that carry the (device, seq) pairs they hold.
+//
+// Schema (docs/protocol.md, "Storage"): measurements telemetry, event and
+// device_status; tags county, township, village, home, device, kind (and type for
+// events); never a person's name or phone number. A point's timestamp is the device's
+// ts in milliseconds (receive time when the device has no clock) plus seq mod 10^6 in
+// nanoseconds, so two readings in one millisecond stay distinct and writing the same
+// message twice leaves one point: the InfluxDB write is idempotent.
+package points
+
+import (
+	"strconv"
+	"time"
+
+	"carebed/gateway/protocol"
+)
+
+// Tags are the place and identity tags of every point of one device.
+type Tags struct {
+	County, Township, Village, Home, Device, Kind string
+}
+
+// Stamp is the receive-side context of one message.
+type Stamp struct {
+	// Received is when the gateway took the message in.
+	Received time.Time
+	// LateAfter flags a message whose ts is older than this on arrival.
+	LateAfter time.Duration
+}
+
+// Delay reports how far ts (Unix ms, 0 = no clock) lags behind the receive time, and
+// whether that makes the message late. Future timestamps count as on time.
+func (s Stamp) Delay(ts int64) (time.Duration, bool) {
+	if ts <= 0 {
+		return 0, false
+	}
+	d := s.Received.Sub(time.UnixMilli(ts))
+	return d, d > s.LateAfter
+}
+
+// Nanos is the point timestamp for a message with device time ts and sequence seq.
+func (s Stamp) Nanos(ts int64, seq uint64) int64 {
+	ms := ts
+	if ms <= 0 {
+		ms = s.Received.UnixMilli()
+	}
+	return ms*1_000_000 + int64(seq%1_000_000)
+}
+
+// AppendTelemetry appends one telemetry line per reading to dst.
+func AppendTelemetry(dst []byte, t Tags, tel protocol.Telemetry, s Stamp) []byte {
+	for _, r := range tel.Readings {
+		dst = appendReading(dst, t, r, tel.Batch, s)
+	}
+	return dst
+}
+
+func appendReading(dst []byte, t Tags, r protocol.Reading, replayed bool, s Stamp) []byte {
+	dst = appendSeries(dst, "telemetry", t)
+	f := fields{dst: dst}
+	f.float("battery", r.Battery)
+	f.float("rssi", r.RSSI)
+	f.float("hr", r.HR)
+	f.float("rr", r.RR)
+	f.float("motion", r.Motion)
+	f.float("temp_c", r.TempC)
+	if r.Occupied != nil {
+		f.boolean("occupied", *r.Occupied)
+	}
+	f.boolean("replayed", replayed)
+	return finish(f, r.Seq, r.TS, s)
+}
+
+// AppendEvent appends the event's line to dst.
+func AppendEvent(dst []byte, t Tags, e protocol.Event, s Stamp) []byte {
+	dst = appendSeries(dst, "event", t)
+	dst = append(dst, ",type="...)
+	dst = appendTag(dst, string(e.Type))
+	f := fields{dst: dst}
+	f.float("confidence", e.Confidence)
+	if e.Cancels != 0 {
+		f.integer("cancels", int64(e.Cancels))
+	}
+	return finish(f, e.Seq, e.TS, s)
+}
+
+// AppendStatus appends the status line to dst.
+func AppendStatus(dst []byte, t Tags, st protocol.Status, s Stamp) []byte {
+	dst = appendSeries(dst, "device_status", t)
+	f := fields{dst: dst}
+	f.boolean("online", st.Online)
+	if st.FW != "" {
+		f.str("fw", st.FW)
+	}
+	if st.HeartbeatS != 0 {
+		f.integer("heartbeat_s", int64(st.HeartbeatS))
+	}
+	return finish(f, st.Seq, st.TS, s)
+}
+
+// finish adds seq, the lateness fields and the timestamp, and ends the line.
+func finish(f fields, seq uint64, ts int64, s Stamp) []byte {
+	f.integer("seq", int64(seq))
+	delay, late := s.Delay(ts)
+	f.boolean("late", late)
+	if late {
+		f.integer("delay_ms", delay.Milliseconds())
+	}
+	dst := append(f.dst, ' ')
+	dst = strconv.AppendInt(dst, s.Nanos(ts, seq), 10)
+	return append(dst, '\n')
+}
+
+func appendSeries(dst []byte, measurement string, t Tags) []byte {
+	dst = append(dst, measurement...)
+	for _, kv := range [...]struct{ k, v string }{
+		{"county", t.County}, {"device", t.Device}, {"home", t.Home},
+		{"kind", t.Kind}, {"township", t.Township}, {"village", t.Village},
+	} {
+		if kv.v == "" {
+			continue // InfluxDB rejects empty tag values
+		}
+		dst = append(dst, ',')
+		dst = append(dst, kv.k...)
+		dst = append(dst, '=')
+		dst = appendTag(dst, kv.v)
+	}
+	return dst
+}
+
+// appendTag escapes commas, equals signs and spaces in a tag value.
+func appendTag(dst []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case ',', '=', ' ':
+			dst = append(dst, '\\', c)
+		case '\n', '\r', '\t':
+			dst = append(dst, '_')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// fields writes a field set, the first one after a space and the others after commas.
+type fields struct {
+	dst []byte
+	n   int
+}
+
+func (f *fields) key(k string) {
+	if f.n == 0 {
+		f.dst = append(f.dst, ' ')
+	} else {
+		f.dst = append(f.dst, ',')
+	}
+	f.n++
+	f.dst = append(f.dst, k...)
+	f.dst = append(f.dst, '=')
+}
+
+func (f *fields) float(k string, v *float64) {
+	if v == nil {
+		return
+	}
+	f.key(k)
+	f.dst = strconv.AppendFloat(f.dst, *v, 'g', -1, 64)
+	if isIntegral(*v) {
+		f.dst = append(f.dst, ".0"...) // keep the field a float even for whole numbers
+	}
+}
+
+// isIntegral reports whether AppendFloat printed v without a dot or exponent.
+func isIntegral(v float64) bool {
+	return v == float64(int64(v)) && v < 1e21 && v > -1e21
+}
+
+func (f *fields) integer(k string, v int64) {
+	f.key(k)
+	f.dst = strconv.AppendInt(f.dst, v, 10)
+	f.dst = append(f.dst, 'i')
+}
+
+func (f *fields) boolean(k string, v bool) {
+	f.key(k)
+	if v {
+		f.dst = append(f.dst, 't')
+	} else {
+		f.dst = append(f.dst, 'f')
+	}
+}
+
+func (f *fields) str(k, v string) {
+	f.key(k)
+	f.dst = append(f.dst, '"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '"', '\\':
+			f.dst = append(f.dst, '\\', c)
+		case '\n':
+			f.dst = append(f.dst, ' ')
+		default:
+			f.dst = append(f.dst, c)
+		}
+	}
+	f.dst = append(f.dst, '"')
+}

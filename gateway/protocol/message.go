@@ -1,0 +1,52 @@
+package protocol
+
+import "time"
+
+// Limits and rules of protocol v1.
+const (
+	// Version is the value of the v field of every protocol v1 message.
+	Version = 1
+	// MaxMessageSize is the longest payload, in bytes, of any message but a telemetry batch.
+	MaxMessageSize = 4096
+	// MaxBatchSize is the longest payload, in bytes, of a telemetry batch.
+	MaxBatchSize = 65536
+	// LateAfter is how much older than its arrival a message's ts may be before the
+	// message is late: still processed, and flagged with how late it is.
+	LateAfter = 60 * time.Second
+	// DedupWindow is how many of a device's most recent seqs the gateway remembers to
+	// drop duplicates.
+	DedupWindow = 1024
+)
+
+// Message is the decoded form of any device→gateway message. Only the field for
+// Topic.Kind is set.
+type Message struct {
+	Topic     Topic
+	Telemetry Telemetry
+	Event     Event
+	Status    Status
+}
+
+// Decode parses topic and payload together: ParseTopic, then the decoder for the
+// topic's kind. A cmd topic is rejected with ReasonBadTopic, since devices must not
+// publish to it. Every error is an *Error; when only the payload is at fault the
+// returned Message still carries the parsed Topic, so the caller can say which
+// device sent it.
+func Decode(topic string, payload []byte) (Message, error) {
+	t, err := ParseTopic(topic)
+	if err != nil {
+		return Message{}, err
+	}
+	m := Message{Topic: t}
+	switch t.Kind {
+	case KindTelemetry:
+		m.Telemetry, err = DecodeTelemetry(payload)
+	case KindEvent:
+		m.Event, err = DecodeEvent(payload)
+	case KindStatus:
+		m.Status, err = DecodeStatus(payload)
+	default:
+		err = &Error{Reason: ReasonBadTopic, Msg: "devices must not publish to their cmd topic " + topic + "; it carries commands from the gateway"}
+	}
+	return m, err
+}

@@ -1,0 +1,135 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestOpenPragmas(t *testing.T) {
+	s := openTest(t)
+	tests := []struct{ pragma, want string }{
+		{pragma: "journal_mode", want: "wal"},
+		{pragma: "synchronous", want: "1"}, // NORMAL
+		{pragma: "foreign_keys", want: "1"},
+		{pragma: "busy_timeout", want: "5000"},
+		{pragma: "user_version", want: "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pragma, func(t *testing.T) {
+			var got string
+			if err := s.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil || got != tt.want {
+				t.Errorf("PRAGMA %s = %q, %v; want %q", tt.pragma, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustImport(t, s, "ledger_sample.csv")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.Summary(context.Background()); err != nil || n.Devices != 12 {
+		t.Errorf("after reopen Summary() = %+v, %v; want 12 devices", n, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		path  func(t *testing.T) string
+		error string
+	}{
+		{name: "empty path", path: func(*testing.T) string { return "" }, error: "path must be"},
+		{name: "question mark", path: func(t *testing.T) string { return filepath.Join(t.TempDir(), "a?b") }, error: "path must be"},
+		{name: "missing folder", path: func(t *testing.T) string { return filepath.Join(t.TempDir(), "no", "such", "r.db") }, error: "registry: open"},
+		{name: "newer schema", path: newerSchema, error: "newer than this program's"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(tt.path(t))
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.error) {
+				t.Errorf("error %q, want it to contain %q", err, tt.error)
+			}
+		})
+	}
+}
+
+// newerSchema makes a database whose user_version is ahead of this program's.
+func newerSchema(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "r.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOpenConcurrentlyOnANewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImportCanceledContext(t *testing.T) {
+	s := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Import(ctx, strings.NewReader(string(readTestdata(t, "ledger_sample.csv"))), ImportOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+	if n, _ := s.Summary(context.Background()); n.Devices != 0 {
+		t.Errorf("%d devices imported under a canceled context", n.Devices)
+	}
+}
+
+func TestDevicesOrder(t *testing.T) {
+	s := openTest(t)
+	if all, err := s.Devices(context.Background()); err != nil || len(all) != 0 {
+		t.Fatalf("empty registry: Devices() = %v, %v", all, err)
+	}
+	mustImport(t, s, "ledger_sample.csv")
+	all, err := s.Devices(context.Background())
+	if err != nil || len(all) != 12 {
+		t.Fatalf("Devices() = %d devices, %v; want 12", len(all), err)
+	}
+	if first := all[0]; first.ID != "bh-0020-fall" || first.Place.County != "博湖县" {
+		t.Errorf("first device %+v, want bh-0020-fall in 博湖县", first)
+	}
+}

@@ -1,0 +1,320 @@
+// Package service is the gateway program as a type: New opens its stores and binds
+// its listeners, Run takes messages in until the context ends and then shuts down in
+// order (stop intake, finish hand-offs, flush the spool to InfluxDB within a bound,
+// close stores). End-to-end tests start it in-process; cmd/gateway is a thin main.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"carebed/gateway/broker"
+	"carebed/gateway/config"
+	"carebed/gateway/deadletter"
+	"carebed/gateway/ingest"
+	"carebed/gateway/registry"
+	"carebed/gateway/sink"
+	"carebed/gateway/spool"
+)
+
+// Options are what the caller injects besides the configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Registry receives all metrics; a new one (with Go and process collectors) when nil.
+	Registry *prometheus.Registry
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// FlushTimeout bounds the spool flush on shutdown (default 5 s); what is left
+	// stays in the spool for the next start.
+	FlushTimeout time.Duration
+}
+
+// Gateway is the running service.
+type Gateway struct {
+	cfg     config.Config
+	o       Options
+	log     *slog.Logger
+	now     func() time.Time
+	reg     *registry.Store
+	devices deviceTable
+	nDev    atomic.Int64
+	spool   *spool.Spool
+	dead    *deadletter.Log
+	handler *ingest.Handler
+	sink    *sink.Sink
+	influx  influxdb2.Client
+	sub     *ingest.Subscriber
+	broker  *broker.Broker
+	httpLn  net.Listener
+	http    *http.Server
+	closers []func() error
+}
+
+// New opens the registry, spool and dead-letter log under the data folder, rebuilds
+// the duplicate filter from the spool, and binds the HTTP (and embedded broker)
+// listeners. Close releases everything if Run is never called.
+func New(cfg config.Config, o Options) (g *Gateway, err error) {
+	g = &Gateway{cfg: cfg, o: o}
+	g.defaults()
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	steps := []func() error{g.openStores, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+func (g *Gateway) defaults() {
+	if g.o.Logger == nil {
+		g.o.Logger = slog.Default()
+	}
+	if g.o.Registry == nil {
+		g.o.Registry = prometheus.NewRegistry()
+		g.o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if g.o.Now == nil {
+		g.o.Now = time.Now
+	}
+	if g.o.FlushTimeout <= 0 {
+		g.o.FlushTimeout = 5 * time.Second
+	}
+	g.log, g.now = g.o.Logger, g.o.Now
+}
+
+func (g *Gateway) openStores() error {
+	if err := os.MkdirAll(g.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	reg, err := registry.Open(g.cfg.Registry.Path)
+	if err != nil {
+		return err
+	}
+	g.reg = reg
+	g.closers = append(g.closers, reg.Close)
+	if err := g.refreshDevices(context.Background()); err != nil {
+		return err
+	}
+	sp, err := spool.Open(spool.Options{Dir: g.cfg.SpoolDir(), MaxBytes: g.cfg.Spool.MaxBytes,
+		SegmentBytes: g.cfg.Spool.SegmentBytes, KeepShippedBytes: g.cfg.Spool.KeepShippedBytes,
+		Logger: g.log.With("component", "spool"), Registerer: g.o.Registry, Now: g.now})
+	if err != nil {
+		return err
+	}
+	g.spool = sp
+	g.closers = append(g.closers, sp.Close)
+	dl, err := deadletter.Open(g.cfg.DeadLetterPath(), g.cfg.Ingest.DeadLetterMaxBytes)
+	if err != nil {
+		return err
+	}
+	g.dead = dl
+	g.closers = append(g.closers, dl.Close)
+	return nil
+}
+
+func (g *Gateway) refreshDevices(ctx context.Context) error {
+	n, err := g.devices.load(ctx, g.reg)
+	if err != nil {
+		return fmt.Errorf("load registry: %w", err)
+	}
+	if old := g.nDev.Swap(int64(n)); old != int64(n) {
+		g.log.Info("registry loaded", "devices", n)
+	}
+	return nil
+}
+
+func (g *Gateway) devicesLoaded() int { return int(g.nDev.Load()) }
+
+func (g *Gateway) buildIngest() error {
+	m := ingest.NewMetrics(g.o.Registry)
+	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
+		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
+		DedupWindow: g.cfg.Ingest.DedupWindow, Now: g.now})
+	n := 0
+	err := g.spool.Recent(func(rec []byte) error {
+		n++
+		if err := g.handler.Rebuild(rec); err != nil {
+			g.log.Warn("skipped a spool record while rebuilding the duplicate filter", "err", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild duplicate filter: %w", err)
+	}
+	g.log.Info("duplicate filter rebuilt from the spool", "records", n, "devices", g.handler.DevicesSeen())
+	g.o.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "carebed_devices_seen", Help: "Devices whose messages the gateway has taken in (kept in the duplicate filter).",
+	}, func() float64 { return float64(g.handler.DevicesSeen()) }))
+	return nil
+}
+
+func (g *Gateway) buildSink() error {
+	ic := g.cfg.Influx
+	opts := influxdb2.DefaultOptions().SetHTTPRequestTimeout(uint(ic.Timeout.Seconds() + 0.5))
+	g.influx = influxdb2.NewClientWithOptions(ic.URL, ic.Token, opts)
+	g.closers = append(g.closers, func() error { g.influx.Close(); return nil })
+	g.sink = sink.New(sink.Options{Source: g.spool, Writer: g.influx.WriteAPIBlocking(ic.Org, ic.Bucket),
+		DeadLetters: g.dead, Metrics: sink.NewMetrics(g.o.Registry), Logger: g.log,
+		BatchRecords: ic.BatchPoints, RetryMin: ic.RetryMin, RetryMax: ic.RetryMax, Now: g.now})
+	return nil
+}
+
+func (g *Gateway) bindHTTP() error {
+	if g.cfg.HTTP.Addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", g.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr: %w", err)
+	}
+	g.httpLn = ln
+	g.http = &http.Server{Handler: g.routes(g.o.Registry), ReadHeaderTimeout: 10 * time.Second}
+	g.closers = append(g.closers, ln.Close)
+	return nil
+}
+
+func (g *Gateway) buildIntake() error {
+	if g.cfg.EmbeddedBroker.Addr != "" {
+		b, err := broker.New(broker.Options{Addr: g.cfg.EmbeddedBroker.Addr, Ingest: g.handler,
+			Devices: &g.devices, Logger: g.log})
+		if err != nil {
+			return fmt.Errorf("embedded_broker.addr: %w", err)
+		}
+		g.broker = b
+		return nil
+	}
+	mc := g.cfg.MQTT
+	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.ClientID,
+		Username: mc.Username, Password: mc.Password, Inflight: mc.Inflight, Workers: g.cfg.Ingest.Workers,
+		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log}, g.handler)
+	return nil
+}
+
+// HTTPAddr is the bound address of the HTTP listener ("" when off).
+func (g *Gateway) HTTPAddr() string {
+	if g.httpLn == nil {
+		return ""
+	}
+	return g.httpLn.Addr().String()
+}
+
+// BrokerAddr is the bound address of the embedded broker ("" when off).
+func (g *Gateway) BrokerAddr() string {
+	if g.broker == nil {
+		return ""
+	}
+	return g.broker.Addr().String()
+}
+
+func (g *Gateway) mqttUp() bool {
+	if g.broker != nil {
+		return true
+	}
+	return g.sub != nil && g.sub.Connected()
+}
+
+// Run serves until ctx ends, then shuts down in order and closes the stores.
+func (g *Gateway) Run(ctx context.Context) error {
+	defer g.Close()
+	var wg sync.WaitGroup
+	sinkCtx, stopSink := context.WithCancel(context.Background())
+	defer stopSink()
+	sinkDone := make(chan struct{})
+	go func() { g.runSink(sinkCtx); close(sinkDone) }()
+	if g.http != nil {
+		wg.Go(func() { g.serveHTTP() })
+	}
+	wg.Go(func() { g.refreshLoop(ctx) })
+	err := g.runIntake(ctx)
+	stopSink()
+	<-sinkDone // one reader of the spool at a time
+	g.flush()
+	if g.http != nil {
+		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		g.http.Shutdown(shut) //nolint:errcheck // closing anyway
+		cancel()
+	}
+	wg.Wait()
+	return err
+}
+
+// runIntake takes messages in until ctx ends.
+func (g *Gateway) runIntake(ctx context.Context) error {
+	if g.broker != nil {
+		if err := g.broker.Serve(); err != nil {
+			return fmt.Errorf("embedded broker: %w", err)
+		}
+		g.log.Info("embedded broker listening", "addr", g.BrokerAddr())
+		<-ctx.Done()
+		return g.broker.Close()
+	}
+	return g.sub.Run(ctx)
+}
+
+func (g *Gateway) runSink(ctx context.Context) {
+	if err := g.sink.Run(ctx); err != nil {
+		g.log.Error("InfluxDB writer stopped", "err", err)
+	}
+}
+
+// flush ships what the spool holds, within FlushTimeout.
+func (g *Gateway) flush() {
+	ctx, cancel := context.WithTimeout(context.Background(), g.o.FlushTimeout)
+	defer cancel()
+	if err := g.sink.Flush(ctx); err != nil {
+		g.log.Warn("spool not empty at shutdown; it is shipped after the next start",
+			"records", g.spool.Stats().Records, "err", err)
+	}
+}
+
+func (g *Gateway) serveHTTP() {
+	g.log.Info("http listening", "addr", g.HTTPAddr())
+	if err := g.http.Serve(g.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		g.log.Error("http server stopped", "err", err)
+	}
+}
+
+func (g *Gateway) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(g.cfg.Registry.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.refreshDevices(ctx); err != nil && ctx.Err() == nil {
+				g.log.Error("registry refresh failed; keeping the devices loaded before", "err", err)
+			}
+		}
+	}
+}
+
+// Close releases the stores and listeners, last opened first. It is safe to call
+// more than once.
+func (g *Gateway) Close() error {
+	var errs []error
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		if err := g.closers[i](); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	g.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,272 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"carebed/gateway/config"
+	"carebed/gateway/registry"
+	"carebed/internal/devsvc"
+)
+
+// env is one test's real services, folders and configuration.
+type env struct {
+	t      *testing.T
+	mq     *devsvc.Mosquitto
+	influx *devsvc.Influx
+	cfg    config.Config
+}
+
+// newEnv starts InfluxDB and, unless embedded, Mosquitto, and configures a gateway
+// for them in a fresh data folder.
+func newEnv(t *testing.T, embedded bool) *env {
+	t.Helper()
+	e := &env{t: t, influx: devsvc.StartInflux(t)}
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.Registry.Path = filepath.Join(cfg.DataDir, "registry.db")
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Influx.URL = e.influx.URL
+	cfg.Influx.Bucket = e.influx.Bucket
+	cfg.Influx.RetryMax = time.Second
+	cfg.MQTT.ClientID = "gw-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	if embedded {
+		cfg.EmbeddedBroker.Addr = "127.0.0.1:0"
+	} else {
+		e.mq = devsvc.StartMosquitto(t)
+		cfg.MQTT.URL = e.mq.URL
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg = cfg
+	return e
+}
+
+// deviceIDs returns n device ids with the given prefix.
+func deviceIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%04d", prefix, i+1)
+	}
+	return ids
+}
+
+// register imports a ledger with one home per device into the gateway's registry,
+// ten homes per village.
+func (e *env) register(devices []string) {
+	e.t.Helper()
+	var b strings.Builder
+	b.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
+		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n")
+	for i, d := range devices {
+		fmt.Fprintf(&b, "和静县,巴润哈尔莫敦镇,村%02d,H-%05d,老人%d,地址%d,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,13900000%03d\n",
+			i/10, i, i, i, d, i%1000)
+	}
+	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
+		e.t.Fatal(err)
+	}
+	reg, err := registry.Open(e.cfg.Registry.Path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer reg.Close()
+	if _, err := reg.Import(context.Background(), strings.NewReader(b.String()), registry.ImportOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// running is an in-process gateway.
+type running struct {
+	g    *Gateway
+	reg  *prometheus.Registry
+	stop func()
+}
+
+// start runs a gateway in-process until the test ends or stop is called.
+func (e *env) start() *running {
+	e.t.Helper()
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	g, err := New(e.cfg, Options{Logger: log, Registry: reg})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	r := &running{g: g, reg: reg}
+	var stopped bool
+	r.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				e.t.Errorf("gateway Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			e.t.Error("gateway did not stop within 60 s")
+		}
+	}
+	e.t.Cleanup(r.stop)
+	waitFor(e.t, 30*time.Second, "gateway ready", func() (bool, string) {
+		rd := g.Readiness()
+		return rd.Ready, fmt.Sprintf("%+v", rd)
+	})
+	return r
+}
+
+// testWriter sends logs to t.Log, so they show only for failing tests.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// waitFor polls cond until it holds or the deadline passes; then the test fails with
+// cond's last description of the state.
+func waitFor(t *testing.T, deadline time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("timed out after %s waiting for %s; last state: %s", deadline, what, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metric sums the values of the named metric over series whose labels include want.
+func metric(t *testing.T, g prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	fams, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if hasLabels(m, want) {
+				sum += value(m)
+			}
+		}
+	}
+	return sum
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	n := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := want[lp.GetName()]; ok && v == lp.GetValue() {
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
+}
+
+// seqsIn returns, per device, the seq values stored in measurement, sorted.
+func seqsIn(t *testing.T, inf *devsvc.Influx, measurement string) map[string][]uint64 {
+	t.Helper()
+	out := map[string][]uint64{}
+	for _, row := range inf.Query(t, "SELECT seq, device FROM "+measurement) {
+		n, err := row[1].(json.Number).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := row[2].(string)
+		out[d] = append(out[d], uint64(n))
+	}
+	for _, s := range out {
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	}
+	return out
+}
+
+// exactlyOnce checks that every acknowledged seq is stored and none twice.
+func exactlyOnce(t *testing.T, stored, acked map[string][]uint64) {
+	t.Helper()
+	missing, dups := 0, 0
+	for d, seqs := range acked {
+		have := map[uint64]int{}
+		for _, s := range stored[d] {
+			have[s]++
+		}
+		for _, s := range seqs {
+			if have[s] == 0 {
+				missing++
+				if missing <= 5 {
+					t.Errorf("device %s seq %d acknowledged by the broker but not in InfluxDB", d, s)
+				}
+			}
+		}
+		for s, n := range have {
+			if n > 1 {
+				dups++
+				if dups <= 5 {
+					t.Errorf("device %s seq %d stored %d times", d, s, n)
+				}
+			}
+		}
+	}
+	if missing+dups > 0 {
+		t.Fatalf("%d missing, %d duplicated", missing, dups)
+	}
+}
+
+// total counts seqs over all devices.
+func total(m map[string][]uint64) int {
+	n := 0
+	for _, s := range m {
+		n += len(s)
+	}
+	return n
+}
+
+// get fetches url and returns the body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -1,0 +1,142 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"carebed/firmware-sim/fleet"
+	"carebed/internal/devsvc"
+)
+
+// buildGateway compiles cmd/gateway into a temporary folder.
+func buildGateway(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gateway")
+	cmd := exec.Command("go", "build", "-o", bin, "./gateway/cmd/gateway")
+	cmd.Dir = devsvc.RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is the gateway as a separate process.
+type gatewayProc struct {
+	t    *testing.T
+	bin  string
+	env  []string
+	addr string
+	log  *os.File
+	cmd  *exec.Cmd
+}
+
+func (p *gatewayProc) start() {
+	p.t.Helper()
+	p.cmd = exec.Command(p.bin, "run")
+	p.cmd.Env = p.env
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	waitFor(p.t, 30*time.Second, "gateway process ready", func() (bool, string) {
+		code, body := tryGet("http://" + p.addr + "/readyz")
+		return code == 200, body
+	})
+}
+
+func (p *gatewayProc) kill9() {
+	p.t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd.Wait() //nolint:errcheck // killed on purpose
+}
+
+func tryGet(url string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 512)
+	n, _ := resp.Body.Read(buf)
+	b.Write(buf[:n])
+	return resp.StatusCode, b.String()
+}
+
+func TestKill9WhilePublishingLosesNothing(t *testing.T) {
+	e := newEnv(t, false)
+	devices := deviceIDs("bed", 20)
+	e.register(devices)
+	p := &gatewayProc{t: t, bin: buildGateway(t), addr: freeAddr(t)}
+	p.env = append(os.Environ(), "CAREBED_MQTT_URL="+e.mq.URL, "CAREBED_INFLUX_URL="+e.influx.URL,
+		"CAREBED_INFLUX_BUCKET="+e.influx.Bucket, "CAREBED_HTTP_ADDR="+p.addr,
+		"CAREBED_DATA_DIR="+e.cfg.DataDir, "CAREBED_EMBEDDED_BROKER_ADDR=")
+	logPath := filepath.Join(t.TempDir(), "gateway.log")
+	var err error
+	if p.log, err = os.Create(logPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd != nil && p.cmd.ProcessState == nil {
+			p.kill9()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("gateway log:\n%s", lastLines(string(b), 40))
+		}
+	})
+	p.start()
+	f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 400,
+		Duration: 20 * time.Second, Payload: mixedClock, Record: true, ClientPrefix: "kill-pub"})
+	done := make(chan fleet.Report, 1)
+	go func() { rep, err := f.Run(context.Background()); checkRun(t, err); done <- rep }()
+	for round := 1; round <= 2; round++ {
+		sent := f.Sent()
+		waitFor(t, 20*time.Second, "traffic flowing", func() (bool, string) {
+			return f.Sent() > sent+1000, fmt.Sprint(f.Sent())
+		})
+		p.kill9()
+		t.Logf("kill -9 #%d after %d messages sent", round, f.Sent())
+		p.start()
+	}
+	rep := <-done
+	if rep.Errors != 0 {
+		t.Fatalf("publisher errors: %d (last %v)", rep.Errors, rep.LastError)
+	}
+	acked := f.Acked()
+	waitFor(t, 60*time.Second, "every acknowledged message stored", func() (bool, string) {
+		n := e.influx.Count(t, "SELECT COUNT(seq) FROM telemetry")
+		return n >= int64(total(acked)), fmt.Sprintf("%d of %d", n, total(acked))
+	})
+	exactlyOnce(t, seqsIn(t, e.influx, "telemetry"), acked)
+	t.Logf("%d messages acknowledged, all stored once across two kill -9", total(acked))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,18 @@
+//go:build tools
+
+// Package deps pins the project's libraries until code imports them.
+package deps
+
+import (
+	_ "github.com/eclipse/paho.mqtt.golang"
+	_ "github.com/influxdata/influxdb-client-go/v2"
+	_ "github.com/mochi-mqtt/server/v2"
+	_ "github.com/mochi-mqtt/server/v2/hooks/auth"
+	_ "github.com/mochi-mqtt/server/v2/listeners"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/testutil"
+	_ "github.com/twilio/twilio-go"
+	_ "go.yaml.in/yaml/v3"
+	_ "modernc.org/sqlite"
+)

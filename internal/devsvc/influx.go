@@ -1,0 +1,265 @@
+package devsvc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	influxReady = 60 * time.Second // deadline for a start
+	influxGrace = 30 * time.Second // SIGTERM to SIGKILL
+	// DB is the database StartInflux creates; its default retention policy is
+	// "autogen", so the v2 write API's bucket is "carebed/autogen".
+	DB = "carebed"
+)
+
+// Influx is a running real InfluxDB 1.8 started by deploy/dev/run-influxd, without
+// authentication: the v2 write API takes an empty token and bucket "carebed/autogen".
+type Influx struct {
+	// URL is the HTTP API, "http://127.0.0.1:<port>".
+	URL string
+	// Dir holds influxd.conf, the meta, data and wal folders and the log.
+	Dir string
+	// DB is the database created at start, "carebed".
+	DB string
+	// Bucket is DB's default retention policy as a v2 bucket, "carebed/autogen".
+	Bucket string
+	// LogFile is Dir/influxd.log.
+	LogFile string
+
+	port, rpcPort int
+	proc          *proc
+	client        *http.Client
+}
+
+// StartInflux starts InfluxDB on free loopback ports (HTTP and the RPC service) in a
+// new folder under t.TempDir(), waits until /health passes (deadline 60 s), creates
+// database "carebed", and stops it when the test ends. It skips or fails the test as
+// Require does when influxd is not installed, and fails the test when it does not
+// start.
+func StartInflux(t testing.TB) *Influx {
+	t.Helper()
+	Require(t, influxdName)
+	i := newInflux(filepath.Join(t.TempDir(), "influxd"))
+	cleanup(t, influxGrace, func() *proc { return i.proc })
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i.setPorts(ports[0], ports[1])
+		began := time.Now()
+		err = i.start()
+		if err == nil {
+			t.Logf("devsvc: influxd (pid %d) ready on %s in %v", i.Pid(), i.URL, time.Since(began).Round(time.Millisecond))
+			return i
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == startAttempts {
+			t.Fatalf("devsvc: starting influxd on %s: %v", i.URL, err)
+		}
+		t.Logf("devsvc: influxd port %d or %d was taken meanwhile; trying others", i.port, i.rpcPort)
+	}
+}
+
+func newInflux(dir string) *Influx {
+	return &Influx{Dir: dir, DB: DB, Bucket: DB + "/autogen", LogFile: filepath.Join(dir, "influxd.log"),
+		client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func (i *Influx) setPorts(httpPort, rpcPort int) {
+	i.port, i.rpcPort = httpPort, rpcPort
+	i.URL = "http://127.0.0.1:" + strconv.Itoa(httpPort)
+}
+
+// start runs the script, waits until the log says the HTTP service listens on our
+// port (so /health is answered by this process, not one that took the port) and
+// /health passes, then creates the database (CREATE DATABASE is idempotent).
+func (i *Influx) start() error {
+	p, err := startProc(influxdName, filepath.Dir(i.Dir), i.LogFile,
+		strconv.Itoa(i.port), i.Dir, strconv.Itoa(i.rpcPort))
+	if err != nil {
+		return err
+	}
+	i.proc = p
+	const listening = `msg="Listening on HTTP" `
+	addr := fmt.Sprintf("addr=127.0.0.1:%d ", i.port)
+	ready := func() error {
+		log := readFrom(p.log, p.logStart)
+		if !strings.Contains(log, listening) || !strings.Contains(log, addr) {
+			return errors.New("no \"Listening on HTTP\" line in its log yet")
+		}
+		return i.health()
+	}
+	if err := poll(influxReady, ready, p.exited); err != nil {
+		p.kill()
+		return err
+	}
+	if _, err := i.query("CREATE DATABASE " + i.DB); err != nil {
+		p.kill()
+		return err
+	}
+	return nil
+}
+
+func (i *Influx) health() error {
+	resp, err := i.client.Get(i.URL + "/health")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var h struct{ Status string }
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return fmt.Errorf("/health: %s: %w", resp.Status, err)
+	}
+	if resp.StatusCode != http.StatusOK || h.Status != "pass" {
+		return fmt.Errorf("/health: %s, status %q", resp.Status, h.Status)
+	}
+	return nil
+}
+
+// Pid returns influxd's process id (0 before the first start).
+func (i *Influx) Pid() int {
+	if i.proc == nil {
+		return 0
+	}
+	return i.proc.pid()
+}
+
+// Running reports whether the influxd process is alive.
+func (i *Influx) Running() bool { return i.proc != nil && i.proc.running() }
+
+// Stop stops influxd gracefully (SIGTERM, then it waits for the exit). It fails the
+// test if influxd needs SIGKILL after 30 s. Stopping a stopped influxd does nothing.
+func (i *Influx) Stop(t testing.TB) {
+	t.Helper()
+	if err := i.proc.stop(influxGrace); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Start starts a stopped influxd again on the same ports with the same folder (the
+// data written before is still there) and waits until it is ready. It fails the test
+// if influxd is running or does not start.
+func (i *Influx) Start(t testing.TB) {
+	t.Helper()
+	if i.Running() {
+		t.Fatalf("devsvc: influxd (pid %d) is already running", i.Pid())
+	}
+	if err := i.start(); err != nil {
+		t.Fatalf("devsvc: starting influxd again on %s: %v", i.URL, err)
+	}
+}
+
+// Write writes points in line protocol (nanosecond timestamps, or none for "now")
+// through the v2 write API into Bucket, as the gateway does. It fails the test unless
+// InfluxDB answers 204.
+func (i *Influx) Write(t testing.TB, lines string) {
+	t.Helper()
+	u := i.URL + "/api/v2/write?precision=ns&bucket=" + url.QueryEscape(i.Bucket)
+	resp, err := i.client.Post(u, "text/plain; charset=utf-8", strings.NewReader(lines))
+	if err != nil {
+		t.Fatalf("devsvc: influx write: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("devsvc: influx write: %s: %s", resp.Status, body)
+	}
+}
+
+// Query runs InfluxQL statements q on database DB and returns the rows of every series
+// of every statement, concatenated in order (with GROUP BY, one series per group; the
+// tag values of a group are not in its rows, so select them as fields if needed).
+// Each row holds the values in the order of the series' columns, "time" first: time
+// as an RFC 3339 string, numbers as json.Number (exact for int64; use its Int64 or
+// Float64 method), strings, booleans, and nil for a missing value. It fails the test
+// on any error, including an error of one statement.
+func (i *Influx) Query(t testing.TB, q string) [][]any {
+	t.Helper()
+	rows, err := i.query(q)
+	if err != nil {
+		t.Fatalf("devsvc: influx query %q: %v", q, err)
+	}
+	return rows
+}
+
+// Count runs q, a query such as `SELECT COUNT(hr) FROM telemetry WHERE ...`, and
+// returns the sum of the first value after time over all rows (so a GROUP BY query
+// gives the total): 0 when there are no rows. It fails the test when that value is
+// not an integer.
+func (i *Influx) Count(t testing.TB, q string) int64 {
+	t.Helper()
+	var n int64
+	for _, row := range i.Query(t, q) {
+		if len(row) < 2 {
+			t.Fatalf("devsvc: influx count %q: row %v has no value after time", q, row)
+		}
+		num, ok := row[1].(json.Number)
+		if !ok {
+			t.Fatalf("devsvc: influx count %q: %v (%T) is not a number", q, row[1], row[1])
+		}
+		v, err := num.Int64()
+		if err != nil {
+			t.Fatalf("devsvc: influx count %q: %v", q, err)
+		}
+		n += v
+	}
+	return n
+}
+
+type queryResponse struct {
+	Results []struct {
+		Series []struct {
+			Columns []string `json:"columns"`
+			Values  [][]any  `json:"values"`
+		} `json:"series"`
+		Error string `json:"error"`
+	} `json:"results"`
+	Error string `json:"error"`
+}
+
+// query POSTs q to /query (POST serves both reads and writes such as CREATE).
+func (i *Influx) query(q string) ([][]any, error) {
+	form := url.Values{"q": {q}, "db": {i.DB}}
+	resp, err := i.client.PostForm(i.URL+"/query", form)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var r queryResponse
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("%s: %w: %.300s", resp.Status, err, body)
+	}
+	if r.Error != "" {
+		return nil, fmt.Errorf("%s: %s", resp.Status, r.Error)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %.300s", resp.Status, body)
+	}
+	rows := [][]any{}
+	for n, res := range r.Results {
+		if res.Error != "" {
+			return nil, fmt.Errorf("statement %d: %s", n, res.Error)
+		}
+		for _, s := range res.Series {
+			rows = append(rows, s.Values...)
+		}
+	}
+	return rows, nil
+}

@@ -1,0 +1,137 @@
+package devsvc
+
+import (
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	mosquittoReady = 20 * time.Second // deadline for a start
+	mosquittoGrace = 10 * time.Second // SIGTERM to SIGKILL
+)
+
+// Mosquitto is a running real Mosquitto 2 started by deploy/dev/run-mosquitto:
+// anonymous access, persistence in Dir, and the project's queue limits (see the
+// comments in the generated Dir/mosquitto.conf).
+type Mosquitto struct {
+	// Addr is host:port of the listener, "127.0.0.1:<port>".
+	Addr string
+	// URL is the broker's address for MQTT clients, "tcp://127.0.0.1:<port>".
+	URL string
+	// Port is the listener's port.
+	Port int
+	// Dir holds mosquitto.conf, the persistence database mosquitto.db and the log.
+	Dir string
+	// LogFile is Dir/mosquitto.log.
+	LogFile string
+
+	proc *proc // the latest run
+}
+
+// StartMosquitto starts a broker on a free loopback port in a new folder under
+// t.TempDir(), waits until it runs and accepts a TCP connection (deadline 20 s), and
+// stops it when the test ends. It skips or fails the test as Require does when
+// Mosquitto is not installed, and fails the test when the broker does not start.
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	Require(t, mosquittoName)
+	m := newMosquitto(filepath.Join(t.TempDir(), "mosquitto"))
+	cleanup(t, mosquittoGrace, func() *proc { return m.proc })
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.setPort(ports[0])
+		began := time.Now()
+		err = m.start()
+		if err == nil {
+			t.Logf("devsvc: mosquitto (pid %d) ready on %s in %v", m.Pid(), m.Addr, time.Since(began).Round(time.Millisecond))
+			return m
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == startAttempts {
+			t.Fatalf("devsvc: starting mosquitto on %s: %v", m.Addr, err)
+		}
+		t.Logf("devsvc: mosquitto port %d was taken meanwhile; trying another", m.Port)
+	}
+}
+
+func newMosquitto(dir string) *Mosquitto {
+	return &Mosquitto{Dir: dir, LogFile: filepath.Join(dir, "mosquitto.log")}
+}
+
+func (m *Mosquitto) setPort(port int) {
+	m.Port = port
+	m.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	m.URL = "tcp://" + m.Addr
+}
+
+// start runs the script and waits until the broker says it runs (so the listener is
+// ours, not another process that took the port) and accepts a connection.
+func (m *Mosquitto) start() error {
+	p, err := startProc(mosquittoName, filepath.Dir(m.Dir), m.LogFile, strconv.Itoa(m.Port), m.Dir)
+	if err != nil {
+		return err
+	}
+	m.proc = p
+	ready := func() error {
+		if !strings.Contains(readFrom(p.log, p.logStart), " running") {
+			return errors.New("no \"running\" line in its log yet")
+		}
+		c, err := net.DialTimeout("tcp", m.Addr, time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	if err := poll(mosquittoReady, ready, p.exited); err != nil {
+		p.kill()
+		return err
+	}
+	return nil
+}
+
+// Pid returns the broker's process id (0 before the first start).
+func (m *Mosquitto) Pid() int {
+	if m.proc == nil {
+		return 0
+	}
+	return m.proc.pid()
+}
+
+// Running reports whether the broker process is alive.
+func (m *Mosquitto) Running() bool { return m.proc != nil && m.proc.running() }
+
+// Stop stops the broker gracefully: SIGTERM, then it waits for the exit, so the broker
+// has saved its persistence database (sessions, subscriptions, queued messages). It
+// fails the test if the broker needs SIGKILL after 10 s. Stopping a stopped broker
+// does nothing.
+func (m *Mosquitto) Stop(t testing.TB) {
+	t.Helper()
+	if err := m.proc.stop(mosquittoGrace); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Kill stops the broker with SIGKILL, as a crash or power loss would: whatever it
+// changed since its last autosave (at most about a second ago) is lost.
+func (m *Mosquitto) Kill(t testing.TB) {
+	t.Helper()
+	m.proc.kill()
+}
+
+// Restart stops the broker gracefully if it runs, then starts it again on the same
+// port with the same folder, so persistent sessions and their queued messages come
+// back as they were saved. It fails the test if the broker does not start.
+func (m *Mosquitto) Restart(t testing.TB) {
+	t.Helper()
+	m.Stop(t)
+	if err := m.start(); err != nil {
+		t.Fatalf("devsvc: restarting mosquitto on %s: %v", m.Addr, err)
+	}
+}
