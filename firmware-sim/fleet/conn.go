@@ -22,6 +22,7 @@ type pending struct {
 	tok    mqtt.Token
 	device string
 	seq    uint64
+	status bool // not a Payload message: not recorded in Acked
 }
 
 func (c *conn) connect(o Options, i int) error {
@@ -48,6 +49,9 @@ func (c *conn) run(ctx context.Context, f *Fleet) {
 	inflight := make(chan pending, f.o.MaxInflight)
 	done := make(chan struct{})
 	go func() { c.collect(inflight, f); close(done) }()
+	if f.o.PerDevice {
+		c.online(f, inflight)
+	}
 	interval := time.Duration(float64(time.Second) / c.rate)
 	next := time.Now()
 	for i := 0; ctx.Err() == nil; i++ {
@@ -68,11 +72,23 @@ func (c *conn) run(ctx context.Context, f *Fleet) {
 		tok := c.client.Publish(topic, 1, false, payload)
 		f.sent.Add(1)
 		f.lastPub.Store(now.UnixNano())
-		inflight <- pending{tok, d, seq}
+		inflight <- pending{tok: tok, device: d, seq: seq}
 		next = next.Add(interval)
 	}
 	close(inflight)
 	<-done
+}
+
+// online announces the device as firmware does after connecting: a retained status
+// that the Last Will overwrites if the device vanishes.
+func (c *conn) online(f *Fleet, inflight chan<- pending) {
+	d := c.devices[0]
+	seq := c.seq[d]
+	c.seq[d] = seq + 1
+	st := protocol.Status{Seq: seq, TS: time.Now().UnixMilli(), Online: true, FW: "sim-1.0", HeartbeatS: 60}
+	tok := c.client.Publish(protocol.DeviceTopic(d, protocol.KindStatus), 1, true, protocol.EncodeStatus(st))
+	f.sent.Add(1)
+	inflight <- pending{tok, d, seq, true}
 }
 
 // collect waits for each publish's acknowledgement, in order. A publish stored while
@@ -81,6 +97,10 @@ func (c *conn) collect(inflight <-chan pending, f *Fleet) {
 	for p := range inflight {
 		if !p.tok.WaitTimeout(2 * time.Minute) {
 			f.ack(p.device, p.seq, fmt.Errorf("no PUBACK for %s seq %d", p.device, p.seq))
+			continue
+		}
+		if p.status {
+			f.ack("", 0, p.tok.Error())
 			continue
 		}
 		f.ack(p.device, p.seq, p.tok.Error())

@@ -162,7 +162,7 @@ func (f *Fleet) ack(device string, seq uint64, err error) {
 		return
 	}
 	f.acked.Add(1)
-	if f.o.Record {
+	if f.o.Record && device != "" {
 		f.mu.Lock()
 		f.ackedBy[device] = append(f.ackedBy[device], seq)
 		f.mu.Unlock()

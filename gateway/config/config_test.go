@@ -102,3 +102,17 @@ func TestEnvEmptyTurnsBrokerOff(t *testing.T) {
 		t.Errorf("embedded_broker.addr = %q, want off", cfg.EmbeddedBroker.Addr)
 	}
 }
+
+// TestExampleIsTheDefaults keeps deploy/gateway.example.yml, the documentation of
+// every key, equal to Default().
+func TestExampleIsTheDefaults(t *testing.T) {
+	cfg, err := Load("../../deploy/gateway.example.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.fillDerived()
+	if cfg != want {
+		t.Errorf("deploy/gateway.example.yml differs from Default():\n got %+v\nwant %+v", cfg, want)
+	}
+}

@@ -1,6 +1,10 @@
 package protocol
 
-import "testing"
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
 
 var (
 	benchReading = []byte(`{"v":1,"seq":12,"ts":1764400000000,"battery":87,"rssi":-71,"hr":64,"rr":15,"occupied":true,"motion":0.1,"temp_c":22.5}`)
@@ -80,5 +84,21 @@ func BenchmarkEncodeEvent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		EncodeEvent(e)
+	}
+}
+
+// BenchmarkDecodeTelemetryEncodingJSON is the baseline the hand-written scanner is
+// measured against: encoding/json with DisallowUnknownFields into pointer fields,
+// before any range check.
+func BenchmarkDecodeTelemetryEncodingJSON(b *testing.B) {
+	b.SetBytes(int64(len(benchReading)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v stdTelemetry
+		d := json.NewDecoder(bytes.NewReader(benchReading))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

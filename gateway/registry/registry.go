@@ -11,8 +11,6 @@ package registry
 import (
 	"errors"
 	"strconv"
-
-	"carebed/gateway/registry/internal/ledger"
 )
 
 // ErrNotFound is returned (wrapped) when a device, home or township is not in the registry.
@@ -25,12 +23,12 @@ var ErrBadRows = errors.New("registry: the file has bad rows")
 
 // Device kinds, the values of Device.Kind.
 const (
-	KindSOSPendant    = ledger.KindSOSPendant
-	KindFallSensor    = ledger.KindFallSensor
-	KindBedSensor     = ledger.KindBedSensor
-	KindSmokeDetector = ledger.KindSmokeDetector
-	KindGasDetector   = ledger.KindGasDetector
-	KindWaterSensor   = ledger.KindWaterSensor
+	KindSOSPendant    = "sos_pendant"
+	KindFallSensor    = "fall_sensor"
+	KindBedSensor     = "bed_sensor"
+	KindSmokeDetector = "smoke_detector"
+	KindGasDetector   = "gas_detector"
+	KindWaterSensor   = "water_sensor"
 )
 
 // Contact roles, the values of Person.Role.
@@ -43,7 +41,7 @@ const (
 
 // DefaultHeartbeatS is the heartbeat interval, in seconds, of a device whose ledger row
 // gives none.
-const DefaultHeartbeatS = ledger.DefaultHeartbeatS
+const DefaultHeartbeatS = 300
 
 // Place is where a device is: the names of its county, township and village, and the
 // ledger id (户编号) of its home. None of these is personal data.

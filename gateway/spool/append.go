@@ -56,9 +56,10 @@ func (p *pending) reset() {
 // Append makes recs durable, in order, and returns once they are fsynced (unless
 // Options.NoSync). Concurrent calls are written together, one write and one fsync per
 // group, by the spool's flusher goroutine. The spool keeps its own copy of recs.
-// Append returns ErrFull when the records would exceed Options.MaxBytes, ErrTooLarge
-// for a record larger than a segment, ErrClosed after Close; in those cases nothing
-// was appended. Any other error is a failed write or fsync: the records may or may
+// Append returns ErrFull when the records would take the unshipped data past
+// Options.MaxBytes, ErrTooLarge for a record larger than Options.SegmentBytes or
+// records larger than MaxBytes in total, ErrClosed after Close; in those cases
+// nothing was appended. Any other error is a failed write or fsync: the records may or may
 // not be on disk, and every later Append fails too, until the spool is reopened.
 func (s *Spool) Append(recs [][]byte) error {
 	if len(recs) == 0 {
@@ -74,8 +75,9 @@ func (s *Spool) Append(recs [][]byte) error {
 
 // AppendAsync is Append without the wait: it returns at once, and done is called
 // with nil once recs are durable, or with the write error. done runs on the spool's
-// flusher goroutine, which it must not block for long; callbacks of one group run
-// in the order of their calls. When AppendAsync returns an error (ErrFull,
+// flusher goroutine: it must return quickly and must not call Append or Close
+// (AppendAsync is fine). Callbacks run in the order of the AppendAsync calls; with
+// no records, done is called at once. When AppendAsync returns an error (ErrFull,
 // ErrTooLarge, ErrClosed, an earlier write error) nothing was appended and done is
 // never called. Close waits for the pending callbacks.
 func (s *Spool) AppendAsync(recs [][]byte, done func(error)) error {
@@ -125,6 +127,9 @@ func (s *Spool) admit(recs [][]byte) error {
 			return fmt.Errorf("%w: %d bytes, SegmentBytes is %d", ErrTooLarge, len(r), s.opt.SegmentBytes)
 		}
 		size += n
+	}
+	if size > s.opt.MaxBytes {
+		return fmt.Errorf("%w: %d bytes in one call, MaxBytes is %d", ErrTooLarge, size, s.opt.MaxBytes)
 	}
 	if s.unBytes+s.reserved+size > s.opt.MaxBytes {
 		s.noteFull()
@@ -287,6 +292,22 @@ func (s *Spool) finish(p *pending, err error) {
 		}
 		return
 	}
+	s.extend(p)
+	if s.unRecs == 0 {
+		s.oldest = p.first
+	}
+	s.unRecs += p.records
+	s.unBytes += int64(len(p.buf))
+	s.m.appends.Add(float64(p.calls))
+	s.m.appendRecords.Add(float64(p.records))
+	s.m.fsyncs.Inc()
+	close(s.dataCh)
+	s.dataCh = make(chan struct{})
+}
+
+// extend adds p's frames to the segments, and the segments that the flusher
+// started. Callers hold s.mu.
+func (s *Spool) extend(p *pending) {
 	start := 0
 	for _, c := range p.chunks {
 		if c.rotate {
@@ -299,14 +320,4 @@ func (s *Spool) finish(p *pending, err error) {
 		g.records += c.records
 		start = c.end
 	}
-	if s.unRecs == 0 {
-		s.oldest = p.first
-	}
-	s.unRecs += p.records
-	s.unBytes += int64(len(p.buf))
-	s.m.appends.Add(float64(p.calls))
-	s.m.appendRecords.Add(float64(p.records))
-	s.m.fsyncs.Inc()
-	close(s.dataCh)
-	s.dataCh = make(chan struct{})
 }

@@ -43,9 +43,12 @@ func (s *Spool) checkCommit(b Batch) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if start, commit := s.norm(b.start), s.norm(s.commit); start.seg != commit.seg || start.off != commit.off {
-		return fmt.Errorf("%w: batch starts at %d:%d, committed position is %d:%d",
-			ErrCommitOrder, start.seg, start.off, commit.seg, commit.off)
+	start, commit := s.norm(b.start), s.norm(s.commit)
+	// The second test rejects an old batch of a deleted segment, whose start
+	// normalizes to the first segment's start.
+	if start.seg != commit.seg || start.off != commit.off || !commit.before(b.end) {
+		return fmt.Errorf("%w: batch %d:%d-%d:%d, committed position is %d:%d", ErrCommitOrder,
+			b.start.seg, b.start.off, b.end.seg, b.end.off, commit.seg, commit.off)
 	}
 	return nil
 }
@@ -150,25 +153,33 @@ func (s *Spool) recentSegment(g *segment, fn func(rec []byte) error) error {
 	defer f.Close()
 	fr := newFrameReader(f, 0, g.end)
 	for {
-		for h, ok := g.holeAt(fr.off); ok; h, ok = g.holeAt(fr.off) {
-			if err := fr.skipTo(h.to); err != nil {
-				return err
-			}
+		rec, err := s.nextRecent(g, fr)
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		rec, _, err := fr.next()
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil
-		case errors.Is(err, errChecksum) || errors.Is(err, errTruncated):
-			s.m.corrupt.Inc()
-			s.log.Error("spool: corrupt record in Recent; skipping the rest of the segment",
-				"segment", g.id, "offset", fr.off, "err", err)
-			return nil
-		case err != nil:
+		if err != nil {
 			return err
 		}
 		if err := fn(rec); err != nil {
 			return err
 		}
 	}
+}
+
+// nextRecent returns the next record of g for Recent, jumping over holes. At
+// corruption it logs, counts and returns io.EOF: the rest of g is skipped.
+func (s *Spool) nextRecent(g *segment, fr *frameReader) ([]byte, error) {
+	for h, ok := g.holeAt(fr.off); ok; h, ok = g.holeAt(fr.off) {
+		if err := fr.skipTo(h.to); err != nil {
+			return nil, err
+		}
+	}
+	rec, _, err := fr.next()
+	if errors.Is(err, errChecksum) || errors.Is(err, errTruncated) {
+		s.m.corrupt.Inc()
+		s.log.Error("spool: corrupt record in Recent; skipping the rest of the segment",
+			"segment", g.id, "offset", fr.off, "err", err)
+		return nil, io.EOF
+	}
+	return rec, err
 }

@@ -14,7 +14,7 @@ import (
 
 func TestConcurrentAppenders(t *testing.T) {
 	const writers, each = 8, 250
-	e := openSynced(t, t.TempDir(), Options{SegmentBytes: 4096, SyncInterval: time.Millisecond})
+	e := open(t, t.TempDir(), Options{SegmentBytes: 4096})
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -163,5 +163,69 @@ func TestMetricsSurviveReopen(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.opt.Dir, cursorName)); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestAppendAsync(t *testing.T) {
+	e := openSynced(t, t.TempDir(), Options{SegmentBytes: 4096, MaxBytes: 100 * 116, SyncInterval: time.Millisecond})
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		err := e.AppendAsync([][]byte{rec(i, 100)}, func(err error) {
+			defer wg.Done()
+			if err != nil {
+				t.Errorf("record %d: %v", i, err)
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if !slices.IsSorted(order) || len(order) != 50 {
+		t.Fatalf("callbacks ran in order %v", order)
+	}
+	_, got := readN(t, e.Spool, 50, 100)
+	if !slices.Equal(names(got), want(0, 50)) {
+		t.Fatalf("read %v", names(got))
+	}
+	big := make([][]byte, 51)
+	for i := range big {
+		big[i] = rec(i, 100)
+	}
+	err := e.AppendAsync(big, func(error) { t.Error("callback of a rejected append ran") })
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("AppendAsync past MaxBytes = %v, want ErrFull", err)
+	}
+}
+
+func TestCloseWaitsForPendingAppends(t *testing.T) {
+	e := openSynced(t, t.TempDir(), Options{SyncInterval: 50 * time.Millisecond})
+	appendN(t, e.Spool, 0, 1, 10) // the next group waits for the interval
+	called := make(chan error, 1)
+	if err := e.AppendAsync([][]byte{rec(1, 10)}, func(err error) { called <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-called:
+		if err != nil {
+			t.Fatalf("callback error %v", err)
+		}
+	default:
+		t.Fatal("Close returned before the pending append was written")
+	}
+	o := e.opt
+	o.Logger, o.Registerer = nil, nil
+	e = openSynced(t, o.Dir, o)
+	if st := e.Stats(); st.Records != 2 {
+		t.Fatalf("after Close and reopen Stats = %+v, want 2 records", st)
 	}
 }

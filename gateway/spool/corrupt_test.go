@@ -135,6 +135,9 @@ func TestCorruptionFoundByRead(t *testing.T) {
 			if st := e.Stats(); st.Segments != tt.segsAfter {
 				t.Errorf("%d segments, want %d", st.Segments, tt.segsAfter)
 			}
+			if got, w := recent(t, e.Spool), append(kept, want(100, 102)...); !slices.Equal(got, w) {
+				t.Errorf("Recent = %v, want %v", got, w)
+			}
 			e = e.reopen(t)
 			_, got = readN(t, e.Spool, 2, 100)
 			if !slices.Equal(names(got), want(100, 102)) {

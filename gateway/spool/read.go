@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
@@ -112,8 +113,8 @@ func (s *Spool) readRange(start pos, limit int64, maxRecords int, size int64) (B
 		return Batch{}, err
 	}
 	buf := make([]byte, size)
-	if _, err := f.ReadAt(buf, start.off); err != nil {
-		return Batch{}, fmt.Errorf("spool: read segment %d: %w", start.seg, err)
+	if err := readAt(f, buf, start.off); err != nil {
+		return Batch{}, err
 	}
 	n, err := countFrames(buf, limit-start.off, maxRecords)
 	if n == 0 && errors.Is(err, errShort) { // the first record is larger than maxBytes
@@ -131,18 +132,28 @@ func (s *Spool) readRange(start pos, limit int64, maxRecords int, size int64) (B
 // readFrameAt reads the whole frame at off, of which avail bytes are valid data.
 func readFrameAt(f *os.File, off, avail int64) ([]byte, error) {
 	var h [headerSize]byte
-	if _, err := f.ReadAt(h[:min(avail, headerSize)], off); err != nil {
-		return nil, fmt.Errorf("spool: read header: %w", err)
+	if err := readAt(f, h[:min(avail, headerSize)], off); err != nil {
+		return nil, err
 	}
 	n, _, err := parseHeader(h[:], avail)
 	if err != nil {
 		return nil, err
 	}
 	buf := make([]byte, frameSize(n))
-	if _, err := f.ReadAt(buf, off); err != nil {
-		return nil, fmt.Errorf("spool: read frame: %w", err)
+	return buf, readAt(f, buf, off)
+}
+
+// readAt fills b from f at off. A file shorter than the spool wrote it (cut by
+// someone else) is reported as a truncated frame, so that Read skips it.
+func readAt(f *os.File, b []byte, off int64) error {
+	_, err := f.ReadAt(b, off)
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %s ends before offset %d", errTruncated, f.Name(), off+int64(len(b)))
 	}
-	return buf, nil
+	if err != nil {
+		return fmt.Errorf("spool: read %s: %w", f.Name(), err)
+	}
+	return nil
 }
 
 // countFrames checks up to maxN frames at the start of b (of which avail bytes are
@@ -178,15 +189,24 @@ func makeBatch(buf []byte, start pos, n int) Batch {
 }
 
 // skipCorrupt records a hole from the bad frame at p to the current end of its
-// segment, drops the records in it from the depth, and makes the next append start
-// a new segment so that the hole never grows. Callers hold s.rmu.
+// segment (or to the next known hole), drops the records in it from the depth, and makes the next append start
+// a new segment so that the hole never grows. (A group already being written still
+// goes to the old segment: readable now, but cut off by the corruption after a
+// restart. Corruption of written data is rare enough to accept that.) Callers hold
+// s.rmu.
 func (s *Spool) skipCorrupt(p pos, cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, _ := s.segIndex(p.seg)
 	g := s.segs[i]
-	lostRecs, lostBytes := g.records-p.idx, g.end-p.off
-	g.holes = append(g.holes, hole{from: p.off, to: g.end, toIdx: g.records})
+	h := hole{from: p.off, fromIdx: p.idx, to: g.end, toIdx: g.records}
+	for _, later := range g.holes { // found before, after a Rewind
+		if later.from > h.from && later.from < h.to {
+			h.to, h.toIdx = later.from, later.fromIdx
+		}
+	}
+	g.holes = append(g.holes, h)
+	lostRecs, lostBytes := h.toIdx-h.fromIdx, h.to-h.from
 	s.unRecs -= lostRecs
 	s.unBytes -= lostBytes
 	s.rotateNext = s.rotateNext || !g.sealed

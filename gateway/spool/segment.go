@@ -26,9 +26,10 @@ func (p pos) before(q pos) bool {
 }
 
 // hole is a corrupt range of a segment found while reading; readers jump from
-// offset from to offset to, which is a frame boundary with toIdx frames before it.
+// offset from to offset to. Both are frame boundaries, with fromIdx and toIdx
+// frames before them.
 type hole struct {
-	from, to, toIdx int64
+	from, fromIdx, to, toIdx int64
 }
 
 // segment is the in-memory state of one segment file.

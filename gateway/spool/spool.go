@@ -10,6 +10,7 @@
 package spool
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,7 +30,8 @@ var (
 	// when Close is called.
 	ErrClosed = errors.New("spool: closed")
 	// ErrTooLarge is returned by Append for a record whose frame exceeds
-	// Options.SegmentBytes. Nothing was appended.
+	// Options.SegmentBytes, or records whose frames exceed Options.MaxBytes in total.
+	// Nothing was appended; retrying cannot help.
 	ErrTooLarge = errors.New("spool: record too large")
 	// ErrCommitOrder is returned by Commit for a batch that does not start at the
 	// committed position: batches must be committed once each, in the order read.
@@ -85,9 +87,11 @@ type Spool struct {
 	cursor *cursorLog
 }
 
-// Open opens or creates the spool in o.Dir, recovering from a crash: a torn tail is
-// truncated, a corrupt segment is read up to the corruption, and reading resumes at
-// the last committed position. The returned error names an invalid option.
+// Open opens or creates the spool in o.Dir and starts its flusher goroutine. It
+// recovers from a crash: a torn tail is truncated, a corrupt segment is read up to
+// the corruption, and reading resumes at the last committed position. An invalid
+// option is reported by an error that names it; a directory in use by another
+// Spool is an error too.
 func Open(o Options) (*Spool, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -193,19 +197,8 @@ func (s *Spool) closeFiles() error {
 // segIndex returns the index in s.segs of segment id, or of the first later one.
 func (s *Spool) segIndex(id uint64) (int, bool) {
 	return slices.BinarySearchFunc(s.segs, id, func(g *segment, id uint64) int {
-		return cmpUint(g.id, id)
+		return cmp.Compare(g.id, id)
 	})
-}
-
-// cmpUint compares a and b like cmp.Compare.
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // norm moves p past holes, and from the end of a sealed segment to the start of the

@@ -117,9 +117,10 @@ func TestReadAheadRewind(t *testing.T) {
 }
 
 func TestCommitOrder(t *testing.T) {
-	e := open(t, t.TempDir(), Options{})
-	appendN(t, e.Spool, 0, 6, 50)
-	bs, _ := readN(t, e.Spool, 6, 2)
+	// Two batches of two 216-byte records per segment; shipped segments are deleted.
+	e := open(t, t.TempDir(), Options{SegmentBytes: 1024, KeepShippedBytes: 1})
+	appendN(t, e.Spool, 0, 12, 200)
+	bs, _ := readN(t, e.Spool, 12, 2)
 	tests := []struct {
 		name  string
 		batch Batch
@@ -131,12 +132,18 @@ func TestCommitOrder(t *testing.T) {
 		{"first again", bs[0], false},
 		{"third before second", bs[2], false},
 		{"second", bs[1], true},
+		{"first of a deleted segment", bs[0], false},
+		{"second of a deleted segment", bs[1], false},
+		{"third", bs[2], true},
 	}
 	for _, tt := range tests {
 		err := e.Commit(tt.batch)
 		if tt.ok != (err == nil) || err != nil && !errors.Is(err, ErrCommitOrder) {
 			t.Errorf("%s: Commit = %v", tt.name, err)
 		}
+	}
+	if st := e.Stats(); st.Records != 6 || st.Segments != 2 {
+		t.Errorf("Stats = %+v, want 6 records in 2 segments", st)
 	}
 }
 
@@ -219,8 +226,8 @@ func TestFull(t *testing.T) {
 	if err := e.Append([][]byte{rec(12, 100)}); !errors.Is(err, ErrFull) {
 		t.Fatalf("Append when full again = %v, want ErrFull", err)
 	}
-	if err := e.Append([][]byte{make([]byte, 2000)}); !errors.Is(err, ErrFull) {
-		t.Fatalf("big Append = %v, want ErrFull", err)
+	if err := e.Append([][]byte{make([]byte, 2000)}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Append larger than MaxBytes = %v, want ErrTooLarge", err)
 	}
 	if err := e.Append([][]byte{make([]byte, DefaultSegmentBytes)}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Append of a record larger than a segment = %v, want ErrTooLarge", err)
@@ -233,5 +240,26 @@ func TestSecondOpenOfDirFails(t *testing.T) {
 	if s, err := Open(Options{Dir: dir}); err == nil {
 		s.Close()
 		t.Fatal("second Open of the same directory succeeded")
+	}
+}
+
+func TestStatsOldest(t *testing.T) {
+	clock := newFakeClock()
+	e := open(t, t.TempDir(), Options{Now: clock.Now})
+	appendN(t, e.Spool, 0, 3, 10) // stamped at +1s, +2s, +3s
+	at := func(sec int64) time.Time { return time.Unix(1_700_000_000+sec, 0) }
+	if st := e.Stats(); !st.Oldest.Equal(at(1)) {
+		t.Fatalf("Oldest = %v, want %v", st.Oldest, at(1))
+	}
+	bs, _ := readN(t, e.Spool, 1, 1)
+	if err := e.Commit(bs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); !st.Oldest.Equal(at(2)) || st.Records != 2 {
+		t.Fatalf("after commit Stats = %+v, want oldest %v", st, at(2))
+	}
+	e = e.reopen(t)
+	if st := e.Stats(); !st.Oldest.Equal(at(2)) || st.Records != 2 {
+		t.Fatalf("after reopen Stats = %+v, want oldest %v", st, at(2))
 	}
 }
