@@ -8,8 +8,11 @@ import (
 	"slices"
 )
 
-// Commit marks every record up to the end of b as shipped and makes that durable;
-// after a restart Read starts after b. Batches must be committed in the order Read
+// Commit marks every record up to the end of b as shipped; after a restart, Read
+// starts after b. The position is written at once, so it survives a crash of the
+// process, and fsynced at most once a second: after a power failure the last
+// second of commits may be lost, and their records are read again (delivery is at
+// least once anyway). Batches must be committed in the order Read
 // returned them, each once: otherwise Commit returns ErrCommitOrder. Shipped
 // segments beyond Options.KeepShippedBytes are deleted, oldest first.
 func (s *Spool) Commit(b Batch) error {

@@ -8,25 +8,34 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // The committed position is kept in an append-only cursor log of 32-byte records
 // (segment uint64, offset int64, CRC-32C of those 16 bytes, 12 bytes zero); the last
 // record with a valid CRC wins. Records are sector aligned, and a torn last record
-// fails its CRC, so the previous one is used. Open, and every cursorRewrite bytes,
+// fails its CRC, so the previous one is used. Open, and every cursorRewriteAt bytes,
 // replace the log by a fresh one through a temporary file and a rename.
+//
+// Every commit is written at once, so it survives a crash of the process; the log
+// is fsynced at most once per cursorSyncInterval (and by Close), because an fsync
+// costs a few hundred microseconds of CPU and a commit lost to a power failure only
+// means that its records are read and shipped again.
 const (
-	cursorName      = "cursor"
-	cursorRecSize   = 32
-	cursorRewriteAt = 1024 * cursorRecSize
+	cursorName         = "cursor"
+	cursorRecSize      = 32
+	cursorRewriteAt    = 1024 * cursorRecSize
+	cursorSyncInterval = time.Second
 )
 
-// cursorLog appends committed positions durably.
+// cursorLog appends committed positions.
 type cursorLog struct {
-	dir    string
-	f      *os.File
-	size   int64
-	noSync bool
+	dir      string
+	f        *os.File
+	size     int64
+	noSync   bool
+	dirty    bool      // written since the last fsync
+	lastSync time.Time // of the log
 }
 
 // readCursor returns the last valid position in dir's cursor log; ok is false when
@@ -87,7 +96,7 @@ func (c *cursorLog) rewrite(p pos) error {
 	if c.f != nil {
 		c.f.Close()
 	}
-	c.f, c.size = f, cursorRecSize
+	c.f, c.size, c.dirty, c.lastSync = f, cursorRecSize, false, time.Now()
 	return nil
 }
 
@@ -120,19 +129,30 @@ func (c *cursorLog) write(p pos) error {
 		return fmt.Errorf("spool: append cursor: %w", err)
 	}
 	c.size += cursorRecSize
-	if c.noSync {
+	c.dirty = true
+	if time.Since(c.lastSync) < cursorSyncInterval {
+		return nil
+	}
+	return c.sync()
+}
+
+// sync fsyncs the log if it was written since the last fsync.
+func (c *cursorLog) sync() error {
+	if c.noSync || !c.dirty {
 		return nil
 	}
 	if err := c.f.Sync(); err != nil {
 		return fmt.Errorf("spool: sync cursor: %w", err)
 	}
+	c.dirty, c.lastSync = false, time.Now()
 	return nil
 }
 
-// close closes the log file.
+// close fsyncs and closes the log file.
 func (c *cursorLog) close() error {
-	if err := c.f.Close(); err != nil {
-		return fmt.Errorf("spool: close cursor: %w", err)
+	err := c.sync()
+	if cerr := c.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("spool: close cursor: %w", cerr)
 	}
-	return nil
+	return err
 }

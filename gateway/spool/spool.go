@@ -1,10 +1,12 @@
 // Package spool is a durable on-disk FIFO of opaque records with group commit.
 //
-// Appenders call Append, which returns once their records are fsynced; concurrent
-// calls share one write and one fsync. One consumer calls Read for consecutive
-// batches, ships them, and calls Commit for each shipped batch in order (or Rewind to
-// read again from the last commit). After a crash, Read starts again at the last
-// commit: delivery is at least once. Records live in segment files of about
+// Appenders call Append, which returns once their records are fsynced, or
+// AppendAsync, which calls back then. A flusher goroutine writes whatever has been
+// appended since its last write with one write and one fsync, at most one per
+// Options.SyncInterval. One consumer calls Read for consecutive batches, ships
+// them, and calls Commit for each shipped batch in order (or Rewind to read again
+// from the last commit). After a crash, Read starts again at the last commit:
+// delivery is at least once. Records live in segment files of about
 // Options.SegmentBytes; shipped segments are kept until Options.KeepShippedBytes of
 // them accumulate, so that Recent can replay recent records at startup.
 package spool
