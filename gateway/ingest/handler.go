@@ -125,10 +125,35 @@ func (h *Handler) Handle(ctx context.Context, msgs []Message) error {
 	for i := range msgs {
 		h.o.Metrics.latency.Observe(now.Sub(msgs[i].Received).Seconds())
 	}
-	for _, r := range b.results {
-		h.o.Metrics.messages.WithLabelValues(string(r.kind), r.result).Inc()
-	}
+	h.count(b.results)
 	return nil
+}
+
+// count adds the batch's results to the messages metric, one Add per distinct label
+// pair rather than a label lookup per message.
+func (h *Handler) count(results []result) {
+	var n [8]struct {
+		r result
+		c int
+	}
+	used := 0
+	for _, r := range results {
+		i := 0
+		for i < used && n[i].r != r {
+			i++
+		}
+		if i == used {
+			if used == len(n) {
+				h.o.Metrics.messages.WithLabelValues(string(r.kind), r.result).Inc()
+				continue
+			}
+			n[i].r, used = r, used+1
+		}
+		n[i].c++
+	}
+	for _, e := range n[:used] {
+		h.o.Metrics.messages.WithLabelValues(string(e.r.kind), e.r.result).Add(float64(e.c))
+	}
 }
 
 // batch collects what one Handle call writes.

@@ -1,0 +1,184 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"carebed/gateway/deadletter"
+	"carebed/gateway/points"
+)
+
+type fakeDirectory map[string]points.Tags
+
+func (d fakeDirectory) Lookup(id string) (points.Tags, bool) { t, ok := d[id]; return t, ok }
+
+// fakeSpool fails the first fail calls, then keeps what it is given.
+type fakeSpool struct {
+	mu    sync.Mutex
+	fail  int
+	calls int
+	recs  [][]byte
+}
+
+func (s *fakeSpool) Append(recs [][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.calls <= s.fail {
+		return errors.New("spool: full")
+	}
+	s.recs = append(s.recs, recs...)
+	return nil
+}
+
+type fakeDead struct{ entries []deadletter.Entry }
+
+func (d *fakeDead) Write(e deadletter.Entry) error { d.entries = append(d.entries, e); return nil }
+
+var now = time.UnixMilli(1_764_400_000_000)
+
+func newTestHandler(sp *fakeSpool) (*Handler, *fakeDead, *Metrics) {
+	dead := &fakeDead{}
+	m := NewMetrics(prometheus.NewRegistry())
+	h := NewHandler(Options{
+		Directory:   fakeDirectory{"bed-0001": {Device: "bed-0001", Home: "H-1", Kind: "bed_sensor"}},
+		Spool:       sp,
+		DeadLetters: dead,
+		Metrics:     m,
+		LateAfter:   time.Minute,
+		Now:         func() time.Time { return now },
+		RetryMin:    time.Millisecond,
+		RetryMax:    time.Millisecond,
+	})
+	return h, dead, m
+}
+
+func msg(topic, payload string) Message {
+	return Message{Topic: topic, Payload: []byte(payload), Received: now}
+}
+
+func TestHandle(t *testing.T) {
+	cases := []struct {
+		name       string
+		msgs       []Message
+		wantRecs   int
+		wantSeqs   string // device and seqs of every record, in order
+		wantReject map[string]float64
+		wantDups   float64
+	}{
+		{"reading", []Message{msg("carebed/v1/bed-0001/telemetry", `{"v":1,"seq":5,"hr":60}`)}, 1, "bed-0001 5|", nil, 0},
+		{"duplicate in one batch", []Message{
+			msg("carebed/v1/bed-0001/event", `{"v":1,"seq":5,"type":"sos"}`),
+			msg("carebed/v1/bed-0001/event", `{"v":1,"seq":5,"type":"sos"}`),
+		}, 1, "bed-0001 5|", nil, 1},
+		{"batch keeps only new readings", []Message{
+			msg("carebed/v1/bed-0001/telemetry", `{"v":1,"seq":2,"hr":60}`),
+			msg("carebed/v1/bed-0001/telemetry", `{"v":1,"batch":[{"seq":1,"hr":61},{"seq":2,"hr":60},{"seq":3,"hr":62}]}`),
+		}, 2, "bed-0001 2|bed-0001 1 3|", nil, 0},
+		{"last will has no seq and is never a duplicate", []Message{
+			msg("carebed/v1/bed-0001/status", `{"v":1,"online":false}`),
+			msg("carebed/v1/bed-0001/status", `{"v":1,"online":false}`),
+		}, 2, "bed-0001|bed-0001|", nil, 0},
+		{"rejects counted by reason", []Message{
+			msg("carebed/v1/ghost-01/telemetry", `{"v":1,"seq":1,"hr":60}`),
+			msg("carebed/v1/bed-0001/telemetry", `{"v":1,"seq":1,"hr":999}`),
+			msg("carebed/v1/bed-0001/telemetry", `not json`),
+			msg("carebed/v1/Bad/telemetry", `{}`),
+			msg("carebed/v1/bed-0001/telemetry", `{"v":1,"seq":9,"hr":70}`),
+		}, 1, "bed-0001 9|", map[string]float64{"unknown_device": 1, "out_of_range": 1, "bad_json": 1, "bad_topic": 1}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sp := &fakeSpool{}
+			h, dead, m := newTestHandler(sp)
+			if err := h.Handle(context.Background(), c.msgs); err != nil {
+				t.Fatal(err)
+			}
+			var got strings.Builder
+			for _, r := range sp.recs {
+				rec, err := points.ParseRecord(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got.WriteString(rec.Device)
+				for _, seq := range rec.Seqs {
+					fmt.Fprintf(&got, " %d", seq)
+				}
+				got.WriteString("|")
+			}
+			if len(sp.recs) != c.wantRecs || got.String() != c.wantSeqs {
+				t.Errorf("records %q (%d), want %q (%d)", got.String(), len(sp.recs), c.wantSeqs, c.wantRecs)
+			}
+			total := 0.0
+			for reason, n := range c.wantReject {
+				if v := testutil.ToFloat64(m.rejects.WithLabelValues(reason)); v != n {
+					t.Errorf("rejects{%s} = %v, want %v", reason, v, n)
+				}
+				total += n
+			}
+			if float64(len(dead.entries)) != total {
+				t.Errorf("dead-lettered %d, want %v", len(dead.entries), total)
+			}
+			dups := 0.0
+			for _, k := range []string{"telemetry", "event", "status"} {
+				dups += testutil.ToFloat64(m.messages.WithLabelValues(k, "duplicate"))
+			}
+			if dups != c.wantDups {
+				t.Errorf("duplicates = %v, want %v", dups, c.wantDups)
+			}
+		})
+	}
+}
+
+func TestHandleWaitsForTheSpool(t *testing.T) {
+	sp := &fakeSpool{fail: 3}
+	h, _, m := newTestHandler(sp)
+	if err := h.Handle(context.Background(), []Message{msg("carebed/v1/bed-0001/event", `{"v":1,"seq":1,"type":"fall"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 1 || testutil.ToFloat64(m.appendErrors) != 3 {
+		t.Errorf("records %d, append errors %v; want 1 and 3", len(sp.recs), testutil.ToFloat64(m.appendErrors))
+	}
+}
+
+func TestHandleGivesUpOnCancelAndForgetsSeqs(t *testing.T) {
+	sp := &fakeSpool{fail: 1 << 30}
+	h, _, _ := newTestHandler(sp)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	m := msg("carebed/v1/bed-0001/event", `{"v":1,"seq":1,"type":"sos"}`)
+	if err := h.Handle(ctx, []Message{m}); err == nil {
+		t.Fatal("Handle returned nil although nothing was handed off")
+	}
+	sp.fail = 0
+	if err := h.Handle(context.Background(), []Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 1 {
+		t.Fatalf("the redelivered message was dropped as a duplicate: %d records", len(sp.recs))
+	}
+}
+
+func TestRebuildRecognisesRedelivery(t *testing.T) {
+	sp := &fakeSpool{}
+	h, _, _ := newTestHandler(sp)
+	rec := points.AppendRecordHeader(nil, "bed-0001", 41, 42)
+	if err := h.Rebuild(append(rec, "telemetry x=1 1\n"...)); err != nil {
+		t.Fatal(err)
+	}
+	h.Handle(context.Background(), []Message{msg("carebed/v1/bed-0001/telemetry", `{"v":1,"seq":42,"hr":60}`)})
+	if len(sp.recs) != 0 {
+		t.Errorf("seq 42 from the spool taken again")
+	}
+	if h.DevicesSeen() != 1 {
+		t.Errorf("DevicesSeen = %d", h.DevicesSeen())
+	}
+}
