@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -86,12 +87,16 @@ func newStand(b *testing.B) *stand {
 	env := append(os.Environ(), "CAREBED_MQTT_URL="+s.mq.URL, "CAREBED_INFLUX_URL="+s.influx.URL,
 		"CAREBED_INFLUX_BUCKET="+s.influx.Bucket, "CAREBED_HTTP_ADDR="+addr,
 		"CAREBED_DATA_DIR="+filepath.Join(dir, "data"), "CAREBED_EMBEDDED_BROKER_ADDR=")
+	cfgPath := filepath.Join(dir, "gateway.yml")
+	if err := os.WriteFile(cfgPath, []byte("http:\n  pprof: true\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
 	imp := exec.Command(bin, "registry", "import", ledger)
 	imp.Env = env
 	if out, err := imp.CombinedOutput(); err != nil {
 		b.Fatalf("registry import: %v\n%s", err, out)
 	}
-	s.gw = exec.Command(bin, "run")
+	s.gw = exec.Command(bin, "run", "-config", cfgPath)
 	s.gw.Env = env
 	logf, err := os.Create(filepath.Join(dir, "gateway.log"))
 	if err != nil {
@@ -120,6 +125,9 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	cpu0 := procCPU(b, s.gw.Process.Pid)
 	f := fleet.New(fleet.Options{Broker: s.mq.URL, Devices: s.devices, Conns: conns, Rate: rate,
 		Duration: stepDuration, MaxInflight: 5000, ClientPrefix: fmt.Sprintf("bench-%.0f", rate)})
+	if path := os.Getenv("CAREBED_BENCH_CPUPROFILE"); path != "" {
+		go s.profile(b, fmt.Sprintf("%s.%.0f", path, rate), stepDuration/2)
+	}
 	rep, err := f.Run(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -151,6 +159,23 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	r.p50 = quantile(before, after, 0.50)
 	r.p99 = quantile(before, after, 0.99)
 	return r
+}
+
+// profile saves the gateway's CPU profile over d, from its /debug/pprof endpoint.
+func (s *stand) profile(b *testing.B, path string, d time.Duration) {
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.httpURL, int(d.Seconds())))
+	if err != nil {
+		b.Log(err)
+		return
+	}
+	defer resp.Body.Close()
+	out, err := os.Create(path)
+	if err != nil {
+		b.Log(err)
+		return
+	}
+	defer out.Close()
+	io.Copy(out, resp.Body) //nolint:errcheck // best effort
 }
 
 // scrape reads the gateway's metrics into name{labels} -> value.

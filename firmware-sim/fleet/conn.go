@@ -8,6 +8,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"carebed/gateway/protocol"
+	"carebed/gateway/protocol/mqttconn"
 )
 
 // conn is one MQTT connection publishing for its share of the devices.
@@ -29,6 +30,9 @@ func (c *conn) connect(o Options, i int) error {
 	opts := mqtt.NewClientOptions().AddBroker(o.Broker).SetCleanSession(false).
 		SetAutoReconnect(true).SetConnectRetry(false).SetMaxReconnectInterval(time.Second).
 		SetKeepAlive(30 * time.Second).SetConnectTimeout(10 * time.Second).SetWriteTimeout(30 * time.Second)
+	if mqttconn.Supports(o.Broker) {
+		opts.SetCustomOpenConnectionFn(mqttconn.Dial) // coalesced writes: the load generator must not be the bottleneck
+	}
 	if o.PerDevice {
 		d := c.devices[0]
 		opts.SetClientID(d).SetUsername(d).

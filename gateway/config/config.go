@@ -70,6 +70,8 @@ type Influx struct {
 // HTTP configures the operations and API listener.
 type HTTP struct {
 	Addr string `yaml:"addr"`
+	// Pprof serves /debug/pprof/ for profiling; keep the listener on loopback then.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Spool configures the durable telemetry spool.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"carebed/gateway/protocol/mqttconn"
 )
 
 // Topics the gateway subscribes to: every device's telemetry, events and status.
@@ -85,7 +87,10 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetKeepAlive(s.o.KeepAlive).SetConnectTimeout(s.o.ConnectTimeout).
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(s.o.MaxReconnectDelay).
-		SetDefaultPublishHandler(s.receive)
+		SetDefaultPublishHandler(s.receive).SetStore(nopStore{})
+	if mqttconn.Supports(s.o.URL) {
+		o.SetCustomOpenConnectionFn(mqttconn.Dial) // buffered reads, coalesced PUBACKs
+	}
 	o.SetOnConnectHandler(s.onConnect)
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 		s.connected.Store(false)

@@ -78,7 +78,9 @@ func openSpool(t *testing.T, n int) *spool.Spool {
 	return sp
 }
 
-func status(code int) error { return &influxhttp.Error{StatusCode: code, Message: http.StatusText(code)} }
+func status(code int) error {
+	return &influxhttp.Error{StatusCode: code, Message: http.StatusText(code)}
+}
 
 func TestFlush(t *testing.T) {
 	hasBad := func(lines []string) bool {

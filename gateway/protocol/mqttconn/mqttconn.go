@@ -1,0 +1,148 @@
+// Package mqttconn gives paho.mqtt.golang a buffered connection. paho reads each
+// packet with several small reads and writes each packet (a PUBLISH, a PUBACK) with
+// its own write, straight on the socket: at tens of thousands of messages a second
+// the system calls cost more than everything else. Here reads go through a bufio.Reader
+// and writes are coalesced: Write queues the bytes and one goroutine writes whatever
+// has queued while the previous write was in the kernel.
+package mqttconn
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// maxQueued bounds the bytes a Write may queue before it waits for the socket.
+const maxQueued = 1 << 20
+
+// Dial is a paho OpenConnectionFunc for tcp:// (mqtt://) and tls:// (ssl://,
+// mqtts://) brokers. Install it with ClientOptions.SetCustomOpenConnectionFn.
+func Dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	d := &net.Dialer{Timeout: o.ConnectTimeout}
+	if o.Dialer != nil {
+		d = o.Dialer
+	}
+	var c net.Conn
+	var err error
+	switch uri.Scheme {
+	case "tcp", "mqtt":
+		c, err = d.Dial("tcp", uri.Host)
+	case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
+		c, err = tls.DialWithDialer(d, "tcp", uri.Host, o.TLSConfig)
+	default:
+		return nil, fmt.Errorf("mqttconn: scheme %q is not tcp, mqtt, ssl, tls or mqtts", uri.Scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return New(c), nil
+}
+
+// Supports reports whether Dial handles the broker URL's scheme.
+func Supports(broker string) bool {
+	u, err := url.Parse(broker)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
+		return true
+	}
+	return false
+}
+
+// Conn is a net.Conn with buffered reads and coalesced writes.
+type Conn struct {
+	net.Conn
+	r *bufio.Reader
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queued  []byte
+	spare   []byte
+	err     error // the first write error; later Writes return it
+	closed  bool
+	flushed chan struct{}
+}
+
+// New wraps c.
+func New(c net.Conn) *Conn {
+	bc := &Conn{Conn: c, r: bufio.NewReaderSize(c, 64<<10), flushed: make(chan struct{})}
+	bc.cond = sync.NewCond(&bc.mu)
+	go bc.flusher()
+	return bc
+}
+
+// Read reads through the buffer.
+func (c *Conn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// Write queues p for the flusher. It waits only while maxQueued bytes are queued. An
+// error of an earlier write is returned by the next Write.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.queued) >= maxQueued && c.err == nil && !c.closed {
+		c.cond.Wait()
+	}
+	switch {
+	case c.err != nil:
+		return 0, c.err
+	case c.closed:
+		return 0, net.ErrClosed
+	}
+	c.queued = append(c.queued, p...)
+	c.cond.Broadcast()
+	return len(p), nil
+}
+
+// flusher writes what is queued, one write per wake-up.
+func (c *Conn) flusher() {
+	defer close(c.flushed)
+	for {
+		c.mu.Lock()
+		for len(c.queued) == 0 && !c.closed && c.err == nil {
+			c.cond.Wait()
+		}
+		if len(c.queued) == 0 || c.err != nil {
+			c.mu.Unlock()
+			return
+		}
+		out := c.queued
+		c.queued, c.spare = c.spare[:0], nil
+		c.cond.Broadcast()
+		c.mu.Unlock()
+		_, err := c.Conn.Write(out)
+		c.mu.Lock()
+		c.spare = out[:0]
+		if err != nil && c.err == nil {
+			c.err = err
+		}
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}
+}
+
+// Close writes what is queued (bounded by a second) and closes the connection.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	select {
+	case <-c.flushed:
+	case <-time.After(time.Second):
+	}
+	err := c.Conn.Close()
+	<-c.flushed
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
