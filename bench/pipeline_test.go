@@ -52,9 +52,13 @@ func BenchmarkPipeline(b *testing.B) {
 				b.ReportMetric(res.p50*1000, "p50_ms")
 				b.ReportMetric(res.p99*1000, "p99_ms")
 				keeps := res.lost == 0 && res.lag <= lagLimit
-				b.Logf("offered %.0f msg/s: sent %d (%.0f msg/s), stored %d, lost %d, last landed %.2fs after last publish, gateway CPU %.2f ms/1000 msg, ingest p50 %.2f ms p99 %.2f ms, keeps up: %v",
+				b.ReportMetric(res.mosquittoPer1000.Seconds()*1000, "mosquitto_cpu_ms/1000msg")
+				b.ReportMetric(res.influxPer1000.Seconds()*1000, "influxd_cpu_ms/1000msg")
+				b.ReportMetric(res.publisherPer1000.Seconds()*1000, "publisher_cpu_ms/1000msg")
+				b.Logf("offered %.0f msg/s: sent %d (%.0f msg/s), stored %d, lost %d, last landed %.2fs after last publish, gateway CPU %.2f ms/1000 msg, ingest p50 %.2f ms p99 %.2f ms, keeps up: %v; CPU ms/1000 msg of mosquitto %.1f, influxd %.1f, publisher %.1f",
 					res.offered, res.sent, res.achieved, res.stored, res.lost, res.lag.Seconds(),
-					res.cpuPer1000.Seconds()*1000, res.p50*1000, res.p99*1000, keeps)
+					res.cpuPer1000.Seconds()*1000, res.p50*1000, res.p99*1000, keeps,
+					res.mosquittoPer1000.Seconds()*1000, res.influxPer1000.Seconds()*1000, res.publisherPer1000.Seconds()*1000)
 			}
 		})
 	}
@@ -116,6 +120,8 @@ type result struct {
 	sent, stored, lost int64
 	lag, cpuPer1000    time.Duration
 	p50, p99           float64
+	// CPU per 1,000 messages of the other processes sharing the two cores.
+	mosquittoPer1000, influxPer1000, publisherPer1000 time.Duration
 }
 
 // step offers rate for stepDuration and measures.
@@ -123,6 +129,7 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	b.Helper()
 	before := s.scrape(b)
 	cpu0 := procCPU(b, s.gw.Process.Pid)
+	others0 := [3]time.Duration{procCPU(b, s.mq.Pid()), procCPU(b, s.influx.Pid()), selfCPU(b)}
 	f := fleet.New(fleet.Options{Broker: s.mq.URL, Devices: s.devices, Conns: conns, Rate: rate,
 		Duration: stepDuration, MaxInflight: 5000, ClientPrefix: fmt.Sprintf("bench-%.0f", rate)})
 	if path := os.Getenv("CAREBED_BENCH_CPUPROFILE"); path != "" {
@@ -145,9 +152,14 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	}
 	after := s.scrape(b)
 	cpu := procCPU(b, s.gw.Process.Pid) - cpu0
+	others := [3]time.Duration{procCPU(b, s.mq.Pid()) - others0[0], procCPU(b, s.influx.Pid()) - others0[1], selfCPU(b) - others0[2]}
 	stored := int64(after["carebed_influx_points_written_total"] - before["carebed_influx_points_written_total"])
 	r := result{offered: rate, achieved: rep.Rate(), sent: rep.Sent, stored: stored,
 		lost: rep.Acked - stored, cpuPer1000: time.Duration(float64(cpu) / float64(max(rep.Sent, 1)) * 1000)}
+	per1000 := func(d time.Duration) time.Duration {
+		return time.Duration(float64(d) / float64(max(rep.Sent, 1)) * 1000)
+	}
+	r.mosquittoPer1000, r.influxPer1000, r.publisherPer1000 = per1000(others[0]), per1000(others[1]), per1000(others[2])
 	if r.lost < 0 {
 		r.lost = 0
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"carebed/gateway/deadletter"
@@ -20,9 +21,11 @@ type Directory interface {
 	Lookup(device string) (points.Tags, bool)
 }
 
-// Spool takes records durably: when Append returns nil they survive a crash.
+// Spool takes records durably. AppendAsync copies recs and returns; done is called with nil
+// once the records survive a crash, or with the write error. When AppendAsync itself
+// returns an error (full, closed) nothing was taken and done is never called.
 type Spool interface {
-	Append(recs [][]byte) error
+	AppendAsync(recs [][]byte, done func(error)) error
 }
 
 // DeadLetters keeps rejected messages.
@@ -107,26 +110,109 @@ func (h *Handler) DevicesSeen() int { return h.dedup.devices() }
 
 // Handle takes msgs in and returns nil once each is either durably in the spool, in
 // the dead-letter log, or a duplicate: then all of them may be acknowledged. It
-// returns an error only when ctx ends before the hand-off; then none may be.
+// returns an error when ctx ends before the spool took them, or when the spool
+// failed to write them; then none may be.
 func (h *Handler) Handle(ctx context.Context, msgs []Message) error {
-	var b batch
+	errc := make(chan error, 1)
+	if err := h.HandleAsync(ctx, msgs, func(err error) { errc <- err }); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+// HandleAsync is Handle without the wait for the disk: done(nil) is called once the
+// messages may be acknowledged, done(err) if they may not. An error returned by
+// HandleAsync itself (ctx ended while the spool was full) means done is never called.
+// done runs on the spool's flusher and must be quick. While the spool is full or
+// failing HandleAsync waits, so a caller that feeds it from the MQTT reader makes the
+// broker queue instead of the gateway buffering without bound.
+func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(error)) error {
+	pooled := bufPool.Get().(*[]byte)
+	b := batch{buf: (*pooled)[:0]}
 	for i := range msgs {
 		h.take(&b, &msgs[i])
 	}
-	if len(b.recs) > 0 {
-		if err := h.handOff(ctx, b.recs); err != nil {
-			for _, k := range b.keys {
-				h.dedup.forget(k.device, k.seq)
-			}
-			return err
+	defer func() { *pooled = b.buf[:0]; bufPool.Put(pooled) }()
+	finish := func(err error) {
+		if err != nil {
+			h.forget(b.keys)
+			done(err)
+			return
 		}
+		now := h.o.Now()
+		for i := range msgs {
+			h.o.Metrics.latency.Observe(now.Sub(msgs[i].Received).Seconds())
+		}
+		h.count(b.results)
+		done(nil)
 	}
-	now := h.o.Now()
-	for i := range msgs {
-		h.o.Metrics.latency.Observe(now.Sub(msgs[i].Received).Seconds())
+	if len(b.ends) == 0 {
+		finish(nil)
+		return nil
 	}
-	h.count(b.results)
+	if err := h.handOff(ctx, b.records(), finish); err != nil {
+		h.forget(b.keys)
+		return err
+	}
 	return nil
+}
+
+func (h *Handler) forget(keys []seqKey) {
+	for _, k := range keys {
+		h.dedup.forget(k.device, k.seq)
+	}
+}
+
+// batch collects what one Handle call writes.
+type batch struct {
+	buf     []byte // the records, back to back
+	ends    []int  // where each record ends in buf
+	keys    []seqKey
+	results []result
+}
+
+// bufPool recycles record buffers: the spool copies records when it takes them.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// records slices buf into the records.
+func (b *batch) records() [][]byte {
+	recs := make([][]byte, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		recs[i] = b.buf[start:end:end]
+		start = end
+	}
+	return recs
+}
+
+type seqKey struct {
+	device string
+	seq    uint64
+}
+
+type result struct {
+	kind   protocol.Kind
+	result string
+}
+
+// handOff gives recs to the spool, waiting and retrying while it is full or failing.
+func (h *Handler) handOff(ctx context.Context, recs [][]byte, done func(error)) error {
+	wait := h.o.RetryMin
+	for {
+		err := h.o.Spool.AppendAsync(recs, done)
+		if err == nil {
+			h.warn.clear("spool hand-off works again")
+			return nil
+		}
+		h.o.Metrics.appendErrors.Inc()
+		h.warn.report("spool hand-off failed; messages wait unacknowledged", err)
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, h.o.RetryMax)
+	}
 }
 
 // count adds the batch's results to the messages metric, one Add per distinct label
@@ -153,42 +239,5 @@ func (h *Handler) count(results []result) {
 	}
 	for _, e := range n[:used] {
 		h.o.Metrics.messages.WithLabelValues(string(e.r.kind), e.r.result).Add(float64(e.c))
-	}
-}
-
-// batch collects what one Handle call writes.
-type batch struct {
-	recs    [][]byte
-	keys    []seqKey
-	results []result
-}
-
-type seqKey struct {
-	device string
-	seq    uint64
-}
-
-type result struct {
-	kind   protocol.Kind
-	result string
-}
-
-// handOff appends recs, waiting and retrying while the spool is full or failing.
-func (h *Handler) handOff(ctx context.Context, recs [][]byte) error {
-	wait := h.o.RetryMin
-	for {
-		err := h.o.Spool.Append(recs)
-		if err == nil {
-			h.warn.clear("spool hand-off works again")
-			return nil
-		}
-		h.o.Metrics.appendErrors.Inc()
-		h.warn.report("spool hand-off failed; messages wait unacknowledged", err)
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, h.o.RetryMax)
 	}
 }

@@ -22,20 +22,25 @@ func (d fakeDirectory) Lookup(id string) (points.Tags, bool) { t, ok := d[id]; r
 
 // fakeSpool fails the first fail calls, then keeps what it is given.
 type fakeSpool struct {
-	mu    sync.Mutex
-	fail  int
-	calls int
-	recs  [][]byte
+	mu       sync.Mutex
+	fail     int
+	calls    int
+	recs     [][]byte
+	writeErr error // what done reports
 }
 
-func (s *fakeSpool) Append(recs [][]byte) error {
+func (s *fakeSpool) AppendAsync(recs [][]byte, done func(error)) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.calls++
 	if s.calls <= s.fail {
+		s.mu.Unlock()
 		return errors.New("spool: full")
 	}
-	s.recs = append(s.recs, recs...)
+	for _, r := range recs {
+		s.recs = append(s.recs, append([]byte(nil), r...)) // copied, as the spool does
+	}
+	s.mu.Unlock()
+	go done(s.writeErr)
 	return nil
 }
 
@@ -180,5 +185,24 @@ func TestRebuildRecognisesRedelivery(t *testing.T) {
 	}
 	if h.DevicesSeen() != 1 {
 		t.Errorf("DevicesSeen = %d", h.DevicesSeen())
+	}
+}
+
+func TestHandleReportsWriteErrorAndForgets(t *testing.T) {
+	sp := &fakeSpool{writeErr: errors.New("disk: input/output error")}
+	h, _, m := newTestHandler(sp)
+	msgs := []Message{msg("carebed/v1/bed-0001/event", `{"v":1,"seq":3,"type":"sos"}`)}
+	if err := h.Handle(context.Background(), msgs); err == nil {
+		t.Fatal("Handle returned nil although the spool failed to write")
+	}
+	if n := testutil.ToFloat64(m.messages.WithLabelValues("event", "stored")); n != 0 {
+		t.Errorf("stored = %v before anything was durable", n)
+	}
+	sp.writeErr = nil
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 2 {
+		t.Errorf("the redelivery after a failed write was not taken: %d records", len(sp.recs))
 	}
 }

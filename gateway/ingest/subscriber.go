@@ -42,7 +42,9 @@ type Subscriber struct {
 	client    mqtt.Client
 	log       *slog.Logger
 	connected atomic.Bool
-	stop      chan struct{} // closed when the subscriber stops taking messages
+	stop      chan struct{}  // closed when the subscriber stops taking messages
+	pending   sync.WaitGroup // batches handed off and not yet acknowledged
+	batches   sync.Pool      // of *workBatch
 }
 
 type received struct {
@@ -71,6 +73,9 @@ func NewSubscriber(o SubscriberOptions, h *Handler) *Subscriber {
 		o.Metrics = h.o.Metrics
 	}
 	s := &Subscriber{o: o, h: h, in: make(chan received, o.Inflight), stop: make(chan struct{}), log: o.Logger.With("component", "mqtt")}
+	s.batches.New = func() any {
+		return &workBatch{msgs: make([]Message, 0, o.MaxBatch), acks: make([]mqtt.Message, 0, o.MaxBatch)}
+	}
 	s.client = mqtt.NewClient(s.clientOptions())
 	// Routes go in before Connect: messages the broker queued for this session while
 	// the gateway was away arrive right after CONNACK and must reach the handler.
@@ -148,6 +153,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	s.drain(work)
 	stopWork()
 	wg.Wait()
+	s.pending.Wait() // their acks go out before the disconnect
 	s.client.Disconnect(250)
 	s.connected.Store(false)
 	s.o.Metrics.connected.Set(0)
@@ -162,27 +168,45 @@ func (s *Subscriber) drain(ctx context.Context) {
 	}
 }
 
-// work hands off batches of queued messages and acknowledges them.
+// work hands off batches of queued messages; each batch is acknowledged from the
+// spool's flusher once it is on disk, so the worker goes on decoding meanwhile.
 func (s *Subscriber) work(ctx context.Context) {
-	msgs := make([]Message, 0, s.o.MaxBatch)
-	acks := make([]mqtt.Message, 0, s.o.MaxBatch)
 	for {
-		msgs, acks = msgs[:0], acks[:0]
+		w := s.batches.Get().(*workBatch)
 		select {
 		case <-ctx.Done():
 			return
 		case r := <-s.in:
-			msgs, acks = appendReceived(msgs, acks, r)
+			w.msgs, w.acks = appendReceived(w.msgs[:0], w.acks[:0], r)
 		}
-		msgs, acks = s.fill(msgs, acks)
+		w.msgs, w.acks = s.fill(w.msgs, w.acks)
 		s.o.Metrics.queue.Set(float64(len(s.in)))
-		if err := s.h.Handle(ctx, msgs); err != nil {
-			return // unacknowledged: redelivered to the next session
+		s.pending.Add(1)
+		if err := s.h.HandleAsync(ctx, w.msgs, func(err error) { s.acknowledge(w, err) }); err != nil {
+			s.pending.Done()
+			return
 		}
-		for _, m := range acks {
+	}
+}
+
+// workBatch is one hand-off's messages; recycled once they are acknowledged.
+type workBatch struct {
+	msgs []Message
+	acks []mqtt.Message
+}
+
+// acknowledge sends the PUBACKs of a batch that is on disk. Without them (err) the
+// broker redelivers the messages to the next session.
+func (s *Subscriber) acknowledge(w *workBatch, err error) {
+	defer s.pending.Done()
+	if err == nil {
+		for _, m := range w.acks {
 			m.Ack()
 		}
 	}
+	clear(w.acks)
+	clear(w.msgs)
+	s.batches.Put(w)
 }
 
 // fill adds what is queued, without waiting, up to MaxBatch.

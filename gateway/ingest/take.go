@@ -6,7 +6,7 @@ import (
 	"carebed/gateway/protocol"
 )
 
-// take decodes one message and adds its record, rejection or duplicate to b.
+// take decodes one message and adds its record (to b.buf), rejection or duplicate to b.
 func (h *Handler) take(b *batch, m *Message) {
 	msg, err := protocol.Decode(m.Topic, m.Payload)
 	kind := msg.Topic.Kind
@@ -20,70 +20,70 @@ func (h *Handler) take(b *batch, m *Message) {
 		return
 	}
 	stamp := points.Stamp{Received: m.Received, LateAfter: h.o.LateAfter}
-	var rec []byte
+	var fresh bool
 	switch kind {
 	case protocol.KindTelemetry:
-		rec = h.telemetry(b, tags, msg.Telemetry, stamp)
+		fresh = h.telemetry(b, tags, msg.Telemetry, stamp)
 	case protocol.KindEvent:
-		rec = h.single(b, tags, msg.Event.Seq, msg.Event.TS, stamp, func(dst []byte) []byte {
-			return points.AppendEvent(dst, tags, msg.Event, stamp)
-		})
+		if fresh = h.single(b, tags, kind, msg.Event.Seq, msg.Event.TS, stamp); fresh {
+			b.buf = points.AppendEvent(b.buf, tags, msg.Event, stamp)
+		}
 	case protocol.KindStatus:
-		rec = h.single(b, tags, msg.Status.Seq, msg.Status.TS, stamp, func(dst []byte) []byte {
-			return points.AppendStatus(dst, tags, msg.Status, stamp)
-		})
+		if fresh = h.single(b, tags, kind, msg.Status.Seq, msg.Status.TS, stamp); fresh {
+			b.buf = points.AppendStatus(b.buf, tags, msg.Status, stamp)
+		}
 	}
-	if rec == nil {
+	if !fresh {
 		b.results = append(b.results, result{kind, "duplicate"})
 		return
 	}
-	b.recs = append(b.recs, rec)
+	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, "stored"})
 }
 
-// single builds the record of a one-seq message, or nil for a duplicate. A status
+// single starts the record of a one-seq message, or reports a duplicate. A status
 // message may have no seq (the Last Will): it is never a duplicate.
-func (h *Handler) single(b *batch, t points.Tags, seq uint64, ts int64, s points.Stamp, lines func([]byte) []byte) []byte {
-	hasSeq := seq != 0
-	if hasSeq && !h.dedup.mark(t.Device, seq) {
-		return nil
+func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64, ts int64, s points.Stamp) bool {
+	if seq == 0 {
+		b.buf = points.AppendRecordHeader(b.buf, t.Device)
+		return true
 	}
-	if hasSeq {
-		b.keys = append(b.keys, seqKey{t.Device, seq})
+	if !h.dedup.mark(t.Device, seq) {
+		return false
 	}
+	b.keys = append(b.keys, seqKey{t.Device, seq})
 	if _, late := s.Delay(ts); late {
-		h.o.Metrics.late.WithLabelValues("single").Inc()
+		h.o.Metrics.late.WithLabelValues(string(kind)).Inc()
 	}
-	rec := make([]byte, 0, 320)
-	if hasSeq {
-		rec = points.AppendRecordHeader(rec, t.Device, seq)
-	} else {
-		rec = points.AppendRecordHeader(rec, t.Device)
-	}
-	return lines(rec)
+	b.buf = points.AppendRecordHeader(b.buf, t.Device, seq)
+	return true
 }
 
-// telemetry builds the record of the readings not seen before, or nil if none is new.
-func (h *Handler) telemetry(b *batch, t points.Tags, tel protocol.Telemetry, s points.Stamp) []byte {
-	fresh := tel.Readings[:0:0]
-	seqs := make([]uint64, 0, len(tel.Readings))
+// telemetry writes the record of the readings not seen before, or reports that none
+// is new.
+func (h *Handler) telemetry(b *batch, t points.Tags, tel protocol.Telemetry, s points.Stamp) bool {
+	var seqBuf [32]uint64
+	seqs := seqBuf[:0]
+	n := 0
 	for _, r := range tel.Readings {
 		if !h.dedup.mark(t.Device, r.Seq) {
 			continue
 		}
+		tel.Readings[n] = r // filter in place: the decoded message is ours
+		n++
 		b.keys = append(b.keys, seqKey{t.Device, r.Seq})
-		fresh = append(fresh, r)
 		seqs = append(seqs, r.Seq)
 		if _, late := s.Delay(r.TS); late {
-			h.o.Metrics.late.WithLabelValues("telemetry").Inc()
+			h.o.Metrics.late.WithLabelValues(string(protocol.KindTelemetry)).Inc()
 		}
 	}
-	if len(fresh) == 0 {
-		return nil
+	if n == 0 {
+		return false
 	}
-	rec := make([]byte, 0, 64+256*len(fresh))
-	rec = points.AppendRecordHeader(rec, t.Device, seqs...)
-	return points.AppendTelemetry(rec, t, protocol.Telemetry{Readings: fresh, Batch: tel.Batch}, s)
+	tel.Readings = tel.Readings[:n]
+	b.buf = points.AppendRecordHeader(b.buf, t.Device, seqs...)
+	b.buf = points.AppendTelemetry(b.buf, t, tel, s)
+	return true
 }
 
 // reject counts the message under reason and writes it to the dead-letter log.
