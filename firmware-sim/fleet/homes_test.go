@@ -1,0 +1,69 @@
+package fleet
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"carebed/gateway/protocol"
+)
+
+func TestLedgerDevices(t *testing.T) {
+	cases := []struct {
+		name, csv string
+		want      map[string]string
+	}{
+		{"english", "county,device_id,device_kind\n和静县,bed-0001,bed_sensor\n", map[string]string{"bed-0001": "bed_sensor"}},
+		{"chinese with BOM", "\ufeff县,设备编号,设备类型\n和静县,sos-0001,紧急呼叫器\n", map[string]string{"sos-0001": "紧急呼叫器"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := LedgerDevices(strings.NewReader(c.csv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Errorf("%s: got %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+	if _, err := LedgerDevices(strings.NewReader("a,b\n1,2\n")); err == nil {
+		t.Error("a file without device columns was accepted")
+	}
+}
+
+// TestDemoLedgerPayloadsDecode plays every device of the demo ledger for a day and
+// checks that the gateway's decoder accepts each message.
+func TestDemoLedgerPayloadsDecode(t *testing.T) {
+	f, err := os.Open("../../deploy/demo/ledger.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kinds, err := LedgerDevices(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	play := Homes(kinds)
+	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.Local)
+	counts := map[protocol.Kind]int{}
+	for device := range kinds {
+		for seq := uint64(1); seq <= 24*12; seq++ {
+			topic, payload := play(device, seq, start.Add(time.Duration(seq)*5*time.Minute))
+			m, err := protocol.Decode(topic, payload)
+			if err != nil {
+				t.Fatalf("%s seq %d: %v\n%s", device, seq, err, payload)
+			}
+			counts[m.Topic.Kind]++
+		}
+	}
+	if counts[protocol.KindTelemetry] == 0 || counts[protocol.KindEvent] == 0 {
+		t.Errorf("a day of the demo homes sent %v; want telemetry and some SOS events", counts)
+	}
+}
