@@ -1,0 +1,47 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"carebed/gateway/points"
+	"carebed/gateway/protocol"
+)
+
+// nopSpool takes records and reports them durable at once.
+type nopSpool struct{}
+
+func (nopSpool) AppendAsync(_ [][]byte, done func(error)) error { done(nil); return nil }
+
+// BenchmarkHandle measures the gateway's own work per message, without MQTT or disk:
+// decode, registry lookup, duplicate filter, line protocol, record framing, metrics.
+func BenchmarkHandle(b *testing.B) {
+	dir := fakeDirectory{}
+	for i := range 1000 {
+		id := fmt.Sprintf("bed-%05d", i)
+		dir[id] = points.Tags{County: "和静县", Township: "巴润哈尔莫敦镇", Village: "村01", Home: "H-0001", Device: id, Kind: "bed_sensor"}
+	}
+	h := NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute})
+	const batch = 256
+	msgs := make([]Message, batch)
+	hr, rr, batt, rssi, occ := 62.0, 14.0, 90.0, -70.0, true
+	seq := uint64(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for i := range msgs {
+			seq++
+			id := fmt.Sprintf("bed-%05d", seq%1000)
+			msgs[i] = Message{Topic: protocol.DeviceTopic(id, protocol.KindTelemetry), Received: time.Now(),
+				Payload: protocol.EncodeReading(protocol.Reading{Seq: seq, TS: time.Now().UnixMilli(), HR: &hr, RR: &rr, Battery: &batt, RSSI: &rssi, Occupied: &occ})}
+		}
+		b.StartTimer()
+		if err := h.Handle(context.Background(), msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+}
