@@ -1,0 +1,133 @@
+// Package alerting turns device events and conditions into alerts and gets a person
+// to the home: it routes alerts by severity, escalates until someone acknowledges, and
+// keeps an audit trail. It never imports the gateway: the few things it needs (who to
+// reach for a home) are interfaces declared here and implemented by the gateway.
+package alerting
+
+import (
+	"context"
+	"time"
+)
+
+// Severity orders how urgently a person must go.
+type Severity string
+
+// Severities, most urgent first.
+const (
+	Critical Severity = "critical"
+	High     Severity = "high"
+	Warning  Severity = "warning"
+)
+
+// Kind is what an alert is about.
+type Kind string
+
+// Alert kinds.
+const (
+	KindSOS              Kind = "sos"
+	KindFall             Kind = "fall"
+	KindSmoke            Kind = "smoke"
+	KindGas              Kind = "gas"
+	KindWaterLeak        Kind = "water_leak"
+	KindNoVitals         Kind = "no_vitals"
+	KindBedExitProlonged Kind = "bed_exit_prolonged"
+	KindVitalsAbnormal   Kind = "vitals_abnormal"
+	KindInactivity       Kind = "inactivity"
+	KindDeviceOffline    Kind = "device_offline"
+	KindLowBattery       Kind = "low_battery"
+	KindTamper           Kind = "tamper"
+	KindVillageOutage    Kind = "village_outage"
+)
+
+// State is where an alert is in its life.
+type State string
+
+// Alert states: pending (held during a cancel hold-off, nobody paged yet), open,
+// notified (someone was paged), acknowledged (someone is going), resolved.
+const (
+	StatePending      State = "pending"
+	StateOpen         State = "open"
+	StateNotified     State = "notified"
+	StateAcknowledged State = "acknowledged"
+	StateResolved     State = "resolved"
+)
+
+// Outcome says how a resolved alert ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeCancelled     Outcome = "cancelled" // cancelled by the device inside the hold-off
+	OutcomeFalseAlarm    Outcome = "false_alarm"
+	OutcomeHandledAtHome Outcome = "handled_at_home"
+	OutcomeReferred      Outcome = "referred_to_clinic"
+	OutcomeHospital      Outcome = "sent_to_hospital"
+	OutcomeAutoResolved  Outcome = "auto_resolved" // the condition ended (device back online)
+)
+
+// Place locates an alert; ids and place names only, never a person's name.
+type Place struct {
+	County, Township, Village, Home string
+}
+
+// Alert is one alert. At most one is open per (home, kind); repeats update it.
+type Alert struct {
+	ID     int64
+	Code   string // short code people reply with by SMS, e.g. "K7M2"
+	Kind   Kind
+	Sev    Severity
+	State  State
+	Place  Place
+	Device string
+	// EventAt is the device's time of the event that raised it; LateBy how late the
+	// event arrived (0 when on time).
+	EventAt    time.Time
+	LateBy     time.Duration
+	OpenedAt   time.Time
+	NotifiedAt time.Time
+	AckedAt    time.Time
+	ResolvedAt time.Time
+	// AckedBy is the person id that took the alert, AckChannel how (sms, api, mqtt).
+	AckedBy    string
+	AckChannel string
+	Outcome    Outcome
+	Note       string
+	// Repeats counts the events that updated the open alert after it was raised.
+	Repeats int
+}
+
+// Open reports whether the alert still needs someone.
+func (a Alert) Open() bool { return a.State != StateResolved }
+
+// Receiver names who a ladder step pages: a role around the home, or a named person
+// ("person:<id>").
+type Receiver string
+
+// Receivers by role.
+const (
+	ReceiverFamily         Receiver = "family"
+	ReceiverVillageVisitor Receiver = "village_visitor"
+	ReceiverVillageDoctor  Receiver = "village_doctor"
+	ReceiverTownshipClinic Receiver = "township_clinic"
+	ReceiverCountyCentre   Receiver = "county_centre"
+)
+
+// Person is someone who can be paged. Phone and Name are personal data: they go to
+// the notifier and nowhere else (not to logs, metrics or InfluxDB).
+type Person struct {
+	// ID is stable and carries no personal data, e.g. "H-0012/family/1".
+	ID    string
+	Role  Receiver
+	Name  string
+	Phone string
+	// Responder is the person's responder-app id for MQTT push, if any.
+	Responder string
+}
+
+// Directory resolves receivers to the people to page for an alert's place. The
+// gateway's registry implements it.
+type Directory interface {
+	People(ctx context.Context, p Place, r Receiver) ([]Person, error)
+	// Person finds someone by phone number (an SMS reply) or returns ok=false.
+	PersonByPhone(ctx context.Context, phone string) (Person, bool, error)
+}

@@ -1,0 +1,228 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"time"
+
+	"carebed/alerting"
+)
+
+// Due is an alert whose next escalation step is due.
+type Due struct {
+	Alert alerting.Alert
+	Step  int // index of the step to send (>= ladder length: a repeat of the last)
+	At    time.Time
+}
+
+// DueSteps returns alerts whose next step is due at now, oldest first.
+func (s *Store) DueSteps(ctx context.Context, now time.Time) ([]Due, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+alertCols+`, next_step, next_at FROM alerts
+		WHERE next_at != 0 AND next_at <= ? AND state IN ('pending', 'open', 'notified')
+		ORDER BY next_at`, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Due
+	for rows.Next() {
+		var d Due
+		var at int64
+		a, err := scanAlert(rows, &d.Step, &at)
+		if err != nil {
+			return nil, err
+		}
+		d.Alert, d.At = a, fromMS(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// NextDue returns when the earliest pending step is due (zero when none is).
+func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
+	var at sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM alerts WHERE next_at != 0
+		AND state IN ('pending', 'open', 'notified')`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, err
+	}
+	return fromMS(at.Int64), nil
+}
+
+// Attempt is one notification to one person on one channel.
+type Attempt struct {
+	ID         int64
+	AlertID    int64
+	Step       int
+	PersonID   string
+	Channel    string
+	Purpose    string
+	CreatedAt  time.Time
+	Status     string // queued, sent, delivered, undelivered, failed, skipped
+	ProviderID string
+	Error      string
+	Tries      int
+}
+
+// ClaimStep records, in one transaction, that step of the alert is being sent (with
+// its attempts, status queued) and schedules the next step at nextAt (zero: none).
+// A held alert becomes open. If the step was claimed before (a restart, or a second
+// timer) it returns ErrClaimed and changes nothing: no step is ever sent twice. The
+// attempts come back with their ids.
+func (s *Store) ClaimStep(ctx context.Context, id int64, step int, nextAt, now time.Time, attempts []Attempt) ([]Attempt, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE alerts SET next_step = ?, next_at = ?,
+			state = CASE state WHEN 'pending' THEN 'open' ELSE state END
+			WHERE id = ? AND next_step = ? AND state IN ('pending', 'open', 'notified')`,
+			step+1, ms(nextAt), id, step)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrClaimed
+		}
+		for i := range attempts {
+			a := &attempts[i]
+			a.AlertID, a.Step, a.CreatedAt, a.Status = id, step, now, "queued"
+			r, err := tx.ExecContext(ctx, `INSERT INTO attempts (alert_id, step, person_id, channel, purpose,
+				created_at, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
+				id, step, a.PersonID, a.Channel, a.Purpose, ms(now))
+			if err != nil {
+				return err
+			}
+			if a.ID, err = r.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, id, now, "escalation_step", "", "", stepDetail(step, len(attempts)))
+	})
+	return attempts, err
+}
+
+func stepDetail(step, n int) string {
+	return "step " + strconv.Itoa(step) + ": " + strconv.Itoa(n) + " notifications"
+}
+
+// AddAttempts records notifications outside the ladder (the 'taken by' notices).
+func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attempts []Attempt) ([]Attempt, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i := range attempts {
+			a := &attempts[i]
+			a.AlertID, a.CreatedAt, a.Status = id, now, "queued"
+			r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO attempts (alert_id, step, person_id, channel,
+				purpose, created_at, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
+				id, a.Step, a.PersonID, a.Channel, a.Purpose, ms(now))
+			if err != nil {
+				return err
+			}
+			if a.ID, err = r.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return attempts, err
+}
+
+// FinishAttempt records the result of an attempt; the first successful page marks
+// the alert notified.
+func (s *Store) FinishAttempt(ctx context.Context, a Attempt, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET status = ?, provider_id = ?, error = ?, tries = ?
+			WHERE id = ?`, a.Status, a.ProviderID, a.Error, a.Tries, a.ID); err != nil {
+			return err
+		}
+		if a.Status == "sent" && a.Purpose == "page" {
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET notified_at = ?, state = 'notified'
+				WHERE id = ? AND state = 'open'`, ms(now), a.AlertID); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, a.AlertID, now, "notification_"+a.Status, a.PersonID, a.Channel, a.Purpose+" "+a.Error)
+	})
+}
+
+// DeliveryStatus records a provider's delivery receipt for the attempt with that
+// provider id and returns the attempt (ErrNotFound when unknown).
+func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail string, now time.Time) (Attempt, error) {
+	var a Attempt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var created int64
+		err := tx.QueryRowContext(ctx, `SELECT id, alert_id, step, person_id, channel, purpose, created_at,
+			status, provider_id, error, tries FROM attempts WHERE provider_id = ?`, providerID).Scan(
+			&a.ID, &a.AlertID, &a.Step, &a.PersonID, &a.Channel, &a.Purpose, &created, &a.Status,
+			&a.ProviderID, &a.Error, &a.Tries)
+		if err != nil {
+			return notFound(err)
+		}
+		a.CreatedAt, a.Status = fromMS(created), status
+		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET status = ?, error = ? WHERE id = ?`, status, detail, a.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, a.AlertID, now, "delivery_"+status, a.PersonID, a.Channel, detail)
+	})
+	return a, err
+}
+
+// QueuedAttempts returns attempts claimed but not finished: after a crash they are
+// sent again (a page is better twice than never).
+func (s *Store) QueuedAttempts(ctx context.Context) ([]Attempt, error) {
+	return s.attempts(ctx, `WHERE status = 'queued' ORDER BY id`)
+}
+
+// Attempts returns the attempts of one alert in order.
+func (s *Store) Attempts(ctx context.Context, alertID int64) ([]Attempt, error) {
+	return s.attempts(ctx, `WHERE alert_id = ? ORDER BY id`, alertID)
+}
+
+func (s *Store) attempts(ctx context.Context, where string, args ...any) ([]Attempt, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, alert_id, step, person_id, channel, purpose, created_at,
+		status, provider_id, error, tries FROM attempts `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Attempt
+	for rows.Next() {
+		var a Attempt
+		var created int64
+		if err := rows.Scan(&a.ID, &a.AlertID, &a.Step, &a.PersonID, &a.Channel, &a.Purpose, &created,
+			&a.Status, &a.ProviderID, &a.Error, &a.Tries); err != nil {
+			return nil, err
+		}
+		a.CreatedAt = fromMS(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AuditRow is one entry of an alert's audit trail.
+type AuditRow struct {
+	At      time.Time
+	What    string
+	Actor   string
+	Channel string
+	Detail  string
+}
+
+// Audit returns an alert's audit trail in order.
+func (s *Store) Audit(ctx context.Context, alertID int64) ([]AuditRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, what, actor, channel, detail FROM audit
+		WHERE alert_id = ? ORDER BY id`, alertID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditRow
+	for rows.Next() {
+		var r AuditRow
+		var at int64
+		if err := rows.Scan(&at, &r.What, &r.Actor, &r.Channel, &r.Detail); err != nil {
+			return nil, err
+		}
+		r.At = fromMS(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,211 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"carebed/alerting"
+)
+
+// Errors of the state changes.
+var (
+	ErrResolved     = errors.New("the alert is already resolved")
+	ErrAcknowledged = errors.New("the alert is already acknowledged")
+	ErrClaimed      = errors.New("the escalation step was already sent")
+)
+
+// Raise describes an alert the rules want open.
+type Raise struct {
+	Kind    alerting.Kind
+	Sev     alerting.Severity
+	Place   alerting.Place
+	Device  string
+	EventAt time.Time
+	LateBy  time.Duration
+	Now     time.Time
+	// HoldUntil keeps the alert pending (nobody paged) until then: a cancel before it
+	// closes the alert quietly. Zero: page at once.
+	HoldUntil time.Time
+	Detail    string
+}
+
+// Raise opens the alert, or counts a repeat of the open alert of the same home and
+// kind. It reports whether a new alert was opened.
+func (s *Store) Raise(ctx context.Context, r Raise) (a alerting.Alert, created bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM alerts WHERE home = ? AND kind = ? AND state != 'resolved'`,
+			r.Place.Home, string(r.Kind)).Scan(&id)
+		switch {
+		case err == nil:
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET repeats = repeats + 1 WHERE id = ?`, id); err != nil {
+				return err
+			}
+			return audit(ctx, tx, id, r.Now, "repeat", r.Device, "device", r.Detail)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		id, err = insertAlert(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		created = true
+		what := "raised"
+		if !r.HoldUntil.IsZero() {
+			what = "raised_held"
+		}
+		return audit(ctx, tx, id, r.Now, what, r.Device, "device", r.Detail)
+	})
+	if err != nil {
+		return a, false, fmt.Errorf("raise %s alert: %w", r.Kind, err)
+	}
+	a, err = s.openAlert(ctx, r.Place.Home, r.Kind)
+	return a, created, err
+}
+
+func insertAlert(ctx context.Context, tx *sql.Tx, r Raise) (int64, error) {
+	state, due := alerting.StateOpen, r.Now
+	if !r.HoldUntil.IsZero() {
+		state, due = alerting.StatePending, r.HoldUntil
+	}
+	for range 10 { // a new code until it is unique
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (code, kind, severity, state, county, township,
+			village, home, device, event_at, late_ms, opened_at, hold_until, next_step, next_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			newCode(), string(r.Kind), string(r.Sev), string(state), r.Place.County, r.Place.Township,
+			r.Place.Village, r.Place.Home, r.Device, ms(r.EventAt), r.LateBy.Milliseconds(), ms(r.Now),
+			ms(r.HoldUntil), ms(due))
+		if err != nil && strings.Contains(err.Error(), "alerts.code") {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	return 0, errors.New("no free alert code")
+}
+
+func (s *Store) openAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error) {
+	return scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts
+		WHERE home = ? AND kind = ? AND state != 'resolved'`, home, string(kind)))
+}
+
+// OpenAlert returns the open alert of a home and kind, or ErrNotFound.
+func (s *Store) OpenAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error) {
+	a, err := s.openAlert(ctx, home, kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	return a, err
+}
+
+// CancelPending closes the pending (held) alert of a home and kind before anyone was
+// paged. It reports false when there is no such alert (none, or already paged).
+func (s *Store) CancelPending(ctx context.Context, home string, kind alerting.Kind, now time.Time, device, detail string) (bool, error) {
+	var done bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM alerts WHERE home = ? AND kind = ? AND state = 'pending'`,
+			home, string(kind)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', outcome = ?, resolved_at = ?,
+			next_at = 0 WHERE id = ?`, string(alerting.OutcomeCancelled), ms(now), id); err != nil {
+			return err
+		}
+		done = true
+		return audit(ctx, tx, id, now, "cancelled", device, "device", detail)
+	})
+	return done, err
+}
+
+// Ack records that by (a person id) takes the alert through channel. The first
+// acknowledgement wins; later ones get ErrAcknowledged, a resolved alert ErrResolved.
+// The refusal is in the audit trail too.
+func (s *Store) Ack(ctx context.Context, id int64, by, channel string, now time.Time) (alerting.Alert, error) {
+	var refusal error
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, id).Scan(&state); err != nil {
+			return notFound(err)
+		}
+		switch alerting.State(state) {
+		case alerting.StateResolved:
+			refusal = ErrResolved
+		case alerting.StateAcknowledged:
+			refusal = ErrAcknowledged
+		}
+		if refusal != nil {
+			return audit(ctx, tx, id, now, "ack_refused", by, channel, refusal.Error())
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'acknowledged', acked_at = ?, acked_by = ?,
+			ack_channel = ?, next_at = 0 WHERE id = ?`, ms(now), by, channel, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, id, now, "acknowledged", by, channel, "")
+	})
+	if err == nil {
+		err = refusal
+	}
+	a, aerr := s.Alert(ctx, id)
+	return a, errors.Join(err, aerr)
+}
+
+// Resolve closes the alert with an outcome and a note.
+func (s *Store) Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error) {
+	var refusal error
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, id).Scan(&state); err != nil {
+			return notFound(err)
+		}
+		if alerting.State(state) == alerting.StateResolved {
+			refusal = ErrResolved
+			return audit(ctx, tx, id, now, "resolve_refused", by, channel, refusal.Error())
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', resolved_at = ?, outcome = ?,
+			note = ?, next_at = 0 WHERE id = ?`, ms(now), string(outcome), note, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, id, now, "resolved", by, channel, string(outcome))
+	})
+	if err == nil {
+		err = refusal
+	}
+	a, aerr := s.Alert(ctx, id)
+	return a, errors.Join(err, aerr)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func audit(ctx context.Context, tx *sql.Tx, id int64, at time.Time, what, actor, channel, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit (alert_id, at, what, actor, channel, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, ms(at), what, actor, channel, detail)
+	return err
+}
+
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback() //nolint:errcheck // the error that matters is f's
+		return err
+	}
+	return tx.Commit()
+}
