@@ -83,8 +83,14 @@ func New(c net.Conn) *Conn {
 // Read reads through the buffer.
 func (c *Conn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-// Write queues p for the flusher. It waits only while maxQueued bytes are queued. An
-// error of an earlier write is returned by the next Write.
+// Write queues p for the flusher. It waits only while maxQueued bytes are queued.
+//
+// Once a write to the socket has failed, the flusher closes the socket, so paho's
+// reader fails and paho handles the lost connection as usual (reconnect, resend
+// from its store); Write then drops its bytes and reports success, as a socket
+// buffer would. Reporting the error instead would fail the token of a QoS 1 publish
+// that paho resends after reconnecting anyway, so a publisher would count as lost a
+// message that arrives.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -92,10 +98,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.cond.Wait()
 	}
 	switch {
-	case c.err != nil:
-		return 0, c.err
 	case c.closed:
 		return 0, net.ErrClosed
+	case c.err != nil:
+		return len(p), nil
 	}
 	c.queued = append(c.queued, p...)
 	c.cond.Broadcast()
@@ -119,6 +125,9 @@ func (c *Conn) flusher() {
 		c.cond.Broadcast()
 		c.mu.Unlock()
 		_, err := c.Conn.Write(out)
+		if err != nil {
+			c.Conn.Close() // the reader fails now, not at the next keepalive
+		}
 		c.mu.Lock()
 		c.spare = out[:0]
 		if err != nil && c.err == nil {

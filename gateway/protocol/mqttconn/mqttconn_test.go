@@ -32,17 +32,26 @@ func TestWritesArriveInOrder(t *testing.T) {
 	}
 }
 
-func TestWriteErrorIsReported(t *testing.T) {
+func TestFailedWriteClosesTheConnection(t *testing.T) {
 	a, b := net.Pipe()
 	c := New(a)
 	b.Close()
-	var err error
-	for end := time.Now().Add(5 * time.Second); err == nil && time.Now().Before(end); {
-		_, err = c.Write([]byte("x"))
-		time.Sleep(time.Millisecond) // let the flusher meet the closed peer
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatalf("Write: %v (a queued write does not fail)", err)
 	}
-	if err == nil {
-		t.Fatal("writes to a closed peer kept succeeding")
+	// The flusher's write fails and closes the socket, so the reader learns of it.
+	done := make(chan error, 1)
+	go func() { _, err := c.Read(make([]byte, 1)); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Read succeeded on a dead connection")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocked 5 s after the write failed")
+	}
+	if _, err := c.Write([]byte("y")); err != nil {
+		t.Errorf("Write after the failure: %v, want the bytes dropped quietly", err)
 	}
 	c.Close()
 }
