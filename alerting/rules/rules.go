@@ -1,0 +1,172 @@
+// Package rules turns observations into alert decisions: which alert to raise (and
+// whether to hold it for a cancel), which to cancel or resolve. Decisions are
+// committed to the alert store before Observe returns, so the MQTT message that
+// caused them is acknowledged only after.
+package rules
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/sqlite"
+)
+
+// Store is the part of the alert store the rules write to.
+type Store interface {
+	Raise(ctx context.Context, r sqlite.Raise) (alerting.Alert, bool, error)
+	CancelPending(ctx context.Context, home string, kind alerting.Kind, now time.Time, device, detail string) (bool, error)
+	OpenAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error)
+	Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error)
+}
+
+// Thresholds are the rule settings for one home.
+type Thresholds struct {
+	FallHoldOff   time.Duration
+	LowBatteryPct float64
+}
+
+// DefaultThresholds are the design's defaults.
+var DefaultThresholds = Thresholds{FallHoldOff: 15 * time.Second, LowBatteryPct: 15}
+
+// Options configure an Engine.
+type Options struct {
+	Store Store
+	// Thresholds returns the settings for a home (township and home overrides); the
+	// defaults when nil.
+	Thresholds func(township, home string) Thresholds
+	// Raised is told about every alert opened, so escalation can wake up.
+	Raised func(alerting.Alert)
+	Logger *slog.Logger
+}
+
+// Engine applies the rules.
+type Engine struct {
+	o   Options
+	log *slog.Logger
+}
+
+// New returns an Engine.
+func New(o Options) *Engine {
+	if o.Thresholds == nil {
+		o.Thresholds = func(string, string) Thresholds { return DefaultThresholds }
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Raised == nil {
+		o.Raised = func(alerting.Alert) {}
+	}
+	return &Engine{o: o, log: o.Logger.With("component", "rules")}
+}
+
+// immediate maps event types to the alert they raise at once.
+var immediate = map[string]struct {
+	kind alerting.Kind
+	sev  alerting.Severity
+}{
+	"sos":         {alerting.KindSOS, alerting.Critical},
+	"smoke":       {alerting.KindSmoke, alerting.Critical},
+	"gas":         {alerting.KindGas, alerting.Critical},
+	"water_leak":  {alerting.KindWaterLeak, alerting.High},
+	"tamper":      {alerting.KindTamper, alerting.Warning},
+	"low_battery": {alerting.KindLowBattery, alerting.Warning},
+}
+
+// Observe applies the rules to o and commits what they decide.
+func (e *Engine) Observe(ctx context.Context, o alerting.Observation) error {
+	switch {
+	case o.Event != nil:
+		return e.event(ctx, o)
+	case o.Status != nil:
+		return e.status(ctx, o)
+	case o.Reading != nil:
+		return e.reading(ctx, o)
+	}
+	return nil
+}
+
+func (e *Engine) event(ctx context.Context, o alerting.Observation) error {
+	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+	switch typ := o.Event.Type; typ {
+	case "fall":
+		return e.raise(ctx, o, alerting.KindFall, alerting.Critical, o.Received.Add(t.FallHoldOff))
+	case "fall_cancel", "sos_cancel":
+		return e.cancel(ctx, o, typ)
+	default:
+		if r, ok := immediate[typ]; ok {
+			return e.raise(ctx, o, r.kind, r.sev, time.Time{})
+		}
+	}
+	return nil // bed_exit, bed_return feed derived conditions
+}
+
+// cancel closes a held fall (or SOS) before anyone is paged. A cancel that comes
+// after paging leaves the alert open: someone should still look in.
+func (e *Engine) cancel(ctx context.Context, o alerting.Observation, typ string) error {
+	for _, kind := range []alerting.Kind{alerting.KindFall, alerting.KindSOS} {
+		ok, err := e.o.Store.CancelPending(ctx, o.Place.Home, kind, o.Received, o.Device, typ)
+		if err != nil {
+			return err
+		}
+		if ok {
+			e.log.Info("held alert cancelled by the device", "home", o.Place.Home, "kind", kind, "device", o.Device)
+			return nil
+		}
+	}
+	return nil
+}
+
+func (e *Engine) status(ctx context.Context, o alerting.Observation) error {
+	if !o.Status.Online {
+		return e.raise(ctx, o, alerting.KindDeviceOffline, alerting.Warning, time.Time{})
+	}
+	a, err := e.o.Store.OpenAlert(ctx, o.Place.Home, alerting.KindDeviceOffline)
+	if err != nil || a.Device != o.Device {
+		return ignoreNotFound(err)
+	}
+	_, err = e.o.Store.Resolve(ctx, a.ID, o.Device, "device", alerting.OutcomeAutoResolved, "device back online", o.Received)
+	return err
+}
+
+func (e *Engine) reading(ctx context.Context, o alerting.Observation) error {
+	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+	if b := o.Reading.Battery; b != nil && *b <= t.LowBatteryPct {
+		return e.raise(ctx, o, alerting.KindLowBattery, alerting.Warning, time.Time{})
+	}
+	return nil
+}
+
+func (e *Engine) raise(ctx context.Context, o alerting.Observation, kind alerting.Kind, sev alerting.Severity, hold time.Time) error {
+	a, created, err := e.o.Store.Raise(ctx, sqlite.Raise{Kind: kind, Sev: sev, Place: o.Place, Device: o.Device,
+		EventAt: o.At, LateBy: o.LateBy, Now: o.Received, HoldUntil: hold, Detail: detail(o)})
+	if err != nil {
+		return err
+	}
+	if created {
+		e.log.Info("alert raised", "alert", a.Code, "kind", kind, "severity", sev, "home", o.Place.Home,
+			"device", o.Device, "held", !hold.IsZero(), "late", o.LateBy)
+		e.o.Raised(a)
+	}
+	return nil
+}
+
+func detail(o alerting.Observation) string {
+	s := "seq " + itoa(o.Seq)
+	if o.LateBy > 0 {
+		s += ", arrived " + o.LateBy.Round(time.Second).String() + " late"
+	}
+	return s
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, sqlite.ErrNotFound) {
+		return nil
+	}
+	return err
+}
