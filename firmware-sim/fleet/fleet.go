@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +53,7 @@ type Fleet struct {
 	sent    atomic.Int64
 	acked   atomic.Int64
 	errs    atomic.Int64
+	unconf  atomic.Int64
 	lastPub atomic.Int64 // unix nanos of the last publish call
 
 	mu      sync.Mutex
@@ -61,6 +64,10 @@ type Fleet struct {
 // Report is what a run sent.
 type Report struct {
 	Sent, Acked, Errors int64
+	// Unconfirmed publishes failed to be written because the connection dropped;
+	// paho keeps them in its session store and sends them again after reconnecting,
+	// so they may well arrive, but no PUBACK confirms it. They are not in Acked.
+	Unconfirmed int64
 	Elapsed             time.Duration
 	// LastPublish is when the last message was handed to the client.
 	LastPublish time.Time
@@ -135,7 +142,7 @@ func (f *Fleet) Run(ctx context.Context) (Report, error) {
 func (f *Fleet) report(elapsed time.Duration) Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Report{Sent: f.sent.Load(), Acked: f.acked.Load(), Errors: f.errs.Load(), Elapsed: elapsed,
+	return Report{Sent: f.sent.Load(), Acked: f.acked.Load(), Errors: f.errs.Load(), Unconfirmed: f.unconf.Load(), Elapsed: elapsed,
 		LastPublish: time.Unix(0, f.lastPub.Load()), LastError: f.lastErr}
 }
 
@@ -154,6 +161,10 @@ func (f *Fleet) Acked() map[string][]uint64 {
 }
 
 func (f *Fleet) ack(device string, seq uint64, err error) {
+	if err != nil && isConnLost(err) {
+		f.unconf.Add(1)
+		return
+	}
 	if err != nil {
 		f.errs.Add(1)
 		f.mu.Lock()
@@ -195,4 +206,10 @@ func (f *Fleet) connect() ([]*conn, error) {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
 	return conns, nil
+}
+
+// isConnLost reports a publish that paho could not write because the connection was
+// closed under it; with a persistent session paho resends it after reconnecting.
+func isConnLost(err error) bool {
+	return errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "use of closed network connection")
 }

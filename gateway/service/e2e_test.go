@@ -112,6 +112,7 @@ func TestBrokerRestartUnderLoad(t *testing.T) {
 	if rep.Errors != 0 {
 		t.Fatalf("publisher errors: %d (last %v)", rep.Errors, rep.LastError)
 	}
+	t.Logf("publisher: %d acknowledged, %d unconfirmed across the restart (resent by paho)", rep.Acked, rep.Unconfirmed)
 	acked := f.Acked()
 	waitFor(t, 60*time.Second, "every acknowledged message stored", func() (bool, string) {
 		n := e.influx.Count(t, "SELECT COUNT(seq) FROM telemetry")

@@ -126,8 +126,8 @@ func report(ctx context.Context, fl *fleet.Fleet, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nsent %d, acknowledged %d, publish errors %d, %.0f msg/s over %s\n",
-		rep.Sent, rep.Acked, rep.Errors, rep.Rate(), rep.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "\nsent %d, acknowledged %d, unconfirmed (resent after a reconnect) %d, publish errors %d, %.0f msg/s over %s\n",
+		rep.Sent, rep.Acked, rep.Unconfirmed, rep.Errors, rep.Rate(), rep.Elapsed.Round(time.Millisecond))
 	if rep.LastError != nil {
 		fmt.Fprintln(stdout, "last error:", rep.LastError)
 	}
