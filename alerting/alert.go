@@ -127,7 +127,12 @@ type Person struct {
 // Directory resolves receivers to the people to page for an alert's place. The
 // gateway's registry implements it.
 type Directory interface {
+	// People returns who to page for receiver r at place p, in paging order.
 	People(ctx context.Context, p Place, r Receiver) ([]Person, error)
-	// Person finds someone by phone number (an SMS reply) or returns ok=false.
+	// Person finds someone by id, ok=false when unknown.
+	Person(ctx context.Context, id string) (Person, bool, error)
+	// PersonByPhone finds someone by phone number (an SMS reply), ok=false when unknown.
 	PersonByPhone(ctx context.Context, phone string) (Person, bool, error)
+	// Elder returns how the home's elder is named in messages ("" when unknown).
+	Elder(ctx context.Context, p Place) (string, error)
 }

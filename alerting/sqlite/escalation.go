@@ -226,3 +226,20 @@ func (s *Store) Audit(ctx context.Context, alertID int64) ([]AuditRow, error) {
 	}
 	return out, rows.Err()
 }
+
+// Reschedule moves the due step of an alert to at (quiet hours, or a failed
+// delivery that should bring the next step forward). It changes nothing when the
+// alert has moved on to another step.
+func (s *Store) Reschedule(ctx context.Context, id int64, step int, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE alerts SET next_at = ? WHERE id = ? AND next_step = ?
+		AND state IN ('pending', 'open', 'notified')`, ms(at), id, step)
+	return err
+}
+
+// NextStep returns the index of the alert's next step and when it is due.
+func (s *Store) NextStep(ctx context.Context, id int64) (int, time.Time, error) {
+	var step int
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT next_step, next_at FROM alerts WHERE id = ?`, id).Scan(&step, &at)
+	return step, fromMS(at), notFound(err)
+}

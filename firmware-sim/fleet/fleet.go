@@ -68,7 +68,7 @@ type Report struct {
 	// paho keeps them in its session store and sends them again after reconnecting,
 	// so they may well arrive, but no PUBACK confirms it. They are not in Acked.
 	Unconfirmed int64
-	Elapsed             time.Duration
+	Elapsed     time.Duration
 	// LastPublish is when the last message was handed to the client.
 	LastPublish time.Time
 	LastError   error
