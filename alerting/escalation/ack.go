@@ -1,0 +1,105 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+
+	"carebed/alerting"
+	"carebed/alerting/notify"
+	"carebed/alerting/sqlite"
+)
+
+// Ack records that p takes the alert through channel (sms, api, mqtt). The first
+// acknowledgement wins: it stops the ladder, tells everyone already paged who took
+// it, and tells the device that help is coming. A refused ack (resolved already,
+// taken already) returns the store's error and is in the audit trail.
+func (r *Runner) Ack(ctx context.Context, id int64, p alerting.Person, channel string) (alerting.Alert, error) {
+	a, err := r.o.Store.Ack(ctx, id, p.ID, channel, r.o.Now())
+	if err != nil {
+		return a, err
+	}
+	r.o.Metrics.timeToAck.WithLabelValues(string(a.Sev)).Observe(a.AckedAt.Sub(a.OpenedAt).Seconds())
+	r.log.Info("alert acknowledged", "alert", a.Code, "by", p.ID, "channel", channel)
+	if err := r.tellTaken(ctx, a, p); err != nil {
+		r.log.Error("sending 'taken by' notices", "alert", a.Code, "err", err)
+	}
+	if r.o.Feedback != nil {
+		if err := r.o.Feedback(ctx, a, p); err != nil {
+			r.log.Error("ack feedback to the device", "alert", a.Code, "device", a.Device, "err", err)
+		}
+	}
+	return a, nil
+}
+
+// tellTaken sends a 'taken by' notice to every other person paged about a, on the
+// channels they were paged on.
+func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Person) error {
+	paged, err := r.o.Store.Attempts(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	people := map[string]alerting.Person{}
+	var notices []sqlite.Attempt
+	seen := map[string]bool{}
+	for _, att := range paged {
+		key := att.PersonID + "/" + att.Channel
+		if att.Purpose != string(notify.PurposePage) || att.Status != "sent" && att.Status != "delivered" || att.PersonID == by.ID || seen[key] {
+			continue
+		}
+		seen[key] = true
+		p, ok, err := r.o.Directory.Person(ctx, att.PersonID)
+		if err != nil || !ok {
+			continue
+		}
+		people[p.ID] = p
+		notices = append(notices, sqlite.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel, Purpose: string(notify.PurposeTaken)})
+	}
+	if len(notices) == 0 {
+		return nil
+	}
+	notices, err = r.o.Store.AddAttempts(ctx, a.ID, r.o.Now(), notices)
+	if err != nil {
+		return err
+	}
+	text, err := r.render(ctx, a, notify.PurposeTaken, takenBy(by))
+	if err != nil {
+		return err
+	}
+	for _, att := range notices {
+		r.sending.Add(1)
+		go func() {
+			defer r.sending.Done()
+			r.sendText(ctx, a, att, people[att.PersonID], text)
+		}()
+	}
+	return nil
+}
+
+// takenBy names who took an alert in a notice: the role, and the name the registry
+// gives (the people paged already know each other: they are the elder's carers).
+func takenBy(p alerting.Person) string {
+	role := map[alerting.Receiver]string{alerting.ReceiverFamily: "家属", alerting.ReceiverVillageVisitor: "探访员",
+		alerting.ReceiverVillageDoctor: "村医", alerting.ReceiverTownshipClinic: "乡镇卫生院", alerting.ReceiverCountyCentre: "县中心"}[p.Role]
+	if p.Name == "" {
+		return role
+	}
+	return fmt.Sprintf("%s%s", role, p.Name)
+}
+
+// Delivery records a delivery receipt. An undelivered or failed page brings the
+// alert's next step forward to now.
+func (r *Runner) Delivery(ctx context.Context, providerID, status, detail string) error {
+	att, err := r.o.Store.DeliveryStatus(ctx, providerID, status, detail, r.o.Now())
+	if err != nil {
+		return err
+	}
+	r.o.Metrics.attempts.WithLabelValues(att.Channel, status).Inc()
+	if (status == "undelivered" || status == "failed") && att.Purpose == string(notify.PurposePage) {
+		r.log.Warn("a page was not delivered; moving to the next step now", "alert_id", att.AlertID, "to", att.PersonID)
+		if err := r.o.Store.Reschedule(ctx, att.AlertID, att.Step+1, r.o.Now()); err != nil {
+			return err
+		}
+		r.Wake()
+	}
+	return nil
+}

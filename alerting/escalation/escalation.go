@@ -1,0 +1,139 @@
+// Package escalation walks each open alert up its ladder until someone acknowledges:
+// at each step it resolves the step's receivers to people, records the notifications
+// it is about to send (and schedules the next step) in one transaction, then sends
+// them with retries. Because the step is claimed in the store before it is sent, a
+// restart continues the ladder on time and never sends a step twice.
+package escalation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/notify"
+	"carebed/alerting/policy"
+	"carebed/alerting/sqlite"
+)
+
+// Store is the alert store as escalation uses it.
+type Store interface {
+	DueSteps(ctx context.Context, now time.Time) ([]sqlite.Due, error)
+	NextDue(ctx context.Context) (time.Time, error)
+	ClaimStep(ctx context.Context, id int64, step int, nextAt, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
+	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
+	FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) error
+	QueuedAttempts(ctx context.Context) ([]sqlite.Attempt, error)
+	Attempts(ctx context.Context, alertID int64) ([]sqlite.Attempt, error)
+	Alert(ctx context.Context, id int64) (alerting.Alert, error)
+	Ack(ctx context.Context, id int64, by, channel string, now time.Time) (alerting.Alert, error)
+	Reschedule(ctx context.Context, id int64, step int, at time.Time) error
+	DeliveryStatus(ctx context.Context, providerID, status, detail string, now time.Time) (sqlite.Attempt, error)
+}
+
+// Policy is the routing configuration as escalation uses it.
+type Policy interface {
+	Ladder(township string, sev alerting.Severity) policy.Ladder
+	ReleaseAt(township string, sev alerting.Severity, t time.Time) time.Time
+	Render(purpose string, m policy.Message) (string, error)
+}
+
+// Feedback tells the device that raised an alert that help is coming.
+type Feedback func(ctx context.Context, a alerting.Alert, by alerting.Person) error
+
+// Options configure a Runner.
+type Options struct {
+	Store     Store
+	Policy    Policy
+	Directory alerting.Directory
+	// Notifiers by channel: "sms", "push", "webhook".
+	Notifiers map[string]notify.Notifier
+	Retry     notify.RetryOptions
+	// SendTimeout bounds the retries of one notification (default 2 min).
+	SendTimeout time.Duration
+	Feedback    Feedback
+	Metrics     *Metrics
+	Logger      *slog.Logger
+	Now         func() time.Time
+	Location    *time.Location
+}
+
+// Runner runs the ladders.
+type Runner struct {
+	o       Options
+	log     *slog.Logger
+	wake    chan struct{}
+	sending sync.WaitGroup
+}
+
+// New returns a Runner.
+func New(o Options) *Runner {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 2 * time.Minute
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	return &Runner{o: o, log: o.Logger.With("component", "escalation"), wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the runner look for due steps now (a new alert was raised).
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// maxSleep bounds how long the runner sleeps without looking at the store.
+const maxSleep = 5 * time.Second
+
+// Run sends due steps until ctx ends, then waits for notifications in flight.
+func (r *Runner) Run(ctx context.Context) error {
+	defer r.sending.Wait()
+	r.resendQueued(ctx)
+	for {
+		r.runDue(ctx)
+		wait := maxSleep
+		if next, err := r.o.Store.NextDue(ctx); err == nil && !next.IsZero() {
+			wait = min(max(next.Sub(r.o.Now()), 0), maxSleep)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-r.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// runDue processes every step due now.
+func (r *Runner) runDue(ctx context.Context) {
+	now := r.o.Now()
+	due, err := r.o.Store.DueSteps(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("reading due escalation steps", "err", err)
+		}
+		return
+	}
+	for _, d := range due {
+		if err := r.step(ctx, d, now); err != nil && !errors.Is(err, sqlite.ErrClaimed) {
+			r.log.Error("escalation step failed", "alert", d.Alert.Code, "step", d.Step, "err", err)
+		}
+	}
+}

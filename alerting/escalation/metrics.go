@@ -1,0 +1,35 @@
+package escalation
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the escalation's Prometheus collectors.
+type Metrics struct {
+	attempts      *prometheus.CounterVec
+	eventToNotify *prometheus.HistogramVec
+	timeToAck     *prometheus.HistogramVec
+}
+
+// NewMetrics registers the escalation metrics with reg (nil: a private registry).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_notification_attempts_total",
+			Help: "Notifications by channel and result (sent, failed, skipped; delivered, undelivered from receipts).",
+		}, []string{"channel", "result"}),
+		eventToNotify: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "carebed_alert_event_to_notification_seconds",
+			Help:    "Time from the device event to a page sent, by channel.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"channel"}),
+		timeToAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "carebed_alert_time_to_ack_seconds",
+			Help:    "Time from an alert opening to its acknowledgement, by severity.",
+			Buckets: []float64{30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200},
+		}, []string{"severity"}),
+	}
+	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck)
+	return m
+}

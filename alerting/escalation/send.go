@@ -1,0 +1,107 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/notify"
+	"carebed/alerting/policy"
+	"carebed/alerting/sqlite"
+)
+
+// send sends the attempts in the background, each with retries, and records results.
+func (r *Runner) send(ctx context.Context, a alerting.Alert, atts []sqlite.Attempt, people map[string]alerting.Person) {
+	for _, att := range atts {
+		p, ok := people[att.PersonID]
+		if !ok {
+			continue
+		}
+		r.sending.Add(1)
+		go func() {
+			defer r.sending.Done()
+			r.sendOne(ctx, a, att, p)
+		}()
+	}
+}
+
+func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person) {
+	text, err := r.render(ctx, a, notify.Purpose(att.Purpose), "")
+	if err != nil {
+		r.finish(ctx, att, "failed", notify.Receipt{}, 0, err)
+		return
+	}
+	r.sendText(ctx, a, att, p, text)
+}
+
+// sendText sends one notification with its text, retrying, and records the result.
+func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person, text string) {
+	nf, ok := r.o.Notifiers[att.Channel]
+	if !ok {
+		r.finish(ctx, att, "skipped", notify.Receipt{}, 0, errors.New("no notifier for channel "+att.Channel))
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, r.o.SendTimeout)
+	defer cancel()
+	n := notify.Notification{AlertID: a.ID, AlertCode: a.Code, Kind: a.Kind, Sev: a.Sev,
+		Purpose: notify.Purpose(att.Purpose), To: p, Text: text}
+	rec, tries, err := notify.Retry(sctx, nf, n, r.o.Retry)
+	status := "sent"
+	if err != nil {
+		status = "failed"
+	}
+	r.finish(ctx, att, status, rec, tries, err)
+	if status == "sent" && att.Purpose == string(notify.PurposePage) {
+		r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+	}
+}
+
+func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, rec notify.Receipt, tries int, err error) {
+	att.Status, att.ProviderID, att.Tries = status, rec.ProviderID, tries
+	if err != nil {
+		att.Error = err.Error()
+		r.log.Warn("notification failed", "alert_id", att.AlertID, "to", att.PersonID, "channel", att.Channel, "err", err)
+	}
+	r.o.Metrics.attempts.WithLabelValues(att.Channel, status).Inc()
+	if ferr := r.o.Store.FinishAttempt(context.WithoutCancel(ctx), att, r.o.Now()); ferr != nil {
+		r.log.Error("recording a notification result", "alert_id", att.AlertID, "err", ferr)
+	}
+}
+
+// render builds the text of a notification about a.
+func (r *Runner) render(ctx context.Context, a alerting.Alert, purpose notify.Purpose, by string) (string, error) {
+	elder, err := r.o.Directory.Elder(ctx, a.Place)
+	if err != nil {
+		return "", err
+	}
+	m := policy.Message{Code: a.Code, Kind: string(a.Kind), KindZH: policy.KindZH(a.Kind), Village: a.Place.Village,
+		Home: a.Place.Home, Elder: elder, Time: a.EventAt.In(r.o.Location).Format("01-02 15:04"), By: by}
+	if a.LateBy > time.Minute {
+		m.Late = a.LateBy.Round(time.Minute).String()
+	}
+	return r.o.Policy.Render(string(purpose), m)
+}
+
+// resendQueued sends the notifications that were claimed but not finished before a
+// crash: a page may then go twice, never not at all.
+func (r *Runner) resendQueued(ctx context.Context) {
+	atts, err := r.o.Store.QueuedAttempts(ctx)
+	if err != nil {
+		r.log.Error("reading unfinished notifications", "err", err)
+		return
+	}
+	for _, att := range atts {
+		a, err := r.o.Store.Alert(ctx, att.AlertID)
+		if err != nil {
+			continue
+		}
+		p, ok, err := r.o.Directory.Person(ctx, att.PersonID)
+		if err != nil || !ok {
+			r.finish(ctx, att, "skipped", notify.Receipt{}, 0, errors.New("person no longer in the registry"))
+			continue
+		}
+		r.log.Info("resending a notification interrupted by a restart", "alert", a.Code, "to", att.PersonID)
+		r.send(ctx, a, []sqlite.Attempt{att}, map[string]alerting.Person{p.ID: p})
+	}
+}
