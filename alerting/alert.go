@@ -131,8 +131,9 @@ type Directory interface {
 	People(ctx context.Context, p Place, r Receiver) ([]Person, error)
 	// Person finds someone by id, ok=false when unknown.
 	Person(ctx context.Context, id string) (Person, bool, error)
-	// PersonByPhone finds someone by phone number (an SMS reply), ok=false when unknown.
-	PersonByPhone(ctx context.Context, phone string) (Person, bool, error)
+	// PeopleByPhone finds everyone with this phone number (an SMS reply): a village
+	// doctor is a contact of many homes, under one id per home.
+	PeopleByPhone(ctx context.Context, phone string) ([]Person, error)
 	// Elder returns how the home's elder is named in messages ("" when unknown).
 	Elder(ctx context.Context, p Place) (string, error)
 }

@@ -47,9 +47,7 @@ func (directory) Person(_ context.Context, id string) (alerting.Person, bool, er
 	return alerting.Person{}, false, nil
 }
 
-func (d directory) PersonByPhone(context.Context, string) (alerting.Person, bool, error) {
-	return alerting.Person{}, false, nil
-}
+func (directory) PeopleByPhone(context.Context, string) ([]alerting.Person, error) { return nil, nil }
 
 func (directory) Elder(context.Context, alerting.Place) (string, error) { return "老人乙", nil }
 

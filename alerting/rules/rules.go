@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"carebed/alerting"
@@ -47,6 +48,9 @@ type Options struct {
 type Engine struct {
 	o   Options
 	log *slog.Logger
+	// lowBattery holds the devices last seen at or below the threshold: a low
+	// battery raises (or repeats) the alert when it becomes low, not with every reading.
+	lowBattery sync.Map
 }
 
 // New returns an Engine.
@@ -133,10 +137,22 @@ func (e *Engine) status(ctx context.Context, o alerting.Observation) error {
 }
 
 func (e *Engine) reading(ctx context.Context, o alerting.Observation) error {
-	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
-	if b := o.Reading.Battery; b != nil && *b <= t.LowBatteryPct {
-		return e.raise(ctx, o, alerting.KindLowBattery, alerting.Warning, time.Time{})
+	b := o.Reading.Battery
+	if b == nil {
+		return nil
 	}
+	low := *b <= e.o.Thresholds(o.Place.Township, o.Place.Home).LowBatteryPct
+	if !low {
+		e.lowBattery.Delete(o.Device)
+		return nil
+	}
+	if _, was := e.lowBattery.Load(o.Device); was {
+		return nil
+	}
+	if err := e.raise(ctx, o, alerting.KindLowBattery, alerting.Warning, time.Time{}); err != nil {
+		return err
+	}
+	e.lowBattery.Store(o.Device, true)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"strings"
 	"time"
 
 	"carebed/alerting"
@@ -242,4 +243,40 @@ func (s *Store) NextStep(ctx context.Context, id int64) (int, time.Time, error) 
 	var at int64
 	err := s.db.QueryRowContext(ctx, `SELECT next_step, next_at FROM alerts WHERE id = ?`, id).Scan(&step, &at)
 	return step, fromMS(at), notFound(err)
+}
+
+// LatestPagedTo returns the newest alert, not yet acknowledged or resolved, that the
+// person was paged about: what an SMS reply of "1" refers to. ErrNotFound if none.
+// It returns the id among personIDs that was paged.
+func (s *Store) LatestPagedTo(ctx context.Context, personIDs ...string) (alerting.Alert, string, error) {
+	if len(personIDs) == 0 {
+		return alerting.Alert{}, "", ErrNotFound
+	}
+	args := make([]any, len(personIDs))
+	for i, id := range personIDs {
+		args[i] = id
+	}
+	var who string
+	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertColsQualified+`, t.person_id FROM alerts a
+		JOIN attempts t ON t.alert_id = a.id
+		WHERE t.person_id IN (?`+strings.Repeat(", ?", len(personIDs)-1)+`) AND t.purpose = 'page'
+		AND a.state IN ('open', 'notified')
+		ORDER BY a.opened_at DESC, a.id DESC LIMIT 1`, args...), &who)
+	return a, who, notFound(err)
+}
+
+// PagedAbout reports which of personIDs was paged about the alert ("" if none).
+func (s *Store) PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error) {
+	atts, err := s.Attempts(ctx, alertID)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range atts {
+		for _, id := range personIDs {
+			if a.PersonID == id && a.Purpose == "page" {
+				return id, nil
+			}
+		}
+	}
+	return "", nil
 }

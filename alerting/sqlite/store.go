@@ -124,6 +124,9 @@ const alertCols = `id, code, kind, severity, state, county, township, village, h
 	event_at, late_ms, opened_at, notified_at, acked_at, resolved_at, acked_by, ack_channel,
 	outcome, note, repeats`
 
+// alertColsQualified are alertCols for a query that joins alerts as "a".
+var alertColsQualified = "a." + strings.ReplaceAll(strings.Join(strings.Fields(alertCols), " "), ", ", ", a.")
+
 type scanner interface{ Scan(dest ...any) error }
 
 // scanAlert scans the alertCols, then extra columns into extra.

@@ -209,3 +209,9 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// RefuseAck records an acknowledgement that was refused, e.g. from someone who was
+// not paged about the alert.
+func (s *Store) RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return audit(ctx, tx, id, now, "ack_refused", by, channel, reason) })
+}

@@ -31,7 +31,32 @@ type Config struct {
 	Ingest         Ingest         `yaml:"ingest"`
 	Registry       Registry       `yaml:"registry"`
 	Log            Log            `yaml:"log"`
+	Twilio         Twilio         `yaml:"twilio"`
+	// Alerting is the routing and escalation policy (alerting/policy parses and
+	// checks it; see deploy/alerting.example.yml). Absent: the design's defaults.
+	Alerting yaml.Node `yaml:"alerting"`
+	// TimeZone is where quiet hours, day and night are reckoned (Xinjiang keeps
+	// Beijing time officially).
+	TimeZone string `yaml:"time_zone"`
 }
+
+// Twilio configures SMS. Without an account SID and token, SMS go to the outbox file
+// in the data folder and to the log, so a site (or the demo) works without Twilio.
+type Twilio struct {
+	AccountSID string `yaml:"account_sid"`
+	AuthToken  string `yaml:"auth_token"`
+	From       string `yaml:"from"`
+	// BaseURL sends the API calls to a Twilio-compatible endpoint or a test double.
+	BaseURL string `yaml:"base_url"`
+	// PublicURL is the gateway's address as configured in Twilio for webhooks, e.g.
+	// https://carebed.example.cn: inbound SMS go to PublicURL/webhooks/twilio/sms and
+	// delivery receipts to PublicURL/webhooks/twilio/status. Signatures are checked
+	// against it.
+	PublicURL string `yaml:"public_url"`
+}
+
+// SMSEnabled reports whether Twilio credentials are configured.
+func (t Twilio) SMSEnabled() bool { return t.AccountSID != "" && t.AuthToken != "" }
 
 // MQTT configures the gateway's client of an external broker.
 type MQTT struct {
@@ -121,6 +146,8 @@ func Default() Config {
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, Workers: 2, DeadLetterMaxBytes: 64 << 20},
 		Registry: Registry{Refresh: 30 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
+		Twilio:   Twilio{BaseURL: "https://api.twilio.com"},
+		TimeZone: "Asia/Shanghai",
 	}
 }
 
@@ -158,7 +185,8 @@ func decode(b []byte, cfg *Config) error {
 
 // Env names the environment overrides.
 var Env = []string{"CAREBED_MQTT_URL", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
-	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR"}
+	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR",
+	"CAREBED_TWILIO_ACCOUNT_SID", "CAREBED_TWILIO_AUTH_TOKEN", "CAREBED_TWILIO_FROM", "CAREBED_TWILIO_BASE_URL"}
 
 // applyEnv overrides endpoint keys from the environment. A variable that is set, even
 // to an empty string, overrides: CAREBED_EMBEDDED_BROKER_ADDR= turns the broker off.
@@ -170,7 +198,9 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
 		"CAREBED_MQTT_URL": &cfg.MQTT.URL, "CAREBED_EMBEDDED_BROKER_ADDR": &cfg.EmbeddedBroker.Addr,
 		"CAREBED_INFLUX_URL": &cfg.Influx.URL, "CAREBED_INFLUX_TOKEN": &cfg.Influx.Token,
 		"CAREBED_INFLUX_BUCKET": &cfg.Influx.Bucket, "CAREBED_HTTP_ADDR": &cfg.HTTP.Addr,
-		"CAREBED_DATA_DIR": &cfg.DataDir,
+		"CAREBED_DATA_DIR": &cfg.DataDir, "CAREBED_TWILIO_ACCOUNT_SID": &cfg.Twilio.AccountSID,
+		"CAREBED_TWILIO_AUTH_TOKEN": &cfg.Twilio.AuthToken, "CAREBED_TWILIO_FROM": &cfg.Twilio.From,
+		"CAREBED_TWILIO_BASE_URL": &cfg.Twilio.BaseURL,
 	}
 	for _, name := range Env {
 		if v, ok := lookupEnv(name); ok {
@@ -185,6 +215,12 @@ func (c *Config) fillDerived() {
 		c.Registry.Path = filepath.Join(c.DataDir, "registry.db")
 	}
 }
+
+// AlertsPath is the alert store.
+func (c Config) AlertsPath() string { return filepath.Join(c.DataDir, "alerts.db") }
+
+// OutboxPath is where SMS go when Twilio is not configured.
+func (c Config) OutboxPath() string { return filepath.Join(c.DataDir, "sms-outbox.jsonl") }
 
 // SpoolDir is where the telemetry spool lives.
 func (c Config) SpoolDir() string { return filepath.Join(c.DataDir, "spool") }
@@ -225,6 +261,10 @@ func (c Config) Validate() error {
 		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},
 		{"log.level", oneOf(c.Log.Level, "debug", "info", "warn", "error")},
 		{"log.format", oneOf(c.Log.Format, "text", "json")},
+		{"twilio.base_url", httpURL(c.Twilio.BaseURL)},
+		{"twilio.from", c.twilioFrom()},
+		{"twilio.public_url", optionalHTTPURL(c.Twilio.PublicURL)},
+		{"time_zone", zone(c.TimeZone)},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {
@@ -313,4 +353,33 @@ func optionalAddr(s string) error {
 		return fmt.Errorf("%q has no valid port", s)
 	}
 	return nil
+}
+
+func (c Config) twilioFrom() error {
+	if c.Twilio.SMSEnabled() && c.Twilio.From == "" {
+		return errors.New("must be set when twilio.account_sid and auth_token are")
+	}
+	return nil
+}
+
+func optionalHTTPURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	return httpURL(s)
+}
+
+func zone(name string) error {
+	_, err := Location(name)
+	return err
+}
+
+// Location loads the named time zone, falling back to a fixed UTC+8 for
+// Asia/Shanghai when the system has no zone database.
+func Location(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil && name == "Asia/Shanghai" {
+		return time.FixedZone("CST", 8*3600), nil
+	}
+	return loc, err
 }

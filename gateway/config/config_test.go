@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestLoadEmptyFileKeepsDefaults(t *testing.T) {
 	}
 	want := Default()
 	want.fillDerived()
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got %+v\nwant %+v", cfg, want)
 	}
 }
@@ -70,6 +71,10 @@ func TestEnvOverrides(t *testing.T) {
 		"CAREBED_INFLUX_BUCKET":        "care/autogen",
 		"CAREBED_HTTP_ADDR":            "127.0.0.1:0",
 		"CAREBED_DATA_DIR":             t.TempDir(),
+		"CAREBED_TWILIO_ACCOUNT_SID":   "AC0123",
+		"CAREBED_TWILIO_AUTH_TOKEN":    "secret",
+		"CAREBED_TWILIO_FROM":          "+15005550006",
+		"CAREBED_TWILIO_BASE_URL":      "http://127.0.0.1:9",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := Load("testdata/conf.good.yml", lookup)
@@ -77,7 +82,8 @@ func TestEnvOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []string{cfg.MQTT.URL, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
-		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir}
+		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir, cfg.Twilio.AccountSID, cfg.Twilio.AuthToken,
+		cfg.Twilio.From, cfg.Twilio.BaseURL}
 	for i, name := range Env {
 		if got[i] != env[name] {
 			t.Errorf("%s: got %q", name, got[i])
@@ -112,7 +118,7 @@ func TestExampleIsTheDefaults(t *testing.T) {
 	}
 	want := Default()
 	want.fillDerived()
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("deploy/gateway.example.yml differs from Default():\n got %+v\nwant %+v", cfg, want)
 	}
 }

@@ -28,6 +28,14 @@ type Spool interface {
 	AppendAsync(recs [][]byte, done func(error)) error
 }
 
+// Observer sees every accepted message that is not a duplicate before it may be
+// acknowledged: the alerting rules, which commit what they decide. An error fails
+// the hand-off of the whole batch: nothing is acknowledged and the broker
+// redelivers it.
+type Observer interface {
+	Observe(ctx context.Context, m protocol.Message, tags points.Tags, s points.Stamp) error
+}
+
 // DeadLetters keeps rejected messages.
 type DeadLetters interface {
 	Write(deadletter.Entry) error
@@ -47,6 +55,8 @@ type Options struct {
 	DeadLetters DeadLetters
 	Metrics     *Metrics
 	Logger      *slog.Logger
+	// Observer, if set, sees accepted messages before their acknowledgement.
+	Observer Observer
 	// LateAfter flags messages whose ts is older than this on arrival.
 	LateAfter time.Duration
 	// DedupWindow is how many recent seqs per device the duplicate filter remembers.
@@ -133,6 +143,10 @@ func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(err
 		h.take(&b, &msgs[i])
 	}
 	defer func() { *pooled = b.buf[:0]; bufPool.Put(pooled) }()
+	if err := h.observe(ctx, b.observed); err != nil {
+		h.forget(b.keys)
+		return err
+	}
 	finish := func(err error) {
 		if err != nil {
 			h.forget(b.keys)
@@ -165,10 +179,31 @@ func (h *Handler) forget(keys []seqKey) {
 
 // batch collects what one Handle call writes.
 type batch struct {
-	buf     []byte // the records, back to back
-	ends    []int  // where each record ends in buf
-	keys    []seqKey
-	results []result
+	buf      []byte // the records, back to back
+	ends     []int  // where each record ends in buf
+	keys     []seqKey
+	results  []result
+	observed []observed // fresh messages for the Observer
+}
+
+type observed struct {
+	msg   protocol.Message
+	tags  points.Tags
+	stamp points.Stamp
+}
+
+// observe shows the batch's fresh messages to the Observer.
+func (h *Handler) observe(ctx context.Context, obs []observed) error {
+	if h.o.Observer == nil {
+		return nil
+	}
+	for _, o := range obs {
+		if err := h.o.Observer.Observe(ctx, o.msg, o.tags, o.stamp); err != nil {
+			h.warn.report("alerting could not take a message; it waits unacknowledged", err)
+			return err
+		}
+	}
+	return nil
 }
 
 // bufPool recycles record buffers: the spool copies records when it takes them.

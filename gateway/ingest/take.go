@@ -23,7 +23,7 @@ func (h *Handler) take(b *batch, m *Message) {
 	var fresh bool
 	switch kind {
 	case protocol.KindTelemetry:
-		fresh = h.telemetry(b, tags, msg.Telemetry, stamp)
+		fresh = h.telemetry(b, tags, &msg.Telemetry, stamp)
 	case protocol.KindEvent:
 		if fresh = h.single(b, tags, kind, msg.Event.Seq, msg.Event.TS, stamp); fresh {
 			b.buf = points.AppendEvent(b.buf, tags, msg.Event, stamp)
@@ -39,6 +39,9 @@ func (h *Handler) take(b *batch, m *Message) {
 	}
 	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, "stored"})
+	if h.o.Observer != nil {
+		b.observed = append(b.observed, observed{msg: msg, tags: tags, stamp: stamp})
+	}
 }
 
 // single starts the record of a one-seq message, or reports a duplicate. A status
@@ -61,7 +64,7 @@ func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64
 
 // telemetry writes the record of the readings not seen before, or reports that none
 // is new.
-func (h *Handler) telemetry(b *batch, t points.Tags, tel protocol.Telemetry, s points.Stamp) bool {
+func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s points.Stamp) bool {
 	var seqBuf [32]uint64
 	seqs := seqBuf[:0]
 	n := 0
@@ -82,7 +85,7 @@ func (h *Handler) telemetry(b *batch, t points.Tags, tel protocol.Telemetry, s p
 	}
 	tel.Readings = tel.Readings[:n]
 	b.buf = points.AppendRecordHeader(b.buf, t.Device, seqs...)
-	b.buf = points.AppendTelemetry(b.buf, t, tel, s)
+	b.buf = points.AppendTelemetry(b.buf, t, *tel, s)
 	return true
 }
 

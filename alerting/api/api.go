@@ -1,0 +1,253 @@
+// Package api serves alerts over HTTP: the JSON API (list, acknowledge, resolve) and
+// the Twilio webhooks (SMS replies that acknowledge, delivery receipts).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/sqlite"
+)
+
+// Store is the alert store as the API reads it.
+type Store interface {
+	Alert(ctx context.Context, id int64) (alerting.Alert, error)
+	ByCode(ctx context.Context, code string) (alerting.Alert, error)
+	List(ctx context.Context, f sqlite.Filter) ([]alerting.Alert, error)
+	Attempts(ctx context.Context, alertID int64) ([]sqlite.Attempt, error)
+	Audit(ctx context.Context, alertID int64) ([]sqlite.AuditRow, error)
+	Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error)
+	LatestPagedTo(ctx context.Context, personIDs ...string) (alerting.Alert, string, error)
+	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
+	RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error
+}
+
+// Escalation acknowledges alerts and takes delivery receipts.
+type Escalation interface {
+	Ack(ctx context.Context, id int64, p alerting.Person, channel string) (alerting.Alert, error)
+	Delivery(ctx context.Context, providerID, status, detail string) error
+}
+
+// Options configure the API.
+type Options struct {
+	Store      Store
+	Escalation Escalation
+	Directory  alerting.Directory
+	// TwilioToken and PublicURL check webhook signatures; empty token: the Twilio
+	// webhooks answer 404.
+	TwilioToken string
+	PublicURL   string
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// API is the HTTP handler set.
+type API struct {
+	o   Options
+	log *slog.Logger
+}
+
+// New returns the API.
+func New(o Options) *API {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &API{o: o, log: o.Logger.With("component", "alert-api")}
+}
+
+// Register adds the routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/alerts", a.list)
+	mux.HandleFunc("GET /api/v1/alerts/{id}", a.get)
+	mux.HandleFunc("POST /api/v1/alerts/{id}/ack", a.ack)
+	mux.HandleFunc("POST /api/v1/alerts/{id}/resolve", a.resolve)
+	mux.HandleFunc("POST /webhooks/twilio/sms", a.inboundSMS)
+	mux.HandleFunc("POST /webhooks/twilio/status", a.deliveryStatus)
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := sqlite.Filter{Township: q.Get("township"), State: alerting.State(q.Get("state")),
+		Severity: alerting.Severity(q.Get("severity")), OpenOnly: q.Get("open") == "true"}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
+		f.Limit = n
+	}
+	alerts, err := a.o.Store.List(r.Context(), f)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out := make([]alertJSON, 0, len(alerts))
+	for _, al := range alerts {
+		out = append(out, toJSON(al))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	al, ok := a.alert(w, r)
+	if !ok {
+		return
+	}
+	atts, err := a.o.Store.Attempts(r.Context(), al.ID)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	trail, err := a.o.Store.Audit(r.Context(), al.ID)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(al), "notifications": atts, "audit": trail})
+}
+
+// actionRequest is the body of ack and resolve: who, and for resolve how it ended.
+type actionRequest struct {
+	By      string           `json:"by"`
+	Outcome alerting.Outcome `json:"outcome"`
+	Note    string           `json:"note"`
+}
+
+func (a *API) ack(w http.ResponseWriter, r *http.Request) {
+	al, ok := a.alert(w, r)
+	if !ok {
+		return
+	}
+	req, ok := decode(w, r)
+	if !ok {
+		return
+	}
+	p, found, err := a.o.Directory.Person(r.Context(), req.By)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if !found {
+		p = alerting.Person{ID: req.By} // duty staff are not in the registry yet
+	}
+	updated, err := a.o.Escalation.Ack(r.Context(), al.ID, p, "api")
+	a.answer(w, updated, err)
+}
+
+var outcomes = map[alerting.Outcome]bool{alerting.OutcomeFalseAlarm: true, alerting.OutcomeHandledAtHome: true,
+	alerting.OutcomeReferred: true, alerting.OutcomeHospital: true}
+
+func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
+	al, ok := a.alert(w, r)
+	if !ok {
+		return
+	}
+	req, ok := decode(w, r)
+	if !ok {
+		return
+	}
+	if !outcomes[req.Outcome] {
+		writeError(w, http.StatusBadRequest, "outcome must be false_alarm, handled_at_home, referred_to_clinic or sent_to_hospital")
+		return
+	}
+	updated, err := a.o.Store.Resolve(r.Context(), al.ID, req.By, "api", req.Outcome, req.Note, a.o.Now())
+	a.answer(w, updated, err)
+}
+
+// answer writes the alert after an action, or why the action was refused.
+func (a *API) answer(w http.ResponseWriter, al alerting.Alert, err error) {
+	switch {
+	case errors.Is(err, sqlite.ErrResolved), errors.Is(err, sqlite.ErrAcknowledged):
+		writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "alert": toJSON(al)})
+	case err != nil:
+		a.fail(w, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(al)})
+	}
+}
+
+func (a *API) alert(w http.ResponseWriter, r *http.Request) (alerting.Alert, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no such alert")
+		return alerting.Alert{}, false
+	}
+	al, err := a.o.Store.Alert(r.Context(), id)
+	if errors.Is(err, sqlite.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such alert")
+		return al, false
+	}
+	if err != nil {
+		a.fail(w, err)
+		return al, false
+	}
+	return al, true
+}
+
+func decode(w http.ResponseWriter, r *http.Request) (actionRequest, bool) {
+	var req actionRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return req, false
+	}
+	if req.By == "" {
+		writeError(w, http.StatusBadRequest, "by: who acts must be given")
+		return req, false
+	}
+	return req, true
+}
+
+func (a *API) fail(w http.ResponseWriter, err error) {
+	a.log.Error("alert API", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
+
+// alertJSON is an alert as the API shows it.
+type alertJSON struct {
+	ID         int64     `json:"id"`
+	Code       string    `json:"code"`
+	Kind       string    `json:"kind"`
+	Severity   string    `json:"severity"`
+	State      string    `json:"state"`
+	County     string    `json:"county"`
+	Township   string    `json:"township"`
+	Village    string    `json:"village"`
+	Home       string    `json:"home"`
+	Device     string    `json:"device"`
+	EventAt    time.Time `json:"event_at"`
+	LateSecs   float64   `json:"late_seconds,omitempty"`
+	OpenedAt   time.Time `json:"opened_at"`
+	NotifiedAt time.Time `json:"notified_at,omitzero"`
+	AckedAt    time.Time `json:"acknowledged_at,omitzero"`
+	AckedBy    string    `json:"acknowledged_by,omitempty"`
+	AckChannel string    `json:"ack_channel,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	Outcome    string    `json:"outcome,omitempty"`
+	Note       string    `json:"note,omitempty"`
+	Repeats    int       `json:"repeats"`
+}
+
+func toJSON(a alerting.Alert) alertJSON {
+	return alertJSON{ID: a.ID, Code: a.Code, Kind: string(a.Kind), Severity: string(a.Sev), State: string(a.State),
+		County: a.Place.County, Township: a.Place.Township, Village: a.Place.Village, Home: a.Place.Home,
+		Device: a.Device, EventAt: a.EventAt, LateSecs: a.LateBy.Seconds(), OpenedAt: a.OpenedAt,
+		NotifiedAt: a.NotifiedAt, AckedAt: a.AckedAt, AckedBy: a.AckedBy, AckChannel: a.AckChannel,
+		ResolvedAt: a.ResolvedAt, Outcome: string(a.Outcome), Note: a.Note, Repeats: a.Repeats}
+}

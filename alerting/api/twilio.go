@@ -1,0 +1,132 @@
+package api
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strings"
+
+	"carebed/alerting"
+	"carebed/alerting/notify/twilio"
+	"carebed/alerting/sqlite"
+)
+
+// inboundSMS takes an SMS reply: "1" (or "确认") acknowledges the newest alert the
+// sender was paged about, an alert's code acknowledges that alert. Only registered
+// people can acknowledge; the answer goes back to them by SMS (TwiML).
+func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.verify(w, r, "/webhooks/twilio/sms")
+	if !ok {
+		return
+	}
+	in, err := twilio.ParseInbound(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	people, err := a.o.Directory.PeopleByPhone(r.Context(), in.From)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if len(people) == 0 {
+		a.log.Warn("SMS reply from an unregistered number refused", "message_sid", in.MessageSID)
+		twiml(w, "此号码未登记，不能确认警报。请联系乡镇卫生院。")
+		return
+	}
+	al, p, err := a.replyTarget(r, people, in.Body)
+	switch {
+	case errors.Is(err, sqlite.ErrNotFound):
+		twiml(w, "没有找到需要您确认的警报。回复“1”确认最新警报，或回复警报代码。")
+		return
+	case errors.Is(err, errNotPaged):
+		a.o.Store.RefuseAck(r.Context(), al.ID, people[0].ID, "sms", err.Error(), a.o.Now()) //nolint:errcheck // best effort record
+		twiml(w, "您不在警报"+al.Code+"的通知名单上，不能确认。")
+		return
+	case err != nil:
+		a.fail(w, err)
+		return
+	}
+	acked, err := a.o.Escalation.Ack(r.Context(), al.ID, p, "sms")
+	switch {
+	case errors.Is(err, sqlite.ErrAcknowledged):
+		twiml(w, "警报"+acked.Code+"已有人接手，谢谢。")
+	case errors.Is(err, sqlite.ErrResolved):
+		twiml(w, "警报"+acked.Code+"已处理完毕，谢谢。")
+	case err != nil:
+		a.fail(w, err)
+	default:
+		twiml(w, "已确认，警报"+acked.Code+"由您处理。其他人已收到通知。")
+	}
+}
+
+var errNotPaged = errors.New("the sender was not paged about this alert")
+
+// replyTarget is the alert a reply means and who among people answers: "1" the
+// newest alert paged to any of them, otherwise the alert whose code the reply is,
+// which one of them must have been paged about.
+func (a *API) replyTarget(r *http.Request, people []alerting.Person, body string) (alerting.Alert, alerting.Person, error) {
+	ids := make([]string, len(people))
+	byID := map[string]alerting.Person{}
+	for i, p := range people {
+		ids[i], byID[p.ID] = p.ID, p
+	}
+	body = strings.TrimSpace(body)
+	if body == "1" || body == "确认" {
+		al, who, err := a.o.Store.LatestPagedTo(r.Context(), ids...)
+		return al, byID[who], err
+	}
+	al, err := a.o.Store.ByCode(r.Context(), body)
+	if err != nil {
+		return al, alerting.Person{}, err
+	}
+	who, err := a.o.Store.PagedAbout(r.Context(), al.ID, ids...)
+	if err == nil && who == "" {
+		err = errNotPaged
+	}
+	return al, byID[who], err
+}
+
+// deliveryStatus takes Twilio's delivery receipts.
+func (a *API) deliveryStatus(w http.ResponseWriter, r *http.Request) {
+	v, ok := a.verify(w, r, "/webhooks/twilio/status")
+	if !ok {
+		return
+	}
+	st, err := twilio.ParseStatus(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	err = a.o.Escalation.Delivery(r.Context(), st.MessageSID, st.Status, st.ErrorCode)
+	if err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+		a.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// verify checks that Twilio sent the webhook at path.
+func (a *API) verify(w http.ResponseWriter, r *http.Request, path string) (map[string][]string, bool) {
+	if a.o.TwilioToken == "" {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	v, err := twilio.VerifyRequest(r, strings.TrimSuffix(a.o.PublicURL, "/")+path, a.o.TwilioToken)
+	if err != nil {
+		a.log.Warn("Twilio webhook refused", "path", path, "err", err)
+		writeError(w, http.StatusForbidden, "bad signature")
+		return nil, false
+	}
+	return v, true
+}
+
+// twiml answers a webhook with an SMS back to the sender.
+func twiml(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	var b strings.Builder
+	b.WriteString(xml.Header + "<Response><Message>")
+	xml.EscapeText(&b, []byte(msg)) //nolint:errcheck // strings.Builder does not fail
+	b.WriteString("</Message></Response>")
+	w.Write([]byte(b.String())) //nolint:errcheck // the client went away
+}

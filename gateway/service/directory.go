@@ -1,0 +1,148 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"carebed/alerting"
+	"carebed/alerting/policy"
+	"carebed/gateway/registry"
+)
+
+// directory is alerting's view of who to reach: the registry's home contacts and
+// clinic phones, and the policy's county centre and named people. Person ids carry no
+// personal data: home/<home>/<pos>, clinic/<county>/<township>, county/<n>,
+// person/<id>.
+type directory struct {
+	reg    *registry.Store
+	policy policy.Policy
+}
+
+var _ alerting.Directory = (*directory)(nil)
+
+// People returns who to page for receiver r at place p.
+func (d *directory) People(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
+	switch r {
+	case alerting.ReceiverFamily, alerting.ReceiverVillageVisitor, alerting.ReceiverVillageDoctor:
+		cs, err := d.reg.Contacts(ctx, p.Home)
+		if err != nil {
+			return nil, err
+		}
+		var out []alerting.Person
+		for _, c := range cs {
+			if c.Role == string(r) {
+				out = append(out, contactPerson(c))
+			}
+		}
+		return out, nil
+	case alerting.ReceiverTownshipClinic:
+		phone, err := d.reg.TownshipClinicPhone(ctx, p.County, p.Township)
+		if errors.Is(err, registry.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []alerting.Person{clinicPerson(p.County, p.Township, phone)}, nil
+	case alerting.ReceiverCountyCentre:
+		var out []alerting.Person
+		for i, phone := range d.policy.CountyCentre() {
+			out = append(out, countyPerson(i, phone))
+		}
+		return out, nil
+	}
+	if id, ok := policy.PersonID(r); ok {
+		p, found, err := d.Person(ctx, "person/"+id)
+		if err != nil || !found {
+			return nil, err
+		}
+		return []alerting.Person{p}, nil
+	}
+	return nil, fmt.Errorf("unknown receiver %q", r)
+}
+
+func contactPerson(c registry.Contact) alerting.Person {
+	return alerting.Person{ID: "home/" + c.Home + "/" + strconv.Itoa(c.Pos), Role: alerting.Receiver(c.Role),
+		Name: c.Name, Phone: c.Phone}
+}
+
+func clinicPerson(county, township, phone string) alerting.Person {
+	return alerting.Person{ID: "clinic/" + county + "/" + township, Role: alerting.ReceiverTownshipClinic,
+		Name: township + "卫生院", Phone: phone}
+}
+
+func countyPerson(i int, phone string) alerting.Person {
+	return alerting.Person{ID: "county/" + strconv.Itoa(i), Role: alerting.ReceiverCountyCentre, Name: "县中心", Phone: phone}
+}
+
+// Person finds someone by id.
+func (d *directory) Person(ctx context.Context, id string) (alerting.Person, bool, error) {
+	parts := strings.Split(id, "/")
+	switch {
+	case len(parts) == 3 && parts[0] == "home":
+		pos, err := strconv.Atoi(parts[2])
+		if err != nil {
+			return alerting.Person{}, false, nil
+		}
+		c, err := d.reg.Contact(ctx, parts[1], pos)
+		if errors.Is(err, registry.ErrNotFound) {
+			return alerting.Person{}, false, nil
+		}
+		return contactPerson(c), err == nil, err
+	case len(parts) == 3 && parts[0] == "clinic":
+		phone, err := d.reg.TownshipClinicPhone(ctx, parts[1], parts[2])
+		if errors.Is(err, registry.ErrNotFound) {
+			return alerting.Person{}, false, nil
+		}
+		return clinicPerson(parts[1], parts[2], phone), err == nil, err
+	case len(parts) == 2 && parts[0] == "county":
+		i, err := strconv.Atoi(parts[1])
+		phones := d.policy.CountyCentre()
+		if err != nil || i < 0 || i >= len(phones) {
+			return alerting.Person{}, false, nil
+		}
+		return countyPerson(i, phones[i]), true, nil
+	case len(parts) == 2 && parts[0] == "person":
+		name, phone, ok := d.policy.Person(parts[1])
+		return alerting.Person{ID: id, Name: name, Phone: phone}, ok, nil
+	}
+	return alerting.Person{}, false, nil
+}
+
+// PeopleByPhone finds everyone with this phone: home contacts (a village doctor is one
+// per home), clinics, the county centre.
+func (d *directory) PeopleByPhone(ctx context.Context, phone string) ([]alerting.Person, error) {
+	cs, err := d.reg.ContactsByPhone(ctx, phone)
+	if err != nil {
+		return nil, err
+	}
+	var out []alerting.Person
+	for _, c := range cs {
+		out = append(out, contactPerson(c))
+	}
+	ts, err := d.reg.TownshipsByClinicPhone(ctx, phone)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		out = append(out, clinicPerson(t.County, t.Name, phone))
+	}
+	for i, p := range d.policy.CountyCentre() {
+		if p == phone {
+			out = append(out, countyPerson(i, p))
+		}
+	}
+	return out, nil
+}
+
+// Elder returns the home's elder as the ledger names them.
+func (d *directory) Elder(ctx context.Context, p alerting.Place) (string, error) {
+	e, err := d.reg.Elder(ctx, p.Home)
+	if errors.Is(err, registry.ErrNotFound) {
+		return "", nil
+	}
+	return e, err
+}
