@@ -3,6 +3,7 @@ package escalation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"carebed/alerting"
@@ -78,7 +79,7 @@ func (r *Runner) render(ctx context.Context, a alerting.Alert, purpose notify.Pu
 	m := policy.Message{Code: a.Code, Kind: string(a.Kind), KindZH: policy.KindZH(a.Kind), Village: a.Place.Village,
 		Home: a.Place.Home, Elder: elder, Time: a.EventAt.In(r.o.Location).Format("01-02 15:04"), By: by}
 	if a.LateBy > time.Minute {
-		m.Late = a.LateBy.Round(time.Minute).String()
+		m.Late = fmt.Sprintf("%d分钟", int(a.LateBy.Minutes()))
 	}
 	return r.o.Policy.Render(string(purpose), m)
 }

@@ -39,7 +39,7 @@ type Message struct {
 // defaultTemplates are Chinese SMS texts; 【...】 is the sender signature SMS gateways
 // in China require.
 var defaultTemplates = map[string]string{
-	PurposePage:     "【巴州家庭养老床位】{{.Village}}{{.Home}} {{.KindZH}}（{{.Time}}{{if .Late}}，迟报{{.Late}}{{end}}）。回复1或{{.Code}}表示您去处理。",
+	PurposePage:     "【巴州家庭养老床位】{{.Village}}{{.Home}}{{if .Elder}}（{{.Elder}}）{{end}} {{.KindZH}}（{{.Time}}{{if .Late}}，迟报{{.Late}}{{end}}）。回复1或{{.Code}}表示您去处理。",
 	PurposeTaken:    "【巴州家庭养老床位】{{.Code}} {{.Village}}{{.KindZH}}已由{{.By}}接手。",
 	PurposeResolved: "【巴州家庭养老床位】{{.Code}} {{.Village}}{{.KindZH}}已处理完毕{{if .By}}（{{.By}}）{{end}}。",
 }

@@ -135,6 +135,16 @@ func (s *Subscriber) receive(_ mqtt.Client, m mqtt.Message) {
 	}
 }
 
+// Publish sends a message from the gateway over its session, QoS 1, and waits for the
+// broker's acknowledgement (bounded by the connect timeout).
+func (s *Subscriber) Publish(topic string, payload []byte) error {
+	tok := s.client.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(s.o.ConnectTimeout) {
+		return fmt.Errorf("publish to %s: no acknowledgement within %s", topic, s.o.ConnectTimeout)
+	}
+	return tok.Error()
+}
+
 // Connected reports whether the session is up and subscribed.
 func (s *Subscriber) Connected() bool { return s.connected.Load() }
 

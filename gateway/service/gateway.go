@@ -20,6 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"carebed/alerting/api"
+	"carebed/alerting/escalation"
+	"carebed/alerting/rules"
+	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/broker"
 	"carebed/gateway/config"
 	"carebed/gateway/deadletter"
@@ -60,6 +64,11 @@ type Gateway struct {
 	httpLn  net.Listener
 	http    *http.Server
 	closers []func() error
+
+	alerts   *asqlite.Store
+	rules    *rules.Engine
+	runner   *escalation.Runner
+	alertAPI *api.API
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
@@ -73,7 +82,7 @@ func New(cfg config.Config, o Options) (g *Gateway, err error) {
 			g.Close()
 		}
 	}()
-	steps := []func() error{g.openStores, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake}
+	steps := []func() error{g.openStores, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -146,6 +155,7 @@ func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
+		Observer:    observer{rules: g.rules},
 		DedupWindow: g.cfg.Ingest.DedupWindow, Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
@@ -242,7 +252,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 		wg.Go(func() { g.serveHTTP() })
 	}
 	wg.Go(func() { g.refreshLoop(ctx) })
+	escCtx, stopEsc := context.WithCancel(context.Background())
+	defer stopEsc()
+	escDone := make(chan struct{})
+	go func() { g.runner.Run(escCtx); close(escDone) }() //nolint:errcheck // Run returns nil
 	err := g.runIntake(ctx)
+	stopEsc()
+	<-escDone
 	stopSink()
 	<-sinkDone // one reader of the spool at a time
 	g.flush()

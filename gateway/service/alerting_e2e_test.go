@@ -1,0 +1,209 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"go.yaml.in/yaml/v3"
+
+	"carebed/alerting/notify/twilio"
+	"carebed/alerting/notify/twilio/twiliotest"
+	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/protocol"
+	"carebed/gateway/registry"
+)
+
+const (
+	twilioSID   = "AC0123456789abcdef0123456789abcdef"
+	twilioToken = "0123456789abcdef0123456789abcdef"
+	twilioFrom  = "+15005550006"
+	doctorPhone = "+8613800000012"
+	familyPhone = "+8613900000013"
+	visitPhone  = "+8613800000011"
+	clinicPhone = "+8613800000019"
+)
+
+// testPolicy is the design's critical ladder with seconds instead of minutes.
+const testPolicy = `
+rules:
+  fall_hold_off: 2s
+ladders:
+  critical:
+    steps:
+      - {after: 0s, notify: [family, village_doctor, village_visitor], channels: [sms]}
+      - {after: 4s, notify: [township_clinic], channels: [sms]}
+    repeat: 0s
+`
+
+// alertEnv is an end-to-end setup for alerting: Mosquitto, InfluxDB, a fake Twilio
+// behind the real twilio-go client, one registered home.
+type alertEnv struct {
+	*env
+	twilio *twiliotest.API
+	public string
+}
+
+func newAlertEnv(t *testing.T) *alertEnv {
+	t.Helper()
+	e := &alertEnv{env: newEnv(t, false), twilio: twiliotest.NewAPI(twilioSID, twilioToken)}
+	addr := freeAddr(t)
+	e.public = "http://" + addr
+	e.cfg.HTTP.Addr = addr
+	e.cfg.Twilio.AccountSID, e.cfg.Twilio.AuthToken, e.cfg.Twilio.From = twilioSID, twilioToken, twilioFrom
+	e.cfg.Twilio.BaseURL = twiliotest.Serve(t, e.twilio)
+	e.cfg.Twilio.PublicURL = e.public
+	var node yaml.Node
+	if err := yaml.Unmarshal([]byte(testPolicy), &node); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Alerting = node
+	ledger := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
+		"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-sos,sos_pendant,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n" +
+		"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-fall,fall_sensor,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n"
+	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.Open(filepath.Join(e.cfg.DataDir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Import(context.Background(), strings.NewReader(ledger), registry.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reg.Close()
+	return e
+}
+
+// smsTo returns the texts the fake Twilio took for phone, in order.
+func (e *alertEnv) smsTo(phone string) []string {
+	var out []string
+	for _, m := range e.twilio.Messages() {
+		if m.To == phone {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+func (e *alertEnv) waitSMS(t *testing.T, phone string, n int, within time.Duration) []string {
+	t.Helper()
+	var got []string
+	waitFor(t, within, fmt.Sprintf("%d SMS to %s", n, phone), func() (bool, string) {
+		got = e.smsTo(phone)
+		return len(got) >= n, fmt.Sprint(got)
+	})
+	return got
+}
+
+// deviceCmds subscribes as the device to its cmd topic and collects what arrives.
+func deviceCmds(t *testing.T, url, device string) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var got []string
+	c := publishClient(t, url, device+"-cmd")
+	tok := c.Subscribe(protocol.DeviceTopic(device, protocol.KindCmd), 1, func(_ mqtt.Client, m mqtt.Message) {
+		mu.Lock()
+		got = append(got, string(m.Payload()))
+		mu.Unlock()
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	return func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), got...) }
+}
+
+func TestSOSPagesEscalatesAndStopsOnSMSReply(t *testing.T) {
+	e := newAlertEnv(t)
+	e.start()
+	cmds := deviceCmds(t, e.mq.URL, "hj-0002-sos")
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+
+	page := e.waitSMS(t, doctorPhone, 1, 10*time.Second)[0]
+	e.waitSMS(t, familyPhone, 1, 10*time.Second)
+	e.waitSMS(t, visitPhone, 1, 10*time.Second)
+	for _, want := range []string{"紧急呼叫", "巴伦台村", "测试老人乙"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page %q lacks %q", page, want)
+		}
+	}
+	if strings.Contains(page, "1380000") || strings.Contains(page, "1390000") {
+		t.Errorf("page %q carries a phone number", page)
+	}
+	if len(e.smsTo(clinicPhone)) != 0 {
+		t.Fatal("the clinic was paged at once; the ladder pages it at 4 s")
+	}
+	e.waitSMS(t, clinicPhone, 1, 15*time.Second) // nobody acknowledged: the clinic step
+
+	// A reply with a forged signature is refused.
+	form := url.Values{"From": {doctorPhone}, "To": {twilioFrom}, "Body": {"1"}, "MessageSid": {"SMforged"}}
+	req, _ := http.NewRequest(http.MethodPost, e.public+"/webhooks/twilio/sms", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(twilio.SignatureHeader, twilio.Sign(e.public+"/webhooks/twilio/sms", "not-the-token", form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("forged webhook answered %d, want 403", resp.StatusCode)
+	}
+
+	// The doctor replies "1": the ladder stops, the others are told, the pendant hears.
+	if err := e.twilio.SendSMS(context.Background(), e.public+"/webhooks/twilio/sms", doctorPhone, twilioFrom, "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, phone := range []string{familyPhone, visitPhone, clinicPhone} {
+		taken := e.waitSMS(t, phone, 2, 10*time.Second)
+		if !strings.Contains(taken[len(taken)-1], "接手") {
+			t.Errorf("notice to %s = %q, want a 'taken by' notice", phone, taken[len(taken)-1])
+		}
+	}
+	if n := len(e.smsTo(doctorPhone)); n != 1 {
+		t.Errorf("the doctor got %d SMS, want only the page", n)
+	}
+	waitFor(t, 10*time.Second, "ack_feedback on the device's cmd topic", func() (bool, string) {
+		got := cmds()
+		return len(got) == 1 && strings.Contains(got[0], `"ack_feedback"`) && strings.Contains(got[0], `"village_doctor"`), fmt.Sprint(got)
+	})
+	code, body := get(t, e.public+"/api/v1/alerts?open=true")
+	if code != 200 || !strings.Contains(body, `"state":"acknowledged"`) || !strings.Contains(body, `"ack_channel":"sms"`) {
+		t.Errorf("alerts API: %d %s", code, body)
+	}
+}
+
+func TestFallCancelledInsideHoldOffPagesNobody(t *testing.T) {
+	e := newAlertEnv(t)
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0002-fall")
+	now := time.Now().UnixMilli()
+	publish(t, dev, "carebed/v1/hj-0002-fall/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: now, Type: protocol.EventFall}))
+	publish(t, dev, "carebed/v1/hj-0002-fall/event", protocol.EncodeEvent(protocol.Event{Seq: 2, TS: now + 500, Type: protocol.EventFallCancel, Cancels: 1}))
+	// Past the 2 s hold-off and then some: still nobody paged.
+	deadline := time.Now().Add(4 * time.Second)
+	for time.Now().Before(deadline) {
+		if n := len(e.twilio.Messages()); n != 0 {
+			t.Fatalf("%d SMS sent for a fall cancelled inside the hold-off", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	alerts, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	if err != nil || len(alerts) != 1 || alerts[0].Outcome != "cancelled" {
+		t.Fatalf("alerts %+v %v, want one cancelled", alerts, err)
+	}
+	// A fall nobody cancels pages after the hold-off.
+	publish(t, dev, "carebed/v1/hj-0002-fall/event", protocol.EncodeEvent(protocol.Event{Seq: 3, TS: time.Now().UnixMilli(), Type: protocol.EventFall}))
+	if len(e.twilio.Messages()) != 0 {
+		t.Fatal("paged before the hold-off ended")
+	}
+	e.waitSMS(t, doctorPhone, 1, 10*time.Second)
+}

@@ -1,0 +1,154 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/api"
+	"carebed/alerting/escalation"
+	"carebed/alerting/notify"
+	"carebed/alerting/notify/mqttpush"
+	"carebed/alerting/notify/outbox"
+	"carebed/alerting/notify/twilio"
+	"carebed/alerting/policy"
+	"carebed/alerting/rules"
+	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/config"
+	"carebed/gateway/points"
+	"carebed/gateway/protocol"
+)
+
+// buildAlerting opens the alert store and wires the rules, the escalation runner,
+// the notifiers and the alert API.
+func (g *Gateway) buildAlerting() error {
+	pol, err := g.policy()
+	if err != nil {
+		return err
+	}
+	st, err := asqlite.Open(g.cfg.AlertsPath())
+	if err != nil {
+		return err
+	}
+	g.alerts = st
+	g.closers = append(g.closers, st.Close)
+	dir := &directory{reg: g.reg, policy: pol}
+	sms, err := g.smsNotifier()
+	if err != nil {
+		return err
+	}
+	push, err := mqttpush.New(mqttpush.Options{Publisher: g, Now: g.now})
+	if err != nil {
+		return err
+	}
+	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
+		Notifiers: map[string]notify.Notifier{policy.ChannelSMS: sms, policy.ChannelPush: push},
+		Feedback:  g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
+		Location: pol.Location()})
+	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
+		Thresholds: func(township, home string) rules.Thresholds {
+			r := pol.RulesFor(township, home)
+			return rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct}
+		}})
+	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir,
+		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
+	return nil
+}
+
+// policy parses the alerting section of the configuration.
+func (g *Gateway) policy() (policy.Policy, error) {
+	pol := policy.Default()
+	if g.cfg.Alerting.Kind != 0 {
+		var err error
+		if pol, err = policy.ParseNode(&g.cfg.Alerting); err != nil {
+			return pol, fmt.Errorf("config: %w", err)
+		}
+	}
+	loc, err := config.Location(g.cfg.TimeZone)
+	if err != nil {
+		return pol, fmt.Errorf("config: time_zone: %w", err)
+	}
+	return pol.WithLocation(loc), nil
+}
+
+// smsNotifier is Twilio when it is configured, else the local outbox.
+func (g *Gateway) smsNotifier() (notify.Notifier, error) {
+	tc := g.cfg.Twilio
+	if !tc.SMSEnabled() {
+		ob, err := outbox.New(outbox.Options{Path: g.cfg.OutboxPath(), Logger: g.log, Now: g.now})
+		if err != nil {
+			return nil, err
+		}
+		g.closers = append(g.closers, ob.Close)
+		g.log.Info("no Twilio credentials: SMS go to the outbox file", "path", g.cfg.OutboxPath())
+		return ob, nil
+	}
+	o := twilio.Options{AccountSID: tc.AccountSID, AuthToken: tc.AuthToken, From: tc.From, BaseURL: tc.BaseURL}
+	if tc.PublicURL != "" {
+		o.StatusCallbackURL = tc.PublicURL + "/webhooks/twilio/status"
+	}
+	nf, err := twilio.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("config: twilio: %w", err)
+	}
+	return nf, nil
+}
+
+// Publish sends a message from the gateway (a cmd to a device, a push to a responder)
+// through the embedded broker or the broker session, QoS 1.
+func (g *Gateway) Publish(topic string, payload []byte) error {
+	if g.broker != nil {
+		return g.broker.Publish(topic, payload, false, 1)
+	}
+	return g.sub.Publish(topic, payload)
+}
+
+// feedback tells the device that raised an alert that someone is coming.
+func (g *Gateway) feedback(_ context.Context, a alerting.Alert, by alerting.Person) error {
+	cmd := protocol.Cmd{V: 1, Type: protocol.CmdAckFeedback, Alert: a.Code, By: string(by.Role)}
+	return g.Publish(protocol.DeviceTopic(a.Device, protocol.KindCmd), cmd.Encode())
+}
+
+// observer hands accepted messages to the alerting rules.
+type observer struct{ rules *rules.Engine }
+
+// Observe converts a protocol message into an observation and applies the rules.
+func (o observer) Observe(ctx context.Context, m protocol.Message, t points.Tags, s points.Stamp) error {
+	ob := alerting.Observation{Device: t.Device, DeviceKind: t.Kind, Received: s.Received,
+		Place: alerting.Place{County: t.County, Township: t.Township, Village: t.Village, Home: t.Home}}
+	var ts int64
+	switch m.Topic.Kind {
+	case protocol.KindEvent:
+		e := m.Event
+		ob.Seq, ts = e.Seq, e.TS
+		ob.Event = &alerting.Event{Type: string(e.Type), Cancels: e.Cancels}
+		if e.Confidence != nil {
+			ob.Event.Confidence = *e.Confidence
+		}
+	case protocol.KindStatus:
+		ob.Seq, ts = m.Status.Seq, m.Status.TS
+		ob.Status = &alerting.Status{Online: m.Status.Online}
+	case protocol.KindTelemetry:
+		rs := m.Telemetry.Readings
+		if len(rs) == 0 {
+			return nil
+		}
+		r := rs[len(rs)-1] // the newest reading says how things are now
+		if r.Battery == nil {
+			return nil // nothing the rules look at yet
+		}
+		ob.Seq, ts = r.Seq, r.TS
+		ob.Reading = &alerting.Reading{Battery: r.Battery, HR: r.HR, RR: r.RR, Motion: r.Motion, Occupied: r.Occupied}
+	default:
+		return nil
+	}
+	ob.At = s.Received
+	if ts > 0 {
+		ob.At = time.UnixMilli(ts)
+	}
+	if d, late := s.Delay(ts); late {
+		ob.LateBy = d
+	}
+	return o.rules.Observe(ctx, ob)
+}
