@@ -95,11 +95,7 @@ func (r *Runner) Delivery(ctx context.Context, providerID, status, detail string
 	}
 	r.o.Metrics.attempts.WithLabelValues(att.Channel, status).Inc()
 	if (status == "undelivered" || status == "failed") && att.Purpose == string(notify.PurposePage) {
-		r.log.Warn("a page was not delivered; moving to the next step now", "alert_id", att.AlertID, "to", att.PersonID)
-		if err := r.o.Store.Reschedule(ctx, att.AlertID, att.Step+1, r.o.Now()); err != nil {
-			return err
-		}
-		r.Wake()
+		r.pageFailed(ctx, att)
 	}
 	return nil
 }

@@ -273,6 +273,14 @@ func TestFailedSMSRetriedOrNot(t *testing.T) {
 			if f.sms.n != c.wantTries {
 				t.Errorf("%d notifier calls, want %d", f.sms.n, c.wantTries)
 			}
+			_, next, _ := f.store.NextStep(context.Background(), a.ID)
+			wantNext := t0.Add(3 * time.Minute)
+			if c.wantSent == 0 {
+				wantNext = t0 // the family cannot be reached: the clinic step comes forward
+			}
+			if !next.Equal(wantNext) {
+				t.Errorf("next step due %v, want %v", next, wantNext)
+			}
 		})
 	}
 }

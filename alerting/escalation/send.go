@@ -53,9 +53,26 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Atte
 		status = "failed"
 	}
 	r.finish(ctx, att, status, rec, tries, err)
-	if status == "sent" && att.Purpose == string(notify.PurposePage) {
-		r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+	if att.Purpose != string(notify.PurposePage) {
+		return
 	}
+	if status == "sent" {
+		r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+		return
+	}
+	r.pageFailed(ctx, att)
+}
+
+// pageFailed brings the alert's next step forward to now: a page that cannot reach
+// its person (invalid number, retries exhausted, undelivered) must not leave the
+// alert waiting for the next rung of the ladder.
+func (r *Runner) pageFailed(ctx context.Context, att sqlite.Attempt) {
+	r.log.Warn("a page failed; moving to the next step now", "alert_id", att.AlertID, "to", att.PersonID, "channel", att.Channel)
+	if err := r.o.Store.Reschedule(context.WithoutCancel(ctx), att.AlertID, att.Step+1, r.o.Now()); err != nil {
+		r.log.Error("bringing the next step forward", "alert_id", att.AlertID, "err", err)
+		return
+	}
+	r.Wake()
 }
 
 func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, rec notify.Receipt, tries int, err error) {
