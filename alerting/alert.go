@@ -6,6 +6,7 @@ package alerting
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -63,12 +64,26 @@ const (
 	OutcomeReferred      Outcome = "referred_to_clinic"
 	OutcomeHospital      Outcome = "sent_to_hospital"
 	OutcomeAutoResolved  Outcome = "auto_resolved" // the condition ended (device back online)
+	OutcomeGrouped       Outcome = "grouped"       // folded into a village outage alert
 )
 
 // Place locates an alert; ids and place names only, never a person's name.
 type Place struct {
 	County, Township, Village, Home string
 }
+
+// VillagePrefix marks the Home of a village-wide alert (a village outage), which
+// belongs to no single home.
+const VillagePrefix = "village:"
+
+// VillagePlace is the place of a village-wide alert in p's village.
+func VillagePlace(p Place) Place {
+	return Place{County: p.County, Township: p.Township, Village: p.Village,
+		Home: VillagePrefix + p.County + "/" + p.Township + "/" + p.Village}
+}
+
+// VillageWide reports whether the place is a whole village rather than a home.
+func (p Place) VillageWide() bool { return strings.HasPrefix(p.Home, VillagePrefix) }
 
 // Alert is one alert. At most one is open per (home, kind); repeats update it.
 type Alert struct {

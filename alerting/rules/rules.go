@@ -22,16 +22,22 @@ type Store interface {
 	CancelPending(ctx context.Context, home string, kind alerting.Kind, now time.Time, device, detail string) (bool, error)
 	OpenAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error)
 	Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error)
+	CancelPendingInVillage(ctx context.Context, p alerting.Place, kind alerting.Kind, now time.Time, detail string) (int, error)
 }
 
 // Thresholds are the rule settings for one home.
 type Thresholds struct {
 	FallHoldOff   time.Duration
 	LowBatteryPct float64
+	// OutageDevices devices of one village offline within OutageWithin are one
+	// village outage alert.
+	OutageDevices int
+	OutageWithin  time.Duration
 }
 
 // DefaultThresholds are the design's defaults.
-var DefaultThresholds = Thresholds{FallHoldOff: 15 * time.Second, LowBatteryPct: 15}
+var DefaultThresholds = Thresholds{FallHoldOff: 15 * time.Second, LowBatteryPct: 15,
+	OutageDevices: 5, OutageWithin: 2 * time.Minute}
 
 // Options configure an Engine.
 type Options struct {
@@ -51,6 +57,7 @@ type Engine struct {
 	// lowBattery holds the devices last seen at or below the threshold: a low
 	// battery raises (or repeats) the alert when it becomes low, not with every reading.
 	lowBattery sync.Map
+	outages    outages
 }
 
 // New returns an Engine.
@@ -126,14 +133,9 @@ func (e *Engine) cancel(ctx context.Context, o alerting.Observation, typ string)
 
 func (e *Engine) status(ctx context.Context, o alerting.Observation) error {
 	if !o.Status.Online {
-		return e.raise(ctx, o, alerting.KindDeviceOffline, alerting.Warning, time.Time{})
+		return e.deviceOffline(ctx, o)
 	}
-	a, err := e.o.Store.OpenAlert(ctx, o.Place.Home, alerting.KindDeviceOffline)
-	if err != nil || a.Device != o.Device {
-		return ignoreNotFound(err)
-	}
-	_, err = e.o.Store.Resolve(ctx, a.ID, o.Device, "device", alerting.OutcomeAutoResolved, "device back online", o.Received)
-	return err
+	return e.deviceOnline(ctx, o)
 }
 
 func (e *Engine) reading(ctx context.Context, o alerting.Observation) error {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -76,5 +77,66 @@ func TestRules(t *testing.T) {
 				t.Errorf("%d alerts due at +%s, want %d", len(due), c.at, c.due)
 			}
 		})
+	}
+}
+
+func TestVillageOutageGroupsOfflineDevices(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := New(Options{Store: st})
+	ctx := context.Background()
+	status := func(i int, online bool, at time.Duration) alerting.Observation {
+		p := place
+		p.Home = fmt.Sprintf("H-%04d", i)
+		return alerting.Observation{Device: fmt.Sprintf("dev-%04d", i), Place: p, Received: t0.Add(at),
+			Status: &alerting.Status{Online: online}}
+	}
+	for i := range 30 { // a power cut: 30 devices of one village within a minute
+		if err := e.Observe(ctx, status(i, false, time.Duration(i)*2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, _ := st.DueSteps(ctx, t0.Add(10*time.Minute))
+	if len(due) != 1 || due[0].Alert.Kind != alerting.KindVillageOutage || due[0].Alert.Repeats != 25 {
+		t.Fatalf("alerts due: %+v, want the one village outage (with 25 repeats)", due)
+	}
+	all, _ := st.List(ctx, sqlite.Filter{OpenOnly: true})
+	if len(all) != 1 {
+		t.Fatalf("%d open alerts, want 1: %+v", len(all), all)
+	}
+	for i := range 30 {
+		if err := e.Observe(ctx, status(i, true, 20*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if all, _ := st.List(ctx, sqlite.Filter{OpenOnly: true}); len(all) != 0 {
+		t.Fatalf("open after every device came back: %+v", all)
+	}
+}
+
+func TestFewOfflineDevicesAreSeparateAlerts(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := New(Options{Store: st})
+	ctx := context.Background()
+	for i := range 2 {
+		p := place
+		p.Home = fmt.Sprintf("H-%04d", i)
+		o := alerting.Observation{Device: fmt.Sprintf("dev-%04d", i), Place: p, Received: t0, Status: &alerting.Status{Online: false}}
+		if err := e.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if due, _ := st.DueSteps(ctx, t0.Add(time.Minute)); len(due) != 0 {
+		t.Fatalf("offline alerts paged inside the grouping window: %+v", due)
+	}
+	if due, _ := st.DueSteps(ctx, t0.Add(2*time.Minute)); len(due) != 2 {
+		t.Fatalf("%d offline alerts due after the window, want 2", len(due))
 	}
 }

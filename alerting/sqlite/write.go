@@ -215,3 +215,39 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 func (s *Store) RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return audit(ctx, tx, id, now, "ack_refused", by, channel, reason) })
 }
+
+// CancelPendingInVillage closes the held alerts of kind in a village before anyone was
+// paged (the devices' offline alerts folded into a village outage) and returns how
+// many it closed.
+func (s *Store) CancelPendingInVillage(ctx context.Context, p alerting.Place, kind alerting.Kind, now time.Time, detail string) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM alerts WHERE county = ? AND township = ? AND village = ?
+			AND kind = ? AND state = 'pending'`, p.County, p.Township, p.Village, string(kind))
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', outcome = ?, resolved_at = ?,
+				next_at = 0 WHERE id = ?`, string(alerting.OutcomeGrouped), ms(now), id); err != nil {
+				return err
+			}
+			if err := audit(ctx, tx, id, now, "grouped", "", "rules", detail); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}

@@ -88,3 +88,24 @@ func (s *Store) Elder(ctx context.Context, home string) (string, error) {
 	}
 	return elder, err
 }
+
+// VillageContacts returns the contacts with role of every home in a village, one per
+// phone number (a village doctor is a contact of many homes): who to send about a
+// village-wide alert.
+func (s *Store) VillageContacts(ctx context.Context, county, township, village, role string) ([]Contact, error) {
+	cs, err := s.contacts(ctx, `WHERE role = ? AND phone != '' AND home IN
+		(SELECT id FROM homes WHERE county = ? AND township = ? AND village = ?) ORDER BY home, pos`,
+		role, county, township, village)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := cs[:0]
+	for _, c := range cs {
+		if !seen[c.Phone] {
+			seen[c.Phone] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -49,7 +49,8 @@ func (g *Gateway) buildAlerting() error {
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
 		Thresholds: func(township, home string) rules.Thresholds {
 			r := pol.RulesFor(township, home)
-			return rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct}
+			return rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
+				OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin}
 		}})
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})

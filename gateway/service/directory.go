@@ -26,18 +26,13 @@ var _ alerting.Directory = (*directory)(nil)
 // People returns who to page for receiver r at place p.
 func (d *directory) People(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
 	switch r {
-	case alerting.ReceiverFamily, alerting.ReceiverVillageVisitor, alerting.ReceiverVillageDoctor:
-		cs, err := d.reg.Contacts(ctx, p.Home)
-		if err != nil {
-			return nil, err
+	case alerting.ReceiverFamily:
+		if p.VillageWide() {
+			return nil, nil // a village outage is not for each family
 		}
-		var out []alerting.Person
-		for _, c := range cs {
-			if c.Role == string(r) {
-				out = append(out, contactPerson(c))
-			}
-		}
-		return out, nil
+		return d.homeContacts(ctx, p, r)
+	case alerting.ReceiverVillageVisitor, alerting.ReceiverVillageDoctor:
+		return d.homeContacts(ctx, p, r)
 	case alerting.ReceiverTownshipClinic:
 		phone, err := d.reg.TownshipClinicPhone(ctx, p.County, p.Township)
 		if errors.Is(err, registry.ErrNotFound) {
@@ -62,6 +57,28 @@ func (d *directory) People(ctx context.Context, p alerting.Place, r alerting.Rec
 		return []alerting.Person{p}, nil
 	}
 	return nil, fmt.Errorf("unknown receiver %q", r)
+}
+
+// homeContacts returns the home's contacts with role r, or for a village-wide alert
+// those of every home in the village, one per phone.
+func (d *directory) homeContacts(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
+	var cs []registry.Contact
+	var err error
+	if p.VillageWide() {
+		cs, err = d.reg.VillageContacts(ctx, p.County, p.Township, p.Village, string(r))
+	} else {
+		cs, err = d.reg.Contacts(ctx, p.Home)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []alerting.Person
+	for _, c := range cs {
+		if c.Role == string(r) {
+			out = append(out, contactPerson(c))
+		}
+	}
+	return out, nil
 }
 
 func contactPerson(c registry.Contact) alerting.Person {
