@@ -207,3 +207,43 @@ func (f *fields) str(k, v string) {
 	}
 	f.dst = append(f.dst, '"')
 }
+
+// AlertPoint is an alert's state change as the alert measurement stores it.
+type AlertPoint struct {
+	County, Township, Village, Home, Device string
+	Kind, Severity                          string
+	ID                                      int64
+	Code, State, Change, Outcome            string
+	// AckSeconds and OpenSeconds are set (> 0) on acknowledgement and resolution.
+	AckSeconds, OpenSeconds float64
+	At                      time.Time
+}
+
+// AppendAlert appends the line of an alert state change. Its timestamp is the change
+// time plus the alert id mod 10^6 in nanoseconds, so two alerts changing in the same
+// millisecond stay two points.
+func AppendAlert(dst []byte, a AlertPoint) []byte {
+	dst = appendSeries(dst, "alert", Tags{County: a.County, Township: a.Township, Village: a.Village,
+		Home: a.Home, Device: a.Device, Kind: a.Kind})
+	dst = append(dst, ",severity="...)
+	dst = appendTag(dst, a.Severity)
+	f := fields{dst: dst}
+	f.integer("id", a.ID)
+	f.str("code", a.Code)
+	f.str("state", a.State)
+	f.str("change", a.Change)
+	if a.Outcome != "" {
+		f.str("outcome", a.Outcome)
+	}
+	if a.AckSeconds > 0 {
+		v := a.AckSeconds
+		f.float("ack_seconds", &v)
+	}
+	if a.OpenSeconds > 0 {
+		v := a.OpenSeconds
+		f.float("open_seconds", &v)
+	}
+	dst = append(f.dst, ' ')
+	dst = strconv.AppendInt(dst, a.At.UnixMilli()*1_000_000+a.ID%1_000_000, 10)
+	return append(dst, '\n')
+}

@@ -175,6 +175,15 @@ func TestSOSPagesEscalatesAndStopsOnSMSReply(t *testing.T) {
 		got := cmds()
 		return len(got) == 1 && strings.Contains(got[0], `"ack_feedback"`) && strings.Contains(got[0], `"village_doctor"`), fmt.Sprint(got)
 	})
+	waitFor(t, 20*time.Second, "alert changes in InfluxDB", func() (bool, string) {
+		rows := e.influx.Query(t, `SELECT change, ack_seconds FROM alert WHERE kind = 'sos' AND home = 'H-0002'`)
+		changes := ""
+		for _, r := range rows {
+			changes += fmt.Sprint(r[1]) + " "
+		}
+		return strings.Contains(changes, "raised") && strings.Contains(changes, "notified") &&
+			strings.Contains(changes, "acknowledged"), changes
+	})
 	code, body := get(t, e.public+"/api/v1/alerts?open=true")
 	if code != 200 || !strings.Contains(body, `"state":"acknowledged"`) || !strings.Contains(body, `"ack_channel":"sms"`) {
 		t.Errorf("alerts API: %d %s", code, body)

@@ -33,6 +33,7 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.alerts = st
 	g.closers = append(g.closers, st.Close)
+	logged := newAlertLog(st, g)
 	dir := &directory{reg: g.reg, policy: pol}
 	sms, err := g.smsNotifier()
 	if err != nil {
@@ -42,17 +43,17 @@ func (g *Gateway) buildAlerting() error {
 	if err != nil {
 		return err
 	}
-	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
+	g.runner = escalation.New(escalation.Options{Store: logged, Policy: pol, Directory: dir,
 		Notifiers: map[string]notify.Notifier{policy.ChannelSMS: sms, policy.ChannelPush: push},
 		Feedback:  g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
-	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
+	g.rules = rules.New(rules.Options{Store: logged, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
 		Thresholds: func(township, home string) rules.Thresholds {
 			r := pol.RulesFor(township, home)
 			return rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
 				OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin}
 		}})
-	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir,
+	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
 	return nil
 }

@@ -1,0 +1,116 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/alerting"
+	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/points"
+)
+
+// alertLog is the alert store with every state change also written to InfluxDB (the
+// alert measurement, through the durable spool, so the dashboards see open alerts
+// and time to acknowledge) and counted in metrics.
+type alertLog struct {
+	*asqlite.Store
+	spool   interface{ Append(recs [][]byte) error }
+	opened  *prometheus.CounterVec
+	changes *prometheus.CounterVec
+	now     func() time.Time
+	log     func(msg string, args ...any)
+}
+
+func newAlertLog(st *asqlite.Store, g *Gateway) *alertLog {
+	l := &alertLog{Store: st, spool: g.spool, now: g.now, log: g.log.Error,
+		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_alerts_opened_total", Help: "Alerts opened, by kind and severity.",
+		}, []string{"kind", "severity"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_alert_changes_total", Help: "Alert state changes (raised, cancelled, notified, acknowledged, resolved, grouped).",
+		}, []string{"change"}),
+	}
+	g.o.Registry.MustRegister(l.opened, l.changes, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "carebed_alerts_open", Help: "Alerts not yet resolved.",
+	}, l.countOpen))
+	return l
+}
+
+func (l *alertLog) countOpen() float64 {
+	open, err := l.Store.List(context.Background(), asqlite.Filter{OpenOnly: true, Limit: 100000})
+	if err != nil {
+		return 0
+	}
+	return float64(len(open))
+}
+
+// record writes one state change of a to the spool.
+func (l *alertLog) record(a alerting.Alert, change string) {
+	l.changes.WithLabelValues(change).Inc()
+	p := points.AlertPoint{County: a.Place.County, Township: a.Place.Township, Village: a.Place.Village,
+		Home: a.Place.Home, Device: a.Device, Kind: string(a.Kind), Severity: string(a.Sev), ID: a.ID,
+		Code: a.Code, State: string(a.State), Change: change, Outcome: string(a.Outcome), At: l.now()}
+	if !a.AckedAt.IsZero() && change == "acknowledged" {
+		p.AckSeconds = a.AckedAt.Sub(a.OpenedAt).Seconds()
+	}
+	if !a.ResolvedAt.IsZero() {
+		p.OpenSeconds = a.ResolvedAt.Sub(a.OpenedAt).Seconds()
+	}
+	rec := points.AppendRecordHeader(nil, "alert")
+	if err := l.spool.Append([][]byte{points.AppendAlert(rec, p)}); err != nil {
+		l.log("writing an alert change for InfluxDB", "alert", a.Code, "err", err)
+	}
+}
+
+// Raise opens or repeats an alert and records a new one.
+func (l *alertLog) Raise(ctx context.Context, r asqlite.Raise) (alerting.Alert, bool, error) {
+	a, created, err := l.Store.Raise(ctx, r)
+	if err == nil && created {
+		l.opened.WithLabelValues(string(a.Kind), string(a.Sev)).Inc()
+		l.record(a, "raised")
+	}
+	return a, created, err
+}
+
+// CancelPending closes a held alert and records it.
+func (l *alertLog) CancelPending(ctx context.Context, home string, kind alerting.Kind, now time.Time, device, detail string) (bool, error) {
+	a, _ := l.Store.OpenAlert(ctx, home, kind)
+	ok, err := l.Store.CancelPending(ctx, home, kind, now, device, detail)
+	if err == nil && ok {
+		a, _ = l.Store.Alert(ctx, a.ID)
+		l.record(a, "cancelled")
+	}
+	return ok, err
+}
+
+// Ack acknowledges and records.
+func (l *alertLog) Ack(ctx context.Context, id int64, by, channel string, now time.Time) (alerting.Alert, error) {
+	a, err := l.Store.Ack(ctx, id, by, channel, now)
+	if err == nil {
+		l.record(a, "acknowledged")
+	}
+	return a, err
+}
+
+// Resolve resolves and records.
+func (l *alertLog) Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error) {
+	a, err := l.Store.Resolve(ctx, id, by, channel, outcome, note, now)
+	if err == nil {
+		l.record(a, "resolved")
+	}
+	return a, err
+}
+
+// FinishAttempt records a notification result; the first page sent is "notified".
+func (l *alertLog) FinishAttempt(ctx context.Context, at asqlite.Attempt, now time.Time) error {
+	before, _ := l.Store.Alert(ctx, at.AlertID)
+	err := l.Store.FinishAttempt(ctx, at, now)
+	if err == nil && before.State == alerting.StateOpen {
+		if a, aerr := l.Store.Alert(ctx, at.AlertID); aerr == nil && a.State == alerting.StateNotified {
+			l.record(a, "notified")
+		}
+	}
+	return err
+}
