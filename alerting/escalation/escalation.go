@@ -76,6 +76,9 @@ func New(o Options) *Runner {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Retry.Logger == nil {
+		o.Retry.Logger = o.Logger
+	}
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 2 * time.Minute
 	}

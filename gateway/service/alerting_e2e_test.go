@@ -216,3 +216,64 @@ func TestFallCancelledInsideHoldOffPagesNobody(t *testing.T) {
 	}
 	e.waitSMS(t, doctorPhone, 1, 10*time.Second)
 }
+
+func TestTwilioErrorsRetriedOrEscalatedAndAudited(t *testing.T) {
+	e := newAlertEnv(t)
+	e.start()
+	// The first three SMS requests fail: 500 and 429 are retried, 400 (invalid
+	// number) is not: that person's page fails and the next step comes forward.
+	e.twilio.FailNext(http.StatusInternalServerError, 20500)
+	e.twilio.FailNext(http.StatusTooManyRequests, 20429)
+	e.twilio.FailNext(http.StatusBadRequest, 21211)
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	sent := time.Now()
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: sent.UnixMilli(), Type: protocol.EventSOS}))
+	e.waitSMS(t, clinicPhone, 1, 10*time.Second)
+	if since := time.Since(sent); since >= 4*time.Second {
+		t.Errorf("the clinic was paged %s after the SOS; a failed page should bring its step (4 s) forward", since)
+	}
+	var detail struct {
+		Notifications []struct {
+			PersonID string
+			Status   string
+			Error    string
+			Tries    int
+		} `json:"notifications"`
+		Audit []struct{ What string } `json:"audit"`
+	}
+	waitFor(t, 20*time.Second, "three pages settled", func() (bool, string) {
+		code, body := get(t, e.public+"/api/v1/alerts/1")
+		if code != 200 {
+			return false, body
+		}
+		if err := jsonUnmarshal(body, &detail); err != nil {
+			return false, err.Error()
+		}
+		settled := 0
+		for _, n := range detail.Notifications {
+			if n.Status != "queued" {
+				settled++
+			}
+		}
+		return settled >= 4, body
+	})
+	failed, retried := 0, 0
+	for _, n := range detail.Notifications {
+		switch {
+		case n.Status == "failed" && strings.Contains(n.Error, "400") && n.Tries == 1:
+			failed++
+		case n.Status == "sent" && n.Tries > 1:
+			retried++
+		}
+	}
+	if failed != 1 || retried != 2 {
+		t.Errorf("notifications %+v: want one 400 not retried and two sent after a retry", detail.Notifications)
+	}
+	var whats []string
+	for _, a := range detail.Audit {
+		whats = append(whats, a.What)
+	}
+	if trail := strings.Join(whats, " "); !strings.Contains(trail, "notification_failed") || !strings.Contains(trail, "notification_sent") {
+		t.Errorf("audit trail %q lacks the failed and sent notifications", trail)
+	}
+}
