@@ -42,7 +42,7 @@ func BenchmarkPipeline(b *testing.B) {
 	for _, rate := range rates {
 		b.Run(fmt.Sprintf("rate=%.0f", rate), func(b *testing.B) {
 			for range b.N {
-				s := newStand(b)
+				s := newStand(b, "")
 				res := s.step(b, rate)
 				b.ReportMetric(res.offered, "offered_msg/s")
 				b.ReportMetric(res.achieved, "sent_msg/s")
@@ -74,7 +74,8 @@ type stand struct {
 	devices []string
 }
 
-func newStand(b *testing.B) *stand {
+// newStand starts the stand; extraYAML is added to the gateway's configuration.
+func newStand(b *testing.B, extraYAML string) *stand {
 	b.Helper()
 	s := &stand{mq: devsvc.StartMosquitto(b), influx: devsvc.StartInflux(b)}
 	dir := b.TempDir()
@@ -92,7 +93,7 @@ func newStand(b *testing.B) *stand {
 		"CAREBED_INFLUX_BUCKET="+s.influx.Bucket, "CAREBED_HTTP_ADDR="+addr,
 		"CAREBED_DATA_DIR="+filepath.Join(dir, "data"), "CAREBED_EMBEDDED_BROKER_ADDR=")
 	cfgPath := filepath.Join(dir, "gateway.yml")
-	if err := os.WriteFile(cfgPath, []byte("http:\n  pprof: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte("http:\n  pprof: true\n"+extraYAML), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	imp := exec.Command(bin, "registry", "import", ledger)

@@ -48,14 +48,18 @@ func writeLedger(b *testing.B, path string, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("bed-%05d", i+1)
-		fmt.Fprintf(&sb, "和静县,巴润哈尔莫敦镇,村%03d,H-%05d,老人,地址,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,13900000001\n",
-			i/20, i, ids[i])
+		fmt.Fprintf(&sb, "和静县,巴润哈尔莫敦镇,村%03d,H-%05d,老人,地址,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,%s\n",
+			i/20, i, ids[i], familyPhone(i))
 	}
 	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	return ids
 }
+
+// familyPhone is the family phone of device i's home, one per home, so an SMS tells
+// which home's alert it is about.
+func familyPhone(i int) string { return fmt.Sprintf("139%08d", i) }
 
 func freeAddr(b *testing.B) string {
 	b.Helper()
