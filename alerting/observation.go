@@ -31,6 +31,8 @@ type Event struct {
 // Status is a device's presence report (online, or its Last Will).
 type Status struct {
 	Online bool
+	// HeartbeatS is the device's heartbeat interval, when it reports one.
+	HeartbeatS int
 }
 
 // Reading is one telemetry reading; nil fields were not reported.

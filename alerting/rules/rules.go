@@ -33,11 +33,32 @@ type Thresholds struct {
 	// village outage alert.
 	OutageDevices int
 	OutageWithin  time.Duration
+	// NoVitalsAfter: an occupied bed reporting no heart rate this long is critical.
+	NoVitalsAfter time.Duration
+	// HRLow, HRHigh and HRAbnormalFor: a heart rate outside HRLow..HRHigh this long.
+	HRLow, HRHigh float64
+	HRAbnormalFor time.Duration
+	// BedExitNightAfter: a bed left at night and not returned to this long.
+	BedExitNightAfter time.Duration
+	// InactivityAfter: no activity at all this long in the daytime.
+	InactivityAfter time.Duration
+	// OfflineHeartbeats: silence for this many heartbeat intervals is offline.
+	OfflineHeartbeats int
+	// Night and Day say when the bed-exit and inactivity rules apply.
+	Night, Day interface{ Contains(time.Time) bool }
 }
 
-// DefaultThresholds are the design's defaults.
+// always is a window that contains every time.
+type always struct{}
+
+func (always) Contains(time.Time) bool { return true }
+
+// DefaultThresholds are the design's defaults (Night and Day: always, for callers that
+// give no windows; the gateway gives the policy's).
 var DefaultThresholds = Thresholds{FallHoldOff: 15 * time.Second, LowBatteryPct: 15,
-	OutageDevices: 5, OutageWithin: 2 * time.Minute}
+	OutageDevices: 5, OutageWithin: 2 * time.Minute, NoVitalsAfter: 60 * time.Second,
+	HRLow: 40, HRHigh: 130, HRAbnormalFor: 5 * time.Minute, BedExitNightAfter: 20 * time.Minute,
+	InactivityAfter: 12 * time.Hour, OfflineHeartbeats: 3, Night: always{}, Day: always{}}
 
 // Options configure an Engine.
 type Options struct {
@@ -58,6 +79,7 @@ type Engine struct {
 	// battery raises (or repeats) the alert when it becomes low, not with every reading.
 	lowBattery sync.Map
 	outages    outages
+	conds      conditions
 }
 
 // New returns an Engine.
@@ -89,6 +111,9 @@ var immediate = map[string]struct {
 
 // Observe applies the rules to o and commits what they decide.
 func (e *Engine) Observe(ctx context.Context, o alerting.Observation) error {
+	if err := e.track(ctx, o); err != nil {
+		return err
+	}
 	switch {
 	case o.Event != nil:
 		return e.event(ctx, o)
@@ -112,7 +137,7 @@ func (e *Engine) event(ctx context.Context, o alerting.Observation) error {
 			return e.raise(ctx, o, r.kind, r.sev, time.Time{})
 		}
 	}
-	return nil // bed_exit, bed_return feed derived conditions
+	return nil // bed_exit, bed_return feed the derived conditions (track)
 }
 
 // cancel closes a held fall (or SOS) before anyone is paged. A cancel that comes

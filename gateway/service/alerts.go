@@ -51,7 +51,10 @@ func (g *Gateway) buildAlerting() error {
 		Thresholds: func(township, home string) rules.Thresholds {
 			r := pol.RulesFor(township, home)
 			return rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
-				OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin}
+				OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin, NoVitalsAfter: r.NoVitalsAfter,
+				HRLow: r.HRLow, HRHigh: r.HRHigh, HRAbnormalFor: r.HRAbnormalFor,
+				BedExitNightAfter: r.BedExitNightAfter, InactivityAfter: r.InactivityAfter,
+				OfflineHeartbeats: r.OfflineHeartbeats, Night: r.Night, Day: r.Day}
 		}})
 	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
@@ -130,16 +133,13 @@ func (o observer) Observe(ctx context.Context, m protocol.Message, t points.Tags
 		}
 	case protocol.KindStatus:
 		ob.Seq, ts = m.Status.Seq, m.Status.TS
-		ob.Status = &alerting.Status{Online: m.Status.Online}
+		ob.Status = &alerting.Status{Online: m.Status.Online, HeartbeatS: m.Status.HeartbeatS}
 	case protocol.KindTelemetry:
 		rs := m.Telemetry.Readings
 		if len(rs) == 0 {
 			return nil
 		}
 		r := rs[len(rs)-1] // the newest reading says how things are now
-		if r.Battery == nil {
-			return nil // nothing the rules look at yet
-		}
 		ob.Seq, ts = r.Seq, r.TS
 		ob.Reading = &alerting.Reading{Battery: r.Battery, HR: r.HR, RR: r.RR, Motion: r.Motion, Occupied: r.Occupied}
 	default:
@@ -153,4 +153,21 @@ func (o observer) Observe(ctx context.Context, m protocol.Message, t points.Tags
 		ob.LateBy = d
 	}
 	return o.rules.Observe(ctx, ob)
+}
+
+// tickRules lets the rules raise what time alone makes due (no heart rate, a bed
+// left at night, inactivity, silent devices), every few seconds until ctx ends.
+func (g *Gateway) tickRules(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.rules.Tick(ctx, g.now()); err != nil && ctx.Err() == nil {
+				g.log.Error("evaluating alert conditions", "err", err)
+			}
+		}
+	}
 }

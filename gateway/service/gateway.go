@@ -252,6 +252,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		wg.Go(func() { g.serveHTTP() })
 	}
 	wg.Go(func() { g.refreshLoop(ctx) })
+	wg.Go(func() { g.tickRules(ctx) })
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})

@@ -1,0 +1,209 @@
+package rules
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"carebed/alerting"
+)
+
+// defaultHeartbeat is assumed for a device that has not said its heartbeat interval.
+const defaultHeartbeat = 5 * time.Minute
+
+// conditions keeps, per device, what the derived conditions need: since when a bed is
+// occupied without a heart rate, since when the heart rate is out of range, when the
+// bed was left at night, when there was activity, when the device was last heard.
+// It lives in memory: after a restart the timers start again from the next message.
+type conditions struct {
+	mu      sync.Mutex
+	devices map[string]*devState
+}
+
+type devState struct {
+	obs          alerting.Observation // the latest, for place and device
+	heartbeat    time.Duration
+	lastSeen     time.Time
+	occupied     bool
+	noHRSince    time.Time
+	abnormalFrom time.Time
+	exitAt       time.Time
+	lastActivity time.Time
+	silent       bool
+	senses       bool // reports motion or occupancy: the inactivity rule applies
+	raised       map[alerting.Kind]bool // raised in this episode: not again until it clears
+}
+
+func (c *conditions) state(o alerting.Observation) *devState {
+	if c.devices == nil {
+		c.devices = map[string]*devState{}
+	}
+	d := c.devices[o.Device]
+	if d == nil {
+		d = &devState{heartbeat: defaultHeartbeat, lastActivity: o.Received, raised: map[alerting.Kind]bool{}}
+		c.devices[o.Device] = d
+	}
+	return d
+}
+
+// track updates the device's state from o and raises what is due.
+func (e *Engine) track(ctx context.Context, o alerting.Observation) error {
+	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+	e.conds.mu.Lock()
+	d := e.conds.state(o)
+	wasSilent := d.silent
+	d.obs, d.lastSeen, d.silent = o, o.Received, false
+	switch {
+	case o.Status != nil && o.Status.HeartbeatS > 0:
+		d.heartbeat = time.Duration(o.Status.HeartbeatS) * time.Second
+	case o.Event != nil:
+		d.event(o, t)
+	case o.Reading != nil:
+		d.reading(o, t)
+	}
+	due := d.due(o.Received, t)
+	e.conds.mu.Unlock()
+	if wasSilent && (o.Status == nil || o.Status.Online) {
+		if err := e.deviceOnline(ctx, o); err != nil {
+			return err
+		}
+	}
+	return e.raiseDue(ctx, o, due)
+}
+
+func (d *devState) event(o alerting.Observation, t Thresholds) {
+	d.lastActivity = o.Received
+	switch o.Event.Type {
+	case "bed_exit":
+		if t.Night.Contains(o.Received) {
+			d.exitAt = o.Received
+		}
+	case "bed_return":
+		d.exitAt = time.Time{}
+		d.clear(alerting.KindBedExitProlonged)
+	}
+}
+
+func (d *devState) reading(o alerting.Observation, t Thresholds) {
+	r, now := o.Reading, o.Received
+	d.senses = d.senses || r.Occupied != nil || r.Motion != nil
+	if r.Occupied != nil {
+		if *r.Occupied != d.occupied {
+			d.lastActivity = now
+			if !*r.Occupied && t.Night.Contains(now) {
+				d.exitAt = now
+			}
+			if *r.Occupied {
+				d.exitAt = time.Time{}
+				d.clear(alerting.KindBedExitProlonged)
+			}
+		}
+		d.occupied = *r.Occupied
+	}
+	if r.Motion != nil && *r.Motion >= 0.05 {
+		d.lastActivity = now
+	}
+	hr := 0.0
+	if r.HR != nil {
+		hr = *r.HR
+	}
+	d.noHRSince = since(d.noHRSince, d.occupied && hr == 0, now)
+	if !d.occupied || hr > 0 {
+		d.clearIf(d.noHRSince.IsZero(), alerting.KindNoVitals)
+	}
+	abnormal := hr > 0 && (hr < t.HRLow || hr > t.HRHigh)
+	d.abnormalFrom = since(d.abnormalFrom, abnormal, now)
+	d.clearIf(!abnormal && r.HR != nil, alerting.KindVitalsAbnormal)
+}
+
+// since keeps the start of a condition while it holds, and forgets it when it stops.
+func since(start time.Time, holds bool, now time.Time) time.Time {
+	switch {
+	case !holds:
+		return time.Time{}
+	case start.IsZero():
+		return now
+	}
+	return start
+}
+
+func (d *devState) clear(k alerting.Kind) { delete(d.raised, k) }
+func (d *devState) clearIf(cond bool, k alerting.Kind) {
+	if cond {
+		d.clear(k)
+	}
+}
+
+type dueAlert struct {
+	kind alerting.Kind
+	sev  alerting.Severity
+}
+
+// due lists the conditions that have lasted long enough at now and were not raised
+// in this episode yet, and marks them raised.
+func (d *devState) due(now time.Time, t Thresholds) []dueAlert {
+	var out []dueAlert
+	check := func(start time.Time, after time.Duration, k alerting.Kind, sev alerting.Severity) {
+		if !start.IsZero() && after > 0 && now.Sub(start) >= after && !d.raised[k] {
+			d.raised[k] = true
+			out = append(out, dueAlert{k, sev})
+		}
+	}
+	check(d.noHRSince, t.NoVitalsAfter, alerting.KindNoVitals, alerting.Critical)
+	check(d.abnormalFrom, t.HRAbnormalFor, alerting.KindVitalsAbnormal, alerting.High)
+	check(d.exitAt, t.BedExitNightAfter, alerting.KindBedExitProlonged, alerting.High)
+	if d.senses && t.Day.Contains(now) {
+		check(d.lastActivity, t.InactivityAfter, alerting.KindInactivity, alerting.High)
+	}
+	if now.Sub(d.lastActivity) < t.InactivityAfter {
+		d.clear(alerting.KindInactivity)
+	}
+	return out
+}
+
+func (e *Engine) raiseDue(ctx context.Context, o alerting.Observation, due []dueAlert) error {
+	for _, a := range due {
+		if err := e.raise(ctx, o, a.kind, a.sev, time.Time{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Tick evaluates the conditions that time alone makes due: no heart rate, heart rate
+// out of range, a night bed exit, daytime inactivity, and devices silent for
+// OfflineHeartbeats heartbeat intervals (offline without a Last Will). The gateway
+// calls it every few seconds.
+func (e *Engine) Tick(ctx context.Context, now time.Time) error {
+	type work struct {
+		o      alerting.Observation
+		due    []dueAlert
+		silent bool
+	}
+	var todo []work
+	e.conds.mu.Lock()
+	for _, d := range e.conds.devices {
+		t := e.o.Thresholds(d.obs.Place.Township, d.obs.Place.Home)
+		w := work{o: d.obs, due: d.due(now, t)}
+		if !d.silent && t.OfflineHeartbeats > 0 && now.Sub(d.lastSeen) > time.Duration(t.OfflineHeartbeats)*d.heartbeat {
+			d.silent, w.silent = true, true
+		}
+		if len(w.due) > 0 || w.silent {
+			w.o.Received, w.o.At = now, now
+			todo = append(todo, w)
+		}
+	}
+	e.conds.mu.Unlock()
+	for _, w := range todo {
+		if err := e.raiseDue(ctx, w.o, w.due); err != nil {
+			return err
+		}
+		if w.silent {
+			w.o.Event, w.o.Reading, w.o.Status = nil, nil, &alerting.Status{Online: false}
+			if err := e.deviceOffline(ctx, w.o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

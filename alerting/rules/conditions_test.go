@@ -1,0 +1,79 @@
+package rules
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/sqlite"
+)
+
+// step is an observation (or, with none set, a tick) at an offset from t0.
+type step struct {
+	at      time.Duration
+	reading *alerting.Reading
+	event   string
+	tick    bool
+}
+
+func bed(occupied bool, hr float64) *alerting.Reading {
+	return &alerting.Reading{Occupied: &occupied, HR: &hr}
+}
+
+func TestDerivedConditions(t *testing.T) {
+	m := 0.5
+	moving := &alerting.Reading{Motion: &m}
+	cases := []struct {
+		name  string
+		steps []step
+		kind  alerting.Kind
+		want  bool
+	}{
+		{"no heart rate in an occupied bed for 60 s", []step{{0, bed(true, 0), "", false}, {61 * time.Second, bed(true, 0), "", false}}, alerting.KindNoVitals, true},
+		{"no heart rate for 30 s only", []step{{0, bed(true, 0), "", false}, {30 * time.Second, bed(true, 62), "", false}, {90 * time.Second, nil, "", true}}, alerting.KindNoVitals, false},
+		{"empty bed has no heart rate", []step{{0, bed(false, 0), "", false}, {5 * time.Minute, nil, "", true}}, alerting.KindNoVitals, false},
+		{"no heart rate raised by the tick", []step{{0, bed(true, 0), "", false}, {70 * time.Second, nil, "", true}}, alerting.KindNoVitals, true},
+		{"heart rate 150 for 5 min", []step{{0, bed(true, 150), "", false}, {5 * time.Minute, bed(true, 151), "", false}}, alerting.KindVitalsAbnormal, true},
+		{"heart rate 150 then normal", []step{{0, bed(true, 150), "", false}, {2 * time.Minute, bed(true, 70), "", false}, {6 * time.Minute, nil, "", true}}, alerting.KindVitalsAbnormal, false},
+		{"left the bed and not back in 20 min", []step{{0, bed(true, 60), "", false}, {time.Minute, bed(false, 0), "", false}, {22 * time.Minute, nil, "", true}}, alerting.KindBedExitProlonged, true},
+		{"back in bed after 10 min", []step{{0, bed(true, 60), "", false}, {time.Minute, bed(false, 0), "", false}, {11 * time.Minute, bed(true, 58), "", false}, {40 * time.Minute, nil, "", true}}, alerting.KindBedExitProlonged, false},
+		{"bed_exit event without return", []step{{0, nil, "bed_exit", false}, {21 * time.Minute, nil, "", true}}, alerting.KindBedExitProlonged, true},
+		{"no activity for 12 h", []step{{0, moving, "", false}, {12*time.Hour + time.Minute, nil, "", true}}, alerting.KindInactivity, true},
+		{"activity inside 12 h", []step{{0, moving, "", false}, {11 * time.Hour, moving, "", false}, {12*time.Hour + time.Minute, nil, "", true}}, alerting.KindInactivity, false},
+		{"a pendant without motion sensing is never inactive", []step{{0, &alerting.Reading{}, "", false}, {13 * time.Hour, nil, "", true}}, alerting.KindInactivity, false},
+		{"silent for 3 heartbeats", []step{{0, bed(false, 0), "", false}, {16 * time.Minute, nil, "", true}}, alerting.KindDeviceOffline, true},
+		{"heard within 3 heartbeats", []step{{0, bed(false, 0), "", false}, {14 * time.Minute, nil, "", true}}, alerting.KindDeviceOffline, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			e := New(Options{Store: st})
+			ctx := context.Background()
+			for _, s := range c.steps {
+				now := t0.Add(s.at)
+				if s.tick {
+					err = e.Tick(ctx, now)
+				} else {
+					o := alerting.Observation{Device: "hj-0002-bed", Place: place, At: now, Received: now, Reading: s.reading}
+					if s.event != "" {
+						o.Reading, o.Event = nil, &alerting.Event{Type: s.event}
+					}
+					err = e.Observe(ctx, o)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err = st.OpenAlert(ctx, place.Home, c.kind)
+			if got := err == nil; got != c.want {
+				t.Errorf("open %s alert: %v, want %v", c.kind, got, c.want)
+			}
+		})
+	}
+}
