@@ -38,6 +38,7 @@ type Policy interface {
 	Ladder(township string, sev alerting.Severity) policy.Ladder
 	ReleaseAt(township string, sev alerting.Severity, t time.Time) time.Time
 	Render(purpose string, m policy.Message) (string, error)
+	Limits() policy.Limits
 }
 
 // Feedback tells the device that raised an alert that help is coming.
@@ -66,6 +67,7 @@ type Runner struct {
 	log     *slog.Logger
 	wake    chan struct{}
 	sending sync.WaitGroup
+	limit   limiter
 }
 
 // New returns a Runner.
@@ -88,7 +90,8 @@ func New(o Options) *Runner {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	return &Runner{o: o, log: o.Logger.With("component", "escalation"), wake: make(chan struct{}, 1)}
+	return &Runner{o: o, log: o.Logger.With("component", "escalation"), wake: make(chan struct{}, 1),
+		limit: limiter{limits: o.Policy.Limits()}}
 }
 
 // Wake makes the runner look for due steps now (a new alert was raised).

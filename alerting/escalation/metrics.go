@@ -7,6 +7,7 @@ type Metrics struct {
 	attempts      *prometheus.CounterVec
 	eventToNotify *prometheus.HistogramVec
 	timeToAck     *prometheus.HistogramVec
+	overLimit     prometheus.Counter
 }
 
 // NewMetrics registers the escalation metrics with reg (nil: a private registry).
@@ -29,7 +30,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from an alert opening to its acknowledgement, by severity.",
 			Buckets: []float64{30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200},
 		}, []string{"severity"}),
+		overLimit: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebed_notifications_over_limit_total",
+			Help: "Critical pages sent although over the per-person rate limit or the daily SMS budget.",
+		}),
 	}
-	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck)
+	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck, m.overLimit)
 	return m
 }

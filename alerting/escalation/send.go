@@ -43,6 +43,14 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Atte
 		r.finish(ctx, att, "skipped", notify.Receipt{}, 0, errors.New("no notifier for channel "+att.Channel))
 		return
 	}
+	switch r.limit.check(att.PersonID, att.Channel, a.Sev, r.o.Now(), r.o.Location) {
+	case deny:
+		r.finish(ctx, att, "skipped", notify.Receipt{}, 0, errors.New("rate limit or SMS budget reached; not critical"))
+		return
+	case allowOverLimit:
+		r.log.Warn("over the rate limit or SMS budget; a critical page goes out anyway", "alert", a.Code, "to", att.PersonID)
+		r.o.Metrics.overLimit.Inc()
+	}
 	sctx, cancel := context.WithTimeout(ctx, r.o.SendTimeout)
 	defer cancel()
 	n := notify.Notification{AlertID: a.ID, AlertCode: a.Code, Kind: a.Kind, Sev: a.Sev,

@@ -50,6 +50,32 @@ type gatewayProc struct {
 	cmd  *exec.Cmd
 }
 
+// newGatewayProc prepares the gateway binary to run as a process against e's
+// services and data folder, its HTTP on addr; the test's end kills it and, if the
+// test failed, shows the end of its log.
+func newGatewayProc(t *testing.T, e *env, addr string) *gatewayProc {
+	t.Helper()
+	p := &gatewayProc{t: t, bin: buildGateway(t), addr: addr}
+	p.env = append(os.Environ(), "CAREBED_MQTT_URL="+e.mq.URL, "CAREBED_INFLUX_URL="+e.influx.URL,
+		"CAREBED_INFLUX_BUCKET="+e.influx.Bucket, "CAREBED_HTTP_ADDR="+addr,
+		"CAREBED_DATA_DIR="+e.cfg.DataDir, "CAREBED_EMBEDDED_BROKER_ADDR=")
+	logPath := filepath.Join(t.TempDir(), "gateway.log")
+	var err error
+	if p.log, err = os.Create(logPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd != nil && p.cmd.ProcessState == nil {
+			p.kill9()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("gateway log:\n%s", lastLines(string(b), 60))
+		}
+	})
+	return p
+}
+
 func (p *gatewayProc) start() {
 	p.t.Helper()
 	args := p.args
@@ -94,24 +120,7 @@ func TestKill9WhilePublishingLosesNothing(t *testing.T) {
 	e := newEnv(t, false)
 	devices := deviceIDs("bed", 20)
 	e.register(devices)
-	p := &gatewayProc{t: t, bin: buildGateway(t), addr: freeAddr(t)}
-	p.env = append(os.Environ(), "CAREBED_MQTT_URL="+e.mq.URL, "CAREBED_INFLUX_URL="+e.influx.URL,
-		"CAREBED_INFLUX_BUCKET="+e.influx.Bucket, "CAREBED_HTTP_ADDR="+p.addr,
-		"CAREBED_DATA_DIR="+e.cfg.DataDir, "CAREBED_EMBEDDED_BROKER_ADDR=")
-	logPath := filepath.Join(t.TempDir(), "gateway.log")
-	var err error
-	if p.log, err = os.Create(logPath); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd != nil && p.cmd.ProcessState == nil {
-			p.kill9()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("gateway log:\n%s", lastLines(string(b), 40))
-		}
-	})
+	p := newGatewayProc(t, e, freeAddr(t))
 	p.start()
 	f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 400,
 		Duration: 20 * time.Second, Payload: mixedClock, Record: true, ClientPrefix: "kill-pub"})
@@ -152,7 +161,7 @@ func lastLines(s string, n int) string {
 // nobody gets a page twice.
 func TestKill9BetweenLadderStepsNoDuplicateSMS(t *testing.T) {
 	e := newAlertEnv(t)
-	p := &gatewayProc{t: t, bin: buildGateway(t), addr: e.cfg.HTTP.Addr}
+	p := newGatewayProc(t, e.env, e.cfg.HTTP.Addr)
 	cfgPath := filepath.Join(t.TempDir(), "gateway.yml")
 	yml := fmt.Sprintf("twilio:\n  account_sid: %s\n  auth_token: %s\n  from: %q\n  base_url: %s\n  public_url: %s\nalerting:\n%s",
 		twilioSID, twilioToken, twilioFrom, e.cfg.Twilio.BaseURL, e.public, indent(strings.ReplaceAll(testPolicy, "after: 4s", "after: 8s")))
@@ -160,23 +169,6 @@ func TestKill9BetweenLadderStepsNoDuplicateSMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.args = []string{"run", "-config", cfgPath}
-	p.env = append(os.Environ(), "CAREBED_MQTT_URL="+e.mq.URL, "CAREBED_INFLUX_URL="+e.influx.URL,
-		"CAREBED_INFLUX_BUCKET="+e.influx.Bucket, "CAREBED_HTTP_ADDR="+p.addr,
-		"CAREBED_DATA_DIR="+e.cfg.DataDir, "CAREBED_EMBEDDED_BROKER_ADDR=")
-	logPath := filepath.Join(t.TempDir(), "gateway.log")
-	var err error
-	if p.log, err = os.Create(logPath); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd != nil && p.cmd.ProcessState == nil {
-			p.kill9()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("gateway log:\n%s", lastLines(string(b), 60))
-		}
-	})
 	p.start()
 	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
 	opened := time.Now()
