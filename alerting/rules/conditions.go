@@ -30,7 +30,7 @@ type devState struct {
 	exitAt       time.Time
 	lastActivity time.Time
 	silent       bool
-	senses       bool // reports motion or occupancy: the inactivity rule applies
+	senses       bool                   // reports motion or occupancy: the inactivity rule applies
 	raised       map[alerting.Kind]bool // raised in this episode: not again until it clears
 }
 

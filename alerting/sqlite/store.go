@@ -164,6 +164,13 @@ func (s *Store) ByCode(ctx context.Context, code string) (alerting.Alert, error)
 	return a, err
 }
 
+// CountOpen counts the alerts not yet resolved.
+func (s *Store) CountOpen(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE state != 'resolved'`).Scan(&n)
+	return n, err
+}
+
 // Filter selects alerts for List; empty fields match everything.
 type Filter struct {
 	Township string

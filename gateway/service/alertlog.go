@@ -39,11 +39,11 @@ func newAlertLog(st *asqlite.Store, g *Gateway) *alertLog {
 }
 
 func (l *alertLog) countOpen() float64 {
-	open, err := l.Store.List(context.Background(), asqlite.Filter{OpenOnly: true, Limit: 100000})
+	n, err := l.Store.CountOpen(context.Background())
 	if err != nil {
 		return 0
 	}
-	return float64(len(open))
+	return float64(n)
 }
 
 // record writes one state change of a to the spool.
