@@ -65,11 +65,14 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 	if err != nil {
 		return err
 	}
+	// The notices outlive the caller's context (an HTTP request, an SMS webhook):
+	// they are bounded by SendTimeout instead.
+	sendCtx := context.WithoutCancel(ctx)
 	for _, att := range notices {
 		r.sending.Add(1)
 		go func() {
 			defer r.sending.Done()
-			r.sendText(ctx, a, att, people[att.PersonID], text)
+			r.sendText(sendCtx, a, att, people[att.PersonID], text)
 		}()
 	}
 	return nil
