@@ -277,3 +277,59 @@ func TestTwilioErrorsRetriedOrEscalatedAndAudited(t *testing.T) {
 		t.Errorf("audit trail %q lacks the failed and sent notifications", trail)
 	}
 }
+
+// TestVillagePowerCutIsOneAlert: 30 devices of one village lose power and their Last
+// Wills arrive within a minute: one village outage alert, no alert per device.
+func TestVillagePowerCutIsOneAlert(t *testing.T) {
+	e := newEnv(t, false)
+	devices := deviceIDs("bed", 30)
+	e.registerVillages(devices, 30)
+	r := e.start()
+	c := publishClient(t, e.mq.URL, "power-cut")
+	for _, d := range devices { // what the broker publishes for each vanished device
+		publish(t, c, protocol.DeviceTopic(d, protocol.KindStatus), protocol.EncodeStatus(protocol.Status{Online: false}))
+	}
+	waitFor(t, 10*time.Second, "the village outage alert", func() (bool, string) {
+		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{OpenOnly: true})
+		if err != nil {
+			return false, err.Error()
+		}
+		kinds := map[string]int{}
+		for _, a := range all {
+			kinds[string(a.Kind)]++
+		}
+		return kinds["village_outage"] == 1 && kinds["device_offline"] == 0, fmt.Sprint(kinds)
+	})
+	all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paged := map[string]int{}
+	for _, a := range all {
+		atts, err := r.g.alerts.Attempts(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged[string(a.Kind)] += len(atts)
+		if a.Kind == "village_outage" && a.Repeats != 25 {
+			t.Errorf("the outage counted %d repeats, want 25 (30 devices, 5 to open it)", a.Repeats)
+		}
+		if a.Kind == "device_offline" && a.Outcome != "grouped" {
+			t.Errorf("device alert %+v was not folded into the outage", a)
+		}
+	}
+	if paged["device_offline"] != 0 {
+		t.Errorf("notifications by alert kind: %v; want no device paged alone", paged)
+	}
+	// The outage itself is paged now, or at the end of quiet hours (it is high, not
+	// critical): either way its ladder is running.
+	for _, a := range all {
+		if a.Kind != "village_outage" {
+			continue
+		}
+		step, at, err := r.g.alerts.NextStep(context.Background(), a.ID)
+		if err != nil || at.IsZero() && step == 0 {
+			t.Errorf("the outage's ladder is not running: step %d at %v (%v)", step, at, err)
+		}
+	}
+}

@@ -67,14 +67,18 @@ func deviceIDs(prefix string, n int) []string {
 
 // register imports a ledger with one home per device into the gateway's registry,
 // ten homes per village.
-func (e *env) register(devices []string) {
+func (e *env) register(devices []string) { e.registerVillages(devices, 10) }
+
+// registerVillages imports a ledger with one home per device, perVillage homes per
+// village.
+func (e *env) registerVillages(devices []string, perVillage int) {
 	e.t.Helper()
 	var b strings.Builder
 	b.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
 		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n")
 	for i, d := range devices {
 		fmt.Fprintf(&b, "和静县,巴润哈尔莫敦镇,村%02d,H-%05d,老人%d,地址%d,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,13900000%03d\n",
-			i/10, i, i, i, d, i%1000)
+			i/perVillage, i, i, i, d, i%1000)
 	}
 	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
 		e.t.Fatal(err)
