@@ -83,13 +83,11 @@ type Influx struct {
 	Token string `yaml:"token"`
 	Org   string `yaml:"org"`
 	// Bucket is "db/rp" on InfluxDB 1.8, a bucket name on 2.x and 3.x.
-	Bucket       string        `yaml:"bucket"`
-	BatchPoints  int           `yaml:"batch_points"`
-	Timeout      time.Duration `yaml:"timeout"`
-	RetryMin     time.Duration `yaml:"retry_min"`
-	RetryMax     time.Duration `yaml:"retry_max"`
-	FlushEvery   time.Duration `yaml:"flush_every"`
-	WriteWorkers int           `yaml:"write_workers"`
+	Bucket      string        `yaml:"bucket"`
+	BatchPoints int           `yaml:"batch_points"`
+	Timeout     time.Duration `yaml:"timeout"`
+	RetryMin    time.Duration `yaml:"retry_min"`
+	RetryMax    time.Duration `yaml:"retry_max"`
 }
 
 // HTTP configures the operations and API listener.
@@ -112,8 +110,6 @@ type Ingest struct {
 	LateAfter time.Duration `yaml:"late_after"`
 	// DedupWindow is how many recent seqs per device are remembered.
 	DedupWindow int `yaml:"dedup_window"`
-	// Workers decode messages in parallel.
-	Workers int `yaml:"workers"`
 	// DeadLetterMaxBytes rotates the dead-letter log at this size.
 	DeadLetterMaxBytes int64 `yaml:"dead_letter_max_bytes"`
 }
@@ -140,10 +136,10 @@ func Default() Config {
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
-			FlushEvery: 100 * time.Millisecond, WriteWorkers: 1},
+		},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
-		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, Workers: 2, DeadLetterMaxBytes: 64 << 20},
+		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20},
 		Registry: Registry{Refresh: 30 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
 		Twilio:   Twilio{BaseURL: "https://api.twilio.com"},
@@ -247,15 +243,12 @@ func (c Config) Validate() error {
 		{"influx.timeout", atLeast(c.Influx.Timeout, 100*time.Millisecond)},
 		{"influx.retry_min", atLeast(c.Influx.RetryMin, time.Millisecond)},
 		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
-		{"influx.flush_every", atLeast(c.Influx.FlushEvery, time.Millisecond)},
-		{"influx.write_workers", between(c.Influx.WriteWorkers, 1, 16)},
 		{"http.addr", optionalAddr(c.HTTP.Addr)},
 		{"spool.max_bytes", atLeast64(c.Spool.MaxBytes, 1<<20)},
 		{"spool.segment_bytes", atLeast64(c.Spool.SegmentBytes, 64<<10)},
 		{"spool.keep_shipped_bytes", atLeast64(c.Spool.KeepShippedBytes, 0)},
 		{"ingest.late_after", atLeast(c.Ingest.LateAfter, time.Second)},
 		{"ingest.dedup_window", between(c.Ingest.DedupWindow, 64, 1<<16)},
-		{"ingest.workers", between(c.Ingest.Workers, 1, 64)},
 		{"ingest.dead_letter_max_bytes", atLeast64(c.Ingest.DeadLetterMaxBytes, 1<<20)},
 		{"registry.path", nonEmpty(c.Registry.Path)},
 		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},

@@ -22,8 +22,6 @@ type SubscriberOptions struct {
 	// Inflight bounds messages received and not yet acknowledged; it should be at
 	// least the broker's max_inflight_messages so the reader never waits.
 	Inflight int
-	// Workers hand off batches in parallel; the spool merges their disk syncs.
-	Workers int
 	// MaxBatch bounds the messages one worker hands off at once.
 	MaxBatch          int
 	KeepAlive         time.Duration
@@ -54,9 +52,6 @@ type received struct {
 
 // NewSubscriber returns a Subscriber that hands messages to h.
 func NewSubscriber(o SubscriberOptions, h *Handler) *Subscriber {
-	if o.Workers <= 0 {
-		o.Workers = 2
-	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1024
 	}
@@ -154,9 +149,10 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	work, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
-	for range s.o.Workers {
-		wg.Go(func() { s.work(work) })
-	}
+	// One worker: it never waits for the disk (the spool acknowledges from its
+	// flusher), and it keeps each device's messages in order, which the alert rules
+	// need (a fall_cancel must not overtake its fall).
+	wg.Go(func() { s.work(work) })
 	<-ctx.Done()
 	close(s.stop)
 	s.drain(work)
