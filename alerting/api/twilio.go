@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -34,7 +35,7 @@ func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 		twiml(w, "此号码未登记，不能确认警报。请联系乡镇卫生院。")
 		return
 	}
-	al, p, err := a.replyTarget(r, people, in.Body)
+	al, p, err := a.target(r.Context(), people, in.Body)
 	switch {
 	case errors.Is(err, sqlite.ErrNotFound):
 		twiml(w, "没有找到需要您确认的警报。回复“1”确认最新警报，或回复警报代码。")
@@ -62,10 +63,10 @@ func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 
 var errNotPaged = errors.New("the sender was not paged about this alert")
 
-// replyTarget is the alert a reply means and who among people answers: "1" the
-// newest alert paged to any of them, otherwise the alert whose code the reply is,
-// which one of them must have been paged about.
-func (a *API) replyTarget(r *http.Request, people []alerting.Person, body string) (alerting.Alert, alerting.Person, error) {
+// target is the alert a reply means and who among people answers: "1" the newest
+// alert paged to any of them, otherwise the alert whose code the reply is, which one
+// of them must have been paged about.
+func (a *API) target(ctx context.Context, people []alerting.Person, body string) (alerting.Alert, alerting.Person, error) {
 	ids := make([]string, len(people))
 	byID := map[string]alerting.Person{}
 	for i, p := range people {
@@ -73,14 +74,14 @@ func (a *API) replyTarget(r *http.Request, people []alerting.Person, body string
 	}
 	body = strings.TrimSpace(body)
 	if body == "1" || body == "确认" {
-		al, who, err := a.o.Store.LatestPagedTo(r.Context(), ids...)
+		al, who, err := a.o.Store.LatestPagedTo(ctx, ids...)
 		return al, byID[who], err
 	}
-	al, err := a.o.Store.ByCode(r.Context(), body)
+	al, err := a.o.Store.ByCode(ctx, body)
 	if err != nil {
 		return al, alerting.Person{}, err
 	}
-	who, err := a.o.Store.PagedAbout(r.Context(), al.ID, ids...)
+	who, err := a.o.Store.PagedAbout(ctx, al.ID, ids...)
 	if err == nil && who == "" {
 		err = errNotPaged
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,14 @@ type SubscriberOptions struct {
 	MaxReconnectDelay time.Duration
 	Logger            *slog.Logger
 	Metrics           *Metrics
+	// OnResponder, if set, takes what responder apps publish to
+	// carebed/v1/responders/{responder}/ack; the message is acknowledged after it
+	// returns.
+	OnResponder func(ctx context.Context, responder string, payload []byte)
 }
+
+// responderPrefix starts the topics of responder apps.
+const responderPrefix = "carebed/v1/responders/"
 
 // Subscriber is the gateway's persistent MQTT session with the broker: QoS 1, a
 // fixed client id, clean session off, and manual acknowledgement after hand-off.
@@ -103,9 +111,12 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 // onConnect (re)subscribes: harmless when the persistent session kept the
 // subscriptions, necessary when the broker lost them.
 func (s *Subscriber) onConnect(c mqtt.Client) {
-	filters := make(map[string]byte, len(Topics))
+	filters := make(map[string]byte, len(Topics)+1)
 	for _, t := range Topics {
 		filters[t] = 1
+	}
+	if s.o.OnResponder != nil {
+		filters[responderPrefix+"+/ack"] = 1
 	}
 	tok := c.SubscribeMultiple(filters, nil)
 	go func() { // waiting on the token inside the handler would stall paho
@@ -120,8 +131,13 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 	}()
 }
 
-// receive runs on paho's reader path: it only queues the message.
+// receive runs on paho's reader path: it only queues the message (a responder's
+// action, rare, is carried out at once).
 func (s *Subscriber) receive(_ mqtt.Client, m mqtt.Message) {
+	if rest, ok := strings.CutPrefix(m.Topic(), responderPrefix); ok {
+		s.responder(rest, m)
+		return
+	}
 	select {
 	case s.in <- received{msg: m, when: s.h.o.Now()}:
 		s.o.Metrics.queue.Set(float64(len(s.in)))
@@ -137,6 +153,14 @@ func (s *Subscriber) Publish(topic string, payload []byte) error {
 		return fmt.Errorf("publish to %s: no acknowledgement within %s", topic, s.o.ConnectTimeout)
 	}
 	return tok.Error()
+}
+
+func (s *Subscriber) responder(rest string, m mqtt.Message) {
+	id, kind, _ := strings.Cut(rest, "/")
+	if s.o.OnResponder != nil && kind == "ack" && id != "" {
+		s.o.OnResponder(context.Background(), id, m.Payload())
+	}
+	m.Ack()
 }
 
 // Connected reports whether the session is up and subscribed.

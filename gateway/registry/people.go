@@ -109,3 +109,26 @@ func (s *Store) VillageContacts(ctx context.Context, county, township, village, 
 	}
 	return out, nil
 }
+
+// AllContacts returns every home contact with a phone.
+func (s *Store) AllContacts(ctx context.Context) ([]Contact, error) {
+	return s.contacts(ctx, `WHERE phone != '' ORDER BY home, pos`)
+}
+
+// ClinicTownships returns the townships that have a clinic duty phone.
+func (s *Store) ClinicTownships(ctx context.Context) ([]Township, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT county, name, clinic_phone FROM townships WHERE clinic_phone != ''`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: townships: %w", err)
+	}
+	defer rows.Close()
+	var out []Township
+	for rows.Next() {
+		var t Township
+		if err := rows.Scan(&t.County, &t.Name, &t.ClinicPhone); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.yaml.in/yaml/v3"
 
+	"carebed/alerting/api"
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/twilio/twiliotest"
 	asqlite "carebed/alerting/sqlite"
@@ -331,5 +332,46 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 		if err != nil || at.IsZero() && step == 0 {
 			t.Errorf("the outage's ladder is not running: step %d at %v (%v)", step, at, err)
 		}
+	}
+}
+
+// TestResponderAppAcksAndResolvesOverMQTT: the village visitor's responder app takes
+// the alert and later closes it, over MQTT; someone not paged is refused.
+func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
+	e := newAlertEnv(t)
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	e.waitSMS(t, visitPhone, 1, 10*time.Second)
+	all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("alerts %+v %v", all, err)
+	}
+	code, id := all[0].Code, all[0].ID
+	app := publishClient(t, e.mq.URL, "responder-app")
+	ack := func(phone, body string) {
+		publish(t, app, "carebed/v1/responders/"+api.ResponderID(phone)+"/ack", []byte(body))
+	}
+	ack(clinicPhone, `{"v":1,"alert":"`+code+`","action":"ack"}`) // not paged yet: refused
+	ack(visitPhone, `{"v":1,"alert":"`+code+`","action":"ack"}`)
+	waitFor(t, 10*time.Second, "acknowledged by the visitor over MQTT", func() (bool, string) {
+		a, err := r.g.alerts.Alert(context.Background(), id)
+		return err == nil && a.State == "acknowledged" && a.AckChannel == "mqtt" && a.AckedBy == "home/H-0002/0", fmt.Sprintf("%+v", a)
+	})
+	ack(visitPhone, `{"v":1,"alert":"`+code+`","action":"resolve","outcome":"handled_at_home","note":"老人摔倒未受伤"}`)
+	waitFor(t, 10*time.Second, "resolved over MQTT", func() (bool, string) {
+		a, err := r.g.alerts.Alert(context.Background(), id)
+		return err == nil && a.State == "resolved" && a.Outcome == "handled_at_home", fmt.Sprintf("%+v", a)
+	})
+	trail, err := r.g.alerts.Audit(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whats []string
+	for _, row := range trail {
+		whats = append(whats, row.What+"/"+row.Channel)
+	}
+	if s := strings.Join(whats, " "); !strings.Contains(s, "ack_refused/mqtt") || !strings.Contains(s, "acknowledged/mqtt") || !strings.Contains(s, "resolved/mqtt") {
+		t.Errorf("audit %q lacks the refused ack, the ack and the resolve over MQTT", s)
 	}
 }

@@ -171,3 +171,14 @@ func (g *Gateway) tickRules(ctx context.Context) {
 		}
 	}
 }
+
+// responderAction carries out an ack or resolve a responder app published. Refusals
+// and bad messages are logged (never with the payload's note, which may name people).
+func (g *Gateway) responderAction(ctx context.Context, responder string, payload []byte) {
+	a, err := g.alertAPI.Responder(ctx, responder, payload)
+	if err != nil {
+		g.log.Warn("responder action refused", "responder", responder, "alert", a.Code, "err", err)
+		return
+	}
+	g.log.Info("responder action", "responder", responder, "alert", a.Code, "state", a.State)
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"carebed/alerting"
+	"carebed/alerting/api"
 	"carebed/alerting/policy"
 	"carebed/gateway/registry"
 )
@@ -83,16 +84,47 @@ func (d *directory) homeContacts(ctx context.Context, p alerting.Place, r alerti
 
 func contactPerson(c registry.Contact) alerting.Person {
 	return alerting.Person{ID: "home/" + c.Home + "/" + strconv.Itoa(c.Pos), Role: alerting.Receiver(c.Role),
-		Name: c.Name, Phone: c.Phone}
+		Name: c.Name, Phone: c.Phone, Responder: api.ResponderID(c.Phone)}
 }
 
 func clinicPerson(county, township, phone string) alerting.Person {
 	return alerting.Person{ID: "clinic/" + county + "/" + township, Role: alerting.ReceiverTownshipClinic,
-		Name: township + "卫生院", Phone: phone}
+		Name: township + "卫生院", Phone: phone, Responder: api.ResponderID(phone)}
 }
 
 func countyPerson(i int, phone string) alerting.Person {
-	return alerting.Person{ID: "county/" + strconv.Itoa(i), Role: alerting.ReceiverCountyCentre, Name: "县中心", Phone: phone}
+	return alerting.Person{ID: "county/" + strconv.Itoa(i), Role: alerting.ReceiverCountyCentre, Name: "县中心",
+		Phone: phone, Responder: api.ResponderID(phone)}
+}
+
+// PeopleByResponder finds everyone whose responder-app id is responder (derived
+// from the phone: see api.ResponderID).
+func (d *directory) PeopleByResponder(ctx context.Context, responder string) ([]alerting.Person, error) {
+	cs, err := d.reg.AllContacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := d.reg.ClinicTownships(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []alerting.Person
+	for _, c := range cs {
+		if api.ResponderID(c.Phone) == responder {
+			out = append(out, contactPerson(c))
+		}
+	}
+	for _, t := range ts {
+		if api.ResponderID(t.ClinicPhone) == responder {
+			out = append(out, clinicPerson(t.County, t.Name, t.ClinicPhone))
+		}
+	}
+	for i, p := range d.policy.CountyCentre() {
+		if api.ResponderID(p) == responder {
+			out = append(out, countyPerson(i, p))
+		}
+	}
+	return out, nil
 }
 
 // Person finds someone by id.

@@ -213,7 +213,8 @@ func (g *Gateway) buildIntake() error {
 	mc := g.cfg.MQTT
 	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.ClientID,
 		Username: mc.Username, Password: mc.Password, Inflight: mc.Inflight,
-		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log}, g.handler)
+		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log,
+		OnResponder: g.responderAction}, g.handler)
 	return nil
 }
 

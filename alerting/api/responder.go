@@ -1,0 +1,104 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"carebed/alerting"
+)
+
+// ResponderID is the responder-app id of the person with this phone: the app, once
+// its user has signed in with the phone, derives the same id, and the id carries no
+// phone number into MQTT topics.
+func ResponderID(phone string) string {
+	sum := sha256.Sum256([]byte("carebed-responder:" + phone))
+	return "r-" + hex.EncodeToString(sum[:8])
+}
+
+// ResponderAction is what a responder app publishes to
+// carebed/v1/responders/{responder}/ack.
+type ResponderAction struct {
+	V       int              `json:"v"`
+	Alert   string           `json:"alert"`
+	Action  string           `json:"action"`
+	Outcome alerting.Outcome `json:"outcome,omitempty"`
+	Note    string           `json:"note,omitempty"`
+}
+
+// Errors of responder actions; the message is the reason recorded.
+var (
+	ErrBadAction        = errors.New("bad responder action")
+	ErrUnknownResponder = errors.New("unknown responder")
+)
+
+// DecodeResponderAction parses and checks a responder action (at most 4 KiB).
+func DecodeResponderAction(b []byte) (ResponderAction, error) {
+	var a ResponderAction
+	if len(b) > 4096 {
+		return a, fmt.Errorf("%w: %d bytes, at most 4096", ErrBadAction, len(b))
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return a, fmt.Errorf("%w: %v", ErrBadAction, err)
+	}
+	if dec.More() {
+		return a, fmt.Errorf("%w: data after the JSON object", ErrBadAction)
+	}
+	switch {
+	case a.V != 1:
+		return a, fmt.Errorf("%w: v must be 1", ErrBadAction)
+	case a.Alert == "":
+		return a, fmt.Errorf("%w: alert (the code) is missing", ErrBadAction)
+	case a.Action != "ack" && a.Action != "resolve":
+		return a, fmt.Errorf("%w: action must be ack or resolve", ErrBadAction)
+	case a.Action == "resolve" && !outcomes[a.Outcome]:
+		return a, fmt.Errorf("%w: resolve needs an outcome (false_alarm, handled_at_home, referred_to_clinic, sent_to_hospital)", ErrBadAction)
+	}
+	return a, nil
+}
+
+// Responders finds people by their responder-app id.
+type Responders interface {
+	PeopleByResponder(ctx context.Context, responder string) ([]alerting.Person, error)
+}
+
+// Responder carries out an action a responder app published. The person must have
+// been paged about the alert; refusals are recorded in the alert's audit trail.
+func (a *API) Responder(ctx context.Context, responder string, payload []byte) (alerting.Alert, error) {
+	act, err := DecodeResponderAction(payload)
+	if err != nil {
+		return alerting.Alert{}, err
+	}
+	rs, ok := a.o.Directory.(Responders)
+	if !ok {
+		return alerting.Alert{}, ErrUnknownResponder
+	}
+	people, err := rs.PeopleByResponder(ctx, responder)
+	if err != nil {
+		return alerting.Alert{}, err
+	}
+	if len(people) == 0 {
+		return alerting.Alert{}, ErrUnknownResponder
+	}
+	if act.Alert == "1" {
+		return alerting.Alert{}, fmt.Errorf("%w: name the alert by its code", ErrBadAction)
+	}
+	al, p, err := a.target(ctx, people, act.Alert)
+	if errors.Is(err, errNotPaged) {
+		a.o.Store.RefuseAck(ctx, al.ID, people[0].ID, "mqtt", err.Error(), a.o.Now()) //nolint:errcheck // best effort record
+		return al, err
+	}
+	if err != nil {
+		return al, err
+	}
+	if act.Action == "resolve" {
+		return a.o.Store.Resolve(ctx, al.ID, p.ID, "mqtt", act.Outcome, act.Note, a.o.Now())
+	}
+	return a.o.Escalation.Ack(ctx, al.ID, p, "mqtt")
+}
