@@ -164,11 +164,30 @@ func (s *Store) ByCode(ctx context.Context, code string) (alerting.Alert, error)
 	return a, err
 }
 
-// CountOpen counts the alerts not yet resolved.
-func (s *Store) CountOpen(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE state != 'resolved'`).Scan(&n)
-	return n, err
+// OpenCount is how many alerts are open in a township at a severity.
+type OpenCount struct {
+	Township string
+	Severity alerting.Severity
+	N        int
+}
+
+// OpenCounts counts the alerts not yet resolved by township and severity.
+func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT township, severity, COUNT(*) FROM alerts
+		WHERE state != 'resolved' GROUP BY township, severity`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OpenCount
+	for rows.Next() {
+		var c OpenCount
+		if err := rows.Scan(&c.Township, &c.Severity, &c.N); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // Filter selects alerts for List; empty fields match everything.

@@ -124,7 +124,7 @@ func deviceCmds(t *testing.T, url, device string) func() []string {
 
 func TestSOSPagesEscalatesAndStopsOnSMSReply(t *testing.T) {
 	e := newAlertEnv(t)
-	e.start()
+	r := e.start()
 	cmds := deviceCmds(t, e.mq.URL, "hj-0002-sos")
 	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
 	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
@@ -185,6 +185,9 @@ func TestSOSPagesEscalatesAndStopsOnSMSReply(t *testing.T) {
 		return strings.Contains(changes, "raised") && strings.Contains(changes, "notified") &&
 			strings.Contains(changes, "acknowledged"), changes
 	})
+	if n := metric(t, r.reg, "carebed_alerts_open", map[string]string{"township": "巴伦台镇", "severity": "critical"}); n != 1 {
+		t.Errorf("carebed_alerts_open{township=巴伦台镇,severity=critical} = %v, want 1", n)
+	}
 	code, body := get(t, e.public+"/api/v1/alerts?open=true")
 	if code != 200 || !strings.Contains(body, `"state":"acknowledged"`) || !strings.Contains(body, `"ack_channel":"sms"`) {
 		t.Errorf("alerts API: %d %s", code, body)

@@ -32,18 +32,29 @@ func newAlertLog(st *asqlite.Store, g *Gateway) *alertLog {
 			Name: "carebed_alert_changes_total", Help: "Alert state changes (raised, cancelled, notified, acknowledged, resolved, grouped).",
 		}, []string{"change"}),
 	}
-	g.o.Registry.MustRegister(l.opened, l.changes, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "carebed_alerts_open", Help: "Alerts not yet resolved.",
-	}, l.countOpen))
+	g.o.Registry.MustRegister(l.opened, l.changes, openAlerts{l.Store})
 	return l
 }
 
-func (l *alertLog) countOpen() float64 {
-	n, err := l.Store.CountOpen(context.Background())
+// openAlerts is the carebed_alerts_open gauge, counted in the store at each scrape.
+type openAlerts struct{ st *asqlite.Store }
+
+var openDesc = prometheus.NewDesc("carebed_alerts_open", "Alerts not yet resolved, by township and severity.",
+	[]string{"township", "severity"}, nil)
+
+// Describe sends the gauge's description.
+func (o openAlerts) Describe(ch chan<- *prometheus.Desc) { ch <- openDesc }
+
+// Collect counts the open alerts.
+func (o openAlerts) Collect(ch chan<- prometheus.Metric) {
+	counts, err := o.st.OpenCounts(context.Background())
 	if err != nil {
-		return 0
+		ch <- prometheus.NewInvalidMetric(openDesc, err)
+		return
 	}
-	return float64(n)
+	for _, c := range counts {
+		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(c.N), c.Township, string(c.Severity))
+	}
 }
 
 // record writes one state change of a to the spool.
