@@ -68,6 +68,9 @@ type Runner struct {
 	wake    chan struct{}
 	sending sync.WaitGroup
 	limit   limiter
+	// firstSent holds the alerts whose first page was timed for the
+	// event-to-notification histogram.
+	firstSent sync.Map
 }
 
 // New returns a Runner.

@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"channel", "result"}),
 		eventToNotify: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "carebed_alert_event_to_notification_seconds",
-			Help:    "Time from the device event to a page sent, by channel.",
+			Help:    "Time from the device event to the alert's first page sent, by channel.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"channel"}),
 		timeToAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{

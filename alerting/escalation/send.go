@@ -65,7 +65,9 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Atte
 		return
 	}
 	if status == "sent" {
-		r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+		if _, seen := r.firstSent.LoadOrStore(a.ID, true); !seen && a.NotifiedAt.IsZero() {
+			r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+		}
 		return
 	}
 	r.pageFailed(ctx, att)

@@ -32,6 +32,9 @@ type Config struct {
 	Registry       Registry       `yaml:"registry"`
 	Log            Log            `yaml:"log"`
 	Twilio         Twilio         `yaml:"twilio"`
+	// Webhook posts notifications of ladder steps with channel "webhook" to a clinic
+	// system (JSON, X-Carebed-Signature: sha256=HMAC of the body). Empty URL: off.
+	Webhook Webhook `yaml:"webhook"`
 	// Alerting is the routing and escalation policy (alerting/policy parses and
 	// checks it; see deploy/alerting.example.yml). Absent: the design's defaults.
 	Alerting yaml.Node `yaml:"alerting"`
@@ -53,6 +56,12 @@ type Twilio struct {
 	// delivery receipts to PublicURL/webhooks/twilio/status. Signatures are checked
 	// against it.
 	PublicURL string `yaml:"public_url"`
+}
+
+// Webhook configures the clinic-system webhook notifier.
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
 }
 
 // SMSEnabled reports whether Twilio credentials are configured.
@@ -257,6 +266,8 @@ func (c Config) Validate() error {
 		{"twilio.base_url", httpURL(c.Twilio.BaseURL)},
 		{"twilio.from", c.twilioFrom()},
 		{"twilio.public_url", optionalHTTPURL(c.Twilio.PublicURL)},
+		{"webhook.url", optionalHTTPURL(c.Webhook.URL)},
+		{"webhook.secret", c.webhookSecret()},
 		{"time_zone", zone(c.TimeZone)},
 	}
 	for _, ch := range checks {
@@ -351,6 +362,13 @@ func optionalAddr(s string) error {
 func (c Config) twilioFrom() error {
 	if c.Twilio.SMSEnabled() && c.Twilio.From == "" {
 		return errors.New("must be set when twilio.account_sid and auth_token are")
+	}
+	return nil
+}
+
+func (c Config) webhookSecret() error {
+	if c.Webhook.URL != "" && len(c.Webhook.Secret) < 16 {
+		return errors.New("must be at least 16 bytes when webhook.url is set")
 	}
 	return nil
 }

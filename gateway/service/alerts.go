@@ -12,6 +12,7 @@ import (
 	"carebed/alerting/notify/mqttpush"
 	"carebed/alerting/notify/outbox"
 	"carebed/alerting/notify/twilio"
+	"carebed/alerting/notify/webhook"
 	"carebed/alerting/policy"
 	"carebed/alerting/rules"
 	asqlite "carebed/alerting/sqlite"
@@ -43,8 +44,16 @@ func (g *Gateway) buildAlerting() error {
 	if err != nil {
 		return err
 	}
+	notifiers := map[string]notify.Notifier{policy.ChannelSMS: sms, policy.ChannelPush: push}
+	if wc := g.cfg.Webhook; wc.URL != "" {
+		wh, err := webhook.New(webhook.Options{URL: wc.URL, Secret: wc.Secret, Now: g.now})
+		if err != nil {
+			return fmt.Errorf("config: webhook: %w", err)
+		}
+		notifiers[policy.ChannelWebhook] = wh
+	}
 	g.runner = escalation.New(escalation.Options{Store: logged, Policy: pol, Directory: dir,
-		Notifiers: map[string]notify.Notifier{policy.ChannelSMS: sms, policy.ChannelPush: push},
+		Notifiers: notifiers,
 		Feedback:  g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: logged, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
