@@ -293,6 +293,10 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 	for _, d := range devices { // what the broker publishes for each vanished device
 		publish(t, c, protocol.DeviceTopic(d, protocol.KindStatus), protocol.EncodeStatus(protocol.Status{Online: false}))
 	}
+	waitFor(t, 10*time.Second, "all 30 Last Wills taken in", func() (bool, string) {
+		n := metric(t, r.reg, "carebed_ingest_messages_total", map[string]string{"kind": "status", "result": "stored"})
+		return n == 30, fmt.Sprint(n)
+	})
 	waitFor(t, 10*time.Second, "the village outage alert", func() (bool, string) {
 		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{OpenOnly: true})
 		if err != nil {
