@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"carebed/gateway/protocol"
@@ -50,11 +52,19 @@ func LedgerDevices(r io.Reader) (map[string]string, error) {
 
 // Homes is a Payload for demo homes: bed sensors follow a day with sleep at night,
 // pendants and other devices send a heartbeat with battery and signal, and now and
-// then a pendant's wearer presses SOS and cancels it.
+// then a pendant's wearer presses SOS: the first pendant on its 8th message (about
+// 15 s into a demo reporting every 2 s), every pendant on every 60th.
 func Homes(kinds map[string]string) Payload {
+	first := firstPendant(kinds)
+	var mu sync.Mutex
+	count := map[string]int{}
 	return func(device string, seq uint64, now time.Time) (string, []byte) {
 		kind := normalKind(kinds[device])
-		if kind == "sos_pendant" && seq%97 == 0 {
+		mu.Lock()
+		count[device]++
+		n := count[device]
+		mu.Unlock()
+		if kind == "sos_pendant" && (n%60 == 0 || device == first && n == 8) {
 			return protocol.DeviceTopic(device, protocol.KindEvent),
 				protocol.EncodeEvent(protocol.Event{Seq: seq, TS: now.UnixMilli(), Type: protocol.EventSOS})
 		}
@@ -66,6 +76,21 @@ func Homes(kinds map[string]string) Payload {
 		}
 		return protocol.DeviceTopic(device, protocol.KindTelemetry), protocol.EncodeReading(r)
 	}
+}
+
+// firstPendant is the pendant that presses SOS early in a demo.
+func firstPendant(kinds map[string]string) string {
+	var ids []string
+	for id, k := range kinds {
+		if normalKind(k) == "sos_pendant" {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
 }
 
 // bedReading fills a bed sensor's occupancy and vital signs: in bed at night and for
