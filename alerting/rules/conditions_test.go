@@ -2,12 +2,10 @@ package rules
 
 import (
 	"context"
-	"path/filepath"
-	"testing"
+		"testing"
 	"time"
 
 	"carebed/alerting"
-	"carebed/alerting/sqlite"
 )
 
 // step is an observation (or, with none set, a tick) at an offset from t0.
@@ -48,13 +46,10 @@ func TestDerivedConditions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := openStore(t)
 			e := New(Options{Store: st})
 			ctx := context.Background()
+			var err error
 			for _, s := range c.steps {
 				now := t0.Add(s.at)
 				if s.tick {

@@ -49,11 +49,7 @@ func TestRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := openStore(t)
 			raised := 0
 			e := New(Options{Store: st, Raised: func(alerting.Alert) { raised++ }})
 			ctx := context.Background()
@@ -81,11 +77,7 @@ func TestRules(t *testing.T) {
 }
 
 func TestVillageOutageGroupsOfflineDevices(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	e := New(Options{Store: st})
 	ctx := context.Background()
 	status := func(i int, online bool, at time.Duration) alerting.Observation {
@@ -118,11 +110,7 @@ func TestVillageOutageGroupsOfflineDevices(t *testing.T) {
 }
 
 func TestFewOfflineDevicesAreSeparateAlerts(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	e := New(Options{Store: st})
 	ctx := context.Background()
 	for i := range 2 {
@@ -139,4 +127,15 @@ func TestFewOfflineDevicesAreSeparateAlerts(t *testing.T) {
 	if due, _ := st.DueSteps(ctx, t0.Add(2*time.Minute)); len(due) != 2 {
 		t.Fatalf("%d offline alerts due after the window, want 2", len(due))
 	}
+}
+
+// openStore opens an alert store in a fresh folder, closed when the test ends.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

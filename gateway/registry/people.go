@@ -63,7 +63,16 @@ type Township struct {
 
 // TownshipsByClinicPhone returns the townships whose clinic has this duty phone.
 func (s *Store) TownshipsByClinicPhone(ctx context.Context, phone string) ([]Township, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT county, name, clinic_phone FROM townships WHERE clinic_phone = ?`, phone)
+	return s.townships(ctx, `WHERE clinic_phone = ?`, phone)
+}
+
+// ClinicTownships returns the townships that have a clinic duty phone.
+func (s *Store) ClinicTownships(ctx context.Context) ([]Township, error) {
+	return s.townships(ctx, `WHERE clinic_phone != ''`)
+}
+
+func (s *Store) townships(ctx context.Context, where string, args ...any) ([]Township, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT county, name, clinic_phone FROM townships `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: townships: %w", err)
 	}
@@ -72,7 +81,7 @@ func (s *Store) TownshipsByClinicPhone(ctx context.Context, phone string) ([]Tow
 	for rows.Next() {
 		var t Township
 		if err := rows.Scan(&t.County, &t.Name, &t.ClinicPhone); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("registry: townships: %w", err)
 		}
 		out = append(out, t)
 	}
@@ -113,22 +122,4 @@ func (s *Store) VillageContacts(ctx context.Context, county, township, village, 
 // AllContacts returns every home contact with a phone.
 func (s *Store) AllContacts(ctx context.Context) ([]Contact, error) {
 	return s.contacts(ctx, `WHERE phone != '' ORDER BY home, pos`)
-}
-
-// ClinicTownships returns the townships that have a clinic duty phone.
-func (s *Store) ClinicTownships(ctx context.Context) ([]Township, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT county, name, clinic_phone FROM townships WHERE clinic_phone != ''`)
-	if err != nil {
-		return nil, fmt.Errorf("registry: townships: %w", err)
-	}
-	defer rows.Close()
-	var out []Township
-	for rows.Next() {
-		var t Township
-		if err := rows.Scan(&t.County, &t.Name, &t.ClinicPhone); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
