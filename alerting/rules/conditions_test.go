@@ -2,7 +2,7 @@ package rules
 
 import (
 	"context"
-		"testing"
+	"testing"
 	"time"
 
 	"carebed/alerting"
