@@ -6,6 +6,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"carebed/gateway/protocol"
 	"carebed/gateway/protocol/mqttconn"
@@ -30,6 +31,9 @@ func (c *conn) connect(o Options, i int) error {
 	opts := mqtt.NewClientOptions().AddBroker(o.Broker).SetCleanSession(false).
 		SetAutoReconnect(true).SetConnectRetry(false).SetMaxReconnectInterval(time.Second).
 		SetKeepAlive(30 * time.Second).SetConnectTimeout(10 * time.Second).SetWriteTimeout(30 * time.Second)
+	if o.Volatile {
+		opts.SetStore(nopStore{})
+	}
 	if mqttconn.Supports(o.Broker) {
 		opts.SetCustomOpenConnectionFn(mqttconn.Dial) // coalesced writes: the load generator must not be the bottleneck
 	}
@@ -110,3 +114,14 @@ func (c *conn) collect(inflight <-chan pending, f *Fleet) {
 		f.ack(p.device, p.seq, p.tok.Error())
 	}
 }
+
+// nopStore is a paho Store that keeps nothing (Options.Volatile).
+type nopStore struct{}
+
+func (nopStore) Open()                             {}
+func (nopStore) Put(string, packets.ControlPacket) {}
+func (nopStore) Get(string) packets.ControlPacket  { return nil }
+func (nopStore) All() []string                     { return nil }
+func (nopStore) Del(string)                        {}
+func (nopStore) Close()                            {}
+func (nopStore) Reset()                            {}

@@ -45,6 +45,9 @@ type Options struct {
 	MaxInflight int
 	// Record keeps every acknowledged (device, seq) for Acked.
 	Record bool
+	// Volatile keeps no session store: publishes cut by a dropped connection are
+	// not sent again. It saves the store's map work per message; for load tests.
+	Volatile bool
 }
 
 // Fleet is a running set of publishers.

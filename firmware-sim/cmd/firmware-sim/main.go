@@ -99,7 +99,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ids[i] = fmt.Sprintf("%s-%05d", *prefix, i+1)
 	}
 	fl := fleet.New(fleet.Options{Broker: *broker, Devices: ids, Conns: *conns, Rate: *rate,
-		Duration: *duration, MaxInflight: 5000, FirstSeq: uint64(time.Now().UnixMilli())})
+		Duration: *duration, MaxInflight: 5000, FirstSeq: uint64(time.Now().UnixMilli()), Volatile: true})
 	return report(ctx, fl, stdout)
 }
 
