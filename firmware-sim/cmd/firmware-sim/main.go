@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"carebed/firmware-sim/falldetect"
 	"carebed/firmware-sim/fleet"
 )
 
@@ -21,6 +23,9 @@ const usage = `usage:
       every device of the ledger connects as itself and reports like firmware
   firmware-sim load -broker URL [-devices 1000] [-conns 8] [-rate 20000] [-duration 30s] [-prefix bed]
       offer a fixed QoS 1 message rate from many devices over a few connections
+  firmware-sim falleval DIR
+      run the wearable's fall detector over every trace (SisFall format; F* falls,
+      D* activities) under DIR and print sensitivity, specificity and a confusion table
 `
 
 func main() {
@@ -41,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = demo(ctx, args[1:], stdout, stderr)
 	case "load":
 		err = load(ctx, args[1:], stdout, stderr)
+	case "falleval":
+		err = fallEval(args[1:], stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -101,6 +108,17 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := fleet.New(fleet.Options{Broker: *broker, Devices: ids, Conns: *conns, Rate: *rate,
 		Duration: *duration, MaxInflight: 5000, FirstSeq: uint64(time.Now().UnixMilli()), Volatile: true})
 	return report(ctx, fl, stdout)
+}
+
+func fallEval(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("falleval takes one folder of traces")
+	}
+	rep, err := falldetect.Evaluate(args[0], falldetect.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	return rep.WriteText(stdout)
 }
 
 // report runs the fleet, printing progress every second, then the totals.
