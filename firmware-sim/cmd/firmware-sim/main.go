@@ -16,6 +16,7 @@ import (
 
 	"carebed/firmware-sim/falldetect"
 	"carebed/firmware-sim/fleet"
+	"carebed/firmware-sim/population"
 )
 
 const usage = `usage:
@@ -23,6 +24,8 @@ const usage = `usage:
       every device of the ledger connects as itself and reports like firmware
   firmware-sim load -broker URL [-devices 1000] [-conns 8] [-rate 20000] [-duration 30s] [-prefix bed]
       offer a fixed QoS 1 message rate from many devices over a few connections
+  firmware-sim ledger [-homes 100] [-seed 1]
+      write a bed ledger CSV of generated homes (3 devices each) for the registry
   firmware-sim falleval DIR
       run the wearable's fall detector over every trace (SisFall format; F* falls,
       D* activities) under DIR and print sensitivity, specificity and a confusion table
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = load(ctx, args[1:], stdout, stderr)
 	case "falleval":
 		err = fallEval(args[1:], stdout)
+	case "ledger":
+		err = ledger(args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -108,6 +113,17 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := fleet.New(fleet.Options{Broker: *broker, Devices: ids, Conns: *conns, Rate: *rate,
 		Duration: *duration, MaxInflight: 5000, FirstSeq: uint64(time.Now().UnixMilli()), Volatile: true})
 	return report(ctx, fl, stdout)
+}
+
+func ledger(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	homes := fs.Int("homes", 100, "number of homes")
+	seed := fs.Uint64("seed", 1, "the same seed writes the same ledger")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return population.Write(stdout, *homes, *seed)
 }
 
 func fallEval(args []string, stdout io.Writer) error {
