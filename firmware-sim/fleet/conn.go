@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -16,8 +17,19 @@ import (
 type conn struct {
 	client  mqtt.Client
 	devices []string
-	seq     map[string]uint64
 	rate    float64
+
+	mu  sync.Mutex
+	seq map[string]uint64
+}
+
+// next takes the device's next seq.
+func (c *conn) next(d string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.seq[d]
+	c.seq[d] = s + 1
+	return s
 }
 
 type pending struct {
@@ -73,8 +85,7 @@ func (c *conn) run(ctx context.Context, f *Fleet) {
 			}
 		}
 		d := c.devices[i%len(c.devices)]
-		seq := c.seq[d]
-		c.seq[d] = seq + 1
+		seq := c.next(d)
 		now := time.Now()
 		topic, payload := f.o.Payload(d, seq, now)
 		tok := c.client.Publish(topic, 1, false, payload)
@@ -91,8 +102,7 @@ func (c *conn) run(ctx context.Context, f *Fleet) {
 // that the Last Will overwrites if the device vanishes.
 func (c *conn) online(f *Fleet, inflight chan<- pending) {
 	d := c.devices[0]
-	seq := c.seq[d]
-	c.seq[d] = seq + 1
+	seq := c.next(d)
 	st := protocol.Status{Seq: seq, TS: time.Now().UnixMilli(), Online: true, FW: "sim-1.0", HeartbeatS: 60}
 	tok := c.client.Publish(protocol.DeviceTopic(d, protocol.KindStatus), 1, true, protocol.EncodeStatus(st))
 	f.sent.Add(1)

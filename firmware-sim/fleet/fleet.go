@@ -62,6 +62,7 @@ type Fleet struct {
 	mu      sync.Mutex
 	ackedBy map[string][]uint64
 	lastErr error
+	byDev   map[string]*conn // set once connected
 }
 
 // Report is what a run sent.
@@ -129,6 +130,14 @@ func (f *Fleet) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	f.mu.Lock()
+	f.byDev = map[string]*conn{}
+	for _, c := range conns {
+		for _, d := range c.devices {
+			f.byDev[d] = c
+		}
+	}
+	f.mu.Unlock()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, c := range conns {
@@ -215,4 +224,36 @@ func (f *Fleet) connect() ([]*conn, error) {
 // closed under it; with a persistent session paho resends it after reconnecting.
 func isConnLost(err error) bool {
 	return errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "use of closed network connection")
+}
+
+// ErrNotConnected is returned by Event before Run has connected the device.
+var ErrNotConnected = errors.New("fleet: device not connected")
+
+// Event publishes an event from device on its own connection with its next seq, as
+// its firmware would (cancels: the seq a *_cancel cancels), and waits for the PUBACK.
+func (f *Fleet) Event(device, eventType string, cancels uint64) (uint64, error) {
+	f.mu.Lock()
+	c := f.byDev[device]
+	f.mu.Unlock()
+	if c == nil {
+		return 0, ErrNotConnected
+	}
+	seq := c.next(device)
+	ev := protocol.Event{Seq: seq, TS: time.Now().UnixMilli(), Type: protocol.EventType(eventType)}
+	if strings.HasSuffix(eventType, "_cancel") {
+		ev.Cancels = cancels
+	}
+	tok := c.client.Publish(protocol.DeviceTopic(device, protocol.KindEvent), 1, false, protocol.EncodeEvent(ev))
+	f.sent.Add(1)
+	if !tok.WaitTimeout(10 * time.Second) {
+		return seq, fmt.Errorf("fleet: no PUBACK for %s event %s", device, eventType)
+	}
+	return seq, tok.Error()
+}
+
+// Connected reports whether Run has connected the device.
+func (f *Fleet) Connected(device string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.byDev[device] != nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,28 +13,35 @@ import (
 	"carebed/gateway/protocol"
 )
 
-// LedgerDevices reads device ids and kinds from a bed ledger CSV (the file the
-// registry imports; English or Chinese header).
-func LedgerDevices(r io.Reader) (map[string]string, error) {
+// LedgerDevice is one row of a bed ledger as the simulator needs it.
+type LedgerDevice struct {
+	ID, Kind, Home string
+}
+
+// ReadLedger reads the devices of a bed ledger CSV (the file the registry imports;
+// English or Chinese header).
+func ReadLedger(r io.Reader) ([]LedgerDevice, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("ledger header: %w", err)
 	}
-	idCol, kindCol := -1, -1
+	col := map[string]int{}
 	for i, h := range head {
 		switch strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) {
 		case "device_id", "设备编号":
-			idCol = i
+			col["id"] = i
 		case "device_kind", "设备类型":
-			kindCol = i
+			col["kind"] = i
+		case "home_id", "户编号":
+			col["home"] = i
 		}
 	}
-	if idCol < 0 || kindCol < 0 {
-		return nil, errors.New("ledger: no device_id/设备编号 or device_kind/设备类型 column")
+	if len(col) != 3 {
+		return nil, errors.New("ledger: no device_id/设备编号, device_kind/设备类型 or home_id/户编号 column")
 	}
-	out := map[string]string{}
+	var out []LedgerDevice
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -44,18 +50,31 @@ func LedgerDevices(r io.Reader) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if idCol < len(rec) && kindCol < len(rec) {
-			out[strings.TrimSpace(rec[idCol])] = strings.TrimSpace(rec[kindCol])
+		if len(rec) > max(col["id"], col["kind"], col["home"]) {
+			out = append(out, LedgerDevice{ID: strings.TrimSpace(rec[col["id"]]),
+				Kind: normalKind(strings.TrimSpace(rec[col["kind"]])), Home: strings.TrimSpace(rec[col["home"]])})
 		}
 	}
 }
 
+// LedgerDevices reads device ids and kinds from a bed ledger CSV.
+func LedgerDevices(r io.Reader) (map[string]string, error) {
+	devs, err := ReadLedger(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(devs))
+	for _, d := range devs {
+		out[d.ID] = d.Kind
+	}
+	return out, nil
+}
+
 // Homes is a Payload for demo homes: bed sensors follow a day with sleep at night,
 // pendants and other devices send a heartbeat with battery and signal, and now and
-// then a pendant's wearer presses SOS: the first pendant on its 8th message (about
-// 15 s into a demo reporting every 2 s), every pendant on every 60th.
+// then (every 500th report) a pendant's wearer presses SOS. Scripted events come
+// from a scenario (package scenario).
 func Homes(kinds map[string]string) Payload {
-	first := firstPendant(kinds)
 	var mu sync.Mutex
 	count := map[string]int{}
 	return func(device string, seq uint64, now time.Time) (string, []byte) {
@@ -64,7 +83,7 @@ func Homes(kinds map[string]string) Payload {
 		count[device]++
 		n := count[device]
 		mu.Unlock()
-		if kind == "sos_pendant" && (n%60 == 0 || device == first && n == 8) {
+		if kind == "sos_pendant" && n%500 == 0 {
 			return protocol.DeviceTopic(device, protocol.KindEvent),
 				protocol.EncodeEvent(protocol.Event{Seq: seq, TS: now.UnixMilli(), Type: protocol.EventSOS})
 		}
@@ -76,21 +95,6 @@ func Homes(kinds map[string]string) Payload {
 		}
 		return protocol.DeviceTopic(device, protocol.KindTelemetry), protocol.EncodeReading(r)
 	}
-}
-
-// firstPendant is the pendant that presses SOS early in a demo.
-func firstPendant(kinds map[string]string) string {
-	var ids []string
-	for id, k := range kinds {
-		if normalKind(k) == "sos_pendant" {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	if len(ids) == 0 {
-		return ""
-	}
-	return ids[0]
 }
 
 // bedReading fills a bed sensor's occupancy and vital signs: in bed at night and for
@@ -109,14 +113,25 @@ func bedReading(r *protocol.Reading, seq uint64, now time.Time) {
 }
 
 // normalKind maps the ledger's device kind, English or one of the Chinese names
-// county bureaus use, to the simulator's three behaviours.
+// county bureaus use, to the registry's kind names.
 func normalKind(k string) string {
 	l := strings.ToLower(k)
-	switch {
-	case strings.Contains(l, "sos") || strings.Contains(k, "呼叫") || strings.Contains(l, "pendant"):
-		return "sos_pendant"
-	case strings.Contains(l, "bed") || strings.Contains(k, "床") || strings.Contains(k, "睡眠"):
-		return "bed_sensor"
+	for _, m := range []struct {
+		kind  string
+		words []string
+	}{
+		{"sos_pendant", []string{"sos", "pendant", "呼叫"}},
+		{"fall_sensor", []string{"fall", "跌倒"}},
+		{"bed_sensor", []string{"bed", "床", "睡眠"}},
+		{"smoke_detector", []string{"smoke", "烟"}},
+		{"gas_detector", []string{"gas", "燃气", "可燃"}},
+		{"water_sensor", []string{"water", "水浸", "漏水"}},
+	} {
+		for _, w := range m.words {
+			if strings.Contains(l, w) {
+				return m.kind
+			}
+		}
 	}
 	return k
 }

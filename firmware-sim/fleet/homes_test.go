@@ -14,8 +14,8 @@ func TestLedgerDevices(t *testing.T) {
 		name, csv string
 		want      map[string]string
 	}{
-		{"english", "county,device_id,device_kind\n和静县,bed-0001,bed_sensor\n", map[string]string{"bed-0001": "bed_sensor"}},
-		{"chinese with BOM", "\ufeff县,设备编号,设备类型\n和静县,sos-0001,紧急呼叫器\n", map[string]string{"sos-0001": "紧急呼叫器"}},
+		{"english", "county,home_id,device_id,device_kind\n和静县,H-1,bed-0001,bed_sensor\n", map[string]string{"bed-0001": "bed_sensor"}},
+		{"chinese with BOM", "\ufeff县,户编号,设备编号,设备类型\n和静县,H-1,sos-0001,紧急呼叫器\n", map[string]string{"sos-0001": "sos_pendant"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,8 +54,8 @@ func TestDemoLedgerPayloadsDecode(t *testing.T) {
 	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.Local)
 	counts := map[protocol.Kind]int{}
 	for device := range kinds {
-		for seq := uint64(1); seq <= 24*12; seq++ {
-			topic, payload := play(device, seq, start.Add(time.Duration(seq)*5*time.Minute))
+		for seq := uint64(1); seq <= 24*60; seq++ { // a day of reports every minute
+			topic, payload := play(device, seq, start.Add(time.Duration(seq)*time.Minute))
 			m, err := protocol.Decode(topic, payload)
 			if err != nil {
 				t.Fatalf("%s seq %d: %v\n%s", device, seq, err, payload)

@@ -17,6 +17,7 @@ import (
 	"carebed/firmware-sim/falldetect"
 	"carebed/firmware-sim/fleet"
 	"carebed/firmware-sim/population"
+	"carebed/firmware-sim/scenario"
 )
 
 const usage = `usage:
@@ -24,6 +25,9 @@ const usage = `usage:
       every device of the ledger connects as itself and reports like firmware
   firmware-sim load -broker URL [-devices 1000] [-conns 8] [-rate 20000] [-duration 30s] [-prefix bed]
       offer a fixed QoS 1 message rate from many devices over a few connections
+  firmware-sim run -broker URL -ledger FILE.csv -scenario FILE.yml [-every 5s]
+      the ledger's homes report as in demo, and the scenario's events happen on time;
+      ends with a summary of what was sent
   firmware-sim ledger [-homes 100] [-seed 1]
       write a bed ledger CSV of generated homes (3 devices each) for the registry
   firmware-sim falleval DIR
@@ -53,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fallEval(args[1:], stdout)
 	case "ledger":
 		err = ledger(args[1:], stdout, stderr)
+	case "run":
+		err = runScenario(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -113,6 +119,73 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := fleet.New(fleet.Options{Broker: *broker, Devices: ids, Conns: *conns, Rate: *rate,
 		Duration: *duration, MaxInflight: 5000, FirstSeq: uint64(time.Now().UnixMilli()), Volatile: true})
 	return report(ctx, fl, stdout)
+}
+
+func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	broker := fs.String("broker", "tcp://127.0.0.1:1883", "MQTT broker URL")
+	ledgerPath := fs.String("ledger", "", "bed ledger CSV whose devices to play")
+	scenarioPath := fs.String("scenario", "", "scenario YAML file")
+	every := fs.Duration("every", 5*time.Second, "how often each device reports")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(*scenarioPath)
+	if err != nil {
+		return err
+	}
+	sc, err := scenario.Parse(b)
+	if err != nil {
+		return err
+	}
+	devs, err := readLedger(*ledgerPath)
+	if err != nil {
+		return err
+	}
+	kinds, byHome, ids := map[string]string{}, map[[2]string]string{}, []string(nil)
+	for _, d := range devs {
+		kinds[d.ID], byHome[[2]string{d.Home, d.Kind}] = d.Kind, d.ID
+		ids = append(ids, d.ID)
+	}
+	fl := fleet.New(fleet.Options{Broker: *broker, Devices: ids, PerDevice: true, Rate: float64(len(ids)) / every.Seconds(),
+		Duration: sc.Duration, Payload: fleet.Homes(kinds), FirstSeq: uint64(time.Now().UnixMilli())})
+	fmt.Fprintf(stdout, "firmware-sim: scenario %q, %d devices, %d events over %s\n", sc.Name, len(ids), len(sc.Events), sc.Duration)
+	done := make(chan []scenario.Sent, 1)
+	go func() {
+		waitConnected(ctx, fl, ids)
+		done <- scenario.Run(ctx, sc, func(home, kind string) (string, bool) {
+			id, ok := byHome[[2]string{home, kind}]
+			return id, ok
+		}, fl)
+	}()
+	rep, err := fl.Run(ctx)
+	if err != nil {
+		return err
+	}
+	scenario.Summary(stdout, <-done)
+	fmt.Fprintf(stdout, "reports sent %d, acknowledged %d, publish errors %d\n", rep.Sent, rep.Acked, rep.Errors)
+	return nil
+}
+
+// waitConnected waits (bounded) until the fleet has connected its devices.
+func waitConnected(ctx context.Context, fl *fleet.Fleet, ids []string) {
+	end := time.Now().Add(30 * time.Second)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		if fl.Connected(ids[0]) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func readLedger(path string) ([]fleet.LedgerDevice, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return fleet.ReadLedger(f)
 }
 
 func ledger(args []string, stdout, stderr io.Writer) error {
