@@ -80,6 +80,12 @@ func (e *env) registerVillages(devices []string, perVillage int) {
 		fmt.Fprintf(&b, "和静县,巴润哈尔莫敦镇,村%02d,H-%05d,老人%d,地址%d,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,13900000%03d\n",
 			i/perVillage, i, i, i, d, i%1000)
 	}
+	e.importLedger(b.String())
+}
+
+// importLedger imports a bed ledger CSV into the gateway's registry.
+func (e *env) importLedger(csv string) {
+	e.t.Helper()
 	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
 		e.t.Fatal(err)
 	}
@@ -88,7 +94,7 @@ func (e *env) registerVillages(devices []string, perVillage int) {
 		e.t.Fatal(err)
 	}
 	defer reg.Close()
-	if _, err := reg.Import(context.Background(), strings.NewReader(b.String()), registry.ImportOptions{}); err != nil {
+	if _, err := reg.Import(context.Background(), strings.NewReader(csv), registry.ImportOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -1,0 +1,74 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"carebed/alerting"
+	asqlite "carebed/alerting/sqlite"
+	"carebed/firmware-sim/fleet"
+	"carebed/firmware-sim/scenario"
+	"carebed/internal/devsvc"
+)
+
+// TestDemoScenarioThroughTheGateway plays a scenario with firmware-sim's fleet (every
+// device its own connection, as firmware) against the gateway's embedded broker.
+func TestDemoScenarioThroughTheGateway(t *testing.T) {
+	e := newEnv(t, true)
+	ledger, err := os.ReadFile(devsvc.RepoRoot() + "/deploy/demo/ledger.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.importLedger(string(ledger))
+	r := e.start()
+	devs, err := fleet.ReadLedger(bytes.NewReader(ledger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds, byHome, ids := map[string]string{}, map[[2]string]string{}, []string(nil)
+	for _, d := range devs {
+		kinds[d.ID], byHome[[2]string{d.Home, d.Kind}] = d.Kind, d.ID
+		ids = append(ids, d.ID)
+	}
+	sc, err := scenario.Parse([]byte(`events:
+  - {at: 1s, home: H-0001, do: sos}
+  - {at: 2s, home: H-0020, do: fall, cancel_after: 500ms}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := fleet.New(fleet.Options{Broker: "tcp://" + r.g.BrokerAddr(), Devices: ids, PerDevice: true,
+		Rate: float64(len(ids)), Duration: 4 * time.Second, Payload: fleet.Homes(kinds)})
+	done := make(chan []scenario.Sent, 1)
+	go func() {
+		waitFor(t, 20*time.Second, "devices connected", func() (bool, string) { return fl.Connected(ids[0]), "" })
+		done <- scenario.Run(context.Background(), sc, func(home, kind string) (string, bool) {
+			id, ok := byHome[[2]string{home, kind}]
+			return id, ok
+		}, fl)
+	}()
+	if _, err := fl.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range <-done {
+		if s.Err != nil {
+			t.Fatalf("scenario event %+v failed", s)
+		}
+	}
+	waitFor(t, 10*time.Second, "the SOS alert and the cancelled fall", func() (bool, string) {
+		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+		if err != nil {
+			return false, err.Error()
+		}
+		got := map[alerting.Kind]alerting.Alert{}
+		for _, a := range all {
+			got[a.Kind] = a
+		}
+		sos, fall := got[alerting.KindSOS], got[alerting.KindFall]
+		return sos.Place.Home == "H-0001" && fall.Outcome == alerting.OutcomeCancelled, fmt.Sprintf("%+v", all)
+	})
+}
