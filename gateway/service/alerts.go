@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"carebed/alerting"
@@ -57,14 +58,7 @@ func (g *Gateway) buildAlerting() error {
 		Feedback:  g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: logged, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
-		Thresholds: func(township, home string) rules.Thresholds {
-			r := pol.RulesFor(township, home)
-			return rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
-				OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin, NoVitalsAfter: r.NoVitalsAfter,
-				HRLow: r.HRLow, HRHigh: r.HRHigh, HRAbnormalFor: r.HRAbnormalFor,
-				BedExitNightAfter: r.BedExitNightAfter, InactivityAfter: r.InactivityAfter,
-				OfflineHeartbeats: r.OfflineHeartbeats, Night: r.Night, Day: r.Day}
-		}})
+		Thresholds: thresholds(pol)})
 	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
 	return nil
@@ -190,4 +184,25 @@ func (g *Gateway) responderAction(ctx context.Context, responder string, payload
 		return
 	}
 	g.log.Info("responder action", "responder", responder, "alert", a.Code, "state", a.State)
+}
+
+// thresholds maps the policy's rules for a home to the rules engine's, remembering
+// each home's: the policy does not change while the gateway runs, and the rules ask
+// for every message.
+func thresholds(pol policy.Policy) func(township, home string) rules.Thresholds {
+	var cache sync.Map // [2]string -> rules.Thresholds
+	return func(township, home string) rules.Thresholds {
+		key := [2]string{township, home}
+		if t, ok := cache.Load(key); ok {
+			return t.(rules.Thresholds)
+		}
+		r := pol.RulesFor(township, home)
+		t := rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
+			OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin, NoVitalsAfter: r.NoVitalsAfter,
+			HRLow: r.HRLow, HRHigh: r.HRHigh, HRAbnormalFor: r.HRAbnormalFor,
+			BedExitNightAfter: r.BedExitNightAfter, InactivityAfter: r.InactivityAfter,
+			OfflineHeartbeats: r.OfflineHeartbeats, Night: r.Night, Day: r.Day}
+		cache.Store(key, t)
+		return t
+	}
 }
