@@ -45,26 +45,33 @@ func (s *Store) Raise(ctx context.Context, r Raise) (a alerting.Alert, created b
 			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET repeats = repeats + 1 WHERE id = ?`, id); err != nil {
 				return err
 			}
-			return audit(ctx, tx, id, r.Now, "repeat", r.Device, "device", r.Detail)
+			if err := audit(ctx, tx, id, r.Now, "repeat", r.Device, "device", r.Detail); err != nil {
+				return err
+			}
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
+		default:
+			if id, err = insertAlert(ctx, tx, r); err != nil {
+				return err
+			}
+			created = true
+			what := "raised"
+			if !r.HoldUntil.IsZero() {
+				what = "raised_held"
+			}
+			if err := audit(ctx, tx, id, r.Now, what, r.Device, "device", r.Detail); err != nil {
+				return err
+			}
 		}
-		id, err = insertAlert(ctx, tx, r)
-		if err != nil {
-			return err
-		}
-		created = true
-		what := "raised"
-		if !r.HoldUntil.IsZero() {
-			what = "raised_held"
-		}
-		return audit(ctx, tx, id, r.Now, what, r.Device, "device", r.Detail)
+		// Read it back in the same transaction: another writer may close it the
+		// moment this one commits (a village outage folding held alerts).
+		a, err = scanAlert(tx.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, id))
+		return err
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("raise %s alert: %w", r.Kind, err)
 	}
-	a, err = s.openAlert(ctx, r.Place.Home, r.Kind)
-	return a, created, err
+	return a, created, nil
 }
 
 func insertAlert(ctx context.Context, tx *sql.Tx, r Raise) (int64, error) {

@@ -2,8 +2,13 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -19,9 +24,21 @@ type conn struct {
 	devices []string
 	rate    float64
 
-	mu  sync.Mutex
-	seq map[string]uint64
+	mu   sync.Mutex
+	seq  map[string]uint64
+	nc   net.Conn // the current socket (PerDevice), to cut it
+	held [][]byte // telemetry kept while offline, replayed as batches
+	lost int      // held readings dropped because the buffer was full
+
+	offline atomic.Bool // no signal: the device keeps its readings
+	cut     atomic.Bool // set by a power cut, cleared by the replay after it
 }
+
+// maxHeld bounds the readings a device keeps while offline.
+const maxHeld = 1000
+
+// errNoSignal is what dialling returns while a device is cut off.
+var errNoSignal = errors.New("no signal")
 
 // next takes the device's next seq.
 func (c *conn) next(d string) uint64 {
@@ -47,12 +64,17 @@ func (c *conn) connect(o Options, i int) error {
 		opts.SetStore(nopStore{})
 	}
 	if mqttconn.Supports(o.Broker) {
-		opts.SetCustomOpenConnectionFn(mqttconn.Dial) // coalesced writes: the load generator must not be the bottleneck
+		opts.SetCustomOpenConnectionFn(c.dial) // coalesced writes: the load generator must not be the bottleneck
 	}
 	if o.PerDevice {
 		d := c.devices[0]
 		opts.SetClientID(d).SetUsername(d).
-			SetBinaryWill(protocol.DeviceTopic(d, protocol.KindStatus), protocol.EncodeStatus(protocol.Status{Online: false}), 1, true)
+			SetBinaryWill(protocol.DeviceTopic(d, protocol.KindStatus), protocol.EncodeStatus(protocol.Status{Online: false}), 1, true).
+			SetOnConnectHandler(func(mqtt.Client) {
+				if c.cut.Load() {
+					go c.back()
+				}
+			})
 	} else {
 		opts.SetClientID(fmt.Sprintf("%s-%d", o.ClientPrefix, i))
 	}
@@ -62,6 +84,81 @@ func (c *conn) connect(o Options, i int) error {
 		return fmt.Errorf("connect %s: %v", o.Broker, tok.Error())
 	}
 	return nil
+}
+
+// dial opens the socket, unless the device has no signal (a power cut).
+func (c *conn) dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	if c.offline.Load() {
+		return nil, errNoSignal
+	}
+	nc, err := mqttconn.Dial(uri, o)
+	if err == nil {
+		c.mu.Lock()
+		c.nc = nc
+		c.mu.Unlock()
+	}
+	return nc, err
+}
+
+// powerCut drops the device's connection without a DISCONNECT (the broker then
+// publishes its Last Will) and keeps it offline for d.
+func (c *conn) powerCut(d time.Duration) {
+	c.offline.Store(true)
+	c.cut.Store(true)
+	c.mu.Lock()
+	nc := c.nc
+	c.mu.Unlock()
+	if dc, ok := nc.(interface{ Drop() }); ok {
+		dc.Drop()
+	} else if nc != nil {
+		nc.Close()
+	}
+	time.AfterFunc(d, func() { c.offline.Store(false) })
+}
+
+// hold keeps a telemetry payload while offline; it reports false for other messages.
+func (c *conn) hold(topic string, payload []byte) bool {
+	if !strings.HasSuffix(topic, "/"+string(protocol.KindTelemetry)) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.held) >= maxHeld {
+		c.held, c.lost = c.held[1:], c.lost+1
+	}
+	c.held = append(c.held, payload)
+	return true
+}
+
+// back runs after reconnecting from a power cut: the device says it is online and
+// replays what it kept, as batches.
+func (c *conn) back() {
+	d := c.devices[0]
+	c.mu.Lock()
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	st := protocol.Status{Seq: c.next(d), TS: time.Now().UnixMilli(), Online: true, FW: "sim-1.0", HeartbeatS: 60}
+	c.client.Publish(protocol.DeviceTopic(d, protocol.KindStatus), 1, true, protocol.EncodeStatus(st)).WaitTimeout(10 * time.Second)
+	var batch []protocol.Reading
+	flush := func() {
+		if len(batch) > 0 {
+			c.client.Publish(protocol.DeviceTopic(d, protocol.KindTelemetry), 1, false, protocol.EncodeBatch(batch)).WaitTimeout(10 * time.Second)
+			batch = batch[:0]
+		}
+	}
+	for _, p := range held {
+		tel, err := protocol.DecodeTelemetry(p)
+		if err != nil {
+			continue
+		}
+		batch = append(batch, tel.Readings...)
+		if len(batch) >= 200 { // ~20 KB, well under the 64 KiB batch limit
+			flush()
+		}
+	}
+	flush()
+	c.cut.Store(false)
 }
 
 // run publishes at c.rate until ctx ends, then waits up to 30 s for acknowledgements.
@@ -88,6 +185,10 @@ func (c *conn) run(ctx context.Context, f *Fleet) {
 		seq := c.next(d)
 		now := time.Now()
 		topic, payload := f.o.Payload(d, seq, now)
+		if c.offline.Load() && c.hold(topic, payload) {
+			next = next.Add(interval)
+			continue
+		}
 		tok := c.client.Publish(topic, 1, false, payload)
 		f.sent.Add(1)
 		f.lastPub.Store(now.UnixNano())

@@ -257,3 +257,23 @@ func (f *Fleet) Connected(device string) bool {
 	defer f.mu.Unlock()
 	return f.byDev[device] != nil
 }
+
+// PowerCut cuts devices off for d, as a village power cut does: each drops its
+// connection without a DISCONNECT (the broker publishes its Last Will), keeps its
+// readings, and after d reconnects, says it is online and replays them as batches.
+// Only for PerDevice fleets.
+func (f *Fleet) PowerCut(devices []string, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.o.PerDevice {
+		return errors.New("fleet: power cuts need one connection per device")
+	}
+	for _, dev := range devices {
+		c := f.byDev[dev]
+		if c == nil {
+			return ErrNotConnected
+		}
+		c.powerCut(d)
+	}
+	return nil
+}

@@ -15,7 +15,7 @@ import (
 
 // LedgerDevice is one row of a bed ledger as the simulator needs it.
 type LedgerDevice struct {
-	ID, Kind, Home string
+	ID, Kind, Home, Village string
 }
 
 // ReadLedger reads the devices of a bed ledger CSV (the file the registry imports;
@@ -36,9 +36,14 @@ func ReadLedger(r io.Reader) ([]LedgerDevice, error) {
 			col["kind"] = i
 		case "home_id", "户编号":
 			col["home"] = i
+		case "village", "村":
+			col["village"] = i
 		}
 	}
-	if len(col) != 3 {
+	if _, ok := col["village"]; !ok {
+		col["village"] = col["home"] // a ledger without villages: each home its own
+	}
+	if len(col) != 4 {
 		return nil, errors.New("ledger: no device_id/设备编号, device_kind/设备类型 or home_id/户编号 column")
 	}
 	var out []LedgerDevice
@@ -50,9 +55,10 @@ func ReadLedger(r io.Reader) ([]LedgerDevice, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(rec) > max(col["id"], col["kind"], col["home"]) {
+		if len(rec) > max(col["id"], col["kind"], col["home"], col["village"]) {
 			out = append(out, LedgerDevice{ID: strings.TrimSpace(rec[col["id"]]),
-				Kind: normalKind(strings.TrimSpace(rec[col["kind"]])), Home: strings.TrimSpace(rec[col["home"]])})
+				Kind: normalKind(strings.TrimSpace(rec[col["kind"]])), Home: strings.TrimSpace(rec[col["home"]]),
+				Village: strings.TrimSpace(rec[col["village"]])})
 		}
 	}
 }

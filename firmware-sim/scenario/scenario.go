@@ -28,10 +28,15 @@ type Scenario struct {
 type Event struct {
 	At   time.Duration `yaml:"at"`
 	Home string        `yaml:"home"`
-	// Do is what happens: sos, fall, bed_exit, smoke, gas, water_leak, tamper.
+	// Do is what happens: sos, fall, bed_exit, smoke, gas, water_leak, tamper in a
+	// home, or power_cut in a village.
 	Do string `yaml:"do"`
 	// CancelAfter, for sos and fall, presses cancel this long after (0: no cancel).
 	CancelAfter time.Duration `yaml:"cancel_after"`
+	// Village and For, for power_cut: every device of the village is cut off for
+	// that long, then reconnects and replays what it kept.
+	Village string        `yaml:"village"`
+	For     time.Duration `yaml:"for"`
 }
 
 // device is which of the home's devices does each thing.
@@ -51,13 +56,22 @@ func Parse(b []byte) (Scenario, error) {
 		if err := e.check(); err != nil {
 			return s, fmt.Errorf("scenario: events[%d].%w", i, err)
 		}
-		s.Duration = max(s.Duration, e.At+e.CancelAfter+time.Second)
+		s.Duration = max(s.Duration, e.At+e.CancelAfter+e.For+time.Second)
 	}
 	slices.SortStableFunc(s.Events, func(a, b Event) int { return int(a.At - b.At) })
 	return s, nil
 }
 
 func (e Event) check() error {
+	if e.Do == "power_cut" {
+		switch {
+		case e.Village == "":
+			return errors.New("village: a power cut needs the village")
+		case e.For <= 0:
+			return errors.New("for: a power cut needs a positive duration")
+		}
+		return nil
+	}
 	switch {
 	case e.Home == "":
 		return errors.New("home: missing")
@@ -75,10 +89,14 @@ func (e Event) check() error {
 // next seq).
 type Injector interface {
 	Event(device, eventType string, cancels uint64) (seq uint64, err error)
+	PowerCut(devices []string, d time.Duration) error
 }
 
 // Homes maps a home and a device kind to the device id (from the ledger).
 type Homes func(home, kind string) (string, bool)
+
+// Villages lists the devices of a village (from the ledger).
+type Villages func(village string) []string
 
 // Sent is one event the run published.
 type Sent struct {
@@ -92,14 +110,21 @@ type Sent struct {
 
 // Run plays s from now until ctx ends or the last event was sent, and returns what
 // it sent. An event whose home has no device for it is reported with an error.
-func Run(ctx context.Context, s Scenario, homes Homes, inj Injector) []Sent {
+func Run(ctx context.Context, s Scenario, homes Homes, villages Villages, inj Injector) []Sent {
 	start := time.Now()
 	type pending struct {
 		at                time.Duration
 		home, typ, device string
+		cut               []string
+		cutFor            time.Duration
 	}
 	var queue []pending
 	for _, e := range s.Events {
+		if e.Do == "power_cut" {
+			queue = append(queue, pending{at: e.At, home: e.Village, typ: e.Do, device: "village",
+				cut: villages(e.Village), cutFor: e.For})
+			continue
+		}
 		dev, ok := homes(e.Home, device[e.Do])
 		p := pending{at: e.At, home: e.Home, typ: e.Do, device: dev}
 		if !ok {
@@ -120,6 +145,14 @@ func Run(ctx context.Context, s Scenario, homes Homes, inj Injector) []Sent {
 		case <-time.After(time.Until(start.Add(p.at))):
 		}
 		out := Sent{At: p.at, Home: p.home, Device: p.device, Type: p.typ}
+		if p.typ == "power_cut" {
+			out.Err = inj.PowerCut(p.cut, p.cutFor)
+			if out.Err == nil && len(p.cut) == 0 {
+				out.Err = fmt.Errorf("village %s has no devices", p.home)
+			}
+			sent = append(sent, out)
+			continue
+		}
 		if p.device == "" {
 			out.Err = fmt.Errorf("home %s has no device for %s", p.home, p.typ)
 			sent = append(sent, out)

@@ -15,6 +15,7 @@ func TestParse(t *testing.T) {
 		{"unknown key", "events:\n  - {at: 1s, home: H-1, do: sos, when: now}\n", "field when not found"},
 		{"bad do", "events:\n  - {at: 1s, home: H-1, do: earthquake}\n", `events[0].do: "earthquake" is not`},
 		{"no home", "events:\n  - {at: 1s, do: sos}\n", "events[0].home: missing"},
+		{"power cut without duration", "events:\n  - {at: 1s, village: 巴伦台村, do: power_cut}\n", "events[0].for"},
 		{"cancel a smoke", "events:\n  - {at: 1s, home: H-1, do: smoke, cancel_after: 2s}\n", "events[0].cancel_after"},
 	}
 	for _, c := range cases {
@@ -51,10 +52,17 @@ func (r *recorder) Event(device, typ string, cancels uint64) (uint64, error) {
 	return r.seq, nil
 }
 
+func (r *recorder) PowerCut(devices []string, d time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, "cut "+strings.Join(devices, ",")+" for "+d.String())
+	return nil
+}
+
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func TestRun(t *testing.T) {
-	s, err := Parse([]byte("events:\n  - {at: 20ms, home: H-1, do: fall, cancel_after: 30ms}\n  - {at: 10ms, home: H-2, do: sos}\n  - {at: 40ms, home: H-9, do: sos}\n"))
+	s, err := Parse([]byte("events:\n  - {at: 20ms, home: H-1, do: fall, cancel_after: 30ms}\n  - {at: 10ms, home: H-2, do: sos}\n  - {at: 40ms, home: H-9, do: sos}\n  - {at: 60ms, village: 巴伦台村, do: power_cut, for: 1s}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,17 +73,18 @@ func TestRun(t *testing.T) {
 		return home + "-" + kind, true
 	}
 	rec := &recorder{}
-	sent := Run(context.Background(), s, homes, rec)
-	want := "H-2-sos_pendant sos cancels=0|H-1-fall_sensor fall cancels=0|H-1-fall_sensor fall_cancel cancels=2"
+	villages := func(v string) []string { return []string{v + "-a", v + "-b"} }
+	sent := Run(context.Background(), s, homes, villages, rec)
+	want := "H-2-sos_pendant sos cancels=0|H-1-fall_sensor fall cancels=0|H-1-fall_sensor fall_cancel cancels=2|cut 巴伦台村-a,巴伦台村-b for 1s"
 	if got := strings.Join(rec.sent, "|"); got != want {
 		t.Errorf("sent %s\nwant %s", got, want)
 	}
-	if len(sent) != 4 || sent[2].Home != "H-9" || sent[2].Err == nil {
+	if len(sent) != 5 || sent[2].Home != "H-9" || sent[2].Err == nil {
 		t.Errorf("summary %+v: want the event of a home without devices reported as failed", sent)
 	}
 	var b strings.Builder
 	Summary(&b, sent)
-	if !strings.Contains(b.String(), "3 of 4 scenario events sent") {
+	if !strings.Contains(b.String(), "4 of 5 scenario events sent") {
 		t.Errorf("summary:\n%s", b.String())
 	}
 }

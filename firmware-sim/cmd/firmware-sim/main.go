@@ -143,9 +143,10 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	kinds, byHome, ids := map[string]string{}, map[[2]string]string{}, []string(nil)
+	kinds, byHome, byVillage, ids := map[string]string{}, map[[2]string]string{}, map[string][]string{}, []string(nil)
 	for _, d := range devs {
 		kinds[d.ID], byHome[[2]string{d.Home, d.Kind}] = d.Kind, d.ID
+		byVillage[d.Village] = append(byVillage[d.Village], d.ID)
 		ids = append(ids, d.ID)
 	}
 	fl := fleet.New(fleet.Options{Broker: *broker, Devices: ids, PerDevice: true, Rate: float64(len(ids)) / every.Seconds(),
@@ -157,7 +158,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		done <- scenario.Run(ctx, sc, func(home, kind string) (string, bool) {
 			id, ok := byHome[[2]string{home, kind}]
 			return id, ok
-		}, fl)
+		}, func(v string) []string { return byVillage[v] }, fl)
 	}()
 	rep, err := fl.Run(ctx)
 	if err != nil {

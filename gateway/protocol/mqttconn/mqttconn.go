@@ -138,6 +138,23 @@ func (c *Conn) flusher() {
 	}
 }
 
+// Drop ends the connection as a lost network would: the peer sees the stream end
+// without a DISCONNECT and the reader sees end of file, so paho treats it as a lost
+// connection and reconnects (after Close paho would not: it takes a closed socket for
+// its own doing). Simulated devices use it for power cuts.
+func (c *Conn) Drop() {
+	type halfCloser interface {
+		CloseRead() error
+		CloseWrite() error
+	}
+	if hc, ok := c.Conn.(halfCloser); ok {
+		hc.CloseWrite() //nolint:errcheck // dropping anyway
+		hc.CloseRead()  //nolint:errcheck // dropping anyway
+		return
+	}
+	c.Conn.Close()
+}
+
 // Close writes what is queued (bounded by a second) and closes the connection.
 func (c *Conn) Close() error {
 	c.mu.Lock()
