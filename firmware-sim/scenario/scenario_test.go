@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,5 +87,20 @@ func TestRun(t *testing.T) {
 	Summary(&b, sent)
 	if !strings.Contains(b.String(), "4 of 5 scenario events sent") {
 		t.Errorf("summary:\n%s", b.String())
+	}
+}
+
+// TestShippedScenariosParse keeps the demo's scenario valid.
+func TestShippedScenariosParse(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/demo/scenario.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Events) < 4 {
+		t.Errorf("the demo scenario has %d events", len(s.Events))
 	}
 }
