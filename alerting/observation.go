@@ -6,10 +6,9 @@ import "time"
 // gateway builds it from a decoded protocol message (alerting does not import the
 // gateway's protocol package).
 type Observation struct {
-	Device     string
-	DeviceKind string
-	Place      Place
-	Seq        uint64
+	Device string
+	Place  Place
+	Seq    uint64
 	// At is the device's time of the observation (receive time for devices without
 	// a clock); Received when the gateway took it in; LateBy how late it arrived.
 	At       time.Time

@@ -118,12 +118,18 @@ type actionRequest struct {
 	Note    string           `json:"note"`
 }
 
-func (a *API) ack(w http.ResponseWriter, r *http.Request) {
+// action reads the alert and the body of an ack or resolve; false: answered already.
+func (a *API) action(w http.ResponseWriter, r *http.Request) (alerting.Alert, actionRequest, bool) {
 	al, ok := a.alert(w, r)
 	if !ok {
-		return
+		return al, actionRequest{}, false
 	}
 	req, ok := decode(w, r)
+	return al, req, ok
+}
+
+func (a *API) ack(w http.ResponseWriter, r *http.Request) {
+	al, req, ok := a.action(w, r)
 	if !ok {
 		return
 	}
@@ -143,11 +149,7 @@ var outcomes = map[alerting.Outcome]bool{alerting.OutcomeFalseAlarm: true, alert
 	alerting.OutcomeReferred: true, alerting.OutcomeHospital: true}
 
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
-	al, ok := a.alert(w, r)
-	if !ok {
-		return
-	}
-	req, ok := decode(w, r)
+	al, req, ok := a.action(w, r)
 	if !ok {
 		return
 	}

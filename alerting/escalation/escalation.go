@@ -22,7 +22,7 @@ import (
 type Store interface {
 	DueSteps(ctx context.Context, now time.Time) ([]sqlite.Due, error)
 	NextDue(ctx context.Context) (time.Time, error)
-	ClaimStep(ctx context.Context, id int64, step int, nextAt, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
+	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
 	FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) error
 	QueuedAttempts(ctx context.Context) ([]sqlite.Attempt, error)

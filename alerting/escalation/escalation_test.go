@@ -284,3 +284,27 @@ func TestFailedSMSRetriedOrNot(t *testing.T) {
 		})
 	}
 }
+
+// TestLongDowntimeCoalescesRepeats: the gateway comes back 35 minutes after an SOS
+// it paged at once. The clinic (3 min) and the county centre (10 min, repeated every
+// 10) are both overdue: each is paged once, not once per missed repeat.
+func TestLongDowntimeCoalescesRepeats(t *testing.T) {
+	f := newFixture(t)
+	f.raise(t)
+	f.at(f.runner(nil), 0)
+	people[alerting.ReceiverCountyCentre] = []alerting.Person{{ID: "county/0", Role: alerting.ReceiverCountyCentre, Phone: "+8613800000099"}}
+	defer delete(people, alerting.ReceiverCountyCentre)
+	f.reopen(t)
+	r := f.runner(nil)
+	for s := range 4 { // the runner looks again and again: no missed repeat is sent
+		f.at(r, 35*time.Minute+time.Duration(s)*time.Second)
+	}
+	want := "page:H-0002/c/1 page:H-0002/c/2 page:H-0002/c/3 page:clinic/和静县/巴伦台镇 page:county/0"
+	if got := f.sms.sorted(); got != want {
+		t.Fatalf("SMS after 35 min down:\n got %s\nwant %s", got, want)
+	}
+	f.at(r, 40*time.Minute+time.Second) // the next repeat is at 40 min
+	if got := f.sms.sorted(); got != want+" page:county/0" {
+		t.Fatalf("SMS at 40 min: %s, want one more county page", got)
+	}
+}

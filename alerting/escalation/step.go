@@ -10,29 +10,44 @@ import (
 	"carebed/alerting/sqlite"
 )
 
-// step claims and sends step d.Step of an alert.
+// step claims and sends the steps of an alert that are due, from d.Step on. Steps
+// that fell due together (after a restart, or a long quiet-hours hold) go out in one
+// claim, and repeats of the last step are coalesced into one (policy.Ladder.Due): a
+// gateway that was down for an hour does not page the county centre six times.
 func (r *Runner) step(ctx context.Context, d sqlite.Due, now time.Time) error {
 	a := d.Alert
 	ladder := r.o.Policy.Ladder(a.Place.Township, a.Sev)
-	st, _, ok := ladder.StepAt(d.Step)
-	if !ok { // past the end of a ladder without repeat: nothing more to send
-		_, err := r.o.Store.ClaimStep(ctx, a.ID, d.Step, time.Time{}, now, nil)
+	if _, _, ok := ladder.StepAt(d.Step); !ok { // past the end of a ladder without repeat
+		_, err := r.o.Store.ClaimStep(ctx, a.ID, d.Step, d.Step, time.Time{}, now, nil)
 		return err
+	}
+	due := ladder.Due(a.OpenedAt, now, d.Step)
+	if len(due) == 0 {
+		due = []int{d.Step} // brought forward by a failed page, before its time
 	}
 	if release := r.o.Policy.ReleaseAt(a.Place.Township, a.Sev, now); release.After(now) {
 		return r.hold(ctx, d, release, now)
 	}
-	people, err := r.people(ctx, a.Place, st.Notify)
+	var atts []sqlite.Attempt
+	people := map[string]alerting.Person{}
+	for _, i := range due {
+		st, _, _ := ladder.StepAt(i)
+		ps, err := r.people(ctx, a.Place, st.Notify)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			people[p.ID] = p
+		}
+		atts = append(atts, attemptsFor(i, ps, st.Channels, notify.PurposePage)...)
+	}
+	last := due[len(due)-1]
+	atts, err := r.o.Store.ClaimStep(ctx, a.ID, d.Step, last, r.nextAt(a, ladder, last+1, now), now, atts)
 	if err != nil {
 		return err
 	}
-	atts := attemptsFor(people, st.Channels, notify.PurposePage)
-	atts, err = r.o.Store.ClaimStep(ctx, a.ID, d.Step, r.nextAt(a, ladder, d.Step+1, now), now, atts)
-	if err != nil {
-		return err
-	}
-	r.log.Info("escalation step", "alert", a.Code, "step", d.Step, "notifications", len(atts))
-	r.send(ctx, a, atts, byID(people))
+	r.log.Info("escalation step", "alert", a.Code, "steps", due, "notifications", len(atts))
+	r.send(ctx, a, atts, people)
 	return nil
 }
 
@@ -42,14 +57,11 @@ func (r *Runner) hold(ctx context.Context, d sqlite.Due, release, now time.Time)
 	return r.o.Store.Reschedule(ctx, d.Alert.ID, d.Step, release)
 }
 
-// nextAt is when step i of the ladder is due for alert a (zero: no such step).
+// nextAt is when step i of the ladder is due for alert a (zero: no such step), not
+// before now.
 func (r *Runner) nextAt(a alerting.Alert, l policy.Ladder, i int, now time.Time) time.Time {
-	_, after, ok := l.StepAt(i)
-	if !ok {
-		return time.Time{}
-	}
-	at := a.OpenedAt.Add(after)
-	if at.Before(now) {
+	at := l.NextAt(a.OpenedAt, i)
+	if !at.IsZero() && at.Before(now) {
 		return now
 	}
 	return at
@@ -74,23 +86,15 @@ func (r *Runner) people(ctx context.Context, p alerting.Place, receivers []alert
 	return out, nil
 }
 
-func attemptsFor(people []alerting.Person, channels []string, purpose notify.Purpose) []sqlite.Attempt {
+func attemptsFor(step int, people []alerting.Person, channels []string, purpose notify.Purpose) []sqlite.Attempt {
 	var out []sqlite.Attempt
 	for _, p := range people {
 		for _, ch := range channels {
 			if ch == "push" && p.Responder == "" || ch == "sms" && p.Phone == "" {
 				continue
 			}
-			out = append(out, sqlite.Attempt{PersonID: p.ID, Channel: ch, Purpose: string(purpose)})
+			out = append(out, sqlite.Attempt{Step: step, PersonID: p.ID, Channel: ch, Purpose: string(purpose)})
 		}
 	}
 	return out
-}
-
-func byID(people []alerting.Person) map[string]alerting.Person {
-	m := make(map[string]alerting.Person, len(people))
-	for _, p := range people {
-		m[p.ID] = p
-	}
-	return m
 }

@@ -66,17 +66,19 @@ type Attempt struct {
 	Tries      int
 }
 
-// ClaimStep records, in one transaction, that step of the alert is being sent (with
-// its attempts, status queued) and schedules the next step at nextAt (zero: none).
-// A held alert becomes open. If the step was claimed before (a restart, or a second
-// timer) it returns ErrClaimed and changes nothing: no step is ever sent twice. The
-// attempts come back with their ids.
-func (s *Store) ClaimStep(ctx context.Context, id int64, step int, nextAt, now time.Time, attempts []Attempt) ([]Attempt, error) {
+// ClaimStep records, in one transaction, that steps from..through of the alert are
+// being sent (with their attempts, status queued; each attempt names its step) and
+// schedules the next step at nextAt (zero: none). Several steps are claimed at once
+// when they fell due together (after a restart). A held alert becomes open. If from
+// is no longer the alert's next step (a restart, or a second timer got there first)
+// it returns ErrClaimed and changes nothing: no step is ever sent twice. The attempts
+// come back with their ids.
+func (s *Store) ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []Attempt) ([]Attempt, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE alerts SET next_step = ?, next_at = ?,
 			state = CASE state WHEN 'pending' THEN 'open' ELSE state END
 			WHERE id = ? AND next_step = ? AND state IN ('pending', 'open', 'notified')`,
-			step+1, ms(nextAt), id, step)
+			through+1, ms(nextAt), id, from)
 		if err != nil {
 			return err
 		}
@@ -85,10 +87,10 @@ func (s *Store) ClaimStep(ctx context.Context, id int64, step int, nextAt, now t
 		}
 		for i := range attempts {
 			a := &attempts[i]
-			a.AlertID, a.Step, a.CreatedAt, a.Status = id, step, now, "queued"
+			a.AlertID, a.CreatedAt, a.Status = id, now, "queued"
 			r, err := tx.ExecContext(ctx, `INSERT INTO attempts (alert_id, step, person_id, channel, purpose,
 				created_at, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
-				id, step, a.PersonID, a.Channel, a.Purpose, ms(now))
+				id, a.Step, a.PersonID, a.Channel, a.Purpose, ms(now))
 			if err != nil {
 				return err
 			}
@@ -96,13 +98,17 @@ func (s *Store) ClaimStep(ctx context.Context, id int64, step int, nextAt, now t
 				return err
 			}
 		}
-		return audit(ctx, tx, id, now, "escalation_step", "", "", stepDetail(step, len(attempts)))
+		return audit(ctx, tx, id, now, "escalation_step", "", "", stepDetail(from, through, len(attempts)))
 	})
 	return attempts, err
 }
 
-func stepDetail(step, n int) string {
-	return "step " + strconv.Itoa(step) + ": " + strconv.Itoa(n) + " notifications"
+func stepDetail(from, through, n int) string {
+	steps := "step " + strconv.Itoa(through)
+	if through != from {
+		steps = "steps " + strconv.Itoa(from) + "-" + strconv.Itoa(through)
+	}
+	return steps + ": " + strconv.Itoa(n) + " notifications"
 }
 
 // AddAttempts records notifications outside the ladder (the 'taken by' notices).

@@ -114,11 +114,11 @@ func TestStepsClaimedOnce(t *testing.T) {
 	if err != nil || len(due) != 1 || due[0].Step != 0 {
 		t.Fatalf("due %+v %v", due, err)
 	}
-	atts, err := s.ClaimStep(ctx, a.ID, 0, t0.Add(3*time.Minute), t0, []Attempt{{PersonID: "p1", Channel: "sms", Purpose: "page"}})
+	atts, err := s.ClaimStep(ctx, a.ID, 0, 0, t0.Add(3*time.Minute), t0, []Attempt{{PersonID: "p1", Channel: "sms", Purpose: "page"}})
 	if err != nil || atts[0].ID == 0 {
 		t.Fatalf("claim: %+v %v", atts, err)
 	}
-	if _, err := s.ClaimStep(ctx, a.ID, 0, t0.Add(3*time.Minute), t0, nil); !errors.Is(err, ErrClaimed) {
+	if _, err := s.ClaimStep(ctx, a.ID, 0, 0, t0.Add(3*time.Minute), t0, nil); !errors.Is(err, ErrClaimed) {
 		t.Fatalf("second claim of step 0: %v", err)
 	}
 	if next, _ := s.NextDue(ctx); !next.Equal(t0.Add(3 * time.Minute)) {

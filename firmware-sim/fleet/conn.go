@@ -12,7 +12,6 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"carebed/gateway/protocol"
 	"carebed/gateway/protocol/mqttconn"
@@ -61,7 +60,7 @@ func (c *conn) connect(o Options, i int) error {
 		SetAutoReconnect(true).SetConnectRetry(false).SetMaxReconnectInterval(time.Second).
 		SetKeepAlive(30 * time.Second).SetConnectTimeout(10 * time.Second).SetWriteTimeout(30 * time.Second)
 	if o.Volatile {
-		opts.SetStore(nopStore{})
+		opts.SetStore(mqttconn.NopStore{})
 	}
 	if mqttconn.Supports(o.Broker) {
 		opts.SetCustomOpenConnectionFn(c.dial) // coalesced writes: the load generator must not be the bottleneck
@@ -225,14 +224,3 @@ func (c *conn) collect(inflight <-chan pending, f *Fleet) {
 		f.ack(p.device, p.seq, p.tok.Error())
 	}
 }
-
-// nopStore is a paho Store that keeps nothing (Options.Volatile).
-type nopStore struct{}
-
-func (nopStore) Open()                             {}
-func (nopStore) Put(string, packets.ControlPacket) {}
-func (nopStore) Get(string) packets.ControlPacket  { return nil }
-func (nopStore) All() []string                     { return nil }
-func (nopStore) Del(string)                        {}
-func (nopStore) Close()                            {}
-func (nopStore) Reset()                            {}

@@ -94,7 +94,7 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetKeepAlive(s.o.KeepAlive).SetConnectTimeout(s.o.ConnectTimeout).
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(s.o.MaxReconnectDelay).
-		SetDefaultPublishHandler(s.receive).SetStore(nopStore{})
+		SetDefaultPublishHandler(s.receive).SetStore(mqttconn.NopStore{})
 	if mqttconn.Supports(s.o.URL) {
 		o.SetCustomOpenConnectionFn(mqttconn.Dial) // buffered reads, coalesced PUBACKs
 	}
@@ -255,6 +255,3 @@ func appendReceived(msgs []Message, acks []mqtt.Message, r received) ([]Message,
 	msgs = append(msgs, Message{Topic: r.msg.Topic(), Payload: r.msg.Payload(), Received: r.when})
 	return msgs, append(acks, r.msg)
 }
-
-// String names the subscriber for logs.
-func (s *Subscriber) String() string { return fmt.Sprintf("mqtt %s as %s", s.o.URL, s.o.ClientID) }

@@ -123,7 +123,7 @@ type observer struct{ rules *rules.Engine }
 
 // Observe converts a protocol message into an observation and applies the rules.
 func (o observer) Observe(ctx context.Context, m protocol.Message, t points.Tags, s points.Stamp) error {
-	ob := alerting.Observation{Device: t.Device, DeviceKind: t.Kind, Received: s.Received,
+	ob := alerting.Observation{Device: t.Device, Received: s.Received,
 		Place: alerting.Place{County: t.County, Township: t.Township, Village: t.Village, Home: t.Home}}
 	var ts int64
 	switch m.Topic.Kind {

@@ -130,7 +130,7 @@ func (s *Sink) ship(ctx context.Context, b spool.Batch) error {
 		err := s.write(ctx, b.Records)
 		if err == nil {
 			s.recovered()
-			if s.o.Metrics != nil && !b.Oldest.IsZero() {
+			if !b.Oldest.IsZero() {
 				s.o.Metrics.shipLag.Observe(s.o.Now().Sub(b.Oldest).Seconds())
 			}
 			return s.o.Source.Commit(b)

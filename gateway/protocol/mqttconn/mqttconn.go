@@ -17,6 +17,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // maxQueued bounds the bytes a Write may queue before it waits for the socket.
@@ -44,6 +45,35 @@ func Dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	}
 	return New(c), nil
 }
+
+// NopStore is a paho Store that keeps nothing: for clients whose QoS 1 messages the
+// other side redelivers (the gateway's subscriber: a message not acknowledged comes
+// again in the next session) or that may lose them (a load generator). Keeping them
+// costs a map write and delete per message.
+type NopStore struct{}
+
+var _ mqtt.Store = NopStore{}
+
+// Open does nothing.
+func (NopStore) Open() {}
+
+// Put keeps nothing.
+func (NopStore) Put(string, packets.ControlPacket) {}
+
+// Get finds nothing.
+func (NopStore) Get(string) packets.ControlPacket { return nil }
+
+// All lists nothing.
+func (NopStore) All() []string { return nil }
+
+// Del does nothing.
+func (NopStore) Del(string) {}
+
+// Close does nothing.
+func (NopStore) Close() {}
+
+// Reset does nothing.
+func (NopStore) Reset() {}
 
 // Supports reports whether Dial handles the broker URL's scheme.
 func Supports(broker string) bool {
