@@ -168,6 +168,12 @@ func TestInfluxOutageUnderLoad(t *testing.T) {
 		t.Fatalf("publisher errors: %d (last %v)", rep.Errors, rep.LastError)
 	}
 	acked := f.Acked()
+	// The spool can be empty a moment before the last messages reach the gateway:
+	// wait for what the broker acknowledged, then for the spool.
+	waitFor(t, 60*time.Second, "every acknowledged message stored", func() (bool, string) {
+		n := e.influx.Count(t, "SELECT COUNT(seq) FROM telemetry")
+		return n >= int64(total(acked)), fmt.Sprintf("%d of %d", n, total(acked))
+	})
 	waitFor(t, 60*time.Second, "spool drained", func() (bool, string) {
 		d := metric(t, r.reg, "carebed_spool_depth_records", nil)
 		return d == 0, fmt.Sprint(d)
