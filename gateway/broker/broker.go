@@ -1,13 +1,15 @@
 // Package broker is the MQTT broker built into the gateway (mochi-mqtt), for the
 // demo and for small sites that run one binary. Devices authenticate with their
-// registered id, may publish only under their own carebed/v1/{device}/ topics and
-// read only their own cmd topic. Their messages reach the ingest through a hook that
-// blocks until the durable hand-off: the PUBACK is sent only after it, so the
-// embedded mode loses nothing either.
+// registered id and provisioned password, responder apps with theirs; both are held to
+// the topic rules of package brokerauth, the same rules `gateway broker export` writes
+// for Mosquitto. Devices' messages reach the ingest through a hook that blocks until
+// the durable hand-off: the PUBACK is sent only after it, so the embedded mode loses
+// nothing either.
 package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure a Broker.
@@ -22,9 +25,22 @@ type Options struct {
 	// Listener accepts device connections; Addr is used when it is nil.
 	Listener net.Listener
 	Addr     string
-	Ingest   Ingest
-	Devices  Devices
-	Logger   *slog.Logger
+	// TLS, when set, makes the listener serve MQTT over TLS.
+	TLS     *tls.Config
+	Ingest  Ingest
+	Devices Devices
+	// Credentials holds the provisioned passwords.
+	Credentials Credentials
+	// AllowNoPassword lets a registered device that has no credential yet connect by
+	// its id alone (development and the demo). A device with a credential must always
+	// present it.
+	AllowNoPassword bool
+	// OnResponder takes what responder apps publish (their ack topic) before the
+	// PUBACK.
+	OnResponder func(ctx context.Context, responder string, payload []byte)
+	// Registerer receives the broker's metrics; nil: none are registered.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Broker is the embedded MQTT broker.
@@ -36,8 +52,8 @@ type Broker struct {
 
 // New builds the broker and binds its listener; Serve starts it.
 func New(o Options) (*Broker, error) {
-	if o.Ingest == nil || o.Devices == nil {
-		return nil, errors.New("broker: Ingest and Devices are required")
+	if o.Ingest == nil || o.Devices == nil || o.Credentials == nil {
+		return nil, errors.New("broker: Ingest, Devices and Credentials are required")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -49,10 +65,14 @@ func New(o Options) (*Broker, error) {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
 	}
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
+	}
 	log := o.Logger.With("component", "broker")
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &hook{ingest: o.Ingest, devices: o.Devices, log: log, ctx: ctx}
+	h := &hook{ingest: o.Ingest, devices: o.Devices, creds: o.Credentials, allowNoPassword: o.AllowNoPassword,
+		onResponder: o.OnResponder, refused: refusedCounter(o.Registerer), log: log, ctx: ctx}
 	if err := srv.AddHook(h, nil); err != nil {
 		cancel()
 		ln.Close()
@@ -64,6 +84,16 @@ func New(o Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	return &Broker{srv: srv, addr: ln.Addr(), cancel: cancel}, nil
+}
+
+func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_refused_total",
+		Help: "Connections the embedded broker refused, by reason (unknown_user, client_id_mismatch, " +
+			"no_credential, revoked, wrong_password, registry_error)."}, []string{"reason"})
+	if r != nil {
+		r.MustRegister(c)
+	}
+	return c
 }
 
 // Addr is where devices connect.

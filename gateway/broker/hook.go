@@ -3,16 +3,19 @@ package broker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"carebed/gateway/brokerauth"
+	"carebed/gateway/credential"
 	"carebed/gateway/ingest"
 	"carebed/gateway/points"
-	"carebed/gateway/protocol"
+	"carebed/gateway/registry"
 )
 
 // Ingest hands messages off durably; ingest.Handler is one.
@@ -25,14 +28,23 @@ type Devices interface {
 	Lookup(device string) (points.Tags, bool)
 }
 
-// hook authenticates devices, enforces their topic ACL and hands their publishes to
-// the ingest before mochi writes the PUBACK.
+// Credentials finds the MQTT credential of a broker user; *registry.Store is one.
+type Credentials interface {
+	Credential(ctx context.Context, principal string) (registry.Credential, error)
+}
+
+// hook authenticates devices and responder apps, enforces the topic rules of package
+// brokerauth and hands devices' publishes to the ingest before mochi writes the PUBACK.
 type hook struct {
 	mqtt.HookBase
-	ingest  Ingest
-	devices Devices
-	log     *slog.Logger
-	ctx     context.Context
+	ingest          Ingest
+	devices         Devices
+	creds           Credentials
+	allowNoPassword bool
+	onResponder     func(ctx context.Context, responder string, payload []byte)
+	refused         *prometheus.CounterVec
+	log             *slog.Logger
+	ctx             context.Context
 }
 
 // ID names the hook.
@@ -43,32 +55,69 @@ func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent}, []byte{b})
 }
 
-// OnConnectAuthenticate lets in registered devices whose client id is their id.
-// Passwords are checked once devices are provisioned with credentials.
+// OnConnectAuthenticate lets in registered devices (client id = username = device id)
+// and responder apps whose password matches their provisioned credential.
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
-	if _, ok := h.devices.Lookup(user); !ok || cl.ID != user {
-		h.log.Warn("refused a connection", "client_id", cl.ID, "username", user, "remote", cl.Net.Remote)
+	reason := h.authenticate(user, cl.ID, string(pk.Connect.Password))
+	if reason != "" {
+		h.refused.WithLabelValues(reason).Inc()
+		h.log.Warn("refused a connection", "reason", reason, "client_id", cl.ID, "username", user, "remote", cl.Net.Remote)
 		return false
 	}
 	return true
 }
 
-// OnACLCheck allows a device to write its own telemetry, event and status topics and
-// to read its own cmd topic, nothing else.
-func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	return allowed(string(cl.Properties.Username), topic, write)
+// Reasons a connection is refused (label reason of carebed_broker_refused_total).
+const (
+	refusedUnknown      = "unknown_user"
+	refusedClientID     = "client_id_mismatch"
+	refusedNoCredential = "no_credential"
+	refusedRevoked      = "revoked"
+	refusedPassword     = "wrong_password"
+	refusedRegistry     = "registry_error"
+)
+
+// authenticate returns why user may not connect, or "" when it may.
+func (h *hook) authenticate(user, clientID, password string) string {
+	_, isDevice := h.devices.Lookup(user)
+	if isDevice && clientID != user {
+		return refusedClientID
+	}
+	c, err := h.creds.Credential(h.ctx, user)
+	switch {
+	case errors.Is(err, registry.ErrNotFound) && isDevice && h.allowNoPassword:
+		return ""
+	case errors.Is(err, registry.ErrNotFound) && isDevice:
+		return refusedNoCredential
+	case errors.Is(err, registry.ErrNotFound):
+		return refusedUnknown
+	case err != nil:
+		h.log.Error("credential lookup failed", "username", user, "err", err)
+		return refusedRegistry
+	case c.Kind == registry.PrincipalDevice && !isDevice:
+		return refusedUnknown // provisioned once, no longer registered
+	case !c.Active():
+		return refusedRevoked
+	case !credential.Verify(c.Hash, password):
+		return refusedPassword
+	}
+	return ""
 }
 
-func allowed(device, topic string, write bool) bool {
-	rest, ok := strings.CutPrefix(topic, protocol.Prefix+device+"/")
-	if !ok || device == "" {
-		return false
+// principal is the broker user of an authenticated client: a registered device, else
+// a responder (nothing else gets past OnConnectAuthenticate).
+func (h *hook) principal(cl *mqtt.Client) brokerauth.Principal {
+	user := string(cl.Properties.Username)
+	if _, ok := h.devices.Lookup(user); ok {
+		return brokerauth.Principal{Kind: brokerauth.Device, ID: user}
 	}
-	if write {
-		return rest == string(protocol.KindTelemetry) || rest == string(protocol.KindEvent) || rest == string(protocol.KindStatus)
-	}
-	return rest == string(protocol.KindCmd)
+	return brokerauth.Principal{Kind: brokerauth.Responder, ID: user}
+}
+
+// OnACLCheck applies the rules of package brokerauth.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	return brokerauth.Allowed(h.principal(cl), topic, write)
 }
 
 // OnPublish hands a device's message off before mochi acknowledges it. When the
@@ -76,6 +125,12 @@ func allowed(device, topic string, write bool) bool {
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil // the gateway's own messages (cmd) are not device input
+	}
+	if p := h.principal(cl); p.Kind == brokerauth.Responder {
+		if h.onResponder != nil {
+			h.onResponder(h.ctx, p.ID, pk.Payload)
+		}
+		return pk, nil
 	}
 	msg := ingest.Message{Topic: pk.TopicName, Payload: pk.Payload, Received: time.Now()}
 	if err := h.ingest.Handle(h.ctx, []ingest.Message{msg}); err != nil {
@@ -87,7 +142,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 
 // OnWillSent takes in the Last Will of a device that vanished: it says offline.
 func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
-	if !allowed(string(cl.Properties.Username), pk.TopicName, true) {
+	if p := h.principal(cl); p.Kind != brokerauth.Device || !brokerauth.Allowed(p, pk.TopicName, true) {
 		h.log.Warn("ignored a Last Will outside the device's own topics", "client_id", cl.ID, "topic", pk.TopicName)
 		return
 	}

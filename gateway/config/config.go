@@ -78,12 +78,45 @@ type MQTT struct {
 	Inflight       int           `yaml:"inflight"`
 	KeepAlive      time.Duration `yaml:"keep_alive"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// TLS is used when the URL's scheme is ssl, tls or mqtts.
+	TLS ClientTLS `yaml:"tls"`
 }
+
+// ClientTLS is how the gateway verifies a TLS server and proves itself to it.
+type ClientTLS struct {
+	// CAFile holds the CA certificates the server's certificate must chain to; empty:
+	// the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate, for brokers that require one.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is the name the server's certificate must carry, when it is not the
+	// host of the URL.
+	ServerName string `yaml:"server_name"`
+}
+
+// ServerTLS is a TLS listener's certificate and, optionally, the CA its clients'
+// certificates must chain to.
+type ServerTLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, when set, makes client certificates signed by these CAs required.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether a certificate is configured.
+func (t ServerTLS) Enabled() bool { return t.CertFile != "" }
 
 // EmbeddedBroker configures the broker built into the gateway (mochi-mqtt).
 type EmbeddedBroker struct {
 	// Addr to listen on, e.g. 127.0.0.1:1883; empty turns the embedded broker off.
 	Addr string `yaml:"addr"`
+	// TLS serves MQTT over TLS on Addr when a certificate is set.
+	TLS ServerTLS `yaml:"tls"`
+	// AllowNoPassword lets a registered device that has not been provisioned with a
+	// password connect by its id alone: for development and the demo only. A device
+	// that has a credential must always present it.
+	AllowNoPassword bool `yaml:"allow_no_password"`
 }
 
 // Influx configures the InfluxDB writer.
@@ -189,7 +222,7 @@ func decode(b []byte, cfg *Config) error {
 }
 
 // Env names the environment overrides.
-var Env = []string{"CAREBED_MQTT_URL", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
+var Env = []string{"CAREBED_MQTT_URL", "CAREBED_MQTT_USERNAME", "CAREBED_MQTT_PASSWORD", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
 	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR",
 	"CAREBED_TWILIO_ACCOUNT_SID", "CAREBED_TWILIO_AUTH_TOKEN", "CAREBED_TWILIO_FROM", "CAREBED_TWILIO_BASE_URL"}
 
@@ -200,7 +233,8 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
 		return
 	}
 	targets := map[string]*string{
-		"CAREBED_MQTT_URL": &cfg.MQTT.URL, "CAREBED_EMBEDDED_BROKER_ADDR": &cfg.EmbeddedBroker.Addr,
+		"CAREBED_MQTT_URL": &cfg.MQTT.URL, "CAREBED_MQTT_USERNAME": &cfg.MQTT.Username,
+		"CAREBED_MQTT_PASSWORD": &cfg.MQTT.Password, "CAREBED_EMBEDDED_BROKER_ADDR": &cfg.EmbeddedBroker.Addr,
 		"CAREBED_INFLUX_URL": &cfg.Influx.URL, "CAREBED_INFLUX_TOKEN": &cfg.Influx.Token,
 		"CAREBED_INFLUX_BUCKET": &cfg.Influx.Bucket, "CAREBED_HTTP_ADDR": &cfg.HTTP.Addr,
 		"CAREBED_DATA_DIR": &cfg.DataDir, "CAREBED_TWILIO_ACCOUNT_SID": &cfg.Twilio.AccountSID,
@@ -245,7 +279,9 @@ func (c Config) Validate() error {
 		{"mqtt.inflight", between(c.MQTT.Inflight, 1, 1_000_000)},
 		{"mqtt.keep_alive", atLeast(c.MQTT.KeepAlive, time.Second)},
 		{"mqtt.connect_timeout", atLeast(c.MQTT.ConnectTimeout, time.Second)},
+		{"mqtt.tls", c.MQTT.TLS.check()},
 		{"embedded_broker.addr", optionalAddr(c.EmbeddedBroker.Addr)},
+		{"embedded_broker.tls", c.EmbeddedBroker.TLS.check()},
 		{"influx.url", httpURL(c.Influx.URL)},
 		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
 		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},
@@ -293,6 +329,37 @@ func (c Config) mqttURL() error {
 	}
 	if u.Host == "" {
 		return fmt.Errorf("%q has no host:port", c.MQTT.URL)
+	}
+	return nil
+}
+
+func (t ClientTLS) check() error {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("cert_file and key_file go together")
+	}
+	return files(map[string]string{"ca_file": t.CAFile, "cert_file": t.CertFile, "key_file": t.KeyFile})
+}
+
+func (t ServerTLS) check() error {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("cert_file and key_file go together")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return errors.New("client_ca_file needs cert_file and key_file")
+	}
+	return files(map[string]string{"cert_file": t.CertFile, "key_file": t.KeyFile, "client_ca_file": t.ClientCAFile})
+}
+
+// files checks that the named files, where given, can be read.
+func files(named map[string]string) error {
+	for _, key := range []string{"ca_file", "cert_file", "key_file", "client_ca_file"} {
+		if p := named[key]; p != "" {
+			f, err := os.Open(p)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			f.Close()
+		}
 	}
 	return nil
 }

@@ -65,6 +65,8 @@ func TestLoadEmptyFileKeepsDefaults(t *testing.T) {
 func TestEnvOverrides(t *testing.T) {
 	env := map[string]string{
 		"CAREBED_MQTT_URL":             "tcp://10.0.0.1:1883",
+		"CAREBED_MQTT_USERNAME":        "gw",
+		"CAREBED_MQTT_PASSWORD":        "gw-secret",
 		"CAREBED_EMBEDDED_BROKER_ADDR": "127.0.0.1:18830",
 		"CAREBED_INFLUX_URL":           "http://127.0.0.1:9999",
 		"CAREBED_INFLUX_TOKEN":         "user:pass",
@@ -81,7 +83,7 @@ func TestEnvOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []string{cfg.MQTT.URL, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
+	got := []string{cfg.MQTT.URL, cfg.MQTT.Username, cfg.MQTT.Password, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
 		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir, cfg.Twilio.AccountSID, cfg.Twilio.AuthToken,
 		cfg.Twilio.From, cfg.Twilio.BaseURL}
 	for i, name := range Env {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -20,6 +21,9 @@ var Topics = []string{"carebed/v1/+/telemetry", "carebed/v1/+/event", "carebed/v
 // SubscriberOptions configure the MQTT client of an external broker.
 type SubscriberOptions struct {
 	URL, ClientID, Username, Password string
+	// TLS verifies the broker (and may carry a client certificate) for ssl://,
+	// tls:// and mqtts:// URLs.
+	TLS *tls.Config
 	// Inflight bounds messages received and not yet acknowledged; it should be at
 	// least the broker's max_inflight_messages so the reader never waits.
 	Inflight int
@@ -95,6 +99,9 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(s.o.MaxReconnectDelay).
 		SetDefaultPublishHandler(s.receive).SetStore(mqttconn.NopStore{})
+	if s.o.TLS != nil {
+		o.SetTLSConfig(s.o.TLS)
+	}
 	if mqttconn.Supports(s.o.URL) {
 		o.SetCustomOpenConnectionFn(mqttconn.Dial) // buffered reads, coalesced PUBACKs
 	}

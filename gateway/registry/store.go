@@ -90,6 +90,14 @@ CREATE TABLE devices (
 	heartbeat_s INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX devices_home ON devices(home);
+`, `
+CREATE TABLE credentials (
+	principal  TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL CHECK (kind IN ('device', 'responder')),
+	hash       TEXT NOT NULL,
+	issued_ms  INTEGER NOT NULL,
+	revoked_ms INTEGER
+) STRICT;
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

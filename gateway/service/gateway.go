@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ import (
 	"carebed/gateway/registry"
 	"carebed/gateway/sink"
 	"carebed/gateway/spool"
+	"carebed/gateway/tlsfiles"
 )
 
 // Options are what the caller injects besides the configuration.
@@ -201,9 +203,17 @@ func (g *Gateway) bindHTTP() error {
 }
 
 func (g *Gateway) buildIntake() error {
-	if g.cfg.EmbeddedBroker.Addr != "" {
-		b, err := broker.New(broker.Options{Addr: g.cfg.EmbeddedBroker.Addr, Ingest: g.handler,
-			Devices: &g.devices, Logger: g.log})
+	if eb := g.cfg.EmbeddedBroker; eb.Addr != "" {
+		var tc *tls.Config
+		if eb.TLS.Enabled() {
+			var err error
+			if tc, err = tlsfiles.Server(eb.TLS.CertFile, eb.TLS.KeyFile, eb.TLS.ClientCAFile); err != nil {
+				return fmt.Errorf("embedded_broker.tls: %w", err)
+			}
+		}
+		b, err := broker.New(broker.Options{Addr: eb.Addr, TLS: tc, Ingest: g.handler,
+			Devices: &g.devices, Credentials: g.reg, AllowNoPassword: eb.AllowNoPassword,
+			OnResponder: g.responderAction, Registerer: g.o.Registry, Logger: g.log})
 		if err != nil {
 			return fmt.Errorf("embedded_broker.addr: %w", err)
 		}
@@ -211,7 +221,11 @@ func (g *Gateway) buildIntake() error {
 		return nil
 	}
 	mc := g.cfg.MQTT
-	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.ClientID,
+	tc, err := tlsfiles.Client(mc.TLS.CAFile, mc.TLS.CertFile, mc.TLS.KeyFile, mc.TLS.ServerName)
+	if err != nil {
+		return fmt.Errorf("mqtt.tls: %w", err)
+	}
+	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.ClientID, TLS: tc,
 		Username: mc.Username, Password: mc.Password, Inflight: mc.Inflight,
 		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log,
 		OnResponder: g.responderAction}, g.handler)

@@ -34,6 +34,24 @@ type env struct {
 // for them in a fresh data folder.
 func newEnv(t *testing.T, embedded bool) *env {
 	t.Helper()
+	e := newBareEnv(t)
+	if embedded {
+		e.cfg.EmbeddedBroker.Addr = "127.0.0.1:0"
+		e.cfg.EmbeddedBroker.AllowNoPassword = true // tests of their own provision devices
+	} else {
+		e.mq = devsvc.StartMosquitto(t)
+		e.cfg.MQTT.URL = e.mq.URL
+	}
+	if err := e.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// newBareEnv starts InfluxDB and configures a gateway for it in a fresh data folder;
+// the caller sets up the broker.
+func newBareEnv(t *testing.T) *env {
+	t.Helper()
 	e := &env{t: t, influx: devsvc.StartInflux(t)}
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
@@ -43,15 +61,6 @@ func newEnv(t *testing.T, embedded bool) *env {
 	cfg.Influx.Bucket = e.influx.Bucket
 	cfg.Influx.RetryMax = time.Second
 	cfg.MQTT.ClientID = "gw-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	if embedded {
-		cfg.EmbeddedBroker.Addr = "127.0.0.1:0"
-	} else {
-		e.mq = devsvc.StartMosquitto(t)
-		cfg.MQTT.URL = e.mq.URL
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	e.cfg = cfg
 	return e
 }

@@ -31,6 +31,25 @@ type Mosquitto struct {
 	LogFile string
 
 	proc *proc // the latest run
+	opts MosquittoOptions
+}
+
+// MosquittoOptions secure a broker started by StartMosquittoWith.
+type MosquittoOptions struct {
+	// PasswordFile and ACLFile (both or neither), as `gateway broker export` writes
+	// them, replace anonymous access.
+	PasswordFile, ACLFile string
+	// CertFile and KeyFile make the listener speak TLS; CAFile is the CA client
+	// certificates must chain to, required when RequireCertificate is set.
+	CertFile, KeyFile, CAFile string
+	RequireCertificate        bool
+}
+
+func (o MosquittoOptions) env() []string {
+	env := []string{"CAREBED_MOSQUITTO_PASSWORD_FILE=" + o.PasswordFile, "CAREBED_MOSQUITTO_ACL_FILE=" + o.ACLFile,
+		"CAREBED_MOSQUITTO_CERTFILE=" + o.CertFile, "CAREBED_MOSQUITTO_KEYFILE=" + o.KeyFile,
+		"CAREBED_MOSQUITTO_CAFILE=" + o.CAFile, "CAREBED_MOSQUITTO_REQUIRE_CERT=" + strconv.FormatBool(o.RequireCertificate)}
+	return env
 }
 
 // StartMosquitto starts a broker on a free loopback port in a new folder under
@@ -39,8 +58,16 @@ type Mosquitto struct {
 // Mosquitto is not installed, and fails the test when the broker does not start.
 func StartMosquitto(t testing.TB) *Mosquitto {
 	t.Helper()
+	return StartMosquittoWith(t, MosquittoOptions{})
+}
+
+// StartMosquittoWith is StartMosquitto with users, ACL and TLS. With TLS the URL's
+// scheme is "ssl" and readiness is checked by a TCP connection only.
+func StartMosquittoWith(t testing.TB, o MosquittoOptions) *Mosquitto {
+	t.Helper()
 	Require(t, mosquittoName)
 	m := newMosquitto(filepath.Join(t.TempDir(), "mosquitto"))
+	m.opts = o
 	cleanup(t, mosquittoGrace, func() *proc { return m.proc })
 	for attempt := 1; ; attempt++ {
 		ports, err := freePorts(1)
@@ -69,12 +96,15 @@ func (m *Mosquitto) setPort(port int) {
 	m.Port = port
 	m.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	m.URL = "tcp://" + m.Addr
+	if m.opts.CertFile != "" {
+		m.URL = "ssl://" + m.Addr
+	}
 }
 
 // start runs the script and waits until the broker says it runs (so the listener is
 // ours, not another process that took the port) and accepts a connection.
 func (m *Mosquitto) start() error {
-	p, err := startProc(mosquittoName, filepath.Dir(m.Dir), m.LogFile, strconv.Itoa(m.Port), m.Dir)
+	p, err := startProcEnv(mosquittoName, filepath.Dir(m.Dir), m.LogFile, m.opts.env(), strconv.Itoa(m.Port), m.Dir)
 	if err != nil {
 		return err
 	}

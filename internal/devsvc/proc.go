@@ -33,6 +33,11 @@ type proc struct {
 
 // startProc runs deploy/dev/run-<name> with args, in dir.
 func startProc(name, dir, log string, args ...string) (*proc, error) {
+	return startProcEnv(name, dir, log, nil, args...)
+}
+
+// startProcEnv is startProc with env (KEY=value) added to this process's environment.
+func startProcEnv(name, dir, log string, env []string, args ...string) (*proc, error) {
 	p := &proc{name: name, log: log, out: filepath.Join(dir, "run-"+name+".out"), done: make(chan struct{})}
 	p.logStart, p.outStart = fileSize(p.log), fileSize(p.out)
 	out, err := os.OpenFile(p.out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -42,6 +47,9 @@ func startProc(name, dir, log string, args ...string) (*proc, error) {
 	defer out.Close()
 	p.cmd = exec.Command("bash", append([]string{script(name)}, args...)...)
 	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	p.cmd.SysProcAttr = sysProcAttr()
 	if err := p.cmd.Start(); err != nil {

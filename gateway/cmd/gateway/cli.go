@@ -19,8 +19,16 @@ const usage = `usage:
   gateway registry import [-config FILE] [-skip-bad] LEDGER.csv
                                                       import the county's bed ledger
   gateway registry list [-config FILE]                print what is registered
-Environment overrides: CAREBED_MQTT_URL, CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL,
-CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET, CAREBED_HTTP_ADDR, CAREBED_DATA_DIR.
+  gateway devices provision [-config FILE] [-rotate] [-out FILE] [DEVICE...]
+                                                      issue MQTT passwords to devices (CSV)
+  gateway responders provision [-config FILE] [-rotate] [-out FILE] [RESPONDER...]
+                                                      issue MQTT passwords to responder apps
+  gateway devices|responders revoke [-config FILE] USERNAME...
+  gateway credentials list [-config FILE]             who has a password (not the passwords)
+  gateway broker export [-config FILE] [-dir DIR]     write Mosquitto's passwd and acl files
+Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
+CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL, CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET,
+CAREBED_HTTP_ADDR, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
 `
 
 // run executes one command and returns the exit code: 0 ok, 1 failure, 2 misuse.
@@ -30,13 +38,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		return 2
 	}
 	var err error
+	sub := ""
+	if len(args) > 1 {
+		sub = args[1]
+	}
 	switch cmd := args[0]; {
 	case cmd == "run":
 		err = runGateway(ctx, args[1:], stderr, env)
-	case cmd == "registry" && len(args) > 1 && args[1] == "import":
+	case cmd == "registry" && sub == "import":
 		err = importLedger(ctx, args[2:], stdout, stderr, env)
-	case cmd == "registry" && len(args) > 1 && args[1] == "list":
+	case cmd == "registry" && sub == "list":
 		err = listRegistry(ctx, args[2:], stdout, stderr, env)
+	case (cmd == "devices" || cmd == "responders") && sub == "provision":
+		err = provisionCmd(ctx, cmd, args[2:], stdout, stderr, env)
+	case (cmd == "devices" || cmd == "responders") && sub == "revoke":
+		err = revokeCmd(ctx, cmd, args[2:], stderr, env)
+	case cmd == "credentials" && sub == "list":
+		err = credentialsCmd(ctx, args[2:], stdout, stderr, env)
+	case cmd == "broker" && sub == "export":
+		err = exportCmd(ctx, args[2:], stderr, env)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2

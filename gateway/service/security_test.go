@@ -1,0 +1,310 @@
+package service
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"carebed/gateway/brokerauth"
+	"carebed/gateway/config"
+	"carebed/gateway/protocol"
+	"carebed/gateway/provision"
+	"carebed/gateway/registry"
+	"carebed/gateway/tlsfiles"
+	"carebed/internal/devcerts"
+	"carebed/internal/devsvc"
+)
+
+// secureSite is a gateway behind a broker that demands TLS and provisioned passwords.
+type secureSite struct {
+	e         *env
+	r         *running
+	url       string            // ssl://host:port
+	passwords map[string]string // device id -> password
+	trust     *tls.Config       // trusts the development CA, no client certificate
+	certs     devcerts.Files
+}
+
+const gatewayBrokerPassword = "gateway-secret-for-tests"
+
+// newSecureSite registers and provisions devices, then starts either a real
+// Mosquitto with the exported passwd and acl files and TLS, or the embedded broker
+// with TLS and no password-less devices, and the gateway.
+func newSecureSite(t *testing.T, embedded bool, devices []string) *secureSite {
+	t.Helper()
+	certs, err := devcerts.Generate(filepath.Join(t.TempDir(), "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &secureSite{e: newBareEnv(t), certs: certs}
+	s.e.register(devices)
+	s.passwords = provisionDevices(t, s.e.cfg.Registry.Path)
+	if s.trust, err = tlsfiles.Client(certs.CA, "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &s.e.cfg
+	if embedded {
+		cfg.EmbeddedBroker.Addr = "127.0.0.1:0"
+		cfg.EmbeddedBroker.TLS.CertFile, cfg.EmbeddedBroker.TLS.KeyFile = certs.Server, certs.ServerKey
+	} else {
+		passwd, acl := exportBrokerFiles(t, cfg.Registry.Path)
+		s.e.mq = devsvc.StartMosquittoWith(t, devsvc.MosquittoOptions{PasswordFile: passwd, ACLFile: acl,
+			CertFile: certs.Server, KeyFile: certs.ServerKey, CAFile: certs.CA})
+		cfg.MQTT.URL = s.e.mq.URL
+		cfg.MQTT.Username, cfg.MQTT.Password = "gateway", gatewayBrokerPassword
+		cfg.MQTT.TLS.CAFile = certs.CA
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s.r = s.e.start()
+	s.url = s.e.cfg.MQTT.URL
+	if embedded {
+		s.url = "ssl://" + s.r.g.BrokerAddr()
+	}
+	return s
+}
+
+// provisionDevices issues every registered device a password, as `gateway devices
+// provision` does.
+func provisionDevices(t *testing.T, regPath string) map[string]string {
+	t.Helper()
+	reg, err := registry.Open(regPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	issued, err := provision.Devices(context.Background(), reg, provision.Options{Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, i := range issued {
+		out[i.Username] = i.Password
+	}
+	return out
+}
+
+// exportBrokerFiles writes Mosquitto's passwd and acl files as `gateway broker
+// export` does.
+func exportBrokerFiles(t *testing.T, regPath string) (passwd, acl string) {
+	t.Helper()
+	reg, err := registry.Open(regPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	users, err := provision.BrokerUsers(context.Background(), reg, "gateway", gatewayBrokerPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	passwd, acl = filepath.Join(dir, "passwd"), filepath.Join(dir, "acl")
+	for path, write := range map[string]func(*os.File) error{
+		passwd: func(f *os.File) error { return brokerauth.WritePasswd(f, users) },
+		acl:    func(f *os.File) error { return brokerauth.WriteACL(f, users) },
+	} {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	return passwd, acl
+}
+
+// dial connects as user with password over TLS; the error is the broker's answer.
+func (s *secureSite) dial(clientID, user, password string, tc *tls.Config) (mqtt.Client, error) {
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(s.url).SetClientID(clientID).
+		SetUsername(user).SetPassword(password).SetTLSConfig(tc).SetCleanSession(true).
+		SetProtocolVersion(4). // no retry with MQTT 3.1 after a refusal: one attempt, one count
+		SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
+	tok := c.Connect()
+	if !tok.WaitTimeout(15 * time.Second) {
+		return nil, context.DeadlineExceeded
+	}
+	return c, tok.Error()
+}
+
+// stored counts messages the gateway stored.
+func (s *secureSite) stored(t *testing.T) float64 {
+	return metric(t, s.r.reg, "carebed_ingest_messages_total", map[string]string{"result": "stored"})
+}
+
+func TestSecureBrokersAdmitOnlyProvisionedDevicesOnTheirOwnTopics(t *testing.T) {
+	for _, b := range []struct {
+		name     string
+		embedded bool
+	}{{"mosquitto", false}, {"embedded", true}} {
+		t.Run(b.name, func(t *testing.T) { checkSecureBroker(t, b.embedded) })
+	}
+}
+
+func checkSecureBroker(t *testing.T, embedded bool) {
+	devices := deviceIDs("bed", 2)
+	s := newSecureSite(t, embedded, devices)
+	own, other := devices[0], devices[1]
+	event := func(seq uint64) []byte {
+		return protocol.EncodeEvent(protocol.Event{Seq: seq, TS: time.Now().UnixMilli(), Type: protocol.EventBedExit})
+	}
+
+	t.Run("registered device publishes", func(t *testing.T) {
+		c, err := s.dial(own, own, s.passwords[own], s.trust)
+		if err != nil {
+			t.Fatalf("provisioned device refused: %v", err)
+		}
+		defer c.Disconnect(100)
+		publish(t, c, protocol.Prefix+own+"/event", event(1))
+		waitFor(t, 30*time.Second, "the device's event stored", func() (bool, string) {
+			n := s.stored(t)
+			return n == 1, fmt.Sprint(n)
+		})
+	})
+
+	for _, c := range []struct{ name, clientID, user, password string }{
+		{"wrong password", own, own, s.passwords[other]},
+		{"no password", own, own, ""},
+		{"unregistered id", "ghost-0001", "ghost-0001", s.passwords[own]},
+		{"another device's name", own, other, s.passwords[own]},
+	} {
+		t.Run(c.name+" is refused", func(t *testing.T) {
+			cl, err := s.dial(c.clientID, c.user, c.password, s.trust)
+			if err == nil {
+				cl.Disconnect(0)
+				t.Fatal("connection accepted")
+			}
+			t.Logf("refused: %v", err)
+		})
+	}
+
+	if embedded {
+		for reason, want := range map[string]float64{"wrong_password": 2, "unknown_user": 1, "client_id_mismatch": 1} {
+			if n := metric(t, s.r.reg, "carebed_broker_refused_total", map[string]string{"reason": reason}); n != want {
+				t.Errorf("carebed_broker_refused_total{reason=%q} = %v, want %v", reason, n, want)
+			}
+		}
+	}
+
+	t.Run("broker not trusted without the CA", func(t *testing.T) {
+		cl, err := s.dial(own, own, s.passwords[own], &tls.Config{MinVersion: tls.VersionTLS12})
+		if err == nil {
+			cl.Disconnect(0)
+			t.Fatal("connected to a broker whose certificate the client cannot verify")
+		}
+	})
+
+	t.Run("publishing to another device's topic is refused", func(t *testing.T) {
+		before := s.stored(t)
+		c, err := s.dial(own, own, s.passwords[own], s.trust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Mosquitto drops it (MQTT 3.1.1 has no refusal for a publish); the embedded
+		// broker drops the connection too. Either way it must never be stored.
+		c.Publish(protocol.Prefix+other+"/event", 1, false, event(2)).WaitTimeout(5 * time.Second)
+		c.Disconnect(100)
+		// A marker from the same device, sent after the forgery was handled: once it
+		// is stored, the forgery would have been too.
+		c, err = s.dial(own, own, s.passwords[own], s.trust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Disconnect(100)
+		publish(t, c, protocol.Prefix+own+"/event", event(3))
+		waitFor(t, 30*time.Second, "the marker stored", func() (bool, string) {
+			n := s.stored(t)
+			return n >= before+1, fmt.Sprint(n)
+		})
+		if n := s.stored(t); n != before+1 {
+			t.Fatalf("stored %v messages after the forgery and the marker, want %v", n, before+1)
+		}
+		if n := s.e.influx.Count(t, "SELECT COUNT(seq) FROM event WHERE device = '"+other+"'"); n != 0 {
+			t.Fatalf("InfluxDB holds %d events of %s, which never published", n, other)
+		}
+	})
+}
+
+func TestEmbeddedBrokerRefusesRevokedDevice(t *testing.T) {
+	devices := deviceIDs("bed", 1)
+	s := newSecureSite(t, true, devices)
+	d := devices[0]
+	c, err := s.dial(d, d, s.passwords[d], s.trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Disconnect(100)
+	reg, err := registry.Open(s.e.cfg.Registry.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if err := provision.Revoke(context.Background(), reg, []string{d}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.dial(d, d, s.passwords[d], s.trust); err == nil {
+		c.Disconnect(0)
+		t.Fatal("a revoked device connected")
+	}
+	if n := metric(t, s.r.reg, "carebed_broker_refused_total", map[string]string{"reason": "revoked"}); n != 1 {
+		t.Errorf("refused as revoked: %v, want 1", n)
+	}
+	// Rotating issues a new password that works; the old one stays refused.
+	issued, err := provision.Devices(context.Background(), reg, provision.Options{IDs: []string{d}, Rotate: true, Now: time.Now()})
+	if err != nil || len(issued) != 1 {
+		t.Fatalf("rotate: %v %v", issued, err)
+	}
+	if c, err := s.dial(d, d, issued[0].Password, s.trust); err != nil {
+		t.Fatalf("new password refused: %v", err)
+	} else {
+		c.Disconnect(100)
+	}
+	if c, err := s.dial(d, d, s.passwords[d], s.trust); err == nil {
+		c.Disconnect(0)
+		t.Fatal("the old password still works after rotation")
+	}
+}
+
+func TestMosquittoRequiringClientCertificates(t *testing.T) {
+	certs, err := devcerts.Generate(filepath.Join(t.TempDir(), "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newBareEnv(t)
+	e.register(deviceIDs("bed", 1))
+	passwords := provisionDevices(t, e.cfg.Registry.Path)
+	passwd, acl := exportBrokerFiles(t, e.cfg.Registry.Path)
+	e.mq = devsvc.StartMosquittoWith(t, devsvc.MosquittoOptions{PasswordFile: passwd, ACLFile: acl,
+		CertFile: certs.Server, KeyFile: certs.ServerKey, CAFile: certs.CA, RequireCertificate: true})
+	e.cfg.MQTT.URL = e.mq.URL
+	e.cfg.MQTT.Username, e.cfg.MQTT.Password = "gateway", gatewayBrokerPassword
+	e.cfg.MQTT.TLS = config.ClientTLS{CAFile: certs.CA, CertFile: certs.Client, KeyFile: certs.ClientKey}
+	r := e.start() // the gateway connects with its client certificate
+	if !r.g.Readiness().Ready {
+		t.Fatal("gateway not ready")
+	}
+	s := &secureSite{e: e, r: r, url: e.mq.URL}
+	for name, tc := range map[string]func() (*tls.Config, error){
+		"no client certificate":     func() (*tls.Config, error) { return tlsfiles.Client(certs.CA, "", "", "") },
+		"certificate of another CA": func() (*tls.Config, error) { return tlsfiles.Client(certs.CA, certs.Stranger, certs.StrangerKey, "") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := tc()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cl, err := s.dial("bed-0001", "bed-0001", passwords["bed-0001"], c); err == nil {
+				cl.Disconnect(0)
+				t.Fatal("connected")
+			}
+		})
+	}
+}
