@@ -1,11 +1,17 @@
 // Package api serves alerts over HTTP: the JSON API (list, acknowledge, resolve) and
 // the Twilio webhooks (SMS replies that acknowledge, delivery receipts).
+//
+// Every JSON API request is authenticated (Options.Auth) and confined to the
+// caller's area: an alert outside it answers 404, exactly like one that does not
+// exist, so a township's duty staff cannot even learn that another township's alerts
+// exist. The Twilio webhooks are authenticated by Twilio's request signature instead.
 package api
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -39,6 +45,8 @@ type Options struct {
 	Store      Store
 	Escalation Escalation
 	Directory  alerting.Directory
+	// Auth establishes the caller of every JSON API request (required).
+	Auth Authenticator
 	// TwilioToken and PublicURL check webhook signatures; empty token: the Twilio
 	// webhooks answer 404.
 	TwilioToken string
@@ -75,9 +83,20 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.caller(w, r)
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
-	f := sqlite.Filter{Township: q.Get("township"), State: alerting.State(q.Get("state")),
-		Severity: alerting.Severity(q.Get("severity")), OpenOnly: q.Get("open") == "true"}
+	f := sqlite.Filter{County: c.Area.County, Township: c.Area.Township, Village: c.Area.Village,
+		State: alerting.State(q.Get("state")), Severity: alerting.Severity(q.Get("severity")),
+		OpenOnly: q.Get("open") == "true"}
+	if t := q.Get("township"); t != "" && f.Township == "" {
+		f.Township = t
+	} else if t != "" && t != f.Township {
+		writeJSON(w, http.StatusOK, map[string]any{"alerts": []alertJSON{}}) // outside the caller's area
+		return
+	}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
 		f.Limit = n
 	}
@@ -94,7 +113,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	al, ok := a.alert(w, r)
+	c, ok := a.caller(w, r)
+	if !ok {
+		return
+	}
+	al, ok := a.alert(w, r, c)
 	if !ok {
 		return
 	}
@@ -111,35 +134,36 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(al), "notifications": atts, "audit": trail})
 }
 
-// actionRequest is the body of ack and resolve: who, and for resolve how it ended.
+// actionRequest is the body of a resolve (an ack needs none): how it ended.
 type actionRequest struct {
-	By      string           `json:"by"`
 	Outcome alerting.Outcome `json:"outcome"`
 	Note    string           `json:"note"`
 }
 
-// action reads the alert and the body of an ack or resolve; false: answered already.
-func (a *API) action(w http.ResponseWriter, r *http.Request) (alerting.Alert, actionRequest, bool) {
-	al, ok := a.alert(w, r)
+// action authenticates and reads the alert and the body of an ack or resolve; false:
+// answered already.
+func (a *API) action(w http.ResponseWriter, r *http.Request) (Caller, alerting.Alert, actionRequest, bool) {
+	c, ok := a.caller(w, r)
 	if !ok {
-		return al, actionRequest{}, false
+		return c, alerting.Alert{}, actionRequest{}, false
+	}
+	al, ok := a.alert(w, r, c)
+	if !ok {
+		return c, al, actionRequest{}, false
 	}
 	req, ok := decode(w, r)
-	return al, req, ok
+	return c, al, req, ok
 }
 
 func (a *API) ack(w http.ResponseWriter, r *http.Request) {
-	al, req, ok := a.action(w, r)
+	c, al, _, ok := a.action(w, r)
 	if !ok {
 		return
 	}
-	p, found, err := a.o.Directory.Person(r.Context(), req.By)
+	p, err := a.person(r.Context(), c, al.ID)
 	if err != nil {
 		a.fail(w, err)
 		return
-	}
-	if !found {
-		p = alerting.Person{ID: req.By} // duty staff are not in the registry yet
 	}
 	updated, err := a.o.Escalation.Ack(r.Context(), al.ID, p, "api")
 	a.answer(w, updated, err)
@@ -149,15 +173,19 @@ var outcomes = map[alerting.Outcome]bool{alerting.OutcomeFalseAlarm: true, alert
 	alerting.OutcomeReferred: true, alerting.OutcomeHospital: true}
 
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
-	al, req, ok := a.action(w, r)
+	c, al, req, ok := a.action(w, r)
 	if !ok {
+		return
+	}
+	if !c.MayResolve {
+		writeError(w, http.StatusForbidden, "your role ("+c.Role+") may acknowledge alerts but not close them")
 		return
 	}
 	if !outcomes[req.Outcome] {
 		writeError(w, http.StatusBadRequest, "outcome must be false_alarm, handled_at_home, referred_to_clinic or sent_to_hospital")
 		return
 	}
-	updated, err := a.o.Store.Resolve(r.Context(), al.ID, req.By, "api", req.Outcome, req.Note, a.o.Now())
+	updated, err := a.o.Store.Resolve(r.Context(), al.ID, c.ID, "api", req.Outcome, req.Note, a.o.Now())
 	a.answer(w, updated, err)
 }
 
@@ -173,14 +201,15 @@ func (a *API) answer(w http.ResponseWriter, al alerting.Alert, err error) {
 	}
 }
 
-func (a *API) alert(w http.ResponseWriter, r *http.Request) (alerting.Alert, bool) {
+// alert reads the alert of the path's id; one outside the caller's area is not found.
+func (a *API) alert(w http.ResponseWriter, r *http.Request, c Caller) (alerting.Alert, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		writeError(w, http.StatusNotFound, "no such alert")
 		return alerting.Alert{}, false
 	}
 	al, err := a.o.Store.Alert(r.Context(), id)
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, sqlite.ErrNotFound) || (err == nil && !c.Sees(al.Place)) {
 		writeError(w, http.StatusNotFound, "no such alert")
 		return al, false
 	}
@@ -195,12 +224,8 @@ func decode(w http.ResponseWriter, r *http.Request) (actionRequest, bool) {
 	var req actionRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) { // an empty body is fine for an ack
 		writeError(w, http.StatusBadRequest, "body: "+err.Error())
-		return req, false
-	}
-	if req.By == "" {
-		writeError(w, http.StatusBadRequest, "by: who acts must be given")
 		return req, false
 	}
 	return req, true

@@ -192,7 +192,9 @@ func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
 
 // Filter selects alerts for List; empty fields match everything.
 type Filter struct {
+	County   string
 	Township string
+	Village  string
 	State    alerting.State
 	Severity alerting.Severity
 	OpenOnly bool
@@ -203,8 +205,10 @@ type Filter struct {
 func (s *Store) List(ctx context.Context, f Filter) ([]alerting.Alert, error) {
 	q := `SELECT ` + alertCols + ` FROM alerts WHERE 1=1`
 	var args []any
-	if f.Township != "" {
-		q, args = q+` AND township = ?`, append(args, f.Township)
+	for _, c := range [...]struct{ col, v string }{{"county", f.County}, {"township", f.Township}, {"village", f.Village}} {
+		if c.v != "" {
+			q, args = q+` AND `+c.col+` = ?`, append(args, c.v)
+		}
 	}
 	if f.State != "" {
 		q, args = q+` AND state = ?`, append(args, string(f.State))

@@ -137,6 +137,8 @@ type HTTP struct {
 	Addr string `yaml:"addr"`
 	// Pprof serves /debug/pprof/ for profiling; keep the listener on loopback then.
 	Pprof bool `yaml:"pprof"`
+	// SessionTTL is how long a sign-in to the API lasts (a duty shift).
+	SessionTTL time.Duration `yaml:"session_ttl"`
 }
 
 // Spool configures the durable telemetry spool.
@@ -179,7 +181,7 @@ func Default() Config {
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 		},
-		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour},
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20},
 		Registry: Registry{Refresh: 30 * time.Second},
@@ -289,6 +291,7 @@ func (c Config) Validate() error {
 		{"influx.retry_min", atLeast(c.Influx.RetryMin, time.Millisecond)},
 		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
 		{"http.addr", optionalAddr(c.HTTP.Addr)},
+		{"http.session_ttl", atLeast(c.HTTP.SessionTTL, time.Minute)},
 		{"spool.max_bytes", atLeast64(c.Spool.MaxBytes, 1<<20)},
 		{"spool.segment_bytes", atLeast64(c.Spool.SegmentBytes, 64<<10)},
 		{"spool.keep_shipped_bytes", atLeast64(c.Spool.KeepShippedBytes, 0)},

@@ -98,6 +98,28 @@ CREATE TABLE credentials (
 	issued_ms  INTEGER NOT NULL,
 	revoked_ms INTEGER
 ) STRICT;
+`, `
+CREATE TABLE users (
+	name        TEXT PRIMARY KEY,
+	display     TEXT NOT NULL,
+	role        TEXT NOT NULL,
+	county      TEXT NOT NULL,
+	township    TEXT NOT NULL DEFAULT '',
+	village     TEXT NOT NULL DEFAULT '',
+	phone       TEXT NOT NULL DEFAULT '',
+	password    TEXT NOT NULL DEFAULT '',
+	created_ms  INTEGER NOT NULL,
+	disabled_ms INTEGER
+) STRICT;
+CREATE TABLE tokens (
+	hash       TEXT PRIMARY KEY,
+	user       TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+	kind       TEXT NOT NULL CHECK (kind IN ('api', 'session')),
+	label      TEXT NOT NULL DEFAULT '',
+	created_ms INTEGER NOT NULL,
+	expires_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX tokens_user ON tokens(user);
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

@@ -19,7 +19,7 @@ func TestOpenPragmas(t *testing.T) {
 		{pragma: "synchronous", want: "1"}, // NORMAL
 		{pragma: "foreign_keys", want: "1"},
 		{pragma: "busy_timeout", want: "5000"},
-		{pragma: "user_version", want: "1"},
+		{pragma: "user_version", want: strconv.Itoa(len(migrations))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {

@@ -51,6 +51,7 @@ type alertEnv struct {
 	*env
 	twilio *twiliotest.API
 	public string
+	admin  string // API token of the county administrator
 }
 
 func newAlertEnv(t *testing.T) *alertEnv {
@@ -81,6 +82,7 @@ func newAlertEnv(t *testing.T) *alertEnv {
 		t.Fatal(err)
 	}
 	reg.Close()
+	e.admin = e.countyAdmin("和静县")
 	return e
 }
 
@@ -188,7 +190,7 @@ func TestSOSPagesEscalatesAndStopsOnSMSReply(t *testing.T) {
 	if n := metric(t, r.reg, "carebed_alerts_open", map[string]string{"township": "巴伦台镇", "severity": "critical"}); n != 1 {
 		t.Errorf("carebed_alerts_open{township=巴伦台镇,severity=critical} = %v, want 1", n)
 	}
-	code, body := get(t, e.public+"/api/v1/alerts?open=true")
+	code, body := call(t, "GET", e.public+"/api/v1/alerts?open=true", e.admin, "")
 	if code != 200 || !strings.Contains(body, `"state":"acknowledged"`) || !strings.Contains(body, `"ack_channel":"sms"`) {
 		t.Errorf("alerts API: %d %s", code, body)
 	}
@@ -246,7 +248,7 @@ func TestTwilioErrorsRetriedOrEscalatedAndAudited(t *testing.T) {
 		Audit []struct{ What string } `json:"audit"`
 	}
 	waitFor(t, 20*time.Second, "three pages settled", func() (bool, string) {
-		code, body := get(t, e.public+"/api/v1/alerts/1")
+		code, body := call(t, "GET", e.public+"/api/v1/alerts/1", e.admin, "")
 		if code != 200 {
 			return false, body
 		}

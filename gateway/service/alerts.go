@@ -17,6 +17,7 @@ import (
 	"carebed/alerting/policy"
 	"carebed/alerting/rules"
 	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/auth"
 	"carebed/gateway/config"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
@@ -59,7 +60,9 @@ func (g *Gateway) buildAlerting() error {
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: logged, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
 		Thresholds: thresholds(pol)})
-	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir,
+	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
+		Logger: g.log, Now: g.now})
+	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir, Auth: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
 	return nil
 }

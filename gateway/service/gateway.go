@@ -25,6 +25,7 @@ import (
 	"carebed/alerting/escalation"
 	"carebed/alerting/rules"
 	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/auth"
 	"carebed/gateway/broker"
 	"carebed/gateway/config"
 	"carebed/gateway/deadletter"
@@ -71,6 +72,7 @@ type Gateway struct {
 	rules    *rules.Engine
 	runner   *escalation.Runner
 	alertAPI *api.API
+	auth     *auth.Service
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"carebed/gateway/auth"
 	"carebed/gateway/config"
 	"carebed/gateway/registry"
 	"carebed/internal/devsvc"
@@ -291,3 +292,64 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// addUser saves an API user with password (empty: none) in the registry and returns
+// an API token acting as them.
+func (e *env) addUser(u registry.User, password string) string {
+	e.t.Helper()
+	if err := auth.CheckUser(u); err != nil {
+		e.t.Fatal(err)
+	}
+	if password != "" {
+		u.PasswordHash = auth.HashPassword(password)
+	}
+	u.Created = time.Now()
+	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
+		e.t.Fatal(err)
+	}
+	reg, err := registry.Open(e.cfg.Registry.Path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer reg.Close()
+	if err := reg.PutUser(context.Background(), u); err != nil {
+		e.t.Fatal(err)
+	}
+	token, err := auth.New(auth.Options{Store: reg}).NewAPIToken(context.Background(), u.Name, "test", 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return token
+}
+
+// countyAdmin adds a county administrator of county and returns their API token.
+func (e *env) countyAdmin(county string) string {
+	return e.addUser(registry.User{Name: "admin", Display: "县管理员", Role: auth.RoleCountyAdmin, County: county}, "")
+}
+
+// call makes an HTTP request with a bearer token (empty: none) and a JSON body
+// (empty: none) and returns the status and body.
+func call(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -26,13 +26,19 @@ const usage = `usage:
   gateway devices|responders revoke [-config FILE] USERNAME...
   gateway credentials list [-config FILE]             who has a password (not the passwords)
   gateway broker export [-config FILE] [-dir DIR]     write Mosquitto's passwd and acl files
+  gateway users add [-config FILE] -role R -display D -county C [-township T] [-village V]
+                    [-phone P] [-password-stdin] NAME  add (or update) an API user
+  gateway users passwd [-config FILE] [-password-stdin] NAME
+  gateway users disable|list [-config FILE] [NAME]
+  gateway tokens create [-config FILE] [-label L] [-ttl D] NAME
+                                                      an API token for a system acting as NAME
 Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
 CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL, CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET,
 CAREBED_HTTP_ADDR, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
 `
 
 // run executes one command and returns the exit code: 0 ok, 1 failure, 2 misuse.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -57,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		err = credentialsCmd(ctx, args[2:], stdout, stderr, env)
 	case cmd == "broker" && sub == "export":
 		err = exportCmd(ctx, args[2:], stderr, env)
+	case cmd == "users" && sub != "":
+		err = usersCmd(ctx, sub, args[2:], stdin, stdout, stderr, env)
+	case cmd == "tokens" && sub == "create":
+		err = tokensCmd(ctx, args[2:], stdout, stderr, env)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -32,39 +32,41 @@ func provisionCmd(ctx context.Context, kind string, args []string, stdout, stder
 		return err
 	}
 	defer reg.Close()
+	// Open the output before issuing: a password stored as a hash and then not
+	// written anywhere would be lost.
+	w, closeOut, err := output(out, stdout)
+	if err != nil {
+		return err
+	}
 	o := provision.Options{IDs: fs.Args(), Rotate: rotate, Now: time.Now()}
 	issue := provision.Devices
 	if kind == "responders" {
 		issue = provision.Responders
 	}
 	issued, err := issue(ctx, reg, o)
-	if len(issued) > 0 {
-		// Passwords already stored must reach the installer even after an error.
-		if werr := writeIssued(out, stdout, issued); werr != nil {
-			return errors.Join(err, werr)
-		}
+	// Passwords already stored must reach the installer even after an error.
+	werr := provision.WriteCSV(w, issued)
+	if cerr := closeOut(); werr == nil {
+		werr = cerr
 	}
-	if err != nil {
+	if err = errors.Join(err, werr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%d %s issued a new password; run `gateway broker export` for Mosquitto\n", len(issued), kind)
 	return nil
 }
 
-// writeIssued writes the new passwords to a new file (never over an old one) or stdout.
-func writeIssued(path string, stdout io.Writer, issued []provision.Issued) error {
+// output opens a new file (never over an old one: it may hold passwords not yet
+// flashed) with mode 0600, or returns stdout when path is empty.
+func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
 	if path == "" {
-		return provision.WriteCSV(stdout, issued)
+		return stdout, func() error { return nil }, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := provision.WriteCSV(f, issued); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return f, f.Close, nil
 }
 
 // revokeCmd runs `gateway devices|responders revoke ID...`.

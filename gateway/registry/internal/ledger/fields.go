@@ -146,3 +146,6 @@ func checkCell(cell string, multiline bool) error {
 	}
 	return nil
 }
+
+// NormalizePhone is normalizePhone for the rest of the registry (users' phones).
+func NormalizePhone(s string) (string, error) { return normalizePhone(s) }

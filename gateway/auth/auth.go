@@ -1,0 +1,195 @@
+// Package auth signs people and systems in to the gateway's HTTP API: password
+// sign-in (argon2id hashes) that opens a session, API tokens for systems, roles scoped
+// to an area (package api confines every request to the caller's area), and sign-in
+// attempts limited per login name and per client address.
+//
+// Tokens and session ids are 32 random bytes; the registry keeps only their SHA-256.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/alerting/api"
+	"carebed/gateway/registry"
+)
+
+// CookieName is the session cookie.
+const CookieName = "carebed_session"
+
+// tokenPrefix starts every token, so a leaked one is recognisable in a scan.
+const tokenPrefix = "cbt_"
+
+// Errors of Login.
+var (
+	ErrBadLogin      = errors.New("wrong name or password")
+	ErrTooManyLogins = errors.New("too many sign-in attempts; wait a minute")
+)
+
+// Store is where users and tokens live; *registry.Store is one.
+type Store interface {
+	User(ctx context.Context, name string) (registry.User, error)
+	PutToken(ctx context.Context, t registry.Token) error
+	TokenUser(ctx context.Context, hash string, now time.Time) (registry.User, error)
+	DeleteToken(ctx context.Context, hash string) error
+}
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	// SessionTTL is how long a sign-in lasts; default 12 hours (a duty shift).
+	SessionTTL time.Duration
+	// Limits of sign-in attempts; defaults in newLimiter.
+	Limits     Limits
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Service authenticates API requests.
+type Service struct {
+	o       Options
+	limits  *limiter
+	logins  *prometheus.CounterVec
+	log     *slog.Logger
+	dummyPW string // verified against when the user is unknown, so timing tells nothing
+}
+
+// New returns the service.
+func New(o Options) *Service {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Service{o: o, limits: newLimiter(o.Limits, o.Now), log: o.Logger.With("component", "auth"),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_http_logins_total",
+			Help: "Sign-in attempts by result (ok, bad, limited)."}, []string{"result"}),
+		dummyPW: HashPassword("not a password anyone has")}
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(s.logins)
+	}
+	return s
+}
+
+// newToken returns a new random token and the hash the registry keeps.
+func newToken() (token, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b) //nolint:errcheck // never fails
+	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticate finds the caller from the Authorization bearer token or the session
+// cookie; without either, or with an unknown or expired one, api.ErrUnauthenticated.
+func (s *Service) Authenticate(r *http.Request) (api.Caller, error) {
+	u, err := s.user(r)
+	if err != nil {
+		return api.Caller{}, err
+	}
+	return CallerOf(u), nil
+}
+
+func (s *Service) user(r *http.Request) (registry.User, error) {
+	token := requestToken(r)
+	if token == "" {
+		return registry.User{}, api.ErrUnauthenticated
+	}
+	u, err := s.o.Store.TokenUser(r.Context(), hashToken(token), s.o.Now())
+	if errors.Is(err, registry.ErrNotFound) {
+		return u, api.ErrUnauthenticated
+	}
+	return u, err
+}
+
+func requestToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		t, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return ""
+		}
+		return strings.TrimSpace(t)
+	}
+	if c, err := r.Cookie(CookieName); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// Login checks name and password, from the client at remote (an IP address), and
+// opens a session: the token is the session id.
+func (s *Service) Login(ctx context.Context, name, password, remote string) (string, registry.User, error) {
+	if !s.limits.allow(name, remote) {
+		s.logins.WithLabelValues("limited").Inc()
+		s.log.Warn("sign-in refused: too many attempts", "user", name, "remote", remote)
+		return "", registry.User{}, ErrTooManyLogins
+	}
+	u, err := s.o.Store.User(ctx, name)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		VerifyPassword(s.dummyPW, password)
+		u = registry.User{}
+	case err != nil:
+		return "", u, err
+	}
+	if u.Name == "" || !u.Active() || u.PasswordHash == "" || !VerifyPassword(u.PasswordHash, password) {
+		s.logins.WithLabelValues("bad").Inc()
+		s.log.Warn("sign-in refused", "user", name, "remote", remote)
+		return "", registry.User{}, ErrBadLogin
+	}
+	token, err := s.issue(ctx, u.Name, registry.TokenSession, "sign-in from "+remote, s.o.SessionTTL)
+	if err != nil {
+		return "", u, err
+	}
+	s.limits.reset(name)
+	s.logins.WithLabelValues("ok").Inc()
+	s.log.Info("signed in", "user", u.Name, "role", u.Role, "remote", remote)
+	return token, u, nil
+}
+
+// Logout ends the session or deletes the token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.o.Store.DeleteToken(ctx, hashToken(token))
+}
+
+// NewAPIToken issues a token for a system that calls the API as user; ttl 0: it
+// does not expire. The token is returned once; only its hash is kept.
+func (s *Service) NewAPIToken(ctx context.Context, user, label string, ttl time.Duration) (string, error) {
+	if _, err := s.o.Store.User(ctx, user); err != nil {
+		return "", err
+	}
+	return s.issue(ctx, user, registry.TokenAPI, label, ttl)
+}
+
+func (s *Service) issue(ctx context.Context, user, kind, label string, ttl time.Duration) (string, error) {
+	token, hash := newToken()
+	now := s.o.Now()
+	t := registry.Token{Hash: hash, User: user, Kind: kind, Label: label, Created: now}
+	if ttl > 0 {
+		t.Expires = now.Add(ttl)
+	}
+	if err := s.o.Store.PutToken(ctx, t); err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	return token, nil
+}

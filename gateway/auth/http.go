@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+
+	"carebed/gateway/registry"
+)
+
+// Register adds the sign-in routes to mux: POST /api/v1/login (JSON {name,
+// password}; answers the token and sets the session cookie), POST /api/v1/logout and
+// GET /api/v1/me.
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/login", s.login)
+	mux.HandleFunc("POST /api/v1/logout", s.logout)
+	mux.HandleFunc("GET /api/v1/me", s.me)
+}
+
+type loginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+func (s *Service) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
+		return
+	}
+	token, u, err := s.Login(r.Context(), req.Name, req.Password, remoteIP(r))
+	switch {
+	case errors.Is(err, ErrTooManyLogins):
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.limits.l.NameEvery.Seconds())+1))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": err.Error()})
+		return
+	case errors.Is(err, ErrBadLogin):
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+		return
+	case err != nil:
+		s.log.Error("sign-in", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	expires := s.o.Now().Add(s.o.SessionTTL)
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": expires, "user": userJSON(u)})
+}
+
+func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
+	if token := requestToken(r); token != "" {
+		if err := s.Logout(r.Context(), token); err != nil {
+			s.log.Error("sign-out", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) me(w http.ResponseWriter, r *http.Request) {
+	u, err := s.user(r)
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not signed in"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userJSON(u)})
+}
+
+// userJSON is what a user is told about themselves (no hash).
+func userJSON(u registry.User) map[string]any {
+	return map[string]any{"name": u.Name, "display": u.Display, "role": u.Role, "county": u.County,
+		"township": u.Township, "village": u.Village, "may_resolve": roles[u.Role].mayResolve}
+}
+
+// remoteIP is the client's address without the port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
