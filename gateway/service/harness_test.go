@@ -29,6 +29,8 @@ type env struct {
 	mq     *devsvc.Mosquitto
 	influx *devsvc.Influx
 	cfg    config.Config
+	// logTo, when set, receives the gateway's log besides the test's log.
+	logTo io.Writer
 }
 
 // newEnv starts InfluxDB and, unless embedded, Mosquitto, and configures a gateway
@@ -120,7 +122,11 @@ type running struct {
 func (e *env) start() *running {
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
-	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var w io.Writer = testWriter{e.t}
+	if e.logTo != nil {
+		w = io.MultiWriter(w, e.logTo)
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, err := New(e.cfg, Options{Logger: log, Registry: reg})
 	if err != nil {
 		e.t.Fatal(err)
