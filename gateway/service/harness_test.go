@@ -123,10 +123,11 @@ func (e *env) start() *running {
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
 	var w io.Writer = testWriter{e.t}
-	if e.logTo != nil {
-		w = io.MultiWriter(w, e.logTo)
+	level := slog.LevelInfo
+	if e.logTo != nil { // a test that reads the log reads all of it
+		w, level = io.MultiWriter(w, e.logTo), slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	g, err := New(e.cfg, Options{Logger: log, Registry: reg})
 	if err != nil {
 		e.t.Fatal(err)
