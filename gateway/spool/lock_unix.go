@@ -22,3 +22,20 @@ func lockDir(dir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// InUse reports whether a running spool (a running gateway) holds dir. A folder
+// without a lock file is not in use.
+func InUse(dir string) (bool, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR, 0)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("spool: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return true, nil
+	}
+	return false, syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+}

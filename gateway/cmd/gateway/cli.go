@@ -32,6 +32,8 @@ const usage = `usage:
   gateway users disable|list [-config FILE] [NAME]
   gateway tokens create [-config FILE] [-label L] [-ttl D] NAME
                                                       an API token for a system acting as NAME
+  gateway backup [-config FILE] DIR                   copy the registry and alert store (while running)
+  gateway restore [-config FILE] DIR                  put a backup back (gateway stopped)
 Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
 CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL, CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET,
 CAREBED_HTTP_ADDR, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = usersCmd(ctx, sub, args[2:], stdin, stdout, stderr, env)
 	case cmd == "tokens" && sub == "create":
 		err = tokensCmd(ctx, args[2:], stdout, stderr, env)
+	case cmd == "backup":
+		err = backupCmd(ctx, args[1:], stderr, env)
+	case cmd == "restore":
+		err = restoreCmd(ctx, args[1:], stderr, env)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2

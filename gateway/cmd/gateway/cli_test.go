@@ -127,3 +127,17 @@ func TestUsersAndTokens(t *testing.T) {
 		t.Errorf("users list:\n%s", out)
 	}
 }
+
+func TestBackupRestore(t *testing.T) {
+	c := newCLI(t)
+	dir := filepath.Join(t.TempDir(), "b1")
+	c.ok("", "backup", dir)
+	c.ok("", "users", "add", "-role", "county_admin", "-display", "管理员", "-county", "和静县", "late")
+	c.ok("", "restore", dir)
+	if out := c.ok("", "users", "list"); strings.Contains(out, "late") {
+		t.Errorf("restore kept a user added after the backup:\n%s", out)
+	}
+	if out := c.ok("", "registry", "list"); !strings.Contains(out, "bed-0001") {
+		t.Errorf("restored registry lacks the devices:\n%s", out)
+	}
+}
