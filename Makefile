@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build install test unit bench demo fuzz vet clean
+.PHONY: all build install test unit bench demo fuzz vet clean certs
 
 all: build
 
@@ -41,6 +41,13 @@ fuzz:
 # prints where to look. DEMO_SECONDS=N stops it after N seconds (default: Ctrl-C).
 demo: install build
 	deploy/dev/demo
+
+# certs makes a local CA and TLS certificates for development, tests and a trial
+# compose deployment: make certs CERTS_DIR=deploy/compose/certs CERT_HOSTS=mosquitto,gateway
+CERTS_DIR ?= .dev/certs
+CERT_HOSTS ?=
+certs:
+	$(GO) run ./internal/devcerts/cmd/devcerts -dir $(CERTS_DIR) -hosts "$(CERT_HOSTS)"
 
 clean:
 	rm -rf .dev .demo

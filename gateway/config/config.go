@@ -213,6 +213,18 @@ func Load(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 	return cfg, nil
 }
 
+// Decode reads a configuration strictly over the defaults, without environment
+// overrides or validation: for checking a file written for another machine (e.g. a
+// container, where the files it names exist only inside).
+func Decode(b []byte) (Config, error) {
+	cfg := Default()
+	if err := decode(b, &cfg); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg.fillDerived()
+	return cfg, nil
+}
+
 // decode parses YAML strictly into cfg, keeping the defaults for absent keys.
 func decode(b []byte, cfg *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))

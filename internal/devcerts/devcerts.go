@@ -36,8 +36,10 @@ type Files struct {
 const validity = 2 * 365 * 24 * time.Hour
 
 // Generate writes a new CA and its server and client certificates into dir (created
-// 0700; keys 0600), and a client certificate from an unrelated CA.
-func Generate(dir string) (Files, error) {
+// 0700; keys 0600), and a client certificate from an unrelated CA. The server
+// certificate is for 127.0.0.1, ::1, localhost and the given host names (e.g.
+// "mosquitto" in the compose network).
+func Generate(dir string, hosts ...string) (Files, error) {
 	f := Files{Dir: dir}
 	for name, p := range map[string]*string{"ca.crt": &f.CA, "ca.key": &f.CAKey, "server.crt": &f.Server,
 		"server.key": &f.ServerKey, "client.crt": &f.Client, "client.key": &f.ClientKey,
@@ -61,7 +63,7 @@ func Generate(dir string) (Files, error) {
 		parent    *x509.Certificate
 		parentKey *ecdsa.PrivateKey
 	}{
-		{f.Server, f.ServerKey, leaf("127.0.0.1", x509.ExtKeyUsageServerAuth), ca, caKey},
+		{f.Server, f.ServerKey, leaf("127.0.0.1", x509.ExtKeyUsageServerAuth, hosts...), ca, caKey},
 		{f.Client, f.ClientKey, leaf("carebed-gateway", x509.ExtKeyUsageClientAuth), ca, caKey},
 		{f.Stranger, f.StrangerKey, leaf("stranger", x509.ExtKeyUsageClientAuth), other, otherKey},
 	}
@@ -87,13 +89,13 @@ func newCA(name string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return sign(tmpl, nil, nil)
 }
 
-func leaf(cn string, usage x509.ExtKeyUsage) *x509.Certificate {
+func leaf(cn string, usage x509.ExtKeyUsage, hosts ...string) *x509.Certificate {
 	t := template(cn)
 	t.KeyUsage = x509.KeyUsageDigitalSignature
 	t.ExtKeyUsage = []x509.ExtKeyUsage{usage}
 	if usage == x509.ExtKeyUsageServerAuth {
 		t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-		t.DNSNames = []string{"localhost"}
+		t.DNSNames = append([]string{"localhost"}, hosts...)
 	}
 	return t
 }
