@@ -11,6 +11,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/brokerauth"
 	"carebed/gateway/config"
 	"carebed/gateway/protocol"
@@ -306,5 +307,71 @@ func TestMosquittoRequiringClientCertificates(t *testing.T) {
 				t.Fatal("connected")
 			}
 		})
+	}
+}
+
+// TestEmbeddedBrokerResponderApp: a responder app logs in to the embedded broker with
+// its provisioned password, acknowledges over its own topic, and may not write a
+// device's topic or another responder's.
+func TestEmbeddedBrokerResponderApp(t *testing.T) {
+	devices := []string{"bed-0001"}
+	s := newSecureSite(t, true, devices)
+	reg, err := registry.Open(s.e.cfg.Registry.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := provision.Responders(context.Background(), reg, provision.Options{Now: time.Now()})
+	reg.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visitor provision.Issued // the ledger's visitor phone (register: 13800000001)
+	for _, i := range issued {
+		if i.Phone == "+8613800000001" {
+			visitor = i
+		}
+	}
+	if visitor.Username == "" {
+		t.Fatalf("no responder credential for the visitor: %+v", issued)
+	}
+	dev, err := s.dial("bed-0001", "bed-0001", s.passwords["bed-0001"], s.trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Disconnect(100)
+	publish(t, dev, protocol.Prefix+"bed-0001/event",
+		protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	var code string
+	waitFor(t, 20*time.Second, "the SOS paged", func() (bool, string) {
+		all, err := s.r.g.alerts.List(context.Background(), asqlite.Filter{})
+		if err != nil || len(all) != 1 || all[0].State != "notified" {
+			return false, fmt.Sprint(all, err)
+		}
+		code = all[0].Code
+		return true, ""
+	})
+
+	if c, err := s.dial("app-1", visitor.Username, "wrong", s.trust); err == nil {
+		c.Disconnect(0)
+		t.Fatal("a responder with a wrong password connected")
+	}
+	app, err := s.dial("app-1", visitor.Username, visitor.Password, s.trust)
+	if err != nil {
+		t.Fatalf("responder refused: %v", err)
+	}
+	defer app.Disconnect(100)
+	publish(t, app, "carebed/v1/responders/"+visitor.Username+"/ack", []byte(`{"v":1,"alert":"`+code+`","action":"ack"}`))
+	waitFor(t, 10*time.Second, "acknowledged by the visitor's app", func() (bool, string) {
+		all, err := s.r.g.alerts.List(context.Background(), asqlite.Filter{})
+		return err == nil && len(all) == 1 && all[0].State == "acknowledged" && all[0].AckChannel == "mqtt", fmt.Sprint(all)
+	})
+	before := s.stored(t)
+	// Writing a device's topic is refused: the broker drops the connection and
+	// nothing is stored.
+	app.Publish(protocol.Prefix+"bed-0001/event", 1, false,
+		protocol.EncodeEvent(protocol.Event{Seq: 2, TS: time.Now().UnixMilli(), Type: protocol.EventSOS})).WaitTimeout(5 * time.Second)
+	waitFor(t, 10*time.Second, "the app disconnected", func() (bool, string) { return !app.IsConnectionOpen(), "" })
+	if n := s.stored(t); n != before {
+		t.Errorf("stored %v messages after a responder wrote a device topic, want %v", n, before)
 	}
 }
