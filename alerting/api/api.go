@@ -32,6 +32,7 @@ type Store interface {
 	LatestPagedTo(ctx context.Context, personIDs ...string) (alerting.Alert, string, error)
 	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
 	RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error
+	HandOver(ctx context.Context, id int64, by, to, channel string, now time.Time) (alerting.Alert, error)
 }
 
 // Escalation acknowledges alerts and takes delivery receipts.
@@ -47,6 +48,8 @@ type Options struct {
 	Directory  alerting.Directory
 	// Auth establishes the caller of every JSON API request (required).
 	Auth Authenticator
+	// Users are whom alerts may be handed over to.
+	Users Users
 	// TwilioToken and PublicURL check webhook signatures; empty token: the Twilio
 	// webhooks answer 404.
 	TwilioToken string
@@ -78,6 +81,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/alerts/{id}", a.get)
 	mux.HandleFunc("POST /api/v1/alerts/{id}/ack", a.ack)
 	mux.HandleFunc("POST /api/v1/alerts/{id}/resolve", a.resolve)
+	mux.HandleFunc("POST /api/v1/alerts/{id}/handover", a.handover)
 	mux.HandleFunc("POST /webhooks/twilio/sms", a.inboundSMS)
 	mux.HandleFunc("POST /webhooks/twilio/status", a.deliveryStatus)
 }
@@ -88,19 +92,12 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := sqlite.Filter{County: c.Area.County, Township: c.Area.Township, Village: c.Area.Village,
-		State: alerting.State(q.Get("state")), Severity: alerting.Severity(q.Get("severity")),
-		OpenOnly: q.Get("open") == "true"}
-	if t := q.Get("township"); t != "" && f.Township == "" {
-		f.Township = t
-	} else if t != "" && t != f.Township {
-		writeJSON(w, http.StatusOK, map[string]any{"alerts": []alertJSON{}}) // outside the caller's area
-		return
-	}
+	f := sqlite.Filter{Township: q.Get("township"), State: alerting.State(q.Get("state")),
+		Severity: alerting.Severity(q.Get("severity")), OpenOnly: q.Get("open") == "true"}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
 		f.Limit = n
 	}
-	alerts, err := a.o.Store.List(r.Context(), f)
+	alerts, err := a.Alerts(r.Context(), c, f)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -117,107 +114,84 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	al, ok := a.alert(w, r, c)
-	if !ok {
-		return
-	}
-	atts, err := a.o.Store.Attempts(r.Context(), al.ID)
+	d, err := a.Detail(r.Context(), c, pathID(r))
 	if err != nil {
-		a.fail(w, err)
+		a.refuse(w, d.Alert, err)
 		return
 	}
-	trail, err := a.o.Store.Audit(r.Context(), al.ID)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(al), "notifications": atts, "audit": trail})
+	writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(d.Alert), "notifications": d.Notifications, "audit": d.Audit})
 }
 
-// actionRequest is the body of a resolve (an ack needs none): how it ended.
+// actionRequest is the body of a resolve (outcome, note) or a hand-over (to); an ack
+// needs none.
 type actionRequest struct {
 	Outcome alerting.Outcome `json:"outcome"`
 	Note    string           `json:"note"`
+	To      string           `json:"to"`
 }
 
-// action authenticates and reads the alert and the body of an ack or resolve; false:
+// action authenticates and reads the body of an ack, resolve or hand-over; false:
 // answered already.
-func (a *API) action(w http.ResponseWriter, r *http.Request) (Caller, alerting.Alert, actionRequest, bool) {
+func (a *API) action(w http.ResponseWriter, r *http.Request) (Caller, actionRequest, bool) {
 	c, ok := a.caller(w, r)
 	if !ok {
-		return c, alerting.Alert{}, actionRequest{}, false
-	}
-	al, ok := a.alert(w, r, c)
-	if !ok {
-		return c, al, actionRequest{}, false
+		return c, actionRequest{}, false
 	}
 	req, ok := decode(w, r)
-	return c, al, req, ok
+	return c, req, ok
 }
 
 func (a *API) ack(w http.ResponseWriter, r *http.Request) {
-	c, al, _, ok := a.action(w, r)
-	if !ok {
-		return
+	if c, _, ok := a.action(w, r); ok {
+		al, err := a.AckAs(r.Context(), c, pathID(r), "api")
+		a.answer(w, al, err)
 	}
-	p, err := a.person(r.Context(), c, al.ID)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	updated, err := a.o.Escalation.Ack(r.Context(), al.ID, p, "api")
-	a.answer(w, updated, err)
 }
 
-var outcomes = map[alerting.Outcome]bool{alerting.OutcomeFalseAlarm: true, alerting.OutcomeHandledAtHome: true,
-	alerting.OutcomeReferred: true, alerting.OutcomeHospital: true}
-
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
-	c, al, req, ok := a.action(w, r)
-	if !ok {
-		return
+	if c, req, ok := a.action(w, r); ok {
+		al, err := a.ResolveAs(r.Context(), c, pathID(r), req.Outcome, req.Note, "api")
+		a.answer(w, al, err)
 	}
-	if !c.MayResolve {
-		writeError(w, http.StatusForbidden, "your role ("+c.Role+") may acknowledge alerts but not close them")
-		return
+}
+
+func (a *API) handover(w http.ResponseWriter, r *http.Request) {
+	if c, req, ok := a.action(w, r); ok {
+		al, err := a.HandOverAs(r.Context(), c, pathID(r), req.To, "api")
+		a.answer(w, al, err)
 	}
-	if !outcomes[req.Outcome] {
-		writeError(w, http.StatusBadRequest, "outcome must be false_alarm, handled_at_home, referred_to_clinic or sent_to_hospital")
-		return
-	}
-	updated, err := a.o.Store.Resolve(r.Context(), al.ID, c.ID, "api", req.Outcome, req.Note, a.o.Now())
-	a.answer(w, updated, err)
+}
+
+// pathID is the {id} of the path; 0 (no alert has it) when it is not a number.
+func pathID(r *http.Request) int64 {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id
 }
 
 // answer writes the alert after an action, or why the action was refused.
 func (a *API) answer(w http.ResponseWriter, al alerting.Alert, err error) {
-	switch {
-	case errors.Is(err, sqlite.ErrResolved), errors.Is(err, sqlite.ErrAcknowledged):
-		writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "alert": toJSON(al)})
-	case err != nil:
-		a.fail(w, err)
-	default:
-		writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(al)})
+	if err != nil {
+		a.refuse(w, al, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"alert": toJSON(al)})
 }
 
-// alert reads the alert of the path's id; one outside the caller's area is not found.
-func (a *API) alert(w http.ResponseWriter, r *http.Request, c Caller) (alerting.Alert, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
+// refuse writes the status that err means.
+func (a *API) refuse(w http.ResponseWriter, al alerting.Alert, err error) {
+	var bad BadRequest
+	switch {
+	case errors.Is(err, ErrNoSuchAlert):
 		writeError(w, http.StatusNotFound, "no such alert")
-		return alerting.Alert{}, false
-	}
-	al, err := a.o.Store.Alert(r.Context(), id)
-	if errors.Is(err, sqlite.ErrNotFound) || (err == nil && !c.Sees(al.Place)) {
-		writeError(w, http.StatusNotFound, "no such alert")
-		return al, false
-	}
-	if err != nil {
+	case errors.As(err, &bad):
+		writeError(w, http.StatusBadRequest, bad.Error())
+	case errors.Is(err, ErrForbidden):
+		writeError(w, http.StatusForbidden, err.Error())
+	case errors.Is(err, sqlite.ErrResolved), errors.Is(err, sqlite.ErrAcknowledged), errors.Is(err, sqlite.ErrNotAcknowledged):
+		writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "alert": toJSON(al)})
+	default:
 		a.fail(w, err)
-		return al, false
 	}
-	return al, true
 }
 
 func decode(w http.ResponseWriter, r *http.Request) (actionRequest, bool) {

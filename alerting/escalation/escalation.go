@@ -55,10 +55,13 @@ type Options struct {
 	// SendTimeout bounds the retries of one notification (default 2 min).
 	SendTimeout time.Duration
 	Feedback    Feedback
-	Metrics     *Metrics
-	Logger      *slog.Logger
-	Now         func() time.Time
-	Location    *time.Location
+	// Link, when set, makes the one-tap acknowledgement link for a page to p by SMS
+	// ("" for none).
+	Link     func(ctx context.Context, a alerting.Alert, p alerting.Person) (string, error)
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Location *time.Location
 }
 
 // Runner runs the ladders.

@@ -28,7 +28,14 @@ func (r *Runner) send(ctx context.Context, a alerting.Alert, atts []sqlite.Attem
 }
 
 func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person) {
-	text, err := r.render(ctx, a, notify.Purpose(att.Purpose), "")
+	link := ""
+	if r.o.Link != nil && att.Purpose == string(notify.PurposePage) && att.Channel == "sms" {
+		var err error
+		if link, err = r.o.Link(ctx, a, p); err != nil {
+			r.log.Error("making the acknowledgement link; the page goes without it", "alert", a.Code, "err", err)
+		}
+	}
+	text, err := r.renderLink(ctx, a, notify.Purpose(att.Purpose), "", link)
 	if err != nil {
 		r.finish(ctx, att, "failed", notify.Receipt{}, 0, err)
 		return
@@ -99,12 +106,17 @@ func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, 
 
 // render builds the text of a notification about a.
 func (r *Runner) render(ctx context.Context, a alerting.Alert, purpose notify.Purpose, by string) (string, error) {
+	return r.renderLink(ctx, a, purpose, by, "")
+}
+
+// renderLink is render with a one-tap link for the template.
+func (r *Runner) renderLink(ctx context.Context, a alerting.Alert, purpose notify.Purpose, by, link string) (string, error) {
 	elder, err := r.o.Directory.Elder(ctx, a.Place)
 	if err != nil {
 		return "", err
 	}
 	m := policy.Message{Code: a.Code, Kind: string(a.Kind), KindZH: policy.KindZH(a.Kind), Village: a.Place.Village,
-		Home: a.Place.Home, Elder: elder, Time: a.EventAt.In(r.o.Location).Format("01-02 15:04"), By: by}
+		Home: a.Place.Home, Elder: elder, Time: a.EventAt.In(r.o.Location).Format("01-02 15:04"), By: by, Link: link}
 	if a.LateBy > time.Minute {
 		m.Late = fmt.Sprintf("%d分钟", int(a.LateBy.Minutes()))
 	}

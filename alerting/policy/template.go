@@ -34,19 +34,23 @@ type Message struct {
 	By string
 	// Late says how late the event reached the gateway, e.g. "12分钟"; empty when on time.
 	Late string
+	// Link is the one-tap acknowledgement link for this person (pages by SMS, when
+	// the gateway has a public address); empty otherwise.
+	Link string
 }
 
 // defaultTemplates are Chinese SMS texts; 【...】 is the sender signature SMS gateways
 // in China require.
 var defaultTemplates = map[string]string{
-	PurposePage:     "【巴州家庭养老床位】{{.Village}}{{.Home}}{{if .Elder}}（{{.Elder}}）{{end}} {{.KindZH}}（{{.Time}}{{if .Late}}，迟报{{.Late}}{{end}}）。回复1或{{.Code}}表示您去处理。",
+	PurposePage:     "【巴州家庭养老床位】{{.Village}}{{.Home}}{{if .Elder}}（{{.Elder}}）{{end}} {{.KindZH}}（{{.Time}}{{if .Late}}，迟报{{.Late}}{{end}}）。回复1或{{.Code}}表示您去处理{{if .Link}}，或点 {{.Link}}{{end}}。",
 	PurposeTaken:    "【巴州家庭养老床位】{{.Code}} {{.Village}}{{.KindZH}}已由{{.By}}接手。",
 	PurposeResolved: "【巴州家庭养老床位】{{.Code}} {{.Village}}{{.KindZH}}已处理完毕{{if .By}}（{{.By}}）{{end}}。",
 }
 
 // sampleMessage is what every template must render at load.
 var sampleMessage = Message{Code: "K7M2", Kind: string(alerting.KindFall), KindZH: "跌倒",
-	Village: "哈尔莫墩村", Home: "H-0012", Elder: "王奶奶", Time: "03:12", By: "李医生", Late: "12分钟"}
+	Village: "哈尔莫墩村", Home: "H-0012", Elder: "王奶奶", Time: "03:12", By: "李医生", Late: "12分钟",
+	Link: "https://carebed.example.cn/a/AbCdEfGhIjKlMnOp"}
 
 var kindsZH = map[alerting.Kind]string{
 	alerting.KindSOS: "紧急呼叫", alerting.KindFall: "跌倒", alerting.KindSmoke: "烟雾报警",

@@ -66,6 +66,13 @@ CREATE TABLE IF NOT EXISTS attempts (
 	UNIQUE(alert_id, step, person_id, channel, purpose)
 );
 CREATE INDEX IF NOT EXISTS attempts_provider ON attempts(provider_id) WHERE provider_id != '';
+CREATE TABLE IF NOT EXISTS links (
+	id TEXT PRIMARY KEY,
+	alert_id INTEGER NOT NULL REFERENCES alerts(id),
+	person_id TEXT NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used_at INTEGER NOT NULL DEFAULT 0
+);
 `
 
 // Store is the alert store.

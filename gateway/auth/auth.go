@@ -193,3 +193,18 @@ func (s *Service) issue(ctx context.Context, user, kind, label string, ttl time.
 	}
 	return token, nil
 }
+
+// CallerByName returns the active user with this login as an API caller (whom an
+// alert may be handed over to); false when there is none.
+func (s *Service) CallerByName(ctx context.Context, name string) (api.Caller, bool, error) {
+	u, err := s.o.Store.User(ctx, name)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return api.Caller{}, false, nil
+	case err != nil:
+		return api.Caller{}, false, err
+	case !u.Active():
+		return api.Caller{}, false, nil
+	}
+	return CallerOf(u), true, nil
+}

@@ -126,6 +126,11 @@ func TestAPIConfinesEachRoleToItsArea(t *testing.T) {
 		{"duty closes", "POST", s.alertURL(a, "resolve"), "duty-a", `{"outcome":"handled_at_home","note":"老人无恙"}`, http.StatusOK},
 		{"doctor acknowledges own village only", "POST", s.alertURL(b, "ack"), "doctor-a", "", http.StatusNotFound},
 		{"the other township acknowledges its own", "POST", s.alertURL(b, "ack"), "duty-b", "", http.StatusOK},
+		{"hand over to someone who cannot see it", "POST", s.alertURL(b, "handover"), "duty-b", `{"to":"duty-a"}`, http.StatusBadRequest},
+		{"hand over to a stranger", "POST", s.alertURL(b, "handover"), "duty-b", `{"to":"nobody"}`, http.StatusBadRequest},
+		{"hand over to the county", "POST", s.alertURL(b, "handover"), "duty-b", `{"to":"admin"}`, http.StatusOK},
+		{"bad outcome", "POST", s.alertURL(b, "resolve"), "admin", `{"outcome":"whatever"}`, http.StatusBadRequest},
+		{"resolved alerts cannot be handed over", "POST", s.alertURL(a, "handover"), "duty-a", `{"to":"admin"}`, http.StatusConflict},
 	}
 	for _, st := range steps {
 		token := s.tokens[st.user]
@@ -138,10 +143,15 @@ func TestAPIConfinesEachRoleToItsArea(t *testing.T) {
 		}
 	}
 
-	trail := s.audit(t, a)
-	for _, want := range []string{"acknowledged by user/visitor-a via api", "resolved by user/duty-a via api"} {
-		if !strings.Contains(trail, want) {
-			t.Errorf("audit trail of %s lacks %q:\n%s", a, want, trail)
+	for tw, wants := range map[string][]string{
+		a: {"acknowledged by user/visitor-a via api", "resolved by user/duty-a via api"},
+		b: {"acknowledged by user/duty-b via api", "handed_over by user/duty-b via api"},
+	} {
+		trail := s.audit(t, tw)
+		for _, want := range wants {
+			if !strings.Contains(trail, want) {
+				t.Errorf("audit trail of %s lacks %q:\n%s", tw, want, trail)
+			}
 		}
 	}
 }
