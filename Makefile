@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build install test unit bench demo fuzz vet clean certs
+.PHONY: all build install test unit bench demo fuzz vet clean dashboards certs
 
 all: build
 
@@ -36,6 +36,11 @@ bench: install
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/
+
+# dashboards regenerates the Grafana boards' JSON (dashboards/json) from their Go
+# definitions (dashboards/board); commit both (docs/dashboards.md).
+dashboards:
+	$(GO) run ./dashboards/cmd/gen -out dashboards/json
 
 # demo starts InfluxDB, the gateway with its embedded broker and simulated homes, and
 # prints where to look. DEMO_SECONDS=N stops it after N seconds (default: Ctrl-C).

@@ -216,7 +216,14 @@ type AlertPoint struct {
 	Code, State, Change, Outcome            string
 	// AckSeconds and OpenSeconds are set (> 0) on acknowledgement and resolution.
 	AckSeconds, OpenSeconds float64
-	At                      time.Time
+	// OpenedAt is when the alert was raised (field opened_ms, Unix milliseconds), so
+	// a dashboard shows an open alert's age; omitted when zero.
+	OpenedAt time.Time
+	// AckRole is the role of the person who took the alert (village_doctor, ...;
+	// never a name or phone), "" while nobody has. Field ack_role, always written, so
+	// that the last value of an alert never comes from an earlier alert of the home.
+	AckRole string
+	At      time.Time
 }
 
 // AppendAlert appends the line of an alert state change. Its timestamp is the change
@@ -243,6 +250,10 @@ func AppendAlert(dst []byte, a AlertPoint) []byte {
 		v := a.OpenSeconds
 		f.float("open_seconds", &v)
 	}
+	if !a.OpenedAt.IsZero() {
+		f.integer("opened_ms", a.OpenedAt.UnixMilli())
+	}
+	f.str("ack_role", a.AckRole)
 	dst = append(f.dst, ' ')
 	dst = strconv.AppendInt(dst, a.At.UnixMilli()*1_000_000+a.ID%1_000_000, 10)
 	return append(dst, '\n')

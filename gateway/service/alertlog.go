@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,10 +22,14 @@ type alertLog struct {
 	changes *prometheus.CounterVec
 	now     func() time.Time
 	log     func(msg string, args ...any)
+	// people finds the role of whoever acknowledged an alert (home contacts).
+	people interface {
+		Person(ctx context.Context, id string) (alerting.Person, bool, error)
+	}
 }
 
 func newAlertLog(st *asqlite.Store, g *Gateway) *alertLog {
-	l := &alertLog{Store: st, spool: g.spool, now: g.now, log: g.log.Error,
+	l := &alertLog{Store: st, spool: g.spool, now: g.now, log: g.log.Error, people: &directory{reg: g.reg},
 		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebed_alerts_opened_total", Help: "Alerts opened, by kind and severity.",
 		}, []string{"kind", "severity"}),
@@ -62,7 +67,8 @@ func (l *alertLog) record(a alerting.Alert, change string) {
 	l.changes.WithLabelValues(change).Inc()
 	p := points.AlertPoint{County: a.Place.County, Township: a.Place.Township, Village: a.Place.Village,
 		Home: a.Place.Home, Device: a.Device, Kind: string(a.Kind), Severity: string(a.Sev), ID: a.ID,
-		Code: a.Code, State: string(a.State), Change: change, Outcome: string(a.Outcome), At: l.now()}
+		Code: a.Code, State: string(a.State), Change: change, Outcome: string(a.Outcome), At: l.now(),
+		OpenedAt: a.OpenedAt, AckRole: l.ackRole(a.AckedBy)}
 	if !a.AckedAt.IsZero() && change == "acknowledged" {
 		p.AckSeconds = a.AckedAt.Sub(a.OpenedAt).Seconds()
 	}
@@ -73,6 +79,26 @@ func (l *alertLog) record(a alerting.Alert, change string) {
 	if err := l.spool.Append([][]byte{points.AppendAlert(rec, p)}); err != nil {
 		l.log("writing an alert change for InfluxDB", "alert", a.Code, "err", err)
 	}
+}
+
+// ackRole is the role of the person with id by, for the alert measurement (never a
+// name or phone): "" when nobody acknowledged, "other" for people without a role
+// (named people of the policy, duty staff acknowledging through the API).
+func (l *alertLog) ackRole(by string) string {
+	kind, _, _ := strings.Cut(by, "/")
+	switch kind {
+	case "":
+		return ""
+	case "clinic":
+		return string(alerting.ReceiverTownshipClinic)
+	case "county":
+		return string(alerting.ReceiverCountyCentre)
+	case "home":
+		if p, ok, err := l.people.Person(context.Background(), by); err == nil && ok {
+			return string(p.Role)
+		}
+	}
+	return "other"
 }
 
 // Raise opens or repeats an alert and records a new one.

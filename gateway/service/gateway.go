@@ -56,6 +56,7 @@ type Gateway struct {
 	now     func() time.Time
 	reg     *registry.Store
 	devices deviceTable
+	homes   homeLog // homes.go: the home measurement
 	nDev    atomic.Int64
 	spool   *spool.Spool
 	dead    *deadletter.Log
@@ -147,6 +148,7 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load registry: %w", err)
 	}
+	g.writeHomes(ctx)
 	if old := g.nDev.Swap(int64(n)); old != int64(n) {
 		g.log.Info("registry loaded", "devices", n)
 	}

@@ -1,6 +1,7 @@
-// Package devsvc starts the real services (Mosquitto 2, InfluxDB 1.8) for integration
-// tests: each on free loopback ports, in the test's own temporary folder, through the
-// deploy/dev/run-* scripts, so tests run exactly the configuration developers run.
+// Package devsvc starts the real services (Mosquitto 2, InfluxDB 1.8, Prometheus 2)
+// for integration tests: each on free loopback ports, in the test's own temporary
+// folder, through the deploy/dev/run-* scripts, so tests run exactly the
+// configuration developers run.
 //
 // A service started here is stopped by t.Cleanup (SIGTERM, then SIGKILL after a
 // deadline, by its pid only); when the test failed, the tail of its log is printed.
@@ -10,7 +11,8 @@
 // When a binary is missing the test is skipped with instructions, except in CI
 // (environment variable CI set), where a missing service is a failure: see Require.
 // Binaries: $CAREBED_MOSQUITTO, else mosquitto on PATH, else /usr/sbin/mosquitto;
-// $CAREBED_INFLUXD, else $REPO/.bin/influxd (built by deploy/dev/install). The run
+// $CAREBED_INFLUXD, else $REPO/.bin/influxd (built by deploy/dev/install);
+// $CAREBED_PROMETHEUS, else prometheus on PATH, else /usr/bin/prometheus. The run
 // scripts read the rest of their environment as usual, e.g. CAREBED_INFLUX_FLUX=false
 // starts InfluxDB without Flux, which saves about 3.5 s of CPU per start.
 //
@@ -74,10 +76,10 @@ func findGoMod(dir string) (string, bool) {
 	}
 }
 
-// Require checks that the binary for what ("mosquitto" or "influxd") and its run
-// script are present. When one is missing it fails the test if the environment
-// variable CI is non-empty (a missing service in CI is a failure, never a skip), and
-// skips it otherwise, saying how to install. StartMosquitto and StartInflux call it.
+// Require checks that the binary for what ("mosquitto", "influxd" or "prometheus")
+// and its run script are present. When one is missing it fails the test if the
+// environment variable CI is non-empty (a missing service in CI is a failure, never a
+// skip), and skips it otherwise, saying how to install. The Start functions call it.
 func Require(t testing.TB, what string) {
 	t.Helper()
 	if err := missing(what); err != nil {
@@ -98,8 +100,10 @@ func missing(what string) error {
 		bin, err = mosquittoBinary()
 	case influxdName:
 		bin, err = influxdBinary()
+	case prometheusName:
+		bin, err = prometheusBinary()
 	default:
-		return fmt.Errorf("unknown service %q (want %q or %q)", what, mosquittoName, influxdName)
+		return fmt.Errorf("unknown service %q (want %q, %q or %q)", what, mosquittoName, influxdName, prometheusName)
 	}
 	if err != nil {
 		return err
@@ -234,4 +238,37 @@ func tail(path string, n int) string {
 		lines = append([]string{fmt.Sprintf("... (%d earlier lines in %s)", len(lines)-n, path)}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// service is what startService starts: a run script on ports it is given.
+type service interface {
+	ports() int           // how many free ports it needs
+	setPorts(ports []int) // uses them (and derives its URLs)
+	start() error         // errAddrInUse when another process took a port meanwhile
+	Pid() int
+	where() string // its address, for messages
+}
+
+// startService starts s on free loopback ports, trying new ones (up to
+// startAttempts) when another process took one between the choice and the bind. It
+// fails t when s does not start.
+func startService(t testing.TB, name string, s service) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(s.ports())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.setPorts(ports)
+		began := time.Now()
+		err = s.start()
+		if err == nil {
+			t.Logf("devsvc: %s (pid %d) ready on %s in %v", name, s.Pid(), s.where(), time.Since(began).Round(time.Millisecond))
+			return
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == startAttempts {
+			t.Fatalf("devsvc: starting %s on %s: %v", name, s.where(), err)
+		}
+		t.Logf("devsvc: a port of %s (%v) was taken meanwhile; trying others", name, ports)
+	}
 }

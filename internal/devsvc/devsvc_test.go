@@ -233,7 +233,7 @@ func TestStartReportsPortInUse(t *testing.T) {
 		t.Parallel()
 		Require(t, mosquittoName)
 		m := newMosquitto(filepath.Join(t.TempDir(), "mosquitto"))
-		m.setPort(taken)
+		m.setPorts([]int{taken})
 		t.Cleanup(func() {
 			if m.proc != nil {
 				m.proc.kill()
@@ -258,9 +258,9 @@ func TestStartReportsPortInUse(t *testing.T) {
 				}
 			})
 			if tc.taken == "http" {
-				i.setPorts(taken, ports[0])
+				i.setPorts([]int{taken, ports[0]})
 			} else {
-				i.setPorts(ports[0], taken)
+				i.setPorts([]int{ports[0], taken})
 			}
 			if err := i.start(); !errors.Is(err, errAddrInUse) {
 				t.Fatalf("start with the %s port taken: got %v, want %v", tc.taken, err, errAddrInUse)

@@ -52,23 +52,8 @@ func StartInflux(t testing.TB) *Influx {
 	Require(t, influxdName)
 	i := newInflux(filepath.Join(t.TempDir(), "influxd"))
 	cleanup(t, influxGrace, func() *proc { return i.proc })
-	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		i.setPorts(ports[0], ports[1])
-		began := time.Now()
-		err = i.start()
-		if err == nil {
-			t.Logf("devsvc: influxd (pid %d) ready on %s in %v", i.Pid(), i.URL, time.Since(began).Round(time.Millisecond))
-			return i
-		}
-		if !errors.Is(err, errAddrInUse) || attempt == startAttempts {
-			t.Fatalf("devsvc: starting influxd on %s: %v", i.URL, err)
-		}
-		t.Logf("devsvc: influxd port %d or %d was taken meanwhile; trying others", i.port, i.rpcPort)
-	}
+	startService(t, influxdName, i)
+	return i
 }
 
 func newInflux(dir string) *Influx {
@@ -76,7 +61,12 @@ func newInflux(dir string) *Influx {
 		client: &http.Client{Timeout: 30 * time.Second}}
 }
 
-func (i *Influx) setPorts(httpPort, rpcPort int) {
+func (i *Influx) ports() int { return 2 } // HTTP and the RPC service
+
+func (i *Influx) where() string { return i.URL }
+
+func (i *Influx) setPorts(ports []int) {
+	httpPort, rpcPort := ports[0], ports[1]
 	i.port, i.rpcPort = httpPort, rpcPort
 	i.URL = "http://127.0.0.1:" + strconv.Itoa(httpPort)
 }

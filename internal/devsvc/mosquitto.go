@@ -69,30 +69,20 @@ func StartMosquittoWith(t testing.TB, o MosquittoOptions) *Mosquitto {
 	m := newMosquitto(filepath.Join(t.TempDir(), "mosquitto"))
 	m.opts = o
 	cleanup(t, mosquittoGrace, func() *proc { return m.proc })
-	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.setPort(ports[0])
-		began := time.Now()
-		err = m.start()
-		if err == nil {
-			t.Logf("devsvc: mosquitto (pid %d) ready on %s in %v", m.Pid(), m.Addr, time.Since(began).Round(time.Millisecond))
-			return m
-		}
-		if !errors.Is(err, errAddrInUse) || attempt == startAttempts {
-			t.Fatalf("devsvc: starting mosquitto on %s: %v", m.Addr, err)
-		}
-		t.Logf("devsvc: mosquitto port %d was taken meanwhile; trying another", m.Port)
-	}
+	startService(t, mosquittoName, m)
+	return m
 }
 
 func newMosquitto(dir string) *Mosquitto {
 	return &Mosquitto{Dir: dir, LogFile: filepath.Join(dir, "mosquitto.log")}
 }
 
-func (m *Mosquitto) setPort(port int) {
+func (m *Mosquitto) ports() int { return 1 }
+
+func (m *Mosquitto) where() string { return m.Addr }
+
+func (m *Mosquitto) setPorts(ports []int) {
+	port := ports[0]
 	m.Port = port
 	m.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	m.URL = "tcp://" + m.Addr
