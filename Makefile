@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build install test unit bench demo fuzz vet clean dashboards certs
+.PHONY: all build install test unit bench demo fuzz vet clean dashboards certs screenshots
 
 all: build
 
@@ -46,6 +46,11 @@ dashboards:
 # prints where to look. DEMO_SECONDS=N stops it after N seconds (default: Ctrl-C).
 demo: install build
 	deploy/dev/demo
+
+# screenshots retakes the duty console's screenshots in docs/console (real Chromium).
+screenshots: install
+	CAREBED_SCREENSHOTS=$(CURDIR)/docs/console CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false \
+	  $(GO) test -count=1 -run TestDutyConsoleInABrowser ./gateway/service/
 
 # certs makes a local CA and TLS certificates for development, tests and a trial
 # compose deployment: make certs CERTS_DIR=deploy/compose/certs CERT_HOSTS=mosquitto,gateway

@@ -20,6 +20,9 @@ func (r *Runner) Ack(ctx context.Context, id int64, p alerting.Person, channel s
 	}
 	r.o.Metrics.timeToAck.WithLabelValues(string(a.Sev)).Observe(a.AckedAt.Sub(a.OpenedAt).Seconds())
 	r.log.Info("alert acknowledged", "alert", a.Code, "by", p.ID, "channel", channel)
+	// The ack is committed: the others must be told even when whoever acknowledged
+	// goes away now (a phone that loses its connection after tapping).
+	ctx = context.WithoutCancel(ctx)
 	if err := r.tellTaken(ctx, a, p); err != nil {
 		r.log.Error("sending 'taken by' notices", "alert", a.Code, "err", err)
 	}
@@ -30,6 +33,9 @@ func (r *Runner) Ack(ctx context.Context, id int64, p alerting.Person, channel s
 	}
 	return a, nil
 }
+
+// told are the statuses of a page whose person has been, or is being, paged.
+var told = map[string]bool{"queued": true, "sent": true, "delivered": true}
 
 // tellTaken sends a 'taken by' notice to every other person paged about a, on the
 // channels they were paged on.
@@ -43,7 +49,9 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 	seen := map[string]bool{}
 	for _, att := range paged {
 		key := att.PersonID + "/" + att.Channel
-		if att.Purpose != string(notify.PurposePage) || att.Status != "sent" && att.Status != "delivered" || att.PersonID == by.ID || seen[key] {
+		// A page still being sent (queued) counts: its person is about to be asked to
+		// go and must hear that someone has.
+		if att.Purpose != string(notify.PurposePage) || !told[att.Status] || att.PersonID == by.ID || seen[key] {
 			continue
 		}
 		seen[key] = true

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"carebed/gateway/registry"
 )
@@ -46,9 +47,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 		return
 	}
-	expires := s.o.Now().Add(s.o.SessionTTL)
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	expires := s.SetSessionCookie(w, r, token)
 	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": expires, "user": userJSON(u)})
 }
 
@@ -58,10 +57,30 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("sign-out", "err", err)
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode})
+	ClearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// SetSessionCookie sets the session cookie for a sign-in (HttpOnly, SameSite=Strict,
+// Secure over TLS) and returns when it expires.
+func (s *Service) SetSessionCookie(w http.ResponseWriter, r *http.Request, token string) time.Time {
+	expires := s.o.Now().Add(s.o.SessionTTL)
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	return expires
+}
+
+// ClearSessionCookie removes the session cookie.
+func ClearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode})
+}
+
+// RequestToken is the session or API token a request carries, "" when none.
+func RequestToken(r *http.Request) string { return requestToken(r) }
+
+// RemoteIP is the client's address without the port.
+func RemoteIP(r *http.Request) string { return remoteIP(r) }
 
 func (s *Service) me(w http.ResponseWriter, r *http.Request) {
 	u, err := s.user(r)

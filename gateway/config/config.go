@@ -139,6 +139,11 @@ type HTTP struct {
 	Pprof bool `yaml:"pprof"`
 	// SessionTTL is how long a sign-in to the API lasts (a duty shift).
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// PublicURL is the gateway's address as people's phones reach it, e.g.
+	// https://carebed.example.cn; when set, SMS pages carry a one-tap acknowledgement
+	// link PublicURL/a/TOKEN, valid for LinkTTL.
+	PublicURL string        `yaml:"public_url"`
+	LinkTTL   time.Duration `yaml:"link_ttl"`
 }
 
 // Spool configures the durable telemetry spool.
@@ -181,7 +186,7 @@ func Default() Config {
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 		},
-		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour, LinkTTL: 12 * time.Hour},
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20},
 		Registry: Registry{Refresh: 30 * time.Second},
@@ -304,6 +309,8 @@ func (c Config) Validate() error {
 		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
 		{"http.addr", optionalAddr(c.HTTP.Addr)},
 		{"http.session_ttl", atLeast(c.HTTP.SessionTTL, time.Minute)},
+		{"http.public_url", optionalHTTPURL(c.HTTP.PublicURL)},
+		{"http.link_ttl", atLeast(c.HTTP.LinkTTL, time.Minute)},
 		{"spool.max_bytes", atLeast64(c.Spool.MaxBytes, 1<<20)},
 		{"spool.segment_bytes", atLeast64(c.Spool.SegmentBytes, 64<<10)},
 		{"spool.keep_shipped_bytes", atLeast64(c.Spool.KeepShippedBytes, 0)},

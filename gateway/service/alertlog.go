@@ -26,6 +26,8 @@ type alertLog struct {
 	people interface {
 		Person(ctx context.Context, id string) (alerting.Person, bool, error)
 	}
+	// onChange, if set, hears of every change (the duty console's live pages).
+	onChange func(a alerting.Alert, change string)
 }
 
 func newAlertLog(st *asqlite.Store, g *Gateway) *alertLog {
@@ -65,6 +67,9 @@ func (o openAlerts) Collect(ch chan<- prometheus.Metric) {
 // record writes one state change of a to the spool.
 func (l *alertLog) record(a alerting.Alert, change string) {
 	l.changes.WithLabelValues(change).Inc()
+	if l.onChange != nil {
+		l.onChange(a, change)
+	}
 	p := points.AlertPoint{County: a.Place.County, Township: a.Place.Township, Village: a.Place.Village,
 		Home: a.Place.Home, Device: a.Device, Kind: string(a.Kind), Severity: string(a.Sev), ID: a.ID,
 		Code: a.Code, State: string(a.State), Change: change, Outcome: string(a.Outcome), At: l.now(),
@@ -127,6 +132,15 @@ func (l *alertLog) Ack(ctx context.Context, id int64, by, channel string, now ti
 	a, err := l.Store.Ack(ctx, id, by, channel, now)
 	if err == nil {
 		l.record(a, "acknowledged")
+	}
+	return a, err
+}
+
+// HandOver hands an alert over and records it.
+func (l *alertLog) HandOver(ctx context.Context, id int64, by, to, channel string, now time.Time) (alerting.Alert, error) {
+	a, err := l.Store.HandOver(ctx, id, by, to, channel, now)
+	if err == nil {
+		l.record(a, "handed_over")
 	}
 	return a, err
 }

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +21,8 @@ import (
 	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/auth"
 	"carebed/gateway/config"
+	"carebed/gateway/console"
+	"carebed/gateway/influxread"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
 )
@@ -46,6 +50,10 @@ func (g *Gateway) buildAlerting() error {
 	if err != nil {
 		return err
 	}
+	links, err := g.links(st)
+	if err != nil {
+		return err
+	}
 	notifiers := map[string]notify.Notifier{policy.ChannelSMS: sms, policy.ChannelPush: push}
 	if wc := g.cfg.Webhook; wc.URL != "" {
 		wh, err := webhook.New(webhook.Options{URL: wc.URL, Secret: wc.Secret, Now: g.now})
@@ -54,9 +62,13 @@ func (g *Gateway) buildAlerting() error {
 		}
 		notifiers[policy.ChannelWebhook] = wh
 	}
+	var linkFor func(context.Context, alerting.Alert, alerting.Person) (string, error)
+	if links != nil {
+		linkFor = links.Make
+	}
 	g.runner = escalation.New(escalation.Options{Store: logged, Policy: pol, Directory: dir,
-		Notifiers: notifiers,
-		Feedback:  g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
+		Notifiers: notifiers, Link: linkFor,
+		Feedback: g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: logged, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
 		Thresholds: thresholds(pol)})
@@ -64,6 +76,35 @@ func (g *Gateway) buildAlerting() error {
 		Logger: g.log, Now: g.now})
 	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
+	return g.buildConsole(logged, dir, links, pol.Location())
+}
+
+// links makes the one-tap link maker when http.public_url is set (nil otherwise),
+// with its key kept in the data folder so links survive restarts.
+func (g *Gateway) links(st *asqlite.Store) (*console.Links, error) {
+	if g.cfg.HTTP.PublicURL == "" {
+		return nil, nil
+	}
+	key, err := console.LoadKey(filepath.Join(g.cfg.DataDir, "link.key"))
+	if err != nil {
+		return nil, err
+	}
+	return console.NewLinks(key, st, strings.TrimRight(g.cfg.HTTP.PublicURL, "/"), g.cfg.HTTP.LinkTTL, g.now)
+}
+
+// buildConsole makes the duty console, fed with every alert change.
+func (g *Gateway) buildConsole(logged *alertLog, dir *directory, links *console.Links, loc *time.Location) error {
+	ic := g.cfg.Influx
+	c, err := console.New(console.Options{API: g.alertAPI, Auth: g.auth, Directory: dir, Escalation: g.runner,
+		Homes: g.reg, Users: g.reg, Readings: influxread.New(ic.URL, ic.Bucket, ic.Token), Links: links,
+		Logger: g.log, Now: g.now, Location: loc})
+	if err != nil {
+		return err
+	}
+	logged.onChange = func(a alerting.Alert, change string) {
+		c.Hub().Publish(console.Change{AlertID: a.ID, Place: a.Place, What: change})
+	}
+	g.console = c
 	return nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"carebed/gateway/auth"
 	"carebed/gateway/broker"
 	"carebed/gateway/config"
+	"carebed/gateway/console"
 	"carebed/gateway/deadletter"
 	"carebed/gateway/ingest"
 	"carebed/gateway/registry"
@@ -74,6 +75,7 @@ type Gateway struct {
 	runner   *escalation.Runner
 	alertAPI *api.API
 	auth     *auth.Service
+	console  *console.Console
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds

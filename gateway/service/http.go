@@ -18,6 +18,10 @@ func (g *Gateway) routes(gatherer prometheus.Gatherer) http.Handler {
 	mux.HandleFunc("GET /readyz", g.serveReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	g.auth.Register(mux)
+	g.console.Register(mux)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	})
 	g.alertAPI.Register(mux)
 	if g.cfg.HTTP.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -1,0 +1,120 @@
+package console
+
+import (
+	"net/http"
+
+	"carebed/alerting"
+	"carebed/alerting/policy"
+)
+
+// Languages of the pages: Chinese, which the duty staff read, and English.
+const (
+	langZH = "zh"
+	langEN = "en"
+)
+
+// words are the pages' texts by key and language.
+var words = map[string][2]string{ // [zh, en]
+	"title":                  {"乡镇值班台", "Duty console"},
+	"signin":                 {"登录", "Sign in"},
+	"signout":                {"退出", "Sign out"},
+	"name":                   {"用户名", "User name"},
+	"password":               {"密码", "Password"},
+	"badlogin":               {"用户名或密码错误", "Wrong user name or password"},
+	"toomany":                {"尝试次数过多，请一分钟后再试", "Too many attempts; try again in a minute"},
+	"open":                   {"待处理警报", "Open alerts"},
+	"resolved":               {"最近已处理", "Recently resolved"},
+	"devices":                {"设备离线与低电量", "Devices offline or low on battery"},
+	"none":                   {"没有待处理的警报", "No open alerts"},
+	"nonedev":                {"所有设备正常", "Every device is fine"},
+	"noneresolved":           {"最近没有已处理的警报", "Nothing resolved recently"},
+	"ack":                    {"我去处理", "I'm going"},
+	"handover":               {"转交", "Hand over"},
+	"handoverto":             {"转交给", "Hand over to"},
+	"resolve":                {"结束警报", "Close the alert"},
+	"outcome":                {"结果", "Outcome"},
+	"note":                   {"备注", "Note"},
+	"timeline":               {"经过", "Timeline"},
+	"notifications":          {"通知", "Notifications"},
+	"place":                  {"地点", "Place"},
+	"elder":                  {"老人", "Elder"},
+	"address":                {"地址", "Address"},
+	"map":                    {"地图", "Map"},
+	"contacts":               {"联系人", "Contacts"},
+	"readings":               {"最近数据", "Recent readings"},
+	"noreadings":             {"最近一小时没有数据", "No readings in the last hour"},
+	"device":                 {"设备", "Device"},
+	"holder":                 {"处理人", "Taken by"},
+	"nobody":                 {"无人接手", "Nobody yet"},
+	"age":                    {"已过", "Open for"},
+	"tta":                    {"接手用时", "Time to acknowledge"},
+	"back":                   {"返回", "Back"},
+	"stale":                  {"此警报有新情况，点此刷新", "This alert has changed: refresh"},
+	"english":                {"English", "中文"},
+	"link.title":             {"确认处理警报", "Take the alert"},
+	"link.go":                {"我去处理", "I'm going"},
+	"link.done":              {"已确认，谢谢。其他人已收到通知。", "Done, thank you. The others have been told."},
+	"link.used":              {"此链接已经用过。", "This link has been used already."},
+	"link.expired":           {"此链接已过期。请回复短信，或致电乡镇卫生院。", "This link has expired. Reply to the SMS or call the township clinic."},
+	"link.bad":               {"此链接无效（可能被改动）。请回复短信。", "This link is not valid (it may have been altered). Reply to the SMS instead."},
+	"link.taken":             {"此警报已由他人接手：", "Someone has taken this alert already: "},
+	"link.closed":            {"此警报已经结束。", "This alert is closed."},
+	"refused.taken":          {"已有人接手", "Someone has it already"},
+	"refused.closed":         {"警报已结束", "The alert is closed"},
+	"refused.role":           {"您的角色不能结束警报", "Your role may not close alerts"},
+	"refused.bad":            {"请求有误", "Bad request"},
+	"state.pending":          {"确认中", "Holding"},
+	"state.open":             {"新警报", "New"},
+	"state.notified":         {"已通知", "Paged"},
+	"state.acknowledged":     {"已接手", "Taken"},
+	"state.resolved":         {"已结束", "Closed"},
+	"sev.critical":           {"紧急", "Critical"},
+	"sev.high":               {"高", "High"},
+	"sev.warning":            {"提示", "Warning"},
+	"out.false_alarm":        {"误报", "False alarm"},
+	"out.handled_at_home":    {"在家处理", "Handled at home"},
+	"out.referred_to_clinic": {"转卫生院", "Referred to the clinic"},
+	"out.sent_to_hospital":   {"送医院", "Sent to hospital"},
+	"role.family":            {"家属", "family"},
+	"role.village_visitor":   {"探访员", "village visitor"},
+	"role.village_doctor":    {"村医", "village doctor"},
+	"role.township_clinic":   {"卫生院", "township clinic"},
+	"role.county_centre":     {"县中心", "county centre"},
+	"out.cancelled":          {"设备取消", "Cancelled on the device"},
+	"out.auto_resolved":      {"自动结束", "Ended by itself"},
+	"out.grouped":            {"并入村级断线", "Part of a village outage"},
+}
+
+// lang picks the page language: ?lang= (remembered in a cookie), else the cookie,
+// else Chinese.
+func lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == langZH || l == langEN {
+		http.SetCookie(w, &http.Cookie{Name: "carebed_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie("carebed_lang"); err == nil && (c.Value == langZH || c.Value == langEN) {
+		return c.Value
+	}
+	return langZH
+}
+
+// tr translates key; an unknown key shows itself (a test checks every key used).
+func tr(l, key string) string {
+	w, ok := words[key]
+	if !ok {
+		return key
+	}
+	if l == langEN {
+		return w[1]
+	}
+	return w[0]
+}
+
+// kindName is an alert kind in the page's language.
+func kindName(l string, k alerting.Kind) string {
+	if l == langEN {
+		return string(k)
+	}
+	return policy.KindZH(k)
+}

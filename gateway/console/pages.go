@@ -1,0 +1,382 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"carebed/alerting"
+	"carebed/alerting/api"
+	"carebed/alerting/sqlite"
+	"carebed/gateway/auth"
+)
+
+var funcs = template.FuncMap{}
+
+// Page is what every page's layout needs.
+type Page struct {
+	Lang  string
+	Title string
+	User  string // the signed-in person's display name; "" on public pages
+	Area  string
+	Nav   string // the menu entry to highlight
+	Flash string // a message after an action
+}
+
+// T translates key into the page's language.
+func (p Page) T(key string) string { return tr(p.Lang, key) }
+
+// OtherLang is the language the switch offers.
+func (p Page) OtherLang() string {
+	if p.Lang == langEN {
+		return langZH
+	}
+	return langEN
+}
+
+func (c *Console) page(q *request, nav string) Page {
+	a := q.caller.Area
+	area := strings.TrimSpace(strings.Join([]string{a.County, a.Township, a.Village}, " "))
+	return Page{Lang: q.lang, Title: tr(q.lang, "title"), User: q.caller.Name, Area: area, Nav: nav,
+		Flash: flash(q.lang, q.r.URL.Query().Get("m"))}
+}
+
+// Row is an alert as the lists show it.
+type Row struct {
+	ID                                int64
+	Code, Kind, Severity, SevText     string
+	State, StateText                  string
+	Village, Home, Elder              string
+	Opened, Age, Holder, Outcome, TTA string
+	Waiting                           bool // nobody has taken it yet
+}
+
+var sevRank = map[alerting.Severity]int{alerting.Critical: 0, alerting.High: 1, alerting.Warning: 2}
+
+// rows turns alerts into list rows; those nobody has taken first, then the most
+// severe, then the newest.
+func (c *Console) rows(ctx context.Context, l string, alerts []alerting.Alert) []Row {
+	sort.SliceStable(alerts, func(i, j int) bool {
+		a, b := alerts[i], alerts[j]
+		if wa, wb := waiting(a), waiting(b); wa != wb {
+			return wa
+		}
+		if sevRank[a.Sev] != sevRank[b.Sev] {
+			return sevRank[a.Sev] < sevRank[b.Sev]
+		}
+		return a.OpenedAt.After(b.OpenedAt)
+	})
+	names := newNames(c, l)
+	out := make([]Row, 0, len(alerts))
+	for _, a := range alerts {
+		out = append(out, c.row(ctx, l, a, names))
+	}
+	return out
+}
+
+func waiting(a alerting.Alert) bool {
+	return a.State != alerting.StateAcknowledged && a.State != alerting.StateResolved
+}
+
+func (c *Console) row(ctx context.Context, l string, a alerting.Alert, names *names) Row {
+	r := Row{ID: a.ID, Code: a.Code, Kind: kindName(l, a.Kind), Severity: string(a.Sev),
+		SevText: tr(l, "sev."+string(a.Sev)), State: string(a.State), StateText: tr(l, "state."+string(a.State)),
+		Village: a.Place.Village, Home: a.Place.Home, Waiting: waiting(a),
+		Opened: a.OpenedAt.In(c.o.Location).Format("01-02 15:04"), Age: age(l, c.o.Now().Sub(a.OpenedAt)),
+		Holder: tr(l, "nobody")}
+	if h, err := c.o.Homes.Home(ctx, a.Place.Home); err == nil {
+		r.Elder = h.Elder
+	}
+	if a.AckedBy != "" {
+		r.Holder = names.of(ctx, a.AckedBy)
+	}
+	if !a.AckedAt.IsZero() {
+		r.TTA = age(l, a.AckedAt.Sub(a.OpenedAt))
+	}
+	if a.Outcome != "" {
+		r.Outcome = tr(l, "out."+string(a.Outcome))
+	}
+	return r
+}
+
+// age is a duration as people say it: 45秒, 3分钟, 2小时5分.
+func age(l string, d time.Duration) string {
+	en := l == langEN
+	switch {
+	case d < time.Minute:
+		return unit(en, int(d.Seconds()), "秒", "s")
+	case d < time.Hour:
+		return unit(en, int(d.Minutes()), "分钟", "min")
+	case d < 48*time.Hour:
+		return unit(en, int(d.Hours()), "小时", "h") + unit(en, int(d.Minutes())%60, "分", "min")
+	}
+	return unit(en, int(d.Hours()/24), "天", "d")
+}
+
+func unit(en bool, n int, zh, enUnit string) string {
+	if en {
+		return strconv.Itoa(n) + " " + enUnit + " "
+	}
+	return strconv.Itoa(n) + zh
+}
+
+// names resolves person ids of the audit trail and the alerts to names, once each.
+type names struct {
+	c     *Console
+	lang  string
+	cache map[string]string
+}
+
+func newNames(c *Console, l string) *names { return &names{c: c, lang: l, cache: map[string]string{}} }
+
+func (n *names) of(ctx context.Context, id string) string {
+	if v, ok := n.cache[id]; ok {
+		return v
+	}
+	v := id
+	if login, ok := strings.CutPrefix(id, "user/"); ok {
+		if u, found, err := n.c.o.Auth.CallerByName(ctx, login); err == nil && found {
+			v = u.Name
+		}
+	} else if p, found, err := n.c.o.Directory.Person(ctx, id); err == nil && found {
+		v = p.Name
+		if v == "" || p.Role == alerting.ReceiverFamily { // family have no names in the ledger
+			v = tr(n.lang, "role."+string(p.Role))
+		}
+	}
+	n.cache[id] = v
+	return v
+}
+
+// OpenData is the open alerts page.
+type OpenData struct {
+	Page
+	Alerts  []Row
+	Waiting int
+}
+
+func (c *Console) openData(q *request) (OpenData, error) {
+	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, sqlite.Filter{OpenOnly: true})
+	if err != nil {
+		return OpenData{}, err
+	}
+	d := OpenData{Page: c.page(q, "open"), Alerts: c.rows(q.r.Context(), q.lang, alerts)}
+	for _, r := range d.Alerts {
+		if r.Waiting {
+			d.Waiting++
+		}
+	}
+	return d, nil
+}
+
+func (c *Console) openPage(q *request) {
+	d, err := c.openData(q)
+	if err != nil {
+		c.fail(q.w, err)
+		return
+	}
+	c.render(q.w, "open", http.StatusOK, d)
+}
+
+func (c *Console) openFragment(q *request) {
+	d, err := c.openData(q)
+	if err != nil {
+		c.fail(q.w, err)
+		return
+	}
+	c.renderFragment(q.w, "open", "alerts", d)
+}
+
+// ListData is the resolved and devices pages.
+type ListData struct {
+	Page
+	Alerts []Row
+}
+
+func (c *Console) resolvedPage(q *request) {
+	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, sqlite.Filter{State: alerting.StateResolved, Limit: 50})
+	if err != nil {
+		c.fail(q.w, err)
+		return
+	}
+	names := newNames(c, q.lang)
+	d := ListData{Page: c.page(q, "resolved")}
+	for _, a := range alerts {
+		d.Alerts = append(d.Alerts, c.row(q.r.Context(), q.lang, a, names))
+	}
+	c.render(q.w, "resolved", http.StatusOK, d)
+}
+
+// deviceKinds are the alerts about devices rather than people.
+var deviceKinds = map[alerting.Kind]bool{alerting.KindDeviceOffline: true, alerting.KindLowBattery: true,
+	alerting.KindVillageOutage: true, alerting.KindTamper: true}
+
+func (c *Console) devicesPage(q *request) {
+	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, sqlite.Filter{OpenOnly: true, Limit: 500})
+	if err != nil {
+		c.fail(q.w, err)
+		return
+	}
+	var mine []alerting.Alert
+	for _, a := range alerts {
+		if deviceKinds[a.Kind] {
+			mine = append(mine, a)
+		}
+	}
+	c.render(q.w, "devices", http.StatusOK, ListData{Page: c.page(q, "devices"), Alerts: c.rows(q.r.Context(), q.lang, mine)})
+}
+
+// events streams "change" events for alerts in the caller's area (server-sent
+// events); the page then fetches what changed.
+func (c *Console) events(q *request) {
+	fl, ok := q.w.(http.Flusher)
+	if !ok {
+		http.Error(q.w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	h := q.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	changes, cancel := c.o.Hub.Subscribe()
+	defer cancel()
+	fmt.Fprint(q.w, "retry: 2000\n: connected\n\n")
+	fl.Flush()
+	ping := time.NewTicker(20 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-q.r.Context().Done():
+			return
+		case ch := <-changes:
+			if q.caller.Sees(ch.Place) {
+				fmt.Fprintf(q.w, "event: change\ndata: %d\n\n", ch.AlertID)
+				fl.Flush()
+			}
+		case <-ping.C:
+			fmt.Fprint(q.w, ": ping\n\n")
+			fl.Flush()
+		}
+	}
+}
+
+// act carries out ack, resolve or handover from the alert page's forms.
+func (c *Console) act(q *request) {
+	id, _ := strconv.ParseInt(q.r.PathValue("id"), 10, 64)
+	if err := q.r.ParseForm(); err != nil {
+		http.Error(q.w, "bad form", http.StatusBadRequest)
+		return
+	}
+	ctx := q.r.Context()
+	var err error
+	switch q.r.PathValue("action") {
+	case "ack":
+		_, err = c.o.API.AckAs(ctx, q.caller, id, "console")
+	case "resolve":
+		_, err = c.o.API.ResolveAs(ctx, q.caller, id, alerting.Outcome(q.r.PostForm.Get("outcome")),
+			strings.TrimSpace(q.r.PostForm.Get("note")), "console")
+	case "handover":
+		_, err = c.o.API.HandOverAs(ctx, q.caller, id, q.r.PostForm.Get("to"), "console")
+	default:
+		http.NotFound(q.w, q.r)
+		return
+	}
+	if errors.Is(err, api.ErrNoSuchAlert) {
+		http.NotFound(q.w, q.r)
+		return
+	}
+	m := "ok"
+	var bad api.BadRequest
+	switch {
+	case errors.Is(err, sqlite.ErrAcknowledged):
+		m = "taken"
+	case errors.Is(err, sqlite.ErrResolved), errors.Is(err, sqlite.ErrNotAcknowledged):
+		m = "closed"
+	case errors.Is(err, api.ErrForbidden):
+		m = "role"
+	case errors.As(err, &bad):
+		m = "bad"
+	case err != nil:
+		c.fail(q.w, err)
+		return
+	}
+	http.Redirect(q.w, q.r, fmt.Sprintf("/console/alerts/%d?m=%s", id, m), http.StatusSeeOther)
+}
+
+// flash is the message shown after an action (the m parameter of the redirect).
+func flash(l, m string) string {
+	switch m {
+	case "taken", "closed", "role", "bad":
+		return tr(l, "refused."+m)
+	}
+	return ""
+}
+
+// sign-in pages
+
+// LoginData is the sign-in page.
+type LoginData struct {
+	Page
+	Next, Name, Error string
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	l := lang(w, r)
+	c.render(w, "login", http.StatusOK, LoginData{Page: Page{Lang: l, Title: tr(l, "title")}, Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return
+	}
+	l := lang(w, r)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	name, next := strings.TrimSpace(r.PostForm.Get("name")), safeNext(r.PostForm.Get("next"))
+	token, _, err := c.o.Auth.Login(r.Context(), name, r.PostForm.Get("password"), auth.RemoteIP(r))
+	if err != nil {
+		d := LoginData{Page: Page{Lang: l, Title: tr(l, "title")}, Next: next, Name: name, Error: tr(l, "badlogin")}
+		status := http.StatusUnauthorized
+		if errors.Is(err, auth.ErrTooManyLogins) {
+			d.Error, status = tr(l, "toomany"), http.StatusTooManyRequests
+		} else if !errors.Is(err, auth.ErrBadLogin) {
+			c.fail(w, err)
+			return
+		}
+		c.render(w, "login", status, d)
+		return
+	}
+	c.o.Auth.SetSessionCookie(w, r, token)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect after sign-in on this site's console.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") {
+		return next
+	}
+	return "/console/"
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return
+	}
+	if token := auth.RequestToken(r); token != "" {
+		if err := c.o.Auth.Logout(r.Context(), token); err != nil {
+			c.log.Error("sign-out", "err", err)
+		}
+	}
+	auth.ClearSessionCookie(w)
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+}

@@ -1,0 +1,110 @@
+// Package influxread reads recent telemetry back from InfluxDB with InfluxQL over the
+// v1 /query endpoint, which InfluxDB 1.8, 2.x (v1 compatibility API) and 3.x answer:
+// what the duty console shows as a home's recent readings.
+package influxread
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client queries one database.
+type Client struct {
+	base, db, rp, token string
+	http                *http.Client
+}
+
+// New returns a client for the gateway's influx settings: bucket is "db/rp" on 1.8
+// (or a 2.x/3.x bucket name, which their v1 API maps to a database), token is
+// "user:password" on 1.8 or an API token.
+func New(baseURL, bucket, token string) *Client {
+	db, rp, _ := strings.Cut(bucket, "/")
+	return &Client{base: strings.TrimRight(baseURL, "/"), db: db, rp: rp, token: token,
+		http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// Row is one result row: its time and the named values (nil where empty).
+type Row struct {
+	Time   time.Time
+	Values map[string]any
+}
+
+// Query runs q and returns the rows of its first series.
+func (c *Client) Query(ctx context.Context, q string) ([]Row, error) {
+	form := url.Values{"db": {c.db}, "q": {q}, "epoch": {"ms"}}
+	if c.rp != "" {
+		form.Set("rp", c.rp)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/query?"+form.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Token "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("influxread: %w", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Results []struct {
+			Error  string
+			Series []struct {
+				Columns []string
+				Values  [][]any
+			}
+		}
+		Error string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("influxread: %s: %w", resp.Status, err)
+	}
+	if body.Error != "" {
+		return nil, errors.New("influxread: " + body.Error)
+	}
+	if len(body.Results) == 0 || len(body.Results[0].Series) == 0 {
+		if len(body.Results) > 0 && body.Results[0].Error != "" {
+			return nil, errors.New("influxread: " + body.Results[0].Error)
+		}
+		return nil, nil
+	}
+	s := body.Results[0].Series[0]
+	out := make([]Row, 0, len(s.Values))
+	for _, v := range s.Values {
+		r := Row{Values: map[string]any{}}
+		for i, col := range s.Columns {
+			if i >= len(v) {
+				break
+			}
+			if col == "time" {
+				if ms, ok := v[i].(float64); ok {
+					r.Time = time.UnixMilli(int64(ms))
+				}
+				continue
+			}
+			r.Values[col] = v[i]
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Quote makes s an InfluxQL string literal.
+func Quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// Recent returns a home's telemetry of the last window, newest first, at most limit
+// rows: device, hr, rr, occupied, battery, rssi.
+func (c *Client) Recent(ctx context.Context, home string, window time.Duration, limit int) ([]Row, error) {
+	q := fmt.Sprintf(`SELECT device, hr, rr, occupied, battery, rssi FROM telemetry WHERE home = %s AND time > now() - %ds ORDER BY time DESC LIMIT %d`,
+		Quote(home), int(window.Seconds()), limit)
+	return c.Query(ctx, q)
+}
