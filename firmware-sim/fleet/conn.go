@@ -160,6 +160,12 @@ func (c *conn) back() {
 	c.cut.Store(false)
 }
 
+// paceSlack is how far ahead of its schedule a connection may publish before it
+// sleeps: sleeping for every message (tens of microseconds apart at load rates)
+// costs a timer and a wake-up each; this way a connection publishes a burst per
+// millisecond and the rate over a second is the same.
+const paceSlack = time.Millisecond
+
 // run publishes at c.rate until ctx ends, then waits up to 30 s for acknowledgements.
 func (c *conn) run(ctx context.Context, f *Fleet) {
 	inflight := make(chan pending, f.o.MaxInflight)
@@ -170,32 +176,42 @@ func (c *conn) run(ctx context.Context, f *Fleet) {
 	}
 	interval := time.Duration(float64(time.Second) / c.rate)
 	next := time.Now()
+	pace := time.NewTimer(time.Hour)
+	defer pace.Stop()
 	for i := 0; ctx.Err() == nil; i++ {
-		if wait := time.Until(next); wait > 0 {
+		if wait := time.Until(next); wait > paceSlack {
+			pace.Reset(wait)
 			select {
 			case <-ctx.Done():
-			case <-time.After(wait):
+			case <-pace.C:
 			}
 			if ctx.Err() != nil {
 				break
 			}
 		}
-		d := c.devices[i%len(c.devices)]
-		seq := c.next(d)
-		now := time.Now()
-		topic, payload := f.o.Payload(d, seq, now)
-		if c.offline.Load() && c.hold(topic, payload) {
-			next = next.Add(interval)
-			continue
-		}
-		tok := c.client.Publish(topic, 1, false, payload)
-		f.sent.Add(1)
-		f.lastPub.Store(now.UnixNano())
-		inflight <- pending{tok: tok, device: d, seq: seq}
+		c.publish(f, c.devices[i%len(c.devices)], inflight)
 		next = next.Add(interval)
 	}
 	close(inflight)
 	<-done
+}
+
+// publish sends device's next message (or keeps it, offline).
+func (c *conn) publish(f *Fleet, d string, inflight chan<- pending) {
+	seq := c.next(d)
+	now := time.Now()
+	topic, payload := f.o.Payload(d, seq, now)
+	if c.offline.Load() && c.hold(topic, payload) {
+		return
+	}
+	qos := byte(1)
+	if f.o.QoS0 {
+		qos = 0
+	}
+	tok := c.client.Publish(topic, qos, false, payload)
+	f.sent.Add(1)
+	f.lastPub.Store(now.UnixNano())
+	inflight <- pending{tok: tok, device: d, seq: seq}
 }
 
 // online announces the device as firmware does after connecting: a retained status
@@ -210,10 +226,13 @@ func (c *conn) online(f *Fleet, inflight chan<- pending) {
 }
 
 // collect waits for each publish's acknowledgement, in order. A publish stored while
-// the connection is down completes after the reconnection, hence the long bound.
+// the connection is down completes after the reconnection, hence the long bound. One
+// timer serves every wait (paho's WaitTimeout makes one per call).
 func (c *conn) collect(inflight <-chan pending, f *Fleet) {
+	bound := time.NewTimer(time.Hour)
+	defer bound.Stop()
 	for p := range inflight {
-		if !p.tok.WaitTimeout(2 * time.Minute) {
+		if !wait(p.tok, bound, 2*time.Minute) {
 			f.ack(p.device, p.seq, fmt.Errorf("no PUBACK for %s seq %d", p.device, p.seq))
 			continue
 		}
@@ -222,5 +241,21 @@ func (c *conn) collect(inflight <-chan pending, f *Fleet) {
 			continue
 		}
 		f.ack(p.device, p.seq, p.tok.Error())
+	}
+}
+
+// wait waits for tok for at most d, reusing timer; false: it timed out.
+func wait(tok mqtt.Token, timer *time.Timer, d time.Duration) bool {
+	select {
+	case <-tok.Done():
+		return true
+	default:
+	}
+	timer.Reset(d)
+	select {
+	case <-tok.Done():
+		return true
+	case <-timer.C:
+		return false
 	}
 }

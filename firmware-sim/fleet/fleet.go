@@ -45,6 +45,9 @@ type Options struct {
 	MaxInflight int
 	// Record keeps every acknowledged (device, seq) for Acked.
 	Record bool
+	// QoS0 publishes the Payload messages at QoS 0 instead of 1 (protocol v1 allows
+	// it for live telemetry): no PUBACKs, so nothing counts as acknowledged.
+	QoS0 bool
 	// Volatile keeps no session store: publishes cut by a dropped connection are
 	// not sent again. It saves the store's map work per message; for load tests.
 	Volatile bool

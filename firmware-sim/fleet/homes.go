@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +17,15 @@ import (
 // LedgerDevice is one row of a bed ledger as the simulator needs it.
 type LedgerDevice struct {
 	ID, Kind, Home, Village string
+	// Heartbeat is the ledger's heartbeat interval (心跳间隔, seconds); 0 when the
+	// ledger has none or it is not a whole number of seconds.
+	Heartbeat time.Duration
 }
+
+// ledgerColumns maps the header names the simulator reads, English or Chinese, to
+// what they hold.
+var ledgerColumns = map[string]string{"device_id": "id", "设备编号": "id", "device_kind": "kind", "设备类型": "kind",
+	"home_id": "home", "户编号": "home", "village": "village", "村": "village", "heartbeat_s": "heartbeat", "心跳间隔": "heartbeat"}
 
 // ReadLedger reads the devices of a bed ledger CSV (the file the registry imports;
 // English or Chinese header).
@@ -29,22 +38,17 @@ func ReadLedger(r io.Reader) ([]LedgerDevice, error) {
 	}
 	col := map[string]int{}
 	for i, h := range head {
-		switch strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) {
-		case "device_id", "设备编号":
-			col["id"] = i
-		case "device_kind", "设备类型":
-			col["kind"] = i
-		case "home_id", "户编号":
-			col["home"] = i
-		case "village", "村":
-			col["village"] = i
+		if c, ok := ledgerColumns[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))]; ok {
+			col[c] = i
+		}
+	}
+	for _, c := range []string{"id", "kind", "home"} {
+		if _, ok := col[c]; !ok {
+			return nil, errors.New("ledger: no device_id/设备编号, device_kind/设备类型 or home_id/户编号 column")
 		}
 	}
 	if _, ok := col["village"]; !ok {
 		col["village"] = col["home"] // a ledger without villages: each home its own
-	}
-	if len(col) != 4 {
-		return nil, errors.New("ledger: no device_id/设备编号, device_kind/设备类型 or home_id/户编号 column")
 	}
 	var out []LedgerDevice
 	for {
@@ -55,12 +59,28 @@ func ReadLedger(r io.Reader) ([]LedgerDevice, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(rec) > max(col["id"], col["kind"], col["home"], col["village"]) {
-			out = append(out, LedgerDevice{ID: strings.TrimSpace(rec[col["id"]]),
-				Kind: normalKind(strings.TrimSpace(rec[col["kind"]])), Home: strings.TrimSpace(rec[col["home"]]),
-				Village: strings.TrimSpace(rec[col["village"]])})
+		if d, ok := ledgerRow(rec, col); ok {
+			out = append(out, d)
 		}
 	}
+}
+
+// ledgerRow reads one record; false when it is too short to name its device.
+func ledgerRow(rec []string, col map[string]int) (LedgerDevice, bool) {
+	field := func(c string) string {
+		if i, ok := col[c]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	if len(rec) <= max(col["id"], col["kind"], col["home"], col["village"]) {
+		return LedgerDevice{}, false
+	}
+	d := LedgerDevice{ID: field("id"), Kind: normalKind(field("kind")), Home: field("home"), Village: field("village")}
+	if s, err := strconv.Atoi(field("heartbeat")); err == nil && s > 0 && s <= 86400 {
+		d.Heartbeat = time.Duration(s) * time.Second
+	}
+	return d, true
 }
 
 // LedgerDevices reads device ids and kinds from a bed ledger CSV.

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -66,4 +67,39 @@ func TestDemoLedgerPayloadsDecode(t *testing.T) {
 	if counts[protocol.KindTelemetry] == 0 || counts[protocol.KindEvent] == 0 {
 		t.Errorf("a day of the demo homes sent %v; want telemetry and some SOS events", counts)
 	}
+}
+
+func TestReadLedgerHeartbeat(t *testing.T) {
+	f, err := os.Open("../../deploy/demo/ledger.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	devs, err := ReadLedger(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Duration{}
+	for _, d := range devs {
+		got[d.ID] = d.Heartbeat
+	}
+	if got["hj-0001-bed"] != time.Minute || got["hj-0001-sos"] != 5*time.Minute || got["hj-0002-sos"] != 0 {
+		t.Errorf("heartbeats %v", got)
+	}
+}
+
+func FuzzReadLedger(f *testing.F) {
+	f.Add([]byte("county,home_id,device_id,device_kind,heartbeat_s\n和静县,H-1,bed-0001,bed_sensor,60\n"))
+	f.Add([]byte("\ufeff县,户编号,设备编号,设备类型,村,心跳间隔\n和静县,H-1,sos-0001,紧急呼叫器,巴伦台村,x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		devs, err := ReadLedger(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, d := range devs {
+			if d.Heartbeat < 0 || d.Heartbeat > 24*time.Hour {
+				t.Fatalf("heartbeat %v", d.Heartbeat)
+			}
+		}
+	})
 }

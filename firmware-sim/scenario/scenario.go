@@ -1,11 +1,15 @@
 // Package scenario scripts what happens in simulated homes: a YAML file of timed
-// events ("at 30s home H-0012 presses SOS", "at 1m home H-0040 falls and cancels
-// 5 s later") played on top of the homes' normal reports.
+// events ("at 30s home H-0012 presses SOS and presses again 10 s later", "at 1m
+// home H-0040 falls and cancels 5 s later", "at 2m home H-0007 loses its signal for
+// 10m", "at 45s village 巴伦台村 has a power cut for 10m", "at 3m the bed sensor of
+// H-0013 sees a high heart rate for 10m") and the settings of the simulated world
+// (seed, time zone, start time, speed, device clocks, device models). Play runs the
+// steps on a simulated clock against the device models; Run plays the raw events
+// through a fleet.
 package scenario
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,37 +18,79 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"carebed/firmware-sim/device"
+	"carebed/firmware-sim/falldetect"
 )
 
 // Scenario is a scripted run.
 type Scenario struct {
 	Name string `yaml:"name"`
-	// Duration is how long the run lasts (at least until the last event).
+	// Duration is how long the run lasts, in simulated time (at least until the
+	// last event has ended).
 	Duration time.Duration `yaml:"duration"`
-	Events   []Event       `yaml:"events"`
+	// Seed makes the homes' routines, signal and movements (default 1).
+	Seed uint64 `yaml:"seed"`
+	// Zone is the elders' time zone (default Asia/Urumqi, Xinjiang time).
+	Zone string `yaml:"zone"`
+	// Start is the local time of day the simulated run begins, "HH:MM" ("": now).
+	Start string `yaml:"start"`
+	// Speed is how many simulated seconds pass per real second (default 1).
+	Speed float64 `yaml:"speed"`
+	// Clocks sets device clocks by home or device id: a skew such as "+90s" or
+	// "-5m", or "none" for devices without a clock.
+	Clocks map[string]string `yaml:"clocks"`
+	// Devices tunes the device models.
+	Devices Devices `yaml:"devices"`
+	Events  []Event `yaml:"events"`
+
+	clocks map[string]device.Clock
 }
 
-// Event is one thing that happens in a home at a time from the start.
+// Devices tunes the device models; zero values keep the models' defaults.
+type Devices struct {
+	// SOSCancelWindow: a second press of a pendant this soon cancels its SOS (30s).
+	SOSCancelWindow time.Duration `yaml:"sos_cancel_window"`
+	// ActivitiesPerHour: how often a wearer's movements wake the fall sensor (4).
+	ActivitiesPerHour float64 `yaml:"activities_per_hour"`
+	// FalseAlarmCancel: how long after a false fall alarm the unhurt wearer
+	// presses cancel (10s).
+	FalseAlarmCancel time.Duration `yaml:"false_alarm_cancel"`
+	// KeepReadings bounds the readings a device keeps while offline (1000).
+	KeepReadings int `yaml:"keep_readings"`
+}
+
+// Event is one thing that happens at a time from the start.
 type Event struct {
 	At   time.Duration `yaml:"at"`
 	Home string        `yaml:"home"`
-	// Do is what happens: sos, fall, bed_exit, smoke, gas, water_leak, tamper in a
-	// home, or power_cut in a village.
+	// Do is what happens (see the tables in docs/firmware-sim.md): an event of one
+	// of the home's devices (sos, fall, bed_exit, smoke, gas, water_leak, tamper),
+	// an anomaly its bed sensor sees (high_hr, low_hr, no_heart_rate, no_movement,
+	// long_bed_exit), offline (the home loses its signal) or reboot (its devices
+	// restart) in a home, or power_cut in a village.
 	Do string `yaml:"do"`
-	// CancelAfter, for sos and fall, presses cancel this long after (0: no cancel).
+	// CancelAfter, for sos and fall, presses again (sos) or presses cancel (fall)
+	// this long after (0: no cancel).
 	CancelAfter time.Duration `yaml:"cancel_after"`
-	// Village and For, for power_cut: every device of the village is cut off for
-	// that long, then reconnects and replays what it kept.
-	Village string        `yaml:"village"`
-	For     time.Duration `yaml:"for"`
+	// Kind, for fall, is the kind of fall (falldetect.Kinds, e.g. fall-slow).
+	Kind string `yaml:"kind"`
+	// Village names the village of a power_cut.
+	Village string `yaml:"village"`
+	// For is how long a power cut, an offline period, an anomaly or a bed exit lasts.
+	For time.Duration `yaml:"for"`
 }
 
-// device is which of the home's devices does each thing.
-var device = map[string]string{"sos": "sos_pendant", "fall": "fall_sensor", "bed_exit": "bed_sensor",
+// deviceFor is which of the home's devices does each thing.
+var deviceFor = map[string]string{"sos": "sos_pendant", "fall": "fall_sensor", "bed_exit": "bed_sensor",
 	"smoke": "smoke_detector", "gas": "gas_detector", "water_leak": "water_sensor", "tamper": "sos_pendant"}
 
+// needsFor are the things that last a while: they need For.
+var needsFor = map[string]bool{"power_cut": true, "offline": true, "high_hr": true, "low_hr": true,
+	"no_heart_rate": true, "no_movement": true, "long_bed_exit": true}
+
 // Parse reads a scenario strictly: unknown keys and bad values are errors that name
-// the key (events[2].do).
+// the line and the key (line 7: events[2].do).
 func Parse(b []byte) (Scenario, error) {
 	var s Scenario
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -52,9 +98,19 @@ func Parse(b []byte) (Scenario, error) {
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 		return s, fmt.Errorf("scenario: %w", err)
 	}
+	lines := lineNumbers(b)
+	if err := s.checkSettings(lines); err != nil {
+		return s, err
+	}
+	if s.Seed == 0 {
+		s.Seed = 1
+	}
+	if s.Speed == 0 {
+		s.Speed = 1
+	}
 	for i, e := range s.Events {
 		if err := e.check(); err != nil {
-			return s, fmt.Errorf("scenario: events[%d].%w", i, err)
+			return s, fmt.Errorf("scenario: line %d: events[%d].%w", lines.events[i], i, err)
 		}
 		s.Duration = max(s.Duration, e.At+e.CancelAfter+e.For+time.Second)
 	}
@@ -62,123 +118,90 @@ func Parse(b []byte) (Scenario, error) {
 	return s, nil
 }
 
-func (e Event) check() error {
-	if e.Do == "power_cut" {
-		switch {
-		case e.Village == "":
-			return errors.New("village: a power cut needs the village")
-		case e.For <= 0:
-			return errors.New("for: a power cut needs a positive duration")
-		}
-		return nil
+// lines are where the parts of the file are, for error messages.
+type lines struct {
+	top    map[string]int
+	events []int
+	clocks map[string]int
+}
+
+// lineNumbers finds the lines of the top-level keys, the events and the clocks (it
+// runs after a successful strict decode, so the shape is right).
+func lineNumbers(b []byte) lines {
+	var doc struct {
+		Events []yaml.Node `yaml:"events"`
+		Clocks yaml.Node   `yaml:"clocks"`
 	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(b, &root)
+	_ = yaml.Unmarshal(b, &doc)
+	l := lines{top: map[string]int{}, clocks: map[string]int{}}
+	if len(root.Content) > 0 {
+		for i := 0; i+1 < len(root.Content[0].Content); i += 2 {
+			l.top[root.Content[0].Content[i].Value] = root.Content[0].Content[i].Line
+		}
+	}
+	for _, n := range doc.Events {
+		l.events = append(l.events, n.Line)
+	}
+	for i := 0; i+1 < len(doc.Clocks.Content); i += 2 {
+		l.clocks[doc.Clocks.Content[i].Value] = doc.Clocks.Content[i].Line
+	}
+	return l
+}
+
+func (e Event) check() error {
 	switch {
-	case e.Home == "":
-		return errors.New("home: missing")
-	case device[e.Do] == "":
-		return fmt.Errorf("do: %q is not sos, fall, bed_exit, smoke, gas, water_leak or tamper", e.Do)
 	case e.At < 0:
 		return errors.New("at: negative")
+	case e.Do == "power_cut":
+		return e.checkPowerCut()
+	case e.Home == "":
+		return errors.New("home: missing")
+	case e.Village != "":
+		return errors.New("village: only a power_cut takes a village")
+	case deviceFor[e.Do] == "" && !needsFor[e.Do] && e.Do != "reboot":
+		return fmt.Errorf("do: %q is not one of %s", e.Do, strings.Join(Dos(), ", "))
 	case e.CancelAfter < 0 || e.CancelAfter > 0 && e.Do != "sos" && e.Do != "fall":
 		return errors.New("cancel_after: only sos and fall can be cancelled, after a positive time")
+	case e.Kind != "" && (e.Do != "fall" || !device.IsFallKind(e.Kind)):
+		return fmt.Errorf("kind: %q is not a kind of fall (%s)", e.Kind, strings.Join(fallKinds(), ", "))
+	case needsFor[e.Do] && e.For <= 0 || e.For < 0:
+		return fmt.Errorf("for: %s needs a positive duration", e.Do)
+	case e.For > 0 && !needsFor[e.Do] && e.Do != "bed_exit":
+		return fmt.Errorf("for: %s does not last", e.Do)
 	}
 	return nil
 }
 
-// Injector publishes an event from a device, as that device (its connection, its
-// next seq).
-type Injector interface {
-	Event(device, eventType string, cancels uint64) (seq uint64, err error)
-	PowerCut(devices []string, d time.Duration) error
+func (e Event) checkPowerCut() error {
+	switch {
+	case e.Village == "":
+		return errors.New("village: a power cut needs the village")
+	case e.Home != "":
+		return errors.New("home: a power cut takes a village, not a home")
+	case e.For <= 0:
+		return errors.New("for: a power cut needs a positive duration")
+	}
+	return nil
 }
 
-// Homes maps a home and a device kind to the device id (from the ledger).
-type Homes func(home, kind string) (string, bool)
-
-// Villages lists the devices of a village (from the ledger).
-type Villages func(village string) []string
-
-// Sent is one event the run published.
-type Sent struct {
-	At     time.Duration
-	Home   string
-	Device string
-	Type   string
-	Seq    uint64
-	Err    error
+// Dos lists what an event may do.
+func Dos() []string {
+	out := []string{"power_cut", "offline", "reboot", "high_hr", "low_hr", "no_heart_rate", "no_movement", "long_bed_exit"}
+	for d := range deviceFor {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
 }
 
-// Run plays s from now until ctx ends or the last event was sent, and returns what
-// it sent. An event whose home has no device for it is reported with an error.
-func Run(ctx context.Context, s Scenario, homes Homes, villages Villages, inj Injector) []Sent {
-	start := time.Now()
-	type pending struct {
-		at                time.Duration
-		home, typ, device string
-		cut               []string
-		cutFor            time.Duration
-	}
-	var queue []pending
-	for _, e := range s.Events {
-		if e.Do == "power_cut" {
-			queue = append(queue, pending{at: e.At, home: e.Village, typ: e.Do, device: "village",
-				cut: villages(e.Village), cutFor: e.For})
-			continue
-		}
-		dev, ok := homes(e.Home, device[e.Do])
-		p := pending{at: e.At, home: e.Home, typ: e.Do, device: dev}
-		if !ok {
-			p.device = ""
-		}
-		queue = append(queue, p)
-		if e.CancelAfter > 0 {
-			queue = append(queue, pending{at: e.At + e.CancelAfter, home: e.Home, typ: e.Do + "_cancel", device: p.device})
+func fallKinds() []string {
+	var out []string
+	for _, k := range falldetect.Kinds() {
+		if device.IsFallKind(k) {
+			out = append(out, k)
 		}
 	}
-	slices.SortStableFunc(queue, func(a, b pending) int { return int(a.at - b.at) })
-	var sent []Sent
-	last := map[string]uint64{} // home/type -> seq, for cancels
-	for _, p := range queue {
-		select {
-		case <-ctx.Done():
-			return sent
-		case <-time.After(time.Until(start.Add(p.at))):
-		}
-		out := Sent{At: p.at, Home: p.home, Device: p.device, Type: p.typ}
-		if p.typ == "power_cut" {
-			out.Err = inj.PowerCut(p.cut, p.cutFor)
-			if out.Err == nil && len(p.cut) == 0 {
-				out.Err = fmt.Errorf("village %s has no devices", p.home)
-			}
-			sent = append(sent, out)
-			continue
-		}
-		if p.device == "" {
-			out.Err = fmt.Errorf("home %s has no device for %s", p.home, p.typ)
-			sent = append(sent, out)
-			continue
-		}
-		base, _ := strings.CutSuffix(p.typ, "_cancel")
-		out.Seq, out.Err = inj.Event(p.device, p.typ, last[p.home+"/"+base])
-		if out.Err == nil && p.typ == base {
-			last[p.home+"/"+base] = out.Seq
-		}
-		sent = append(sent, out)
-	}
-	return sent
-}
-
-// Summary writes what a run sent, a line per event.
-func Summary(w io.Writer, sent []Sent) {
-	ok := 0
-	for _, s := range sent {
-		status := fmt.Sprintf("seq %d", s.Seq)
-		if s.Err != nil {
-			status = "FAILED: " + s.Err.Error()
-		} else {
-			ok++
-		}
-		fmt.Fprintf(w, "%8s  %-8s %-14s %-12s %s\n", s.At, s.Home, s.Device, s.Type, status)
-	}
-	fmt.Fprintf(w, "%d of %d scenario events sent\n", ok, len(sent))
+	return out
 }

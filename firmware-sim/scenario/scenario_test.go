@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,17 +91,23 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestShippedScenariosParse keeps the demo's scenario valid.
+// TestShippedScenariosParse keeps the demo's scenarios valid.
 func TestShippedScenariosParse(t *testing.T) {
-	b, err := os.ReadFile("../../deploy/demo/scenario.yml")
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("../../deploy/demo/*.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped scenarios: %v", err)
 	}
-	s, err := Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Events) < 4 {
-		t.Errorf("the demo scenario has %d events", len(s.Events))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(s.Events) < 4 {
+			t.Errorf("%s has %d events", f, len(s.Events))
+		}
 	}
 }

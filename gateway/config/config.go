@@ -243,7 +243,8 @@ func decode(b []byte, cfg *Config) error {
 // Env names the environment overrides.
 var Env = []string{"CAREBED_MQTT_URL", "CAREBED_MQTT_USERNAME", "CAREBED_MQTT_PASSWORD", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
 	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR",
-	"CAREBED_TWILIO_ACCOUNT_SID", "CAREBED_TWILIO_AUTH_TOKEN", "CAREBED_TWILIO_FROM", "CAREBED_TWILIO_BASE_URL"}
+	"CAREBED_TWILIO_ACCOUNT_SID", "CAREBED_TWILIO_AUTH_TOKEN", "CAREBED_TWILIO_FROM", "CAREBED_TWILIO_BASE_URL",
+	"CAREBED_HTTP_PUBLIC_URL"}
 
 // applyEnv overrides endpoint keys from the environment. A variable that is set, even
 // to an empty string, overrides: CAREBED_EMBEDDED_BROKER_ADDR= turns the broker off.
@@ -258,7 +259,7 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
 		"CAREBED_INFLUX_BUCKET": &cfg.Influx.Bucket, "CAREBED_HTTP_ADDR": &cfg.HTTP.Addr,
 		"CAREBED_DATA_DIR": &cfg.DataDir, "CAREBED_TWILIO_ACCOUNT_SID": &cfg.Twilio.AccountSID,
 		"CAREBED_TWILIO_AUTH_TOKEN": &cfg.Twilio.AuthToken, "CAREBED_TWILIO_FROM": &cfg.Twilio.From,
-		"CAREBED_TWILIO_BASE_URL": &cfg.Twilio.BaseURL,
+		"CAREBED_TWILIO_BASE_URL": &cfg.Twilio.BaseURL, "CAREBED_HTTP_PUBLIC_URL": &cfg.HTTP.PublicURL,
 	}
 	for _, name := range Env {
 		if v, ok := lookupEnv(name); ok {

@@ -77,6 +77,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CAREBED_TWILIO_AUTH_TOKEN":    "secret",
 		"CAREBED_TWILIO_FROM":          "+15005550006",
 		"CAREBED_TWILIO_BASE_URL":      "http://127.0.0.1:9",
+		"CAREBED_HTTP_PUBLIC_URL":      "https://cb.example.cn",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := Load("testdata/conf.good.yml", lookup)
@@ -85,7 +86,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	got := []string{cfg.MQTT.URL, cfg.MQTT.Username, cfg.MQTT.Password, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
 		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir, cfg.Twilio.AccountSID, cfg.Twilio.AuthToken,
-		cfg.Twilio.From, cfg.Twilio.BaseURL}
+		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL}
 	for i, name := range Env {
 		if got[i] != env[name] {
 			t.Errorf("%s: got %q", name, got[i])

@@ -36,7 +36,7 @@ const usage = `usage:
   gateway restore [-config FILE] DIR                  put a backup back (gateway stopped)
 Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
 CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL, CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET,
-CAREBED_HTTP_ADDR, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
+CAREBED_HTTP_ADDR, CAREBED_HTTP_PUBLIC_URL, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
 `
 
 // run executes one command and returns the exit code: 0 ok, 1 failure, 2 misuse.

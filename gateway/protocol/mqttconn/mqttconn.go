@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -110,8 +111,24 @@ func New(c net.Conn) *Conn {
 	return bc
 }
 
-// Read reads through the buffer.
-func (c *Conn) Read(p []byte) (int, error) { return c.r.Read(p) }
+// Read reads through the buffer. When the flusher closed the socket after a failed
+// write, the reader sees the end of the stream (io.EOF), not "use of closed network
+// connection": paho takes the latter for its own Close and would then neither report
+// the loss nor reconnect until its keepalive gave up, about a minute later.
+func (c *Conn) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && errors.Is(err, net.ErrClosed) && !c.closedByOwner() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// closedByOwner reports whether Close (paho's) was called.
+func (c *Conn) closedByOwner() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
 
 // Write queues p for the flusher. It waits only while maxQueued bytes are queued.
 //

@@ -2,9 +2,11 @@ package mqttconn
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,4 +67,44 @@ func TestReadIsBuffered(t *testing.T) {
 		t.Fatalf("read %q, %v", got, err)
 	}
 	c.Close()
+}
+
+// brokenConn is a socket whose writes fail (the network is gone) and whose reads block
+// until it is closed, then fail as a closed socket's do.
+type brokenConn struct {
+	net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (b *brokenConn) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+func (b *brokenConn) Read([]byte) (int, error) {
+	<-b.closed
+	return 0, net.ErrClosed
+}
+func (b *brokenConn) Close() error { b.once.Do(func() { close(b.closed) }); return nil }
+
+// TestLostConnectionReadsAsEndOfStream: after a failed write the reader must see
+// io.EOF, which paho reports as a lost connection and reconnects after; "use of
+// closed network connection" it would take for its own Close and sit until the
+// keepalive gives up. After paho's own Close that error stays.
+func TestLostConnectionReadsAsEndOfStream(t *testing.T) {
+	c := New(&brokenConn{closed: make(chan struct{})})
+	done := make(chan error, 1)
+	go func() { _, err := c.Read(make([]byte, 1)); done <- err }()
+	if _, err := c.Write([]byte{0x30}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Fatalf("Read after a failed write: %v, want io.EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocked 5 s after the write failed")
+	}
+	c.Close()
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close: %v, want net.ErrClosed (paho's own close)", err)
+	}
 }
