@@ -308,3 +308,58 @@ func TestLongDowntimeCoalescesRepeats(t *testing.T) {
 		t.Fatalf("SMS at 40 min: %s, want one more county page", got)
 	}
 }
+
+// gate is a notifier that holds pages until opened: SMS still on their way.
+type gate struct {
+	*recorder
+	open chan struct{}
+}
+
+func (g gate) Notify(ctx context.Context, n notify.Notification) (notify.Receipt, bool, error) {
+	if n.Purpose == notify.PurposePage {
+		<-g.open
+	}
+	return g.recorder.Notify(ctx, n)
+}
+
+// cancelAfterAck is the store with the caller's context ending right after the ack
+// is committed: a phone that loses its connection once it has tapped.
+type cancelAfterAck struct {
+	*sqlite.Store
+	cancel context.CancelFunc
+}
+
+func (s cancelAfterAck) Ack(ctx context.Context, id int64, by, channel string, now time.Time) (alerting.Alert, error) {
+	a, err := s.Store.Ack(ctx, id, by, channel, now)
+	s.cancel()
+	return a, err
+}
+
+// TestAckTellsThoseStillBeingPaged: someone acknowledges while the other pages are
+// still being sent, and goes away at once; everyone paged still hears who took it.
+func TestAckTellsThoseStillBeingPaged(t *testing.T) {
+	f := newFixture(t)
+	g := gate{recorder: f.sms, open: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := New(Options{Store: cancelAfterAck{f.store, cancel}, Policy: policy.Default().WithLocation(time.FixedZone("CST", 8*3600)),
+		Directory: directory{}, Notifiers: map[string]notify.Notifier{"sms": g, "push": f.push},
+		Retry: notify.RetryOptions{Min: time.Millisecond, Max: time.Millisecond}, Now: f.clk.now})
+	a := f.raise(t)
+	r.runDue(context.Background()) // the pages are claimed (queued) and held at the gate
+	doctor := people[alerting.ReceiverVillageDoctor][0]
+	if _, err := r.Ack(ctx, a.ID, doctor, "api"); err != nil {
+		t.Fatal(err)
+	}
+	close(g.open)
+	r.sending.Wait()
+	var taken []string
+	for _, to := range f.sms.to() {
+		if strings.HasPrefix(to, "taken:") {
+			taken = append(taken, to)
+		}
+	}
+	slices.Sort(taken)
+	if want := []string{"taken:H-0002/c/1", "taken:H-0002/c/3"}; !slices.Equal(taken, want) {
+		t.Errorf("'taken' SMS to %v, want %v (family and visitor, paged while the doctor took it)", taken, want)
+	}
+}
