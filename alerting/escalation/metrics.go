@@ -35,6 +35,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Critical pages sent although over the per-person rate limit or the daily SMS budget.",
 		}),
 	}
+	// Start every channel's results at 0, so that rate() and increase() see the first
+	// failure after a restart (a series born at 1 has no increase to show).
+	for _, ch := range []string{"sms", "push", "webhook"} {
+		for _, res := range []string{"sent", "failed", "skipped", "delivered", "undelivered"} {
+			m.attempts.WithLabelValues(ch, res)
+		}
+	}
 	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck, m.overLimit)
 	return m
 }

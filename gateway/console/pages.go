@@ -90,8 +90,8 @@ func (c *Console) row(ctx context.Context, l string, a alerting.Alert, names *na
 		Village: a.Place.Village, Home: a.Place.Home, Waiting: waiting(a),
 		Opened: a.OpenedAt.In(c.o.Location).Format("01-02 15:04"), Age: age(l, c.o.Now().Sub(a.OpenedAt)),
 		Holder: tr(l, "nobody")}
-	if h, err := c.o.Homes.Home(ctx, a.Place.Home); err == nil {
-		r.Elder = h.Elder
+	if elder, err := c.o.Directory.Elder(ctx, a.Place); err == nil {
+		r.Elder = elder
 	}
 	if a.AckedBy != "" {
 		r.Holder = names.of(ctx, a.AckedBy)
