@@ -136,6 +136,22 @@ func runGateway(ctx context.Context, args []string, stderr io.Writer, env func(s
 	return err
 }
 
+// withRegistry loads the configuration (the command's own flags set up by more),
+// opens the registry and runs f with them.
+func withRegistry(name string, args []string, stderr io.Writer, env func(string) (string, bool),
+	more func(*flag.FlagSet), f func(config.Config, *flag.FlagSet, *registry.Store) error) error {
+	cfg, fs, err := loadConfig(name, args, stderr, env, more)
+	if err != nil {
+		return err
+	}
+	reg, err := openRegistry(cfg)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	return f(cfg, fs, reg)
+}
+
 func openRegistry(cfg config.Config) (*registry.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, err
@@ -180,14 +196,7 @@ func importLedger(ctx context.Context, args []string, stdout, stderr io.Writer, 
 }
 
 func listRegistry(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
-	cfg, _, err := loadConfig("registry list", args, stderr, env, nil)
-	if err != nil {
-		return err
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	return reg.WriteList(ctx, stdout)
+	return withRegistry("registry list", args, stderr, env, nil, func(_ config.Config, _ *flag.FlagSet, reg *registry.Store) error {
+		return reg.WriteList(ctx, stdout)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"carebed/gateway/brokerauth"
+	"carebed/gateway/config"
 	"carebed/gateway/provision"
 	"carebed/gateway/registry"
 )
@@ -20,30 +21,29 @@ import (
 func provisionCmd(ctx context.Context, kind string, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
 	var rotate bool
 	var out string
-	cfg, fs, err := loadConfig(kind+" provision", args, stderr, env, func(fs *flag.FlagSet) {
+	flags := func(fs *flag.FlagSet) {
 		fs.BoolVar(&rotate, "rotate", false, "issue new passwords also to those that have one (the old ones stop working)")
 		fs.StringVar(&out, "out", "", "write the CSV of new passwords to this new `file` (mode 0600) instead of stdout")
+	}
+	return withRegistry(kind+" provision", args, stderr, env, flags, func(_ config.Config, fs *flag.FlagSet, reg *registry.Store) error {
+		o := provision.Options{IDs: fs.Args(), Rotate: rotate, Now: time.Now()}
+		return issue(ctx, kind, reg, o, out, stdout, stderr)
 	})
-	if err != nil {
-		return err
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+}
+
+// issue issues the passwords o selects and writes them to out (or stdout).
+func issue(ctx context.Context, kind string, reg *registry.Store, o provision.Options, out string, stdout, stderr io.Writer) error {
 	// Open the output before issuing: a password stored as a hash and then not
 	// written anywhere would be lost.
 	w, closeOut, err := output(out, stdout)
 	if err != nil {
 		return err
 	}
-	o := provision.Options{IDs: fs.Args(), Rotate: rotate, Now: time.Now()}
-	issue := provision.Devices
+	issueKind := provision.Devices
 	if kind == "responders" {
-		issue = provision.Responders
+		issueKind = provision.Responders
 	}
-	issued, err := issue(ctx, reg, o)
+	issued, err := issueKind(ctx, reg, o)
 	// Passwords already stored must reach the installer even after an error.
 	werr := provision.WriteCSV(w, issued)
 	if cerr := closeOut(); werr == nil {
@@ -71,41 +71,27 @@ func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
 
 // revokeCmd runs `gateway devices|responders revoke ID...`.
 func revokeCmd(ctx context.Context, kind string, args []string, stderr io.Writer, env func(string) (string, bool)) error {
-	cfg, fs, err := loadConfig(kind+" revoke", args, stderr, env, nil)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usageError{errors.New(kind + " revoke takes the usernames to revoke")}
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	if err := provision.Revoke(ctx, reg, fs.Args(), time.Now()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "revoked %d; the embedded broker refuses them from their next connection, Mosquitto after `gateway broker export` and a reload\n", fs.NArg())
-	return nil
+	return withRegistry(kind+" revoke", args, stderr, env, nil, func(_ config.Config, fs *flag.FlagSet, reg *registry.Store) error {
+		if fs.NArg() == 0 {
+			return usageError{errors.New(kind + " revoke takes the usernames to revoke")}
+		}
+		if err := provision.Revoke(ctx, reg, fs.Args(), time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "revoked %d; the embedded broker refuses them from their next connection, Mosquitto after `gateway broker export` and a reload\n", fs.NArg())
+		return nil
+	})
 }
 
 // credentialsCmd runs `gateway credentials list`: who has a password, without it.
 func credentialsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
-	cfg, _, err := loadConfig("credentials list", args, stderr, env, nil)
-	if err != nil {
-		return err
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	creds, err := reg.Credentials(ctx)
-	if err != nil {
-		return err
-	}
-	return writeCredentials(stdout, creds)
+	return withRegistry("credentials list", args, stderr, env, nil, func(_ config.Config, _ *flag.FlagSet, reg *registry.Store) error {
+		creds, err := reg.Credentials(ctx)
+		if err != nil {
+			return err
+		}
+		return writeCredentials(stdout, creds)
+	})
 }
 
 func writeCredentials(w io.Writer, creds []registry.Credential) error {
@@ -124,17 +110,14 @@ func writeCredentials(w io.Writer, creds []registry.Credential) error {
 // exportCmd runs `gateway broker export -dir DIR`: Mosquitto's password and ACL files.
 func exportCmd(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) error {
 	var dir string
-	cfg, _, err := loadConfig("broker export", args, stderr, env, func(fs *flag.FlagSet) {
-		fs.StringVar(&dir, "dir", ".", "`folder` to write passwd and acl into")
+	flags := func(fs *flag.FlagSet) { fs.StringVar(&dir, "dir", ".", "`folder` to write passwd and acl into") }
+	return withRegistry("broker export", args, stderr, env, flags, func(cfg config.Config, _ *flag.FlagSet, reg *registry.Store) error {
+		return export(ctx, cfg, reg, dir, stderr)
 	})
-	if err != nil {
-		return err
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+}
+
+// export writes Mosquitto's passwd and acl into dir.
+func export(ctx context.Context, cfg config.Config, reg *registry.Store, dir string, stderr io.Writer) error {
 	users, err := provision.BrokerUsers(ctx, reg, cfg.MQTT.Username, cfg.MQTT.Password)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"carebed/gateway/auth"
+	"carebed/gateway/config"
 	"carebed/gateway/credential"
 	"carebed/gateway/registry"
 )
@@ -25,7 +26,7 @@ func usersCmd(ctx context.Context, sub string, args []string, stdin io.Reader, s
 	case "passwd":
 		return setPassword(ctx, args, stdin, stdout, stderr, env)
 	case "disable":
-		return withUser(ctx, "users disable", args, stderr, env, func(reg *registry.Store, name string) error {
+		return withUser("users disable", args, stderr, env, nil, func(reg *registry.Store, name string) error {
 			return reg.DisableUser(ctx, name, time.Now())
 		})
 	case "list":
@@ -92,62 +93,43 @@ func password(fromStdin bool, stdin io.Reader) (pw string, generated bool, err e
 
 func setPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) error {
 	var fromStdin bool
-	cfg, fs, err := loadConfig("users passwd", args, stderr, env, func(fs *flag.FlagSet) {
+	flags := func(fs *flag.FlagSet) {
 		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin instead of generating one")
+	}
+	return withUser("users passwd", args, stderr, env, flags, func(reg *registry.Store, name string) error {
+		pw, generated, err := password(fromStdin, stdin)
+		if err != nil {
+			return err
+		}
+		if err := reg.SetPassword(ctx, name, auth.HashPassword(pw)); err != nil {
+			return err
+		}
+		if generated {
+			fmt.Fprintf(stdout, "%s\t%s\n", name, pw)
+		}
+		fmt.Fprintf(stderr, "password of %s changed; their sessions ended\n", name)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("users passwd takes one login name")}
-	}
-	pw, generated, err := password(fromStdin, stdin)
-	if err != nil {
-		return err
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	if err := reg.SetPassword(ctx, fs.Arg(0), auth.HashPassword(pw)); err != nil {
-		return err
-	}
-	if generated {
-		fmt.Fprintf(stdout, "%s\t%s\n", fs.Arg(0), pw)
-	}
-	fmt.Fprintf(stderr, "password of %s changed; their sessions ended\n", fs.Arg(0))
-	return nil
 }
 
 // withUser opens the registry and runs f for the one login name in args.
-func withUser(ctx context.Context, name string, args []string, stderr io.Writer, env func(string) (string, bool),
+func withUser(name string, args []string, stderr io.Writer, env func(string) (string, bool), more func(*flag.FlagSet),
 	f func(*registry.Store, string) error) error {
-	cfg, fs, err := loadConfig(name, args, stderr, env, nil)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New(name + " takes one login name")}
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	return f(reg, fs.Arg(0))
+	return withRegistry(name, args, stderr, env, more, func(_ config.Config, fs *flag.FlagSet, reg *registry.Store) error {
+		if fs.NArg() != 1 {
+			return usageError{errors.New(name + " takes one login name")}
+		}
+		return f(reg, fs.Arg(0))
+	})
 }
 
 func listUsers(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
-	cfg, _, err := loadConfig("users list", args, stderr, env, nil)
-	if err != nil {
-		return err
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+	return withRegistry("users list", args, stderr, env, nil, func(_ config.Config, _ *flag.FlagSet, reg *registry.Store) error {
+		return writeUsers(ctx, reg, stdout)
+	})
+}
+
+func writeUsers(ctx context.Context, reg *registry.Store, stdout io.Writer) error {
 	users, err := reg.Users(ctx)
 	if err != nil {
 		return err
@@ -169,25 +151,16 @@ func listUsers(ctx context.Context, args []string, stdout, stderr io.Writer, env
 func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
 	var label string
 	var ttl time.Duration
-	cfg, fs, err := loadConfig("tokens create", args, stderr, env, func(fs *flag.FlagSet) {
+	flags := func(fs *flag.FlagSet) {
 		fs.StringVar(&label, "label", "", "what the token is for, e.g. clinic-his")
 		fs.DurationVar(&ttl, "ttl", 0, "expire after this long (0: never)")
+	}
+	return withUser("tokens create", args, stderr, env, flags, func(reg *registry.Store, name string) error {
+		token, err := auth.New(auth.Options{Store: reg}).NewAPIToken(ctx, name, label, ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, token)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("tokens create takes the login name the token acts as")}
-	}
-	reg, err := openRegistry(cfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-	token, err := auth.New(auth.Options{Store: reg}).NewAPIToken(ctx, fs.Arg(0), label, ttl)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, token)
-	return nil
 }
