@@ -11,6 +11,7 @@ import (
 
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
+	"carebed/internal/testwait"
 )
 
 // simHome is one simulated home: two devices, an SOS pendant and a bed sensor.
@@ -183,7 +184,7 @@ func (s *stack) sosWithFailedPage(t *testing.T, home string, failures float64) {
 func (s *stack) takeSOS(t *testing.T, home string) {
 	t.Helper()
 	var code string
-	eventually(t, 30*time.Second, "the SOS alert in InfluxDB", func() (bool, string) {
+	testwait.Until(t, 30*time.Second, "the SOS alert in InfluxDB", func() (bool, string) {
 		rows := s.influx.Query(t, fmt.Sprintf(`SELECT last("code") FROM "alert" WHERE "home" = '%s' AND "kind" = 'sos'`, home))
 		if len(rows) == 1 {
 			code, _ = rows[0][1].(string)
@@ -192,7 +193,7 @@ func (s *stack) takeSOS(t *testing.T, home string) {
 	})
 	roles := map[string]string{doctorPhone: "village_doctor", visitorPhone: "village_visitor", familyPhone: "family"}
 	var from string
-	eventually(t, 30*time.Second, "a page with code "+code, func() (bool, string) {
+	testwait.Until(t, 30*time.Second, "a page with code "+code, func() (bool, string) {
 		for _, m := range s.twilio.Messages() {
 			if strings.Contains(m.Body, code) && roles[m.To] != "" && (from == "" || m.To == doctorPhone) {
 				from = m.To
@@ -205,7 +206,7 @@ func (s *stack) takeSOS(t *testing.T, home string) {
 	}
 	s.ackRole = roles[from]
 	q := fmt.Sprintf(`SELECT "ack_role" FROM "alert" WHERE "code" = '%s' AND "change" = 'acknowledged'`, code)
-	eventually(t, 30*time.Second, "the acknowledgement in InfluxDB", func() (bool, string) {
+	testwait.Until(t, 30*time.Second, "the acknowledgement in InfluxDB", func() (bool, string) {
 		rows := s.influx.Query(t, q)
 		return len(rows) == 1 && rows[0][1] == s.ackRole, fmt.Sprint(rows)
 	})
@@ -220,7 +221,7 @@ func (s *stack) influxOutage(t *testing.T) {
 	s.publish(t, bed("H-0001"), protocol.KindTelemetry, protocol.EncodeReading(s.vitals(bed("H-0001"), 0, 4)))
 	s.promRises(t, `sum(carebed_influx_write_errors_total{status="0"})`)
 	s.influx.Start(t)
-	eventually(t, 60*time.Second, "the spool shipped after the outage", func() (bool, string) {
+	testwait.Until(t, 60*time.Second, "the spool shipped after the outage", func() (bool, string) {
 		r := s.gw.Readiness()
 		return r.Influx && r.SpoolRecords == 0, fmt.Sprintf("%+v", r)
 	})
@@ -237,7 +238,7 @@ func (s *stack) promRises(t *testing.T, expr string) {
 // promAtLeast waits until Prometheus's instant value of expr reaches v.
 func (s *stack) promAtLeast(t *testing.T, expr string, v float64) {
 	t.Helper()
-	eventually(t, 60*time.Second, fmt.Sprintf("%s >= %g in Prometheus", expr, v), func() (bool, string) {
+	testwait.Until(t, 60*time.Second, fmt.Sprintf("%s >= %g in Prometheus", expr, v), func() (bool, string) {
 		got := s.prom.Query(t, expr)
 		return len(got) == 1 && got[0].Samples[0].Value >= v, fmt.Sprint(got)
 	})
@@ -255,7 +256,7 @@ func (s *stack) waitStored(t *testing.T) {
 		"the second SOS's alert": `SELECT "state" FROM "alert" WHERE "home" = 'H-0006' AND "kind" = 'sos'`,
 	} {
 		want := map[string]int{"every home": len(simHomes), "the replayed readings": 2}[what]
-		eventually(t, 30*time.Second, what+" in InfluxDB", func() (bool, string) {
+		testwait.Until(t, 30*time.Second, what+" in InfluxDB", func() (bool, string) {
 			n := len(s.influx.Query(t, q))
 			return n >= max(want, 1), fmt.Sprintf("%d rows", n)
 		})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"carebed/gateway/config"
 	"carebed/gateway/service"
 	"carebed/internal/devsvc"
+	"carebed/internal/testwait"
 )
 
 // stack is the end-to-end test's world: real InfluxDB 1.8, Mosquitto and
@@ -61,7 +61,7 @@ func startStack(t *testing.T) *stack {
 	importLedger(t, cfg.Registry.Path)
 	s.gw = runGateway(t, cfg)
 	s.prom = devsvc.StartPrometheus(t, s.gw.HTTPAddr())
-	eventually(t, 30*time.Second, "Prometheus scraping the gateway", func() (bool, string) {
+	testwait.Until(t, 30*time.Second, "Prometheus scraping the gateway", func() (bool, string) {
 		up := s.prom.Query(t, `up{job="carebed"}`)
 		return len(up) == 1 && up[0].Samples[0].Value == 1, fmt.Sprint(up)
 	})
@@ -76,7 +76,7 @@ func (s *stack) config(t *testing.T) config.Config {
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.Registry.Path = filepath.Join(cfg.DataDir, "registry.db")
 	cfg.Registry.Refresh = time.Second // the home measurement is written at each refresh
-	addr := freeAddr(t)
+	addr := testwait.FreeAddr(t)
 	s.public = "http://" + addr
 	cfg.HTTP.Addr = addr
 	cfg.Influx.URL, cfg.Influx.Bucket, cfg.Influx.RetryMax = s.influx.URL, s.influx.Bucket, time.Second
@@ -90,16 +90,6 @@ func (s *stack) config(t *testing.T) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // runGateway runs the gateway until the test ends and waits until it is ready.
@@ -124,7 +114,7 @@ func runGateway(t *testing.T, cfg config.Config) *service.Gateway {
 			t.Error("the gateway did not stop within 60 s")
 		}
 	})
-	eventually(t, 30*time.Second, "gateway ready", func() (bool, string) {
+	testwait.Until(t, 30*time.Second, "gateway ready", func() (bool, string) {
 		r := g.Readiness()
 		return r.Ready, fmt.Sprintf("%+v", r)
 	})
@@ -149,21 +139,4 @@ func mqttClient(t *testing.T, url string) mqtt.Client {
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
-}
-
-// eventually polls cond every 100 ms until it holds, or fails the test after
-// deadline with cond's last description of the state.
-func eventually(t *testing.T, deadline time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s; last state: %s", deadline, what, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

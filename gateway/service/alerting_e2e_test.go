@@ -21,6 +21,7 @@ import (
 	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
+	"carebed/internal/testwait"
 )
 
 const (
@@ -57,7 +58,7 @@ type alertEnv struct {
 func newAlertEnv(t *testing.T) *alertEnv {
 	t.Helper()
 	e := &alertEnv{env: newEnv(t, false), twilio: twiliotest.NewAPI(twilioSID, twilioToken)}
-	addr := freeAddr(t)
+	addr := testwait.FreeAddr(t)
 	e.public = "http://" + addr
 	e.cfg.HTTP.Addr = addr
 	e.cfg.Twilio.AccountSID, e.cfg.Twilio.AuthToken, e.cfg.Twilio.From = twilioSID, twilioToken, twilioFrom

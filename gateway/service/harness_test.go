@@ -21,6 +21,7 @@ import (
 	"carebed/gateway/config"
 	"carebed/gateway/registry"
 	"carebed/internal/devsvc"
+	"carebed/internal/testwait"
 )
 
 // env is one test's real services, folders and configuration.
@@ -172,17 +173,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // cond's last description of the state.
 func waitFor(t *testing.T, deadline time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	end := time.Now().Add(deadline)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", deadline, what, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.Until(t, deadline, what, cond)
 }
 
 // metric sums the values of the named metric over series whose labels include want.

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"carebed/firmware-sim/fleet"
 	"carebed/gateway/protocol"
 	"carebed/internal/devsvc"
+	"carebed/internal/testwait"
 )
 
 // buildGateway compiles cmd/gateway into a temporary folder.
@@ -27,16 +27,6 @@ func buildGateway(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // proc is the gateway as a separate process.
@@ -120,7 +110,7 @@ func TestKill9WhilePublishingLosesNothing(t *testing.T) {
 	e := newEnv(t, false)
 	devices := deviceIDs("bed", 20)
 	e.register(devices)
-	p := newGatewayProc(t, e, freeAddr(t))
+	p := newGatewayProc(t, e, testwait.FreeAddr(t))
 	p.start()
 	f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 400,
 		Duration: 20 * time.Second, Payload: mixedClock, Record: true, ClientPrefix: "kill-pub"})

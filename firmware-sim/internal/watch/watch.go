@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"carebed/gateway/protocol"
+	"carebed/internal/testwait"
 )
 
 // Message is one publish seen on the broker.
@@ -92,19 +93,8 @@ func (w *Watcher) Events(device string) []protocol.Event {
 	return out
 }
 
-// Until polls cond every 20 ms until it holds, or fails the test after deadline
-// with what it was waiting for and cond's last description of the state.
+// Until waits for cond with a deadline (testwait.Until).
 func Until(t testing.TB, deadline time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	end := time.Now().Add(deadline)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", deadline, what, state)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, deadline, what, cond)
 }
