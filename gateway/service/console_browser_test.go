@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -290,4 +292,30 @@ func getWithCookie(t *testing.T, b *browser, url string) (int, string) {
 		`fetch(%q, {credentials: 'same-origin'}).then(r => r.text().then(t => ({status: r.status, body: t})))`, url),
 		chromedp.EvalAwaitPromise))
 	return res.Status, res.Body
+}
+
+// TestConsoleStreamsEndWhenTheGatewayStops: an open page's live stream must not keep
+// a stopping gateway (or its port) busy.
+func TestConsoleStreamsEndWhenTheGatewayStops(t *testing.T) {
+	e := newEnv(t, true)
+	token := e.addUser(registry.User{Name: "duty-2", Display: "值班2", Role: auth.RoleCountyAdmin, County: "和静县"}, "")
+	r := e.start()
+	req, _ := http.NewRequest("GET", "http://"+r.g.HTTPAddr()+"/console/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+	r.stop()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream stayed open after the gateway stopped")
+	}
 }

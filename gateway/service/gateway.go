@@ -203,7 +203,12 @@ func (g *Gateway) bindHTTP() error {
 		return fmt.Errorf("http.addr: %w", err)
 	}
 	g.httpLn = ln
-	g.http = &http.Server{Handler: g.routes(g.o.Registry), ReadHeaderTimeout: 10 * time.Second}
+	// Requests' contexts end when the server shuts down, so the console's live streams
+	// (server-sent events) end at once instead of holding Shutdown up.
+	base, endStreams := context.WithCancel(context.Background())
+	g.http = &http.Server{Handler: g.routes(g.o.Registry), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}
+	g.http.RegisterOnShutdown(endStreams)
 	g.closers = append(g.closers, ln.Close)
 	return nil
 }
