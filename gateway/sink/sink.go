@@ -30,7 +30,8 @@ type Source interface {
 	Stats() spool.Stats
 }
 
-// Writer writes line protocol; influxdb-client-go's WriteAPIBlocking is one.
+// Writer writes line protocol; influxdb-client-go's WriteAPIBlocking is one. The
+// lines' memory is reused once WriteRecord returns: a Writer must not keep it.
 type Writer interface {
 	WriteRecord(ctx context.Context, lines ...string) error
 }
@@ -61,6 +62,11 @@ type Sink struct {
 
 	mu      sync.Mutex
 	lastErr string
+
+	// body is the request body of a write, reused: one batch's lines joined. (Passing
+	// the client one line per record made it join them into a new string of the whole
+	// batch for every write: an allocation of megabytes per write.)
+	body []byte
 }
 
 // New returns a Sink; Source, Writer and DeadLetters are required.
@@ -148,7 +154,7 @@ func (s *Sink) ship(ctx context.Context, b spool.Batch) error {
 // write writes recs. A batch InfluxDB refuses as malformed is halved until the bad
 // records stand alone; those are dead-lettered. It returns only retryable errors.
 func (s *Sink) write(ctx context.Context, recs [][]byte) error {
-	lines := make([]string, 0, len(recs))
+	body := s.body[:0]
 	npoints := 0
 	for _, r := range recs {
 		l, err := points.Lines(r)
@@ -156,14 +162,16 @@ func (s *Sink) write(ctx context.Context, recs [][]byte) error {
 			s.deadLetter(r, err)
 			continue
 		}
-		lines = append(lines, unsafe.String(unsafe.SliceData(l), len(l)))
+		body = append(body, l...) // each record's lines end with a newline
 		npoints += countLines(l)
 	}
-	if len(lines) == 0 {
+	s.body = body
+	if npoints == 0 {
 		return nil
 	}
 	start := s.o.Now()
-	err := s.o.Writer.WriteRecord(ctx, lines...)
+	// The blocking write has sent the body when it returns, so the buffer is ours again.
+	err := s.o.Writer.WriteRecord(ctx, unsafe.String(unsafe.SliceData(body), len(body)))
 	s.o.Metrics.observe(start, s.o.Now(), npoints, err)
 	if err == nil || !permanent(err) {
 		return err

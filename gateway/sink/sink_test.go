@@ -33,6 +33,7 @@ func (w *fakeWriter) WriteRecord(_ context.Context, lines ...string) error {
 		return err
 	}
 	for _, l := range lines {
+		l = strings.Clone(l) // the sink reuses the memory after the call
 		w.accepted = append(w.accepted, strings.Split(strings.TrimSuffix(l, "\n"), "\n")...)
 	}
 	return nil
