@@ -13,7 +13,9 @@ import (
 // nopObserver is alerting that has nothing to say.
 type nopObserver struct{}
 
-func (nopObserver) Observe(context.Context, protocol.Message, points.Tags, points.Stamp) error { return nil }
+func (nopObserver) Observe(context.Context, protocol.Message, points.Tags, points.Stamp) error {
+	return nil
+}
 
 // nopSpool takes records and reports them durable at once.
 type nopSpool struct{}
