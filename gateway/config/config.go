@@ -144,6 +144,9 @@ type HTTP struct {
 	// link PublicURL/a/TOKEN, valid for LinkTTL.
 	PublicURL string        `yaml:"public_url"`
 	LinkTTL   time.Duration `yaml:"link_ttl"`
+	// TLS serves the API, the console and the webhooks over HTTPS when a certificate
+	// is set (otherwise keep addr on loopback behind the county's HTTPS proxy).
+	TLS ServerTLS `yaml:"tls"`
 }
 
 // Spool configures the durable telemetry spool.
@@ -312,6 +315,7 @@ func (c Config) Validate() error {
 		{"http.session_ttl", atLeast(c.HTTP.SessionTTL, time.Minute)},
 		{"http.public_url", optionalHTTPURL(c.HTTP.PublicURL)},
 		{"http.link_ttl", atLeast(c.HTTP.LinkTTL, time.Minute)},
+		{"http.tls", c.HTTP.TLS.check()},
 		{"spool.max_bytes", atLeast64(c.Spool.MaxBytes, 1<<20)},
 		{"spool.segment_bytes", atLeast64(c.Spool.SegmentBytes, 64<<10)},
 		{"spool.keep_shipped_bytes", atLeast64(c.Spool.KeepShippedBytes, 0)},

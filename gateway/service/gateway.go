@@ -202,6 +202,14 @@ func (g *Gateway) bindHTTP() error {
 	if err != nil {
 		return fmt.Errorf("http.addr: %w", err)
 	}
+	if t := g.cfg.HTTP.TLS; t.Enabled() {
+		tc, err := tlsfiles.Server(t.CertFile, t.KeyFile, t.ClientCAFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("http.tls: %w", err)
+		}
+		ln = tls.NewListener(ln, tc) // requests then carry r.TLS: session cookies are Secure
+	}
 	g.httpLn = ln
 	// Requests' contexts end when the server shuts down, so the console's live streams
 	// (server-sent events) end at once instead of holding Shutdown up.

@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/auth"
 	"carebed/gateway/brokerauth"
 	"carebed/gateway/config"
 	"carebed/gateway/protocol"
@@ -373,5 +376,44 @@ func TestEmbeddedBrokerResponderApp(t *testing.T) {
 	waitFor(t, 10*time.Second, "the app disconnected", func() (bool, string) { return !app.IsConnectionOpen(), "" })
 	if n := s.stored(t); n != before {
 		t.Errorf("stored %v messages after a responder wrote a device topic, want %v", n, before)
+	}
+}
+
+// TestHTTPSServesTheConsoleWithSecureCookies: with http.tls the API and console are
+// HTTPS only, and the session cookie is marked Secure.
+func TestHTTPSServesTheConsoleWithSecureCookies(t *testing.T) {
+	certs, err := devcerts.Generate(filepath.Join(t.TempDir(), "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, true)
+	e.cfg.HTTP.TLS = config.ServerTLS{CertFile: certs.Server, KeyFile: certs.ServerKey}
+	e.addUser(registry.User{Name: "duty-1", Display: "值班", Role: auth.RoleCountyAdmin, County: "和静县"}, "duty password 1")
+	r := e.start()
+	trust, err := tlsfiles.Client(certs.CA, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: trust}}
+	resp, err := client.Post("https://"+r.g.HTTPAddr()+"/api/v1/login", "application/json",
+		strings.NewReader(`{"name":"duty-1","password":"duty password 1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == auth.CookieName {
+			session = c
+		}
+	}
+	if resp.StatusCode != 200 || session == nil || !session.Secure {
+		t.Fatalf("sign-in over HTTPS: %d, cookie %+v: want a Secure session cookie", resp.StatusCode, session)
+	}
+	if resp, err := http.Get("http://" + r.g.HTTPAddr() + "/console/login"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("the console answered plain HTTP")
+		}
 	}
 }
