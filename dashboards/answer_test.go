@@ -1,17 +1,14 @@
 package dashboards_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
+	"carebed/gateway/influxread"
 	"carebed/internal/devsvc"
 )
 
@@ -19,47 +16,13 @@ import (
 // a Prometheus series' labels and one finite sample in "value".
 type row map[string]string
 
-// influxSeries is one series of InfluxDB's answer.
-type influxSeries struct {
-	Name    string            `json:"name"`
-	Tags    map[string]string `json:"tags"`
-	Columns []string          `json:"columns"`
-	Values  [][]any           `json:"values"`
-}
-
-// influxQL runs a statement on the gateway's database as Grafana's datasource does
-// (POST /query, epoch=ms) and returns its series.
-func (s *stack) influxQL(q string) ([]influxSeries, error) {
-	form := url.Values{"q": {q}, "db": {devsvc.DB}, "epoch": {"ms"}}
-	resp, err := http.PostForm(s.influx.URL+"/query", form)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	var r struct {
-		Results []struct {
-			Series []influxSeries `json:"series"`
-			Error  string         `json:"error"`
-		} `json:"results"`
-		Error string `json:"error"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%s: %w: %.200s", resp.Status, err, body)
-	}
-	if r.Error != "" || len(r.Results) != 1 || r.Results[0].Error != "" {
-		return nil, fmt.Errorf("%s: %.300s", resp.Status, body)
-	}
-	return r.Results[0].Series, nil
+// influxQL runs a statement on the gateway's database and returns its series.
+func (s *stack) influxQL(q string) ([]influxread.Series, error) {
+	return influxread.New(s.influx.URL, devsvc.DB, "").Series(context.Background(), q)
 }
 
 // influxRows flattens series into rows; null values are left out.
-func influxRows(ss []influxSeries) []row {
+func influxRows(ss []influxread.Series) []row {
 	var out []row
 	for _, s := range ss {
 		for _, vals := range s.Values {

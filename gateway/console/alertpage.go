@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -112,8 +113,8 @@ func text(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
 	case bool:
 		if x {
 			return "✓"

@@ -4,10 +4,12 @@
 package influxread
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,22 +31,28 @@ func New(baseURL, bucket, token string) *Client {
 		http: &http.Client{Timeout: 10 * time.Second}}
 }
 
-// Row is one result row: its time and the named values (nil where empty).
-type Row struct {
-	Time   time.Time
-	Values map[string]any
+// Series is one series of an answer: its name, tags (GROUP BY), columns and rows.
+// Numbers are json.Number (exact), booleans bool, strings string, null nil; time is
+// in milliseconds.
+type Series struct {
+	Name    string            `json:"name"`
+	Tags    map[string]string `json:"tags"`
+	Columns []string          `json:"columns"`
+	Values  [][]any           `json:"values"`
 }
 
-// Query runs q and returns the rows of its first series.
-func (c *Client) Query(ctx context.Context, q string) ([]Row, error) {
+// Series runs q (a read, or a statement such as CREATE DATABASE: it is POSTed) and
+// returns the series of its one result.
+func (c *Client) Series(ctx context.Context, q string) ([]Series, error) {
 	form := url.Values{"db": {c.db}, "q": {q}, "epoch": {"ms"}}
 	if c.rp != "" {
 		form.Set("rp", c.rp)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/query?"+form.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/query", strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Token "+c.token)
 	}
@@ -53,29 +61,48 @@ func (c *Client) Query(ctx context.Context, q string) ([]Row, error) {
 		return nil, fmt.Errorf("influxread: %w", err)
 	}
 	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("influxread: %w", err)
+	}
 	var body struct {
 		Results []struct {
-			Error  string
-			Series []struct {
-				Columns []string
-				Values  [][]any
-			}
-		}
-		Error string
+			Error  string   `json:"error"`
+			Series []Series `json:"series"`
+		} `json:"results"`
+		Error string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("influxread: %s: %w", resp.Status, err)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&body); err != nil {
+		return nil, fmt.Errorf("influxread: %s: %w: %.200s", resp.Status, err, b)
 	}
-	if body.Error != "" {
-		return nil, errors.New("influxread: " + body.Error)
+	switch {
+	case body.Error == "" && resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("influxread: %s: %.200s", resp.Status, b)
+	case body.Error != "":
+		return nil, fmt.Errorf("influxread: %s: %s", resp.Status, body.Error)
+	case len(body.Results) != 1:
+		return nil, fmt.Errorf("influxread: %s: %d results for one statement: %.200s", resp.Status, len(body.Results), b)
+	case body.Results[0].Error != "":
+		return nil, errors.New("influxread: " + body.Results[0].Error)
 	}
-	if len(body.Results) == 0 || len(body.Results[0].Series) == 0 {
-		if len(body.Results) > 0 && body.Results[0].Error != "" {
-			return nil, errors.New("influxread: " + body.Results[0].Error)
-		}
-		return nil, nil
+	return body.Results[0].Series, nil
+}
+
+// Row is one result row: its time and the named values (nil where empty).
+type Row struct {
+	Time   time.Time
+	Values map[string]any
+}
+
+// Query runs q and returns the rows of its first series.
+func (c *Client) Query(ctx context.Context, q string) ([]Row, error) {
+	ss, err := c.Series(ctx, q)
+	if err != nil || len(ss) == 0 {
+		return nil, err
 	}
-	s := body.Results[0].Series[0]
+	s := ss[0]
 	out := make([]Row, 0, len(s.Values))
 	for _, v := range s.Values {
 		r := Row{Values: map[string]any{}}
@@ -84,8 +111,10 @@ func (c *Client) Query(ctx context.Context, q string) ([]Row, error) {
 				break
 			}
 			if col == "time" {
-				if ms, ok := v[i].(float64); ok {
-					r.Time = time.UnixMilli(int64(ms))
+				if n, ok := v[i].(json.Number); ok {
+					if ms, err := n.Int64(); err == nil {
+						r.Time = time.UnixMilli(ms)
+					}
 				}
 				continue
 			}

@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -127,8 +128,8 @@ func simInflux(t *testing.T, e *env, start time.Time) {
 		ahead := true
 		for _, row := range rows {
 			types += fmt.Sprint(row[2]) + " "
-			at, err := time.Parse(time.RFC3339Nano, row[0].(string))
-			ahead = ahead && err == nil && at.After(start.Add(90*time.Second))
+			ms, err := row[0].(json.Number).Int64()
+			ahead = ahead && err == nil && time.UnixMilli(ms).After(start.Add(90*time.Second))
 		}
 		return types == "sos sos_cancel " && ahead && replayed >= 4, fmt.Sprintf("events %q (2 min ahead %v), %d replayed", types, ahead, replayed)
 	})

@@ -94,7 +94,7 @@ func TestInfluxWriteQueryRestart(t *testing.T) {
 	check := func() {
 		t.Helper()
 		got := i.Query(t, `SELECT hr, battery FROM telemetry WHERE device = 'bed-001'`)
-		want := [][]any{{"2023-11-14T22:13:20Z", json.Number("72"), json.Number("88.5")}}
+		want := [][]any{{json.Number("1700000000000"), json.Number("72"), json.Number("88.5")}}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("Query: got %#v, want %#v", got, want)
 		}

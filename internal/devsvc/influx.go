@@ -1,7 +1,7 @@
 package devsvc
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"carebed/gateway/influxread"
 )
 
 const (
@@ -170,8 +172,8 @@ func (i *Influx) Write(t testing.TB, lines string) {
 // Query runs InfluxQL statements q on database DB and returns the rows of every series
 // of every statement, concatenated in order (with GROUP BY, one series per group; the
 // tag values of a group are not in its rows, so select them as fields if needed).
-// Each row holds the values in the order of the series' columns, "time" first: time
-// as an RFC 3339 string, numbers as json.Number (exact for int64; use its Int64 or
+// Each row holds the values in the order of the series' columns, "time" first, in
+// Unix milliseconds: numbers as json.Number (exact for int64; use its Int64 or
 // Float64 method), strings, booleans, and nil for a missing value. It fails the test
 // on any error, including an error of one statement.
 func (i *Influx) Query(t testing.TB, q string) [][]any {
@@ -207,49 +209,16 @@ func (i *Influx) Count(t testing.TB, q string) int64 {
 	return n
 }
 
-type queryResponse struct {
-	Results []struct {
-		Series []struct {
-			Columns []string `json:"columns"`
-			Values  [][]any  `json:"values"`
-		} `json:"series"`
-		Error string `json:"error"`
-	} `json:"results"`
-	Error string `json:"error"`
-}
-
-// query POSTs q to /query (POST serves both reads and writes such as CREATE).
+// query runs q (a read, or a write such as CREATE) and returns the rows of every
+// series, time first in Unix milliseconds.
 func (i *Influx) query(q string) ([][]any, error) {
-	form := url.Values{"q": {q}, "db": {i.DB}}
-	resp, err := i.client.PostForm(i.URL+"/query", form)
+	ss, err := influxread.New(i.URL, i.DB, "").Series(context.Background(), q)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var r queryResponse
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%s: %w: %.300s", resp.Status, err, body)
-	}
-	if r.Error != "" {
-		return nil, fmt.Errorf("%s: %s", resp.Status, r.Error)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %.300s", resp.Status, body)
 	}
 	rows := [][]any{}
-	for n, res := range r.Results {
-		if res.Error != "" {
-			return nil, fmt.Errorf("statement %d: %s", n, res.Error)
-		}
-		for _, s := range res.Series {
-			rows = append(rows, s.Values...)
-		}
+	for _, s := range ss {
+		rows = append(rows, s.Values...)
 	}
 	return rows, nil
 }
