@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"carebed/alerting/notify/twilio/twiliotest"
 	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/protocol"
-	"carebed/gateway/registry"
 	"carebed/internal/testwait"
 )
 
@@ -72,17 +69,7 @@ func newAlertEnv(t *testing.T) *alertEnv {
 	ledger := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
 		"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-sos,sos_pendant,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n" +
 		"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-fall,fall_sensor,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n"
-	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.Open(filepath.Join(e.cfg.DataDir, "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.Import(context.Background(), strings.NewReader(ledger), registry.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	reg.Close()
+	e.importLedger(ledger)
 	e.admin = e.countyAdmin("和静县")
 	return e
 }

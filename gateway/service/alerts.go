@@ -202,22 +202,9 @@ func (o observer) Observe(ctx context.Context, m protocol.Message, t points.Tags
 	return o.rules.Observe(ctx, ob)
 }
 
-// tickRules lets the rules raise what time alone makes due (no heart rate, a bed
-// left at night, inactivity, silent devices), every few seconds until ctx ends.
-func (g *Gateway) tickRules(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := g.rules.Tick(ctx, g.now()); err != nil && ctx.Err() == nil {
-				g.log.Error("evaluating alert conditions", "err", err)
-			}
-		}
-	}
-}
+// ruleTick is how often the rules raise what time alone makes due (no heart rate, a
+// bed left at night, inactivity, silent devices).
+const ruleTick = 5 * time.Second
 
 // responderAction carries out an ack or resolve a responder app published. Refusals
 // and bad messages are logged (never with the payload's note, which may name people).

@@ -12,11 +12,7 @@ import (
 )
 
 func TestDirectory(t *testing.T) {
-	reg, err := registry.Open(filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(t, filepath.Join(t.TempDir(), "r.db"))
 	ledger := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
 		"和静县,巴伦台镇,巴伦台村,H-0001,老人甲,地址,,,dev-0001,sos_pendant,探访员,13800000011,村医,13800000012,13900000001;13900000002,13800000019\n" +
 		"和静县,巴伦台镇,巴伦台村,H-0002,老人乙,地址,,,dev-0002,sos_pendant,探访员,13800000011,村医,13800000012,13900000003,13800000019\n"

@@ -285,8 +285,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.http != nil {
 		wg.Go(func() { g.serveHTTP() })
 	}
-	wg.Go(func() { g.refreshLoop(ctx) })
-	wg.Go(func() { g.tickRules(ctx) })
+	wg.Go(func() {
+		every(ctx, g.cfg.Registry.Refresh, g.log, "registry refresh failed; keeping the devices loaded before", g.refreshDevices)
+	})
+	wg.Go(func() {
+		every(ctx, ruleTick, g.log, "evaluating alert conditions", func(ctx context.Context) error { return g.rules.Tick(ctx, g.now()) })
+	})
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})
@@ -342,16 +346,17 @@ func (g *Gateway) serveHTTP() {
 	}
 }
 
-func (g *Gateway) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(g.cfg.Registry.Refresh)
+// every runs f every d until ctx ends, logging its errors as failure.
+func every(ctx context.Context, d time.Duration, log *slog.Logger, failure string, f func(context.Context) error) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := g.refreshDevices(ctx); err != nil && ctx.Err() == nil {
-				g.log.Error("registry refresh failed; keeping the devices loaded before", "err", err)
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				log.Error(failure, "err", err)
 			}
 		}
 	}

@@ -96,17 +96,25 @@ func (e *env) registerVillages(devices []string, perVillage int) {
 	e.importLedger(b.String())
 }
 
+// openRegistry opens the registry at path (creating its folder), closed when the test
+// ends. The gateway may have it open too: SQLite in WAL mode shares it.
+func openRegistry(t *testing.T, path string) *registry.Store {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	return reg
+}
+
 // importLedger imports a bed ledger CSV into the gateway's registry.
 func (e *env) importLedger(csv string) {
 	e.t.Helper()
-	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
-		e.t.Fatal(err)
-	}
-	reg, err := registry.Open(e.cfg.Registry.Path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(e.t, e.cfg.Registry.Path)
 	if _, err := reg.Import(context.Background(), strings.NewReader(csv), registry.ImportOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -302,14 +310,7 @@ func (e *env) addUser(u registry.User, password string) string {
 		u.PasswordHash = auth.HashPassword(password)
 	}
 	u.Created = time.Now()
-	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
-		e.t.Fatal(err)
-	}
-	reg, err := registry.Open(e.cfg.Registry.Path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(e.t, e.cfg.Registry.Path)
 	if err := reg.PutUser(context.Background(), u); err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,32 +8,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"carebed/gateway/auth"
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
+	"carebed/internal/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the gateway's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoPersonalDataLeavesTheRegistry runs alerts end to end (an SOS paged by SMS and
 // acknowledged by reply, a fall acknowledged and closed by a signed-in doctor, a
@@ -43,7 +24,7 @@ func (s *syncBuffer) String() string {
 // everything in InfluxDB and the dead-letter file. None may be there: those carry ids.
 func TestNoPersonalDataLeavesTheRegistry(t *testing.T) {
 	e := newAlertEnv(t)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	e.logTo = logs
 	doctor := registry.User{Name: "doctor-blt", Display: "测试村医乙", Role: auth.RoleVillageDoctor, County: "和静县",
 		Township: "巴伦台镇", Village: "巴伦台村", Phone: "13800000012"}
@@ -114,11 +95,7 @@ func TestNoPersonalDataLeavesTheRegistry(t *testing.T) {
 // contacts, clinics, users; phones as stored (+86...) and as dialled (138...).
 func personalData(t *testing.T, regPath string) []string {
 	t.Helper()
-	reg, err := registry.Open(regPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(t, regPath)
 	ctx := context.Background()
 	var out []string
 	phone := func(p string) {

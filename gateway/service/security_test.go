@@ -79,11 +79,7 @@ func newSecureSite(t *testing.T, embedded bool, devices []string) *secureSite {
 // provision` does.
 func provisionDevices(t *testing.T, regPath string) map[string]string {
 	t.Helper()
-	reg, err := registry.Open(regPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(t, regPath)
 	issued, err := provision.Devices(context.Background(), reg, provision.Options{Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -99,11 +95,7 @@ func provisionDevices(t *testing.T, regPath string) map[string]string {
 // export` does.
 func exportBrokerFiles(t *testing.T, regPath string) (passwd, acl string) {
 	t.Helper()
-	reg, err := registry.Open(regPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(t, regPath)
 	users, err := provision.BrokerUsers(context.Background(), reg, "gateway", gatewayBrokerPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +238,7 @@ func TestEmbeddedBrokerRefusesRevokedDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Disconnect(100)
-	reg, err := registry.Open(s.e.cfg.Registry.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
+	reg := openRegistry(t, s.e.cfg.Registry.Path)
 	if err := provision.Revoke(context.Background(), reg, []string{d}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -319,12 +307,8 @@ func TestMosquittoRequiringClientCertificates(t *testing.T) {
 func TestEmbeddedBrokerResponderApp(t *testing.T) {
 	devices := []string{"bed-0001"}
 	s := newSecureSite(t, true, devices)
-	reg, err := registry.Open(s.e.cfg.Registry.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := openRegistry(t, s.e.cfg.Registry.Path)
 	issued, err := provision.Responders(context.Background(), reg, provision.Options{Now: time.Now()})
-	reg.Close()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,8 +63,8 @@ func TestTornTailTruncated(t *testing.T) {
 			e.Close()
 			appendFile(t, segmentPath(dir, 1), tt.tail)
 			e = open(t, dir, Options{})
-			if n := e.counter("corrupt_total"); n != 1 || e.log.count("truncating torn tail") != 1 {
-				t.Errorf("corrupt_total = %v, log:\n%s", n, e.log.buf.String())
+			if n := e.counter("corrupt_total"); n != 1 || e.log.Count("truncating torn tail") != 1 {
+				t.Errorf("corrupt_total = %v, log:\n%s", n, e.log.String())
 			}
 			if fi, _ := os.Stat(segmentPath(dir, 1)); fi.Size() != 5*116 {
 				t.Errorf("segment size %d after truncation, want %d", fi.Size(), 5*116)
@@ -87,8 +87,8 @@ func TestCorruptSegmentSkippedAtOpen(t *testing.T) {
 	e.Close()
 	flipByte(t, segmentPath(dir, 2), 216+20) // record 5
 	e = open(t, dir, Options{SegmentBytes: 1024})
-	if n := e.counter("corrupt_total"); n != 1 || e.log.count("corrupt segment") != 1 {
-		t.Errorf("corrupt_total = %v, log:\n%s", n, e.log.buf.String())
+	if n := e.counter("corrupt_total"); n != 1 || e.log.Count("corrupt segment") != 1 {
+		t.Errorf("corrupt_total = %v, log:\n%s", n, e.log.String())
 	}
 	if st := e.Stats(); st.Records != 17 {
 		t.Errorf("Stats = %+v, want 17 records", st)

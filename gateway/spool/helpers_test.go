@@ -1,7 +1,6 @@
 package spool
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,26 +10,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/internal/testlog"
 )
-
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// count returns how many log lines contain s.
-func (l *logBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
 
 // fakeClock is a clock that advances one second per call.
 type fakeClock struct {
@@ -52,7 +34,7 @@ type env struct {
 	*Spool
 	opt Options
 	reg *prometheus.Registry
-	log *logBuffer
+	log *testlog.Buffer
 }
 
 // open opens a spool in dir with test defaults, NoSync among them, to keep tests
@@ -66,7 +48,7 @@ func open(t testing.TB, dir string, o Options) *env {
 // openSynced is open without forcing NoSync.
 func openSynced(t testing.TB, dir string, o Options) *env {
 	t.Helper()
-	e := &env{reg: prometheus.NewRegistry(), log: &logBuffer{}}
+	e := &env{reg: prometheus.NewRegistry(), log: &testlog.Buffer{}}
 	o.Dir = dir
 	if o.SyncInterval == 0 {
 		o.SyncInterval = -1 // sequential appends would each wait for it

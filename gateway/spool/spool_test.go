@@ -215,7 +215,7 @@ func TestFull(t *testing.T) {
 	if n := e.counter("full_total"); n != 3 {
 		t.Errorf("full_total = %v, want 3", n)
 	}
-	if n := e.log.count("spool: full"); n != 1 {
+	if n := e.log.Count("spool: full"); n != 1 {
 		t.Errorf("logged full %d times, want once", n)
 	}
 	bs, _ := readN(t, e.Spool, 2, 2)

@@ -121,14 +121,11 @@ func (i *Influx) health() error {
 
 // Pid returns influxd's process id (0 before the first start).
 func (i *Influx) Pid() int {
-	if i.proc == nil {
-		return 0
-	}
 	return i.proc.pid()
 }
 
 // Running reports whether the influxd process is alive.
-func (i *Influx) Running() bool { return i.proc != nil && i.proc.running() }
+func (i *Influx) Running() bool { return i.proc.running() }
 
 // Stop stops influxd gracefully (SIGTERM, then it waits for the exit). It fails the
 // test if influxd needs SIGKILL after 30 s. Stopping a stopped influxd does nothing.

@@ -118,14 +118,11 @@ func (m *Mosquitto) start() error {
 
 // Pid returns the broker's process id (0 before the first start).
 func (m *Mosquitto) Pid() int {
-	if m.proc == nil {
-		return 0
-	}
 	return m.proc.pid()
 }
 
 // Running reports whether the broker process is alive.
-func (m *Mosquitto) Running() bool { return m.proc != nil && m.proc.running() }
+func (m *Mosquitto) Running() bool { return m.proc.running() }
 
 // Stop stops the broker gracefully: SIGTERM, then it waits for the exit, so the broker
 // has saved its persistence database (sessions, subscriptions, queued messages). It

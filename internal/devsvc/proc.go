@@ -69,11 +69,19 @@ func fileSize(path string) int64 {
 	return 0
 }
 
-// pid is the server's process id.
-func (p *proc) pid() int { return p.cmd.Process.Pid }
+// pid is the server's process id; 0 for no run (nil) yet.
+func (p *proc) pid() int {
+	if p == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
 
-// running reports whether the process has not exited yet.
+// running reports whether the process has not exited yet; false for no run (nil).
 func (p *proc) running() bool {
+	if p == nil {
+		return false
+	}
 	select {
 	case <-p.done:
 		return false

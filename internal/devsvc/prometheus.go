@@ -118,9 +118,6 @@ func (p *Prometheus) ready() error {
 
 // Pid returns prometheus's process id (0 before the start).
 func (p *Prometheus) Pid() int {
-	if p.proc == nil {
-		return 0
-	}
 	return p.proc.pid()
 }
 

@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,29 +16,12 @@ import (
 	"carebed/alerting/notify"
 	"carebed/alerting/notify/notifytest"
 	"carebed/alerting/notify/outbox"
+	"carebed/internal/testlog"
 )
 
 var t0 = time.Date(2026, 1, 15, 3, 4, 5, 0, time.UTC)
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func open(t *testing.T, path string, logs *syncBuffer) *outbox.Outbox {
+func open(t *testing.T, path string, logs *testlog.Buffer) *outbox.Outbox {
 	t.Helper()
 	ob, err := outbox.New(outbox.Options{Path: path, Now: func() time.Time { return t0 },
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -71,7 +53,7 @@ func readLines(t *testing.T, path string) []outbox.Line {
 
 func TestNotifyWritesLineAndLogsWithoutPersonalData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.jsonl")
-	var logs syncBuffer
+	var logs testlog.Buffer
 	ob := open(t, path, &logs)
 	n := notifytest.Sample
 	r, retry, err := ob.Notify(t.Context(), n)
@@ -99,7 +81,7 @@ func TestNotifyWritesLineAndLogsWithoutPersonalData(t *testing.T) {
 
 func TestReopenAppends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.jsonl")
-	var logs syncBuffer
+	var logs testlog.Buffer
 	for range 2 {
 		ob := open(t, path, &logs)
 		if _, _, err := ob.Notify(t.Context(), notifytest.Sample); err != nil {
@@ -116,7 +98,7 @@ func TestReopenAppends(t *testing.T) {
 
 func TestConcurrentNotify(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.jsonl")
-	var logs syncBuffer
+	var logs testlog.Buffer
 	ob := open(t, path, &logs)
 	const workers, each = 16, 25
 	var wg sync.WaitGroup
@@ -159,7 +141,7 @@ func TestNotifyErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "outbox.jsonl")
-			var logs syncBuffer
+			var logs testlog.Buffer
 			ob := open(t, path, &logs)
 			if tc.close {
 				ob.Close()
