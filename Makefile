@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build install test unit bench demo fuzz vet clean dashboards certs screenshots
+.PHONY: all build install test unit bench bench-telegraf demo fuzz vet clean dashboards certs screenshots
 
 all: build
 
@@ -32,7 +32,14 @@ unit:
 # bench measures the whole path Mosquitto -> gateway -> InfluxDB at fixed offered
 # rates (docs/performance.md says how to read it).
 bench: install
+	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+
+# bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
+# once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.
+bench-telegraf: install
+	deploy/dev/install-telegraf
+	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -count=1 -run '^$$' -bench Telegraf -benchtime 1x -timeout 60m ./bench/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/

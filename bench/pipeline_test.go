@@ -33,6 +33,9 @@ const (
 	conns   = 8
 	// lagLimit is how soon after the last publish the last message must land.
 	lagLimit = 3 * time.Second
+	// publisherLinger paces the publisher's connections as the gateway's are paced:
+	// it shares the two cores, so it must cost as little as it can.
+	publisherLinger = 500 * time.Microsecond
 )
 
 // BenchmarkPipeline offers each rate for stepDuration and reports, per rate, what
@@ -70,8 +73,12 @@ type stand struct {
 	mq      *devsvc.Mosquitto
 	influx  *devsvc.Influx
 	gw      *exec.Cmd
+	gwDone  chan struct{} // closed when the gateway process has exited
 	httpURL string
 	devices []string
+	// How to start the gateway again.
+	bin, cfgPath, dir string
+	env               []string
 }
 
 // newStand starts the stand; extraYAML is added to the gateway's configuration.
@@ -101,9 +108,18 @@ func newStand(b *testing.B, extraYAML string) *stand {
 	if out, err := imp.CombinedOutput(); err != nil {
 		b.Fatalf("registry import: %v\n%s", err, out)
 	}
-	s.gw = exec.Command(bin, "run", "-config", cfgPath)
-	s.gw.Env = env
-	logf, err := os.Create(filepath.Join(dir, "gateway.log"))
+	s.bin, s.cfgPath, s.env, s.dir = bin, cfgPath, env, dir
+	s.startGateway(b)
+	b.Cleanup(func() { s.stopGateway() })
+	return s
+}
+
+// startGateway starts the gateway process and waits until it is ready.
+func (s *stand) startGateway(b *testing.B) {
+	b.Helper()
+	s.gw = exec.Command(s.bin, "run", "-config", s.cfgPath)
+	s.gw.Env = s.env
+	logf, err := os.OpenFile(filepath.Join(s.dir, "gateway.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,9 +127,20 @@ func newStand(b *testing.B, extraYAML string) *stand {
 	if err := s.gw.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { s.gw.Process.Signal(os.Interrupt); s.gw.Wait(); logf.Close() })
+	s.gwDone = make(chan struct{})
+	go func() { s.gw.Wait(); logf.Close(); close(s.gwDone) }() //nolint:errcheck // the log tells
 	waitUntil(b, 30*time.Second, "gateway ready", func() bool { return httpOK(s.httpURL + "/readyz") })
-	return s
+}
+
+// stopGateway stops the gateway as an operator does (SIGINT: it finishes and
+// disconnects) and waits for it to exit.
+func (s *stand) stopGateway() {
+	if s.gw == nil {
+		return
+	}
+	s.gw.Process.Signal(os.Interrupt) //nolint:errcheck // it may have exited
+	<-s.gwDone
+	s.gw = nil
 }
 
 type result struct {
@@ -132,7 +159,7 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	cpu0 := procCPU(b, s.gw.Process.Pid)
 	others0 := [3]time.Duration{procCPU(b, s.mq.Pid()), procCPU(b, s.influx.Pid()), selfCPU(b)}
 	f := fleet.New(fleet.Options{Broker: s.mq.URL, Devices: s.devices, Conns: conns, Rate: rate,
-		Duration: stepDuration, MaxInflight: 5000, ClientPrefix: fmt.Sprintf("bench-%.0f", rate)})
+		Duration: stepDuration, MaxInflight: 5000, Linger: publisherLinger, ClientPrefix: fmt.Sprintf("bench-%.0f", rate)})
 	if path := os.Getenv("CAREBED_BENCH_CPUPROFILE"); path != "" {
 		go s.profile(b, fmt.Sprintf("%s.%.0f", path, rate), stepDuration/2)
 	}
@@ -140,21 +167,11 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	if err != nil {
 		b.Fatal(err)
 	}
-	want := before["carebed_influx_points_written_total"] + float64(rep.Acked)
-	var landed time.Time
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		m := s.scrape(b)
-		if m["carebed_influx_points_written_total"] >= want {
-			landed = time.Now()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	landed := s.waitLanded(b, before[pointsWritten]+float64(rep.Acked), 60*time.Second)
 	after := s.scrape(b)
 	cpu := procCPU(b, s.gw.Process.Pid) - cpu0
 	others := [3]time.Duration{procCPU(b, s.mq.Pid()) - others0[0], procCPU(b, s.influx.Pid()) - others0[1], selfCPU(b) - others0[2]}
-	stored := int64(after["carebed_influx_points_written_total"] - before["carebed_influx_points_written_total"])
+	stored := int64(after[pointsWritten] - before[pointsWritten])
 	r := result{offered: rate, achieved: rep.Rate(), sent: rep.Sent, stored: stored,
 		lost: rep.Acked - stored, cpuPer1000: time.Duration(float64(cpu) / float64(max(rep.Sent, 1)) * 1000)}
 	per1000 := func(d time.Duration) time.Duration {
@@ -174,9 +191,32 @@ func (s *stand) step(b *testing.B, rate float64) result {
 	return r
 }
 
-// profile saves the gateway's CPU profile over d, from its /debug/pprof endpoint.
+// pointsWritten counts the points InfluxDB accepted (answered 204 for).
+const pointsWritten = "carebed_influx_points_written_total"
+
+// waitLanded waits, up to limit, until InfluxDB has accepted want points in all, and
+// returns when it saw that (zero if it did not).
+func (s *stand) waitLanded(b *testing.B, want float64, limit time.Duration) time.Time {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if s.scrape(b)[pointsWritten] >= want {
+			return time.Now()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Time{}
+}
+
+// profile saves the gateway's CPU profile over d, and the allocations over the same
+// time to path.allocs, from its /debug/pprof endpoint.
 func (s *stand) profile(b *testing.B, path string, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.httpURL, int(d.Seconds())))
+	go s.fetch(b, fmt.Sprintf("%s/debug/pprof/allocs?seconds=%d", s.httpURL, int(d.Seconds())), path+".allocs")
+	s.fetch(b, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.httpURL, int(d.Seconds())), path)
+}
+
+func (s *stand) fetch(b *testing.B, url, path string) {
+	resp, err := http.Get(url)
 	if err != nil {
 		b.Log(err)
 		return

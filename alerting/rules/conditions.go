@@ -47,8 +47,7 @@ func (c *conditions) state(o alerting.Observation) *devState {
 }
 
 // track updates the device's state from o and raises what is due.
-func (e *Engine) track(ctx context.Context, o alerting.Observation) error {
-	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+func (e *Engine) track(ctx context.Context, o alerting.Observation, t Thresholds) error {
 	e.conds.mu.Lock()
 	d := e.conds.state(o)
 	wasSilent := d.silent

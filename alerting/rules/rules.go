@@ -111,22 +111,22 @@ var immediate = map[string]struct {
 
 // Observe applies the rules to o and commits what they decide.
 func (e *Engine) Observe(ctx context.Context, o alerting.Observation) error {
-	if err := e.track(ctx, o); err != nil {
+	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+	if err := e.track(ctx, o, t); err != nil {
 		return err
 	}
 	switch {
 	case o.Event != nil:
-		return e.event(ctx, o)
+		return e.event(ctx, o, t)
 	case o.Status != nil:
 		return e.status(ctx, o)
 	case o.Reading != nil:
-		return e.reading(ctx, o)
+		return e.reading(ctx, o, t)
 	}
 	return nil
 }
 
-func (e *Engine) event(ctx context.Context, o alerting.Observation) error {
-	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+func (e *Engine) event(ctx context.Context, o alerting.Observation, t Thresholds) error {
 	switch typ := o.Event.Type; typ {
 	case "fall":
 		return e.raise(ctx, o, alerting.KindFall, alerting.Critical, o.Received.Add(t.FallHoldOff))
@@ -163,12 +163,12 @@ func (e *Engine) status(ctx context.Context, o alerting.Observation) error {
 	return e.deviceOnline(ctx, o)
 }
 
-func (e *Engine) reading(ctx context.Context, o alerting.Observation) error {
+func (e *Engine) reading(ctx context.Context, o alerting.Observation, t Thresholds) error {
 	b := o.Reading.Battery
 	if b == nil {
 		return nil
 	}
-	low := *b <= e.o.Thresholds(o.Place.Township, o.Place.Home).LowBatteryPct
+	low := *b <= t.LowBatteryPct
 	if !low {
 		e.lowBattery.Delete(o.Device)
 		return nil

@@ -63,7 +63,10 @@ func (c *conn) connect(o Options, i int) error {
 		opts.SetStore(mqttconn.NopStore{})
 	}
 	if mqttconn.Supports(o.Broker) {
-		opts.SetCustomOpenConnectionFn(c.dial) // coalesced writes: the load generator must not be the bottleneck
+		dial := mqttconn.Dialer(mqttconn.Options{Linger: o.Linger})
+		opts.SetCustomOpenConnectionFn(func(u *url.URL, co mqtt.ClientOptions) (net.Conn, error) {
+			return c.dial(dial, u, co) // coalesced writes: the load generator must not be the bottleneck
+		})
 	}
 	if o.PerDevice {
 		d := c.devices[0]
@@ -86,11 +89,11 @@ func (c *conn) connect(o Options, i int) error {
 }
 
 // dial opens the socket, unless the device has no signal (a power cut).
-func (c *conn) dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+func (c *conn) dial(dial mqtt.OpenConnectionFunc, uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	if c.offline.Load() {
 		return nil, errNoSignal
 	}
-	nc, err := mqttconn.Dial(uri, o)
+	nc, err := dial(uri, o)
 	if err == nil {
 		c.mu.Lock()
 		c.nc = nc

@@ -51,6 +51,9 @@ type Options struct {
 	// Volatile keeps no session store: publishes cut by a dropped connection are
 	// not sent again. It saves the store's map work per message; for load tests.
 	Volatile bool
+	// Linger paces the connections' system calls (mqttconn.Options.Linger): for load
+	// tests, where many devices share a connection.
+	Linger time.Duration
 }
 
 // Fleet is a running set of publishers.

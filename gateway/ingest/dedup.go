@@ -20,9 +20,12 @@ type dedupShard struct {
 	devices map[string]*seqWindow
 }
 
+// seqWindow is one device's window: a ring of bits, seq s at bit s mod the ring's
+// size (at least the window), so moving up by one seq clears one bit instead of
+// shifting the whole window.
 type seqWindow struct {
 	high uint64   // highest seq seen
-	bits []uint64 // bit i: seq high-i seen
+	bits []uint64 // the ring
 	any  bool
 }
 
@@ -58,7 +61,7 @@ func (d *dedup) forget(device string, seq uint64) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if w := sh.devices[device]; w != nil && seq <= w.high && w.high-seq < d.window {
-		w.clear(w.high - seq)
+		w.clear(seq)
 	}
 }
 
@@ -76,45 +79,37 @@ func (d *dedup) devices() int {
 func (w *seqWindow) mark(seq, window uint64) bool {
 	switch {
 	case !w.any || seq > w.high:
-		shift := seq - w.high
-		if !w.any {
-			shift = window
-		}
-		w.shift(shift, window)
+		w.advance(seq, window)
 		w.high, w.any = seq, true
-		w.set(0)
+		w.set(seq)
 		return true
 	case w.high-seq >= window:
 		return true // older than the window: let through (see dedup)
+	case w.get(seq):
+		return false
 	default:
-		off := w.high - seq
-		if w.get(off) {
-			return false
-		}
-		w.set(off)
+		w.set(seq)
 		return true
 	}
 }
 
-// shift moves the window up by n seqs: bit i becomes bit i+n.
-func (w *seqWindow) shift(n, window uint64) {
-	if n >= window {
+// advance forgets the seqs that fall out of the window as high moves up to seq:
+// their bits are those of the seqs from high+1 to seq.
+func (w *seqWindow) advance(seq, window uint64) {
+	if !w.any || seq-w.high >= window {
 		clear(w.bits)
 		return
 	}
-	words, bits := int(n/64), n%64
-	for i := len(w.bits) - 1; i >= 0; i-- {
-		var v uint64
-		if j := i - words; j >= 0 {
-			v = w.bits[j] << bits
-			if bits != 0 && j > 0 {
-				v |= w.bits[j-1] >> (64 - bits)
-			}
-		}
-		w.bits[i] = v
+	for s := w.high + 1; s <= seq; s++ {
+		w.clear(s)
 	}
 }
 
-func (w *seqWindow) get(off uint64) bool { return w.bits[off/64]&(1<<(off%64)) != 0 }
-func (w *seqWindow) set(off uint64)      { w.bits[off/64] |= 1 << (off % 64) }
-func (w *seqWindow) clear(off uint64)    { w.bits[off/64] &^= 1 << (off % 64) }
+func (w *seqWindow) at(seq uint64) (word int, bit uint64) {
+	i := seq % (uint64(len(w.bits)) * 64)
+	return int(i / 64), 1 << (i % 64)
+}
+
+func (w *seqWindow) get(seq uint64) bool { i, b := w.at(seq); return w.bits[i]&b != 0 }
+func (w *seqWindow) set(seq uint64)      { i, b := w.at(seq); w.bits[i] |= b }
+func (w *seqWindow) clear(seq uint64)    { i, b := w.at(seq); w.bits[i] &^= b }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"carebed/gateway/deadletter"
@@ -137,21 +136,26 @@ func (h *Handler) Handle(ctx context.Context, msgs []Message) error {
 // failing HandleAsync waits, so a caller that feeds it from the MQTT reader makes the
 // broker queue instead of the gateway buffering without bound.
 func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(error)) error {
-	scratch := scratchPool.Get().(*scratch)
-	// keys and results live on in finish, after this returns: sized once, not pooled.
+	scratch := scratches.get()
+	// keys and results live on in finish, after this returns.
+	out := outcomes.get()
 	b := batch{buf: scratch.buf[:0], ends: scratch.ends[:0], observed: scratch.observed[:0],
-		keys: make([]seqKey, 0, len(msgs)), results: make([]result, 0, len(msgs))}
+		keys: out.keys[:0], results: out.results[:0]}
 	for i := range msgs {
 		h.take(&b, &msgs[i])
 	}
 	defer scratch.put(&b)
-	if err := h.observe(ctx, b.observed); err != nil {
+	fail := func() {
 		h.forget(b.keys)
+		out.put(&b)
+	}
+	if err := h.observe(ctx, b.observed); err != nil {
+		fail()
 		return err
 	}
 	finish := func(err error) {
 		if err != nil {
-			h.forget(b.keys)
+			fail()
 			done(err)
 			return
 		}
@@ -160,6 +164,7 @@ func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(err
 			h.o.Metrics.latency.Observe(now.Sub(msgs[i].Received).Seconds())
 		}
 		h.count(b.results)
+		out.put(&b)
 		done(nil)
 	}
 	if len(b.ends) == 0 {
@@ -167,7 +172,7 @@ func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(err
 		return nil
 	}
 	if err := h.handOff(ctx, b.records(), finish); err != nil {
-		h.forget(b.keys)
+		fail()
 		return err
 	}
 	return nil
@@ -218,13 +223,31 @@ type scratch struct {
 	observed []observed
 }
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 64<<10)} }}
+var scratches = newFreeList(4, func() *scratch { return &scratch{buf: make([]byte, 0, 64<<10)} })
 
 // put keeps b's slices for the next batch, without the references it held.
 func (s *scratch) put(b *batch) {
 	clear(b.observed)
 	s.buf, s.ends, s.observed = b.buf[:0], b.ends[:0], b.observed[:0]
-	scratchPool.Put(s)
+	scratches.put(s)
+}
+
+// outcome is what a batch needs until the spool has it on disk: the duplicate
+// filter's keys (forgotten if the write fails) and the results to count.
+type outcome struct {
+	keys    []seqKey
+	results []result
+}
+
+// outcomes are recycled: a batch waits for the spool's group commit, so a few are
+// in flight at once.
+var outcomes = newFreeList(32, func() *outcome { return &outcome{} })
+
+// put keeps b's outcome slices for another batch.
+func (o *outcome) put(b *batch) {
+	clear(b.keys) // the device ids
+	o.keys, o.results = b.keys[:0], b.results[:0]
+	outcomes.put(o)
 }
 
 // records slices buf into the records.

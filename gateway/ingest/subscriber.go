@@ -28,7 +28,10 @@ type SubscriberOptions struct {
 	// least the broker's max_inflight_messages so the reader never waits.
 	Inflight int
 	// MaxBatch bounds the messages one worker hands off at once.
-	MaxBatch          int
+	MaxBatch int
+	// Linger paces the connection's reads and writes (mqttconn.Options.Linger);
+	// zero: DefaultLinger, negative: none.
+	Linger            time.Duration
 	KeepAlive         time.Duration
 	ConnectTimeout    time.Duration
 	MaxReconnectDelay time.Duration
@@ -39,6 +42,11 @@ type SubscriberOptions struct {
 	// returns.
 	OnResponder func(ctx context.Context, responder string, payload []byte)
 }
+
+// DefaultLinger is the subscriber's default Linger. Under load it cut the MQTT
+// client's CPU per message by more than half (docs/performance.md); it delays a
+// message by at most this much, and a lone message not at all.
+const DefaultLinger = 500 * time.Microsecond
 
 // responderPrefix starts the topics of responder apps.
 const responderPrefix = "carebed/v1/responders/"
@@ -54,7 +62,7 @@ type Subscriber struct {
 	connected atomic.Bool
 	stop      chan struct{}  // closed when the subscriber stops taking messages
 	pending   sync.WaitGroup // batches handed off and not yet acknowledged
-	batches   sync.Pool      // of *workBatch
+	batches   *freeList[*workBatch]
 }
 
 type received struct {
@@ -70,6 +78,9 @@ func NewSubscriber(o SubscriberOptions, h *Handler) *Subscriber {
 	if o.Inflight <= 0 {
 		o.Inflight = 10000
 	}
+	if o.Linger == 0 {
+		o.Linger = DefaultLinger
+	}
 	if o.MaxReconnectDelay <= 0 {
 		o.MaxReconnectDelay = 5 * time.Second
 	}
@@ -80,9 +91,12 @@ func NewSubscriber(o SubscriberOptions, h *Handler) *Subscriber {
 		o.Metrics = h.o.Metrics
 	}
 	s := &Subscriber{o: o, h: h, in: make(chan received, o.Inflight), stop: make(chan struct{}), log: o.Logger.With("component", "mqtt")}
-	s.batches.New = func() any {
-		return &workBatch{msgs: make([]Message, 0, o.MaxBatch), acks: make([]mqtt.Message, 0, o.MaxBatch)}
-	}
+	// Batches wait for the spool's group commit before they are recycled, so under
+	// load dozens are in flight; most are small (whatever queued while the worker
+	// handed off the previous one), so they start small and grow as needed.
+	s.batches = newFreeList(64, func() *workBatch {
+		return &workBatch{msgs: make([]Message, 0, 16), acks: make([]mqtt.Message, 0, 16)}
+	})
 	// Every message goes to the default handler, set in the options, so it is in place
 	// before Connect: messages the broker queued for this session while the gateway
 	// was away arrive right after CONNACK. No AddRoute: paho would match each
@@ -103,7 +117,8 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		o.SetTLSConfig(s.o.TLS)
 	}
 	if mqttconn.Supports(s.o.URL) {
-		o.SetCustomOpenConnectionFn(mqttconn.Dial) // buffered reads, coalesced PUBACKs
+		// buffered and paced reads, coalesced PUBACKs
+		o.SetCustomOpenConnectionFn(mqttconn.Dialer(mqttconn.Options{Linger: max(s.o.Linger, 0)}))
 	}
 	o.SetOnConnectHandler(s.onConnect)
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -208,7 +223,7 @@ func (s *Subscriber) drain(ctx context.Context) {
 // spool's flusher once it is on disk, so the worker goes on decoding meanwhile.
 func (s *Subscriber) work(ctx context.Context) {
 	for {
-		w := s.batches.Get().(*workBatch)
+		w := s.batches.get()
 		select {
 		case <-ctx.Done():
 			return
@@ -242,7 +257,7 @@ func (s *Subscriber) acknowledge(w *workBatch, err error) {
 	}
 	clear(w.acks)
 	clear(w.msgs)
-	s.batches.Put(w)
+	s.batches.put(w)
 }
 
 // fill adds what is queued, without waiting, up to MaxBatch.

@@ -221,19 +221,27 @@ func (g *Gateway) responderAction(ctx context.Context, responder string, payload
 // each home's: the policy does not change while the gateway runs, and the rules ask
 // for every message.
 func thresholds(pol policy.Policy) func(township, home string) rules.Thresholds {
-	var cache sync.Map // [2]string -> rules.Thresholds
+	// Asked once or twice for every message: a map without boxing its keys, not a
+	// sync.Map.
+	var mu sync.RWMutex
+	cache := map[[2]string]rules.Thresholds{}
 	return func(township, home string) rules.Thresholds {
 		key := [2]string{township, home}
-		if t, ok := cache.Load(key); ok {
-			return t.(rules.Thresholds)
+		mu.RLock()
+		t, ok := cache[key]
+		mu.RUnlock()
+		if ok {
+			return t
 		}
 		r := pol.RulesFor(township, home)
-		t := rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
+		t = rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
 			OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin, NoVitalsAfter: r.NoVitalsAfter,
 			HRLow: r.HRLow, HRHigh: r.HRHigh, HRAbnormalFor: r.HRAbnormalFor,
 			BedExitNightAfter: r.BedExitNightAfter, InactivityAfter: r.InactivityAfter,
 			OfflineHeartbeats: r.OfflineHeartbeats, Night: r.Night, Day: r.Day}
-		cache.Store(key, t)
+		mu.Lock()
+		cache[key] = t
+		mu.Unlock()
 		return t
 	}
 }

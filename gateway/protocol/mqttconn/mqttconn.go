@@ -4,6 +4,12 @@
 // the system calls cost more than everything else. Here reads go through a bufio.Reader
 // and writes are coalesced: Write queues the bytes and one goroutine writes whatever
 // has queued while the previous write was in the kernel.
+//
+// With Options.Linger the connection also paces its system calls: under steady
+// traffic it reads and writes at most once per Linger, so the packets that arrive or
+// queue meanwhile share one call and one wake-up of paho's goroutines, instead of one
+// each. A call long after the previous one goes at once, so a lone message is not
+// delayed.
 package mqttconn
 
 import (
@@ -21,12 +27,41 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// maxQueued bounds the bytes a Write may queue before it waits for the socket.
-const maxQueued = 1 << 20
+const (
+	// maxQueued bounds the bytes a Write may queue before it waits for the socket.
+	maxQueued = 1 << 20
+	// readBuffer is the size of the read buffer.
+	readBuffer = 64 << 10
+	// paceBelow is how little a read or write moves for the next one to wait for
+	// the linger: with more, the traffic is heavy enough to batch itself.
+	paceBelow = 16 << 10
+)
+
+// Options tune a Conn.
+type Options struct {
+	// Linger is the longest a read or write waits for more packets to share its
+	// system call (see the package documentation). Zero: no waiting.
+	Linger time.Duration
+}
+
+// Dialer is Dial with options.
+func Dialer(o Options) mqtt.OpenConnectionFunc {
+	return func(uri *url.URL, co mqtt.ClientOptions) (net.Conn, error) {
+		c, err := dial(uri, co)
+		if err != nil {
+			return nil, err
+		}
+		return NewWith(c, o), nil
+	}
+}
 
 // Dial is a paho OpenConnectionFunc for tcp:// (mqtt://) and tls:// (ssl://,
 // mqtts://) brokers. Install it with ClientOptions.SetCustomOpenConnectionFn.
 func Dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	return Dialer(Options{})(uri, o)
+}
+
+func dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	d := &net.Dialer{Timeout: o.ConnectTimeout}
 	if o.Dialer != nil {
 		d = o.Dialer
@@ -41,10 +76,7 @@ func Dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	default:
 		return nil, fmt.Errorf("mqttconn: scheme %q is not tcp, mqtt, ssl, tls or mqtts", uri.Scheme)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return New(c), nil
+	return c, err
 }
 
 // NopStore is a paho Store that keeps nothing: for clients whose QoS 1 messages the
@@ -100,15 +132,48 @@ type Conn struct {
 	spare   []byte
 	err     error // the first write error; later Writes return it
 	closed  bool
+	closing chan struct{} // closed by Close: ends the linger waits
 	flushed chan struct{}
+	linger  time.Duration
 }
 
 // New wraps c.
-func New(c net.Conn) *Conn {
-	bc := &Conn{Conn: c, r: bufio.NewReaderSize(c, 64<<10), flushed: make(chan struct{})}
+func New(c net.Conn) *Conn { return NewWith(c, Options{}) }
+
+// NewWith wraps c with options.
+func NewWith(c net.Conn, o Options) *Conn {
+	bc := &Conn{Conn: c, closing: make(chan struct{}), flushed: make(chan struct{}), linger: o.Linger}
+	var r io.Reader = c
+	if o.Linger > 0 {
+		r = &pacedReader{c: c, linger: o.Linger, closing: bc.closing}
+	}
+	bc.r = bufio.NewReaderSize(r, readBuffer)
 	bc.cond = sync.NewCond(&bc.mu)
 	go bc.flusher()
 	return bc
+}
+
+// pacedReader reads from the socket at most once per linger while reads come back
+// short (the socket was drained): the packets arriving meanwhile are read together.
+type pacedReader struct {
+	c       io.Reader
+	linger  time.Duration
+	closing <-chan struct{}
+	timer   *time.Timer
+	last    time.Time // when the last short read returned
+	short   bool
+}
+
+func (r *pacedReader) Read(p []byte) (int, error) {
+	if r.short {
+		r.timer = sleep(r.timer, r.linger-time.Since(r.last), r.closing)
+	}
+	n, err := r.c.Read(p)
+	r.short = n < paceBelow
+	if r.short {
+		r.last = time.Now()
+	}
+	return n, err
 }
 
 // Read reads through the buffer. When the flusher closed the socket after a failed
@@ -155,9 +220,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flusher writes what is queued, one write per wake-up.
+// flusher writes what is queued, one write per wake-up, and with a linger at most
+// one small write per linger.
 func (c *Conn) flusher() {
 	defer close(c.flushed)
+	var last time.Time // when the last small write started
+	var timer *time.Timer
 	for {
 		c.mu.Lock()
 		for len(c.queued) == 0 && !c.closed && c.err == nil {
@@ -166,6 +234,14 @@ func (c *Conn) flusher() {
 		if len(c.queued) == 0 || c.err != nil {
 			c.mu.Unlock()
 			return
+		}
+		if c.linger > 0 && len(c.queued) < paceBelow {
+			if !c.closed {
+				c.mu.Unlock()
+				timer = sleep(timer, c.linger-time.Since(last), c.closing)
+				c.mu.Lock()
+			}
+			last = time.Now()
 		}
 		out := c.queued
 		c.queued, c.spare = c.spare[:0], nil
@@ -202,10 +278,31 @@ func (c *Conn) Drop() {
 	c.Conn.Close()
 }
 
+// sleep waits d, or until closing is closed, on t (made when nil and returned).
+func sleep(t *time.Timer, d time.Duration, closing <-chan struct{}) *time.Timer {
+	if d <= 0 {
+		return t
+	}
+	if t == nil {
+		t = time.NewTimer(d)
+	} else {
+		t.Reset(d)
+	}
+	select {
+	case <-t.C:
+	case <-closing:
+		t.Stop()
+	}
+	return t
+}
+
 // Close writes what is queued (bounded by a second) and closes the connection.
 func (c *Conn) Close() error {
 	c.mu.Lock()
-	c.closed = true
+	if !c.closed {
+		c.closed = true
+		close(c.closing)
+	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	select {
