@@ -25,7 +25,7 @@ func BenchmarkDrain(b *testing.B) {
 		s.stopGateway() // its session stays in Mosquitto, which now queues for it
 		rate := 40000.0
 		f := fleet.New(fleet.Options{Broker: s.mq.URL, Devices: s.devices, Conns: conns, Rate: rate,
-			Duration: time.Duration(float64(drainMessages) / rate * float64(time.Second)),
+			Duration:    time.Duration(float64(drainMessages) / rate * float64(time.Second)),
 			MaxInflight: 5000, Linger: publisherLinger, ClientPrefix: "drain"})
 		rep, err := f.Run(context.Background())
 		if err != nil {
