@@ -221,7 +221,12 @@ func (s *Subscriber) drain(ctx context.Context) {
 
 // work hands off batches of queued messages; each batch is acknowledged from the
 // spool's flusher once it is on disk, so the worker goes on decoding meanwhile.
+// Under load it hands off at most once per Linger, so that batches hold dozens of
+// messages rather than the few that queued while the previous one was handed off:
+// each hand-off has a cost of its own. A message after a quiet spell goes at once.
 func (s *Subscriber) work(ctx context.Context) {
+	var last time.Time // the previous hand-off
+	pace := time.NewTimer(0)
 	for {
 		w := s.batches.get()
 		select {
@@ -231,6 +236,15 @@ func (s *Subscriber) work(ctx context.Context) {
 			w.msgs, w.acks = appendReceived(w.msgs[:0], w.acks[:0], r)
 		}
 		w.msgs, w.acks = s.fill(w.msgs, w.acks)
+		if wait := s.o.Linger - time.Since(last); wait > 0 && len(w.msgs) < s.o.MaxBatch {
+			pace.Reset(wait)
+			select {
+			case <-ctx.Done():
+			case <-pace.C:
+			}
+			w.msgs, w.acks = s.fill(w.msgs, w.acks)
+		}
+		last = time.Now()
 		s.o.Metrics.queue.Set(float64(len(s.in)))
 		s.pending.Add(1)
 		if err := s.h.HandleAsync(ctx, w.msgs, func(err error) { s.acknowledge(w, err) }); err != nil {
