@@ -125,11 +125,14 @@ type Influx struct {
 	Token string `yaml:"token"`
 	Org   string `yaml:"org"`
 	// Bucket is "db/rp" on InfluxDB 1.8, a bucket name on 2.x and 3.x.
-	Bucket      string        `yaml:"bucket"`
-	BatchPoints int           `yaml:"batch_points"`
-	Timeout     time.Duration `yaml:"timeout"`
-	RetryMin    time.Duration `yaml:"retry_min"`
-	RetryMax    time.Duration `yaml:"retry_max"`
+	Bucket      string `yaml:"bucket"`
+	BatchPoints int    `yaml:"batch_points"`
+	// FlushInterval is how long records may wait in the spool for a fuller write
+	// when fewer than BatchPoints are waiting (0: write whatever is there at once).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	Timeout       time.Duration `yaml:"timeout"`
+	RetryMin      time.Duration `yaml:"retry_min"`
+	RetryMax      time.Duration `yaml:"retry_max"`
 }
 
 // HTTP configures the operations and API listener.
@@ -186,7 +189,7 @@ func Default() Config {
 		DataDir: "data",
 		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", ClientID: "carebed-gateway", Inflight: 10000,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
-		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000,
+		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 		},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour, LinkTTL: 12 * time.Hour},
@@ -309,6 +312,7 @@ func (c Config) Validate() error {
 		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
 		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},
 		{"influx.timeout", atLeast(c.Influx.Timeout, 100*time.Millisecond)},
+		{"influx.flush_interval", within(c.Influx.FlushInterval, 0, time.Minute)},
 		{"influx.retry_min", atLeast(c.Influx.RetryMin, time.Millisecond)},
 		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
 		{"http.addr", optionalAddr(c.HTTP.Addr)},
@@ -408,6 +412,13 @@ func between(v, lo, hi int) error {
 func atLeast(d, lo time.Duration) error {
 	if d < lo {
 		return fmt.Errorf("%s is less than %s", d, lo)
+	}
+	return nil
+}
+
+func within(d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return fmt.Errorf("%s is outside %s..%s", d, lo, hi)
 	}
 	return nil
 }

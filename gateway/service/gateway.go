@@ -190,7 +190,7 @@ func (g *Gateway) buildSink() error {
 	g.closers = append(g.closers, func() error { g.influx.Close(); return nil })
 	g.sink = sink.New(sink.Options{Source: g.spool, Writer: g.influx.WriteAPIBlocking(ic.Org, ic.Bucket),
 		DeadLetters: g.dead, Metrics: sink.NewMetrics(g.o.Registry), Logger: g.log,
-		BatchRecords: ic.BatchPoints, RetryMin: ic.RetryMin, RetryMax: ic.RetryMax, Now: g.now})
+		BatchRecords: ic.BatchPoints, FlushInterval: ic.FlushInterval, RetryMin: ic.RetryMin, RetryMax: ic.RetryMax, Now: g.now})
 	return nil
 }
 

@@ -181,3 +181,72 @@ func TestRunKeepsDataWhileInfluxIsDown(t *testing.T) {
 		t.Errorf("accepted %d lines after recovery, want 10", len(w.accepted))
 	}
 }
+
+// appendRecords adds records from..to-1 to sp.
+func appendRecords(t *testing.T, sp *spool.Spool, from, to int) {
+	t.Helper()
+	var recs [][]byte
+	for i := from; i < to; i++ {
+		recs = append(recs, record(i))
+	}
+	if err := sp.Append(recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runSink runs s until the test ends.
+func runSink(t *testing.T, s *Sink) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestFlushIntervalWaitsForAFullerWrite: fewer records than a batch wait until the
+// oldest is FlushInterval old, and what comes meanwhile goes in the same write.
+func TestFlushIntervalWaitsForAFullerWrite(t *testing.T) {
+	sp := openSpool(t, 0)
+	w := &fakeWriter{fn: func([]string) error { return nil }}
+	const interval = 2 * time.Second
+	s := New(Options{Source: sp, Writer: w, DeadLetters: &fakeDead{}, BatchRecords: 100, FlushInterval: interval})
+	appended := time.Now()
+	appendRecords(t, sp, 0, 5)
+	runSink(t, s)
+	appendRecords(t, sp, 5, 8)
+	deadline := time.Now().Add(10 * interval)
+	for w.n() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing written %s after the first record", 10*interval)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if waited := time.Since(appended); waited < interval {
+		t.Errorf("first write %s after the first record, before the flush interval %s", waited, interval)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.calls != 1 || len(w.accepted) != 8 {
+		t.Errorf("%d writes with %d lines, want 1 with all 8", w.calls, len(w.accepted))
+	}
+}
+
+// TestFullBatchIsWrittenAtOnce: a full batch does not wait for the flush interval.
+func TestFullBatchIsWrittenAtOnce(t *testing.T) {
+	sp := openSpool(t, 0)
+	w := &fakeWriter{fn: func([]string) error { return nil }}
+	s := New(Options{Source: sp, Writer: w, DeadLetters: &fakeDead{}, BatchRecords: 20, FlushInterval: time.Hour})
+	appendRecords(t, sp, 0, 20)
+	runSink(t, s)
+	deadline := time.Now().Add(10 * time.Second)
+	for w.n() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a full batch waited (10 s) for the hour-long flush interval")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
