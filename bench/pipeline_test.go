@@ -195,12 +195,17 @@ func (s *stand) step(b *testing.B, rate float64) result {
 const pointsWritten = "carebed_influx_points_written_total"
 
 // waitLanded waits, up to limit, until InfluxDB has accepted want points in all, and
-// returns when it saw that (zero if it did not).
-func (s *stand) waitLanded(b *testing.B, want float64, limit time.Duration) time.Time {
+// returns when it saw that (zero if it did not). Each scrape is also shown to the
+// watchers.
+func (s *stand) waitLanded(b *testing.B, want float64, limit time.Duration, watch ...func(map[string]float64)) time.Time {
 	b.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		if s.scrape(b)[pointsWritten] >= want {
+		m := s.scrape(b)
+		for _, w := range watch {
+			w(m)
+		}
+		if m[pointsWritten] >= want {
 			return time.Now()
 		}
 		time.Sleep(50 * time.Millisecond)
