@@ -128,7 +128,8 @@ type Influx struct {
 	Bucket      string `yaml:"bucket"`
 	BatchPoints int    `yaml:"batch_points"`
 	// FlushInterval is how long records may wait in the spool for a fuller write
-	// when fewer than BatchPoints are waiting (0: write whatever is there at once).
+	// while fewer than BatchPoints wait and more keep coming (0: write whatever is
+	// there at once).
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	Timeout       time.Duration `yaml:"timeout"`
 	RetryMin      time.Duration `yaml:"retry_min"`

@@ -50,10 +50,11 @@ type Options struct {
 	Logger      *slog.Logger
 	// BatchRecords and BatchBytes bound one write.
 	BatchRecords, BatchBytes int
-	// FlushInterval: while fewer than BatchRecords wait, Run writes them once the
-	// oldest has waited this long (zero: at once). InfluxDB pays for every write, so
-	// writing whatever one group commit brought cost it several times the CPU per
-	// point at a few thousand points a second.
+	// FlushInterval: while fewer than BatchRecords wait and more keep coming, Run
+	// waits for a fuller write until the oldest has waited this long (zero: it
+	// writes at once). InfluxDB pays for every write, so writing whatever one group
+	// commit brought cost it several times the CPU per point at a few thousand
+	// points a second.
 	FlushInterval time.Duration
 	// RetryMin and RetryMax bound the backoff between failed writes.
 	RetryMin, RetryMax time.Duration
@@ -107,25 +108,47 @@ func (s *Sink) Run(ctx context.Context) error {
 	wait := time.NewTimer(0)
 	for {
 		b, err := s.o.Source.Read(ctx, s.o.BatchRecords, s.o.BatchBytes)
+		if err == nil && s.settle(ctx, b, wait) { // read again, with what came meanwhile
+			s.o.Source.Rewind()
+			b, err = s.o.Source.Read(ctx, s.o.BatchRecords, s.o.BatchBytes)
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, spool.ErrClosed) {
 				return nil
 			}
 			return fmt.Errorf("sink: read spool: %w", err)
 		}
-		if d := s.fuller(b); d > 0 { // read again, with what came meanwhile
-			s.o.Source.Rewind()
-			wait.Reset(d)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-wait.C:
-			}
-			continue
-		}
 		if err := s.ship(ctx, b); err != nil {
 			return nil // ctx ended while InfluxDB was failing
 		}
+	}
+}
+
+// settleStep is how often settle checks whether records still come.
+const settleStep = 100 * time.Millisecond
+
+// settle waits for a fuller batch than b while b is not full, its oldest record has
+// waited less than FlushInterval, and records keep coming (checked every settleStep,
+// or tenth of the interval: when traffic stops, what there is goes within that). It
+// reports whether it waited; then b is to be read again.
+func (s *Sink) settle(ctx context.Context, b spool.Batch, t *time.Timer) (waited bool) {
+	n := s.o.Source.Stats().Records
+	for {
+		d := s.fuller(b)
+		if d <= 0 || n >= int64(s.o.BatchRecords) || ctx.Err() != nil {
+			return waited
+		}
+		t.Reset(min(d, s.o.FlushInterval/10, settleStep))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		waited = true
+		m := s.o.Source.Stats().Records
+		if m == n {
+			return true // nothing came: write what there is
+		}
+		n = m
 	}
 }
 
