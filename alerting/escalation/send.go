@@ -98,10 +98,11 @@ func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, 
 		att.Error = err.Error()
 		r.log.Warn("notification failed", "alert_id", att.AlertID, "to", att.PersonID, "channel", att.Channel, "err", err)
 	}
-	r.o.Metrics.attempts.WithLabelValues(att.Channel, status).Inc()
 	if ferr := r.o.Store.FinishAttempt(context.WithoutCancel(ctx), att, r.o.Now()); ferr != nil {
 		r.log.Error("recording a notification result", "alert_id", att.AlertID, "err", ferr)
 	}
+	// Counted once recorded: a page counted as sent is one a restart will not send again.
+	r.o.Metrics.attempts.WithLabelValues(att.Channel, status).Inc()
 }
 
 // render builds the text of a notification about a.
