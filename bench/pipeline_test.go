@@ -99,6 +99,9 @@ func newStand(b *testing.B, extraYAML string) *stand {
 	env := append(os.Environ(), "CAREBED_MQTT_URL="+s.mq.URL, "CAREBED_INFLUX_URL="+s.influx.URL,
 		"CAREBED_INFLUX_BUCKET="+s.influx.Bucket, "CAREBED_HTTP_ADDR="+addr,
 		"CAREBED_DATA_DIR="+filepath.Join(dir, "data"), "CAREBED_EMBEDDED_BROKER_ADDR=")
+	// CAREBED_BENCH_GATEWAY_ENV adds variables for the gateway process only, e.g.
+	// "GOGC=1000 GOMAXPROCS=1", to try runtime settings without touching the others.
+	env = append(env, strings.Fields(os.Getenv("CAREBED_BENCH_GATEWAY_ENV"))...)
 	cfgPath := filepath.Join(dir, "gateway.yml")
 	if err := os.WriteFile(cfgPath, []byte("http:\n  pprof: true\n"+extraYAML), 0o600); err != nil {
 		b.Fatal(err)
