@@ -170,13 +170,16 @@ func (s *stack) load(t *testing.T) {
 	s.waitStored(t)
 }
 
-// sosWithFailedPage presses the home's SOS with Twilio refusing the next SMS (400,
-// an invalid number: not retried) and waits until Prometheus has seen failures.
-func (s *stack) sosWithFailedPage(t *testing.T, home string, failures float64) {
+// sosWithFailedPage presses the home's SOS (the n-th) with Twilio refusing the next
+// SMS (400, an invalid number: not retried) and waits until Prometheus has seen the
+// failure and the alert's first page sent (the event-to-SMS histogram), so that the
+// next SOS makes both rise again.
+func (s *stack) sosWithFailedPage(t *testing.T, home string, n float64) {
 	t.Helper()
 	s.twilio.FailNext(400, 21211)
 	s.event(t, sos(home), protocol.EventSOS)
-	s.promAtLeast(t, `sum(carebed_notification_attempts_total{channel="sms", result="failed"})`, failures)
+	s.promAtLeast(t, `sum(carebed_notification_attempts_total{channel="sms", result="failed"})`, n)
+	s.promAtLeast(t, `sum(carebed_alert_event_to_notification_seconds_count)`, n)
 }
 
 // takeSOS has the first person paged about the home's SOS reply with the alert's
@@ -221,9 +224,12 @@ func (s *stack) influxOutage(t *testing.T) {
 	s.publish(t, bed("H-0001"), protocol.KindTelemetry, protocol.EncodeReading(s.vitals(bed("H-0001"), 0, 4)))
 	s.promRises(t, `sum(carebed_influx_write_errors_total{status="0"})`)
 	s.influx.Start(t)
+	restarted := time.Now()
+	// Shipped: nothing older than the restart waits (newer records may, for a fuller
+	// write: influx.flush_interval).
 	testwait.Until(t, 60*time.Second, "the spool shipped after the outage", func() (bool, string) {
 		r := s.gw.Readiness()
-		return r.Influx && r.SpoolRecords == 0, fmt.Sprintf("%+v", r)
+		return r.Influx && (r.SpoolRecords == 0 || r.SpoolAgeSecs < time.Since(restarted).Seconds()), fmt.Sprintf("%+v", r)
 	})
 }
 

@@ -72,8 +72,14 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Atte
 		return
 	}
 	if status == "sent" {
-		if _, seen := r.firstSent.LoadOrStore(a.ID, true); !seen && a.NotifiedAt.IsZero() {
-			r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+		// Time the alert's first page once. A copy of the alert read after another
+		// page was recorded (a step brought forward by a failed page, a restart) has
+		// NotifiedAt set: its page is not the first and must not take the turn of the
+		// pages still in flight, one of which is.
+		if a.NotifiedAt.IsZero() {
+			if _, seen := r.firstSent.LoadOrStore(a.ID, true); !seen {
+				r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
+			}
 		}
 		return
 	}
