@@ -78,13 +78,17 @@ func TestCutKeepsAndReplaysBatches(t *testing.T) {
 	l := online(t, mq.URL, b, clk)
 
 	l.Cut()
-	watch.Until(t, 10*time.Second, "the Last Will", func() (bool, string) {
+	// The broker's Last Will and the device's own notice of the loss come in either
+	// order; the ticks below must find the device knowing it is offline.
+	watch.Until(t, 10*time.Second, "the Last Will, and the device offline", func() (bool, string) {
 		ms := w.Of("bed-0001")
 		if len(ms) == 0 {
 			return false, "nothing yet"
 		}
 		last := ms[len(ms)-1]
-		return bytes.Equal(last.Payload, []byte(`{"v":1,"online":false}`)), string(last.Payload)
+		down := !l.Ready() && !b.Stats().Connected
+		return bytes.Equal(last.Payload, []byte(`{"v":1,"online":false}`)) && down,
+			fmt.Sprintf("%s, device offline: %v", last.Payload, down)
 	})
 	before := len(w.Of("bed-0001"))
 	for range 10 { // ten minutes without signal, a tick a minute
