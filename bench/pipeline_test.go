@@ -219,11 +219,17 @@ func (s *stand) waitLanded(b *testing.B, want float64, limit time.Duration, watc
 // profile saves the gateway's CPU profile over d, and the allocations over the same
 // time to path.allocs, from its /debug/pprof endpoint.
 func (s *stand) profile(b *testing.B, path string, d time.Duration) {
-	go s.fetch(b, fmt.Sprintf("%s/debug/pprof/allocs?seconds=%d", s.httpURL, int(d.Seconds())), path+".allocs")
-	s.fetch(b, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.httpURL, int(d.Seconds())), path)
+	profile(b, s.httpURL, path, d)
 }
 
-func (s *stand) fetch(b *testing.B, url, path string) {
+// profile saves the CPU profile over d, and the allocations to path.allocs, of the
+// process serving Go's /debug/pprof at baseURL.
+func profile(b *testing.B, baseURL, path string, d time.Duration) {
+	go fetch(b, fmt.Sprintf("%s/debug/pprof/allocs?seconds=%d", baseURL, int(d.Seconds())), path+".allocs")
+	fetch(b, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", baseURL, int(d.Seconds())), path)
+}
+
+func fetch(b *testing.B, url, path string) {
 	resp, err := http.Get(url)
 	if err != nil {
 		b.Log(err)

@@ -65,6 +65,8 @@ type telegrafStand struct {
 	influx  *devsvc.Influx
 	tg      *exec.Cmd
 	devices []string
+	// pprofURL serves Telegraf's profiles when CAREBED_BENCH_CPUPROFILE is set.
+	pprofURL string
 }
 
 // telegrafConfig is Telegraf's configuration for one stand: mqtt_consumer tuned as
@@ -169,7 +171,13 @@ func newTelegrafStand(b *testing.B, bin string) *telegrafStand {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.tg = exec.Command(bin, "--config", cfgPath)
+	args := []string{"--config", cfgPath}
+	if os.Getenv("CAREBED_BENCH_CPUPROFILE") != "" {
+		addr := freeAddr(b)
+		s.pprofURL = "http://" + addr
+		args = append(args, "--pprof-addr", addr)
+	}
+	s.tg = exec.Command(bin, args...)
 	s.tg.Stdout, s.tg.Stderr = logf, logf
 	if err := s.tg.Start(); err != nil {
 		b.Fatal(err)
@@ -268,6 +276,9 @@ func (s *telegrafStand) step(b *testing.B, rate float64) (res result, written in
 	before := s.written(b)
 	cpu0 := procCPU(b, pid)
 	others0 := [3]time.Duration{procCPU(b, s.mq.Pid()), procCPU(b, s.influx.Pid()), selfCPU(b)}
+	if path := os.Getenv("CAREBED_BENCH_CPUPROFILE"); path != "" {
+		go profile(b, s.pprofURL, fmt.Sprintf("%s.telegraf.%.0f", path, rate), stepDuration/2)
+	}
 	f := fleet.New(fleet.Options{Broker: s.mq.URL, Devices: s.devices, Conns: conns, Rate: rate,
 		Duration: stepDuration, MaxInflight: 5000, Linger: publisherLinger, ClientPrefix: fmt.Sprintf("bench-%.0f", rate)})
 	rep, err := f.Run(context.Background())

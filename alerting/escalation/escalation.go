@@ -24,7 +24,7 @@ type Store interface {
 	NextDue(ctx context.Context) (time.Time, error)
 	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
-	FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) error
+	FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) (notified bool, err error)
 	QueuedAttempts(ctx context.Context) ([]sqlite.Attempt, error)
 	Attempts(ctx context.Context, alertID int64) ([]sqlite.Attempt, error)
 	Alert(ctx context.Context, id int64) (alerting.Alert, error)
@@ -71,9 +71,6 @@ type Runner struct {
 	wake    chan struct{}
 	sending sync.WaitGroup
 	limit   limiter
-	// firstSent holds the alerts whose first page was timed for the
-	// event-to-notification histogram.
-	firstSent sync.Map
 }
 
 // New returns a Runner.

@@ -309,17 +309,10 @@ func TestLongDowntimeCoalescesRepeats(t *testing.T) {
 	}
 }
 
-// gate is a notifier that holds pages until opened: SMS still on their way.
-type gate struct {
+// holding is a notifier that makes hold wait before passing a notification on.
+type holding struct {
 	*recorder
-	open chan struct{}
-}
-
-func (g gate) Notify(ctx context.Context, n notify.Notification) (notify.Receipt, bool, error) {
-	if n.Purpose == notify.PurposePage {
-		<-g.open
-	}
-	return g.recorder.Notify(ctx, n)
+	hold func(notify.Notification)
 }
 
 // cancelAfterAck is the store with the caller's context ending right after the ack
@@ -339,7 +332,12 @@ func (s cancelAfterAck) Ack(ctx context.Context, id int64, by, channel string, n
 // still being sent, and goes away at once; everyone paged still hears who took it.
 func TestAckTellsThoseStillBeingPaged(t *testing.T) {
 	f := newFixture(t)
-	g := gate{recorder: f.sms, open: make(chan struct{})}
+	open := make(chan struct{}) // pages are held until then: SMS still on their way
+	g := holding{f.sms, func(n notify.Notification) {
+		if n.Purpose == notify.PurposePage {
+			<-open
+		}
+	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := New(Options{Store: cancelAfterAck{f.store, cancel}, Policy: policy.Default().WithLocation(time.FixedZone("CST", 8*3600)),
 		Directory: directory{}, Notifiers: map[string]notify.Notifier{"sms": g, "push": f.push},
@@ -350,7 +348,7 @@ func TestAckTellsThoseStillBeingPaged(t *testing.T) {
 	if _, err := r.Ack(ctx, a.ID, doctor, "api"); err != nil {
 		t.Fatal(err)
 	}
-	close(g.open)
+	close(open)
 	r.sending.Wait()
 	var taken []string
 	for _, to := range f.sms.to() {

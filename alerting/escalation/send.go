@@ -67,19 +67,13 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Atte
 	if err != nil {
 		status = "failed"
 	}
-	r.finish(ctx, att, status, rec, tries, err)
+	notified := r.finish(ctx, att, status, rec, tries, err)
 	if att.Purpose != string(notify.PurposePage) {
 		return
 	}
 	if status == "sent" {
-		// Time the alert's first page once. A copy of the alert read after another
-		// page was recorded (a step brought forward by a failed page, a restart) has
-		// NotifiedAt set: its page is not the first and must not take the turn of the
-		// pages still in flight, one of which is.
-		if a.NotifiedAt.IsZero() {
-			if _, seen := r.firstSent.LoadOrStore(a.ID, true); !seen {
-				r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
-			}
+		if notified { // the alert's first page sent: the store says which, once
+			r.o.Metrics.eventToNotify.WithLabelValues(att.Channel).Observe(r.o.Now().Sub(a.EventAt).Seconds())
 		}
 		return
 	}
@@ -98,17 +92,21 @@ func (r *Runner) pageFailed(ctx context.Context, att sqlite.Attempt) {
 	r.Wake()
 }
 
-func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, rec notify.Receipt, tries int, err error) {
+// finish records the outcome of att; notified reports whether it was the alert's
+// first page sent.
+func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, rec notify.Receipt, tries int, err error) (notified bool) {
 	att.Status, att.ProviderID, att.Tries = status, rec.ProviderID, tries
 	if err != nil {
 		att.Error = err.Error()
 		r.log.Warn("notification failed", "alert_id", att.AlertID, "to", att.PersonID, "channel", att.Channel, "err", err)
 	}
-	if ferr := r.o.Store.FinishAttempt(context.WithoutCancel(ctx), att, r.o.Now()); ferr != nil {
+	notified, ferr := r.o.Store.FinishAttempt(context.WithoutCancel(ctx), att, r.o.Now())
+	if ferr != nil {
 		r.log.Error("recording a notification result", "alert_id", att.AlertID, "err", ferr)
 	}
 	// Counted once recorded: a page counted as sent is one a restart will not send again.
 	r.o.Metrics.attempts.WithLabelValues(att.Channel, status).Inc()
+	return notified
 }
 
 // render builds the text of a notification about a.

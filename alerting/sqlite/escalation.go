@@ -133,21 +133,28 @@ func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attemp
 }
 
 // FinishAttempt records the result of an attempt; the first successful page marks
-// the alert notified.
-func (s *Store) FinishAttempt(ctx context.Context, a Attempt, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+// the alert notified, and only for that one notified is true.
+func (s *Store) FinishAttempt(ctx context.Context, a Attempt, now time.Time) (notified bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET status = ?, provider_id = ?, error = ?, tries = ?
 			WHERE id = ?`, a.Status, a.ProviderID, a.Error, a.Tries, a.ID); err != nil {
 			return err
 		}
 		if a.Status == "sent" && a.Purpose == "page" {
-			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET notified_at = ?, state = 'notified'
-				WHERE id = ? AND state = 'open'`, ms(now), a.AlertID); err != nil {
+			res, err := tx.ExecContext(ctx, `UPDATE alerts SET notified_at = ?, state = 'notified'
+				WHERE id = ? AND state = 'open'`, ms(now), a.AlertID)
+			if err != nil {
 				return err
 			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			notified = n == 1
 		}
 		return audit(ctx, tx, a.AlertID, now, "notification_"+a.Status, a.PersonID, a.Channel, a.Purpose+" "+a.Error)
 	})
+	return notified && err == nil, err
 }
 
 // DeliveryStatus records a provider's delivery receipt for the attempt with that

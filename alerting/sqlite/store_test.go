@@ -130,8 +130,11 @@ func TestStepsClaimedOnce(t *testing.T) {
 	}
 	att := atts[0]
 	att.Status, att.ProviderID, att.Tries = "sent", "SM123", 1
-	if err := s.FinishAttempt(ctx, att, t0.Add(time.Second)); err != nil {
-		t.Fatal(err)
+	if notified, err := s.FinishAttempt(ctx, att, t0.Add(time.Second)); err != nil || !notified {
+		t.Fatalf("the first page: notified %v, %v", notified, err)
+	}
+	if notified, err := s.FinishAttempt(ctx, att, t0.Add(2*time.Second)); err != nil || notified {
+		t.Fatalf("the same page again: notified %v, %v; only the first marks the alert", notified, err)
 	}
 	got, _ := s.Alert(ctx, a.ID)
 	if got.State != alerting.StateNotified || got.NotifiedAt.IsZero() {

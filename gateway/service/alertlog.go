@@ -155,13 +155,12 @@ func (l *alertLog) Resolve(ctx context.Context, id int64, by, channel string, ou
 }
 
 // FinishAttempt records a notification result; the first page sent is "notified".
-func (l *alertLog) FinishAttempt(ctx context.Context, at asqlite.Attempt, now time.Time) error {
-	before, _ := l.Store.Alert(ctx, at.AlertID)
-	err := l.Store.FinishAttempt(ctx, at, now)
-	if err == nil && before.State == alerting.StateOpen {
-		if a, aerr := l.Store.Alert(ctx, at.AlertID); aerr == nil && a.State == alerting.StateNotified {
+func (l *alertLog) FinishAttempt(ctx context.Context, at asqlite.Attempt, now time.Time) (bool, error) {
+	notified, err := l.Store.FinishAttempt(ctx, at, now)
+	if notified {
+		if a, aerr := l.Store.Alert(ctx, at.AlertID); aerr == nil {
 			l.record(a, "notified")
 		}
 	}
-	return err
+	return notified, err
 }

@@ -100,24 +100,8 @@ func tryGet(url string) (int, string) {
 		return 0, err.Error()
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 512)
-	n, _ := resp.Body.Read(buf)
-	b.Write(buf[:n])
-	return resp.StatusCode, b.String()
-}
-
-// getAll returns the whole body of url ("" when it cannot be had).
-func getAll(t *testing.T, url string) string {
-	t.Helper()
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 func TestKill9WhilePublishingLosesNothing(t *testing.T) {
@@ -185,7 +169,7 @@ func TestKill9BetweenLadderStepsNoDuplicateSMS(t *testing.T) {
 	// a page twice rather than never.
 	const sent = `carebed_notification_attempts_total{channel="sms",result="sent"} 3`
 	waitFor(t, 10*time.Second, "the pages recorded as sent", func() (bool, string) {
-		body := getAll(t, "http://"+p.addr+"/metrics")
+		_, body := tryGet("http://" + p.addr + "/metrics")
 		var lines []string
 		for _, l := range strings.Split(body, "\n") {
 			if strings.HasPrefix(l, "carebed_notification_attempts_total") {

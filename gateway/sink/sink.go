@@ -132,11 +132,14 @@ const settleStep = 100 * time.Millisecond
 // or tenth of the interval: when traffic stops, what there is goes within that). It
 // reports whether it waited; then b is to be read again.
 func (s *Sink) settle(ctx context.Context, b spool.Batch, t *time.Timer) (waited bool) {
-	n := s.o.Source.Stats().Records
-	for {
-		d := s.fuller(b)
-		if d <= 0 || n >= int64(s.o.BatchRecords) || ctx.Err() != nil {
-			return waited
+	if s.o.FlushInterval <= 0 || b.Oldest.IsZero() || s.full(b) {
+		return false
+	}
+	deadline := b.Oldest.Add(s.o.FlushInterval)
+	for n := s.o.Source.Stats().Records; n < int64(s.o.BatchRecords) && ctx.Err() == nil; {
+		d := deadline.Sub(s.o.Now())
+		if d <= 0 {
+			break
 		}
 		t.Reset(min(d, s.o.FlushInterval/10, settleStep))
 		select {
@@ -146,26 +149,24 @@ func (s *Sink) settle(ctx context.Context, b spool.Batch, t *time.Timer) (waited
 		waited = true
 		m := s.o.Source.Stats().Records
 		if m == n {
-			return true // nothing came: write what there is
+			break // nothing came: write what there is
 		}
 		n = m
 	}
+	return waited
 }
 
-// fuller returns how long to wait for a fuller batch than b: until b's oldest record
-// has waited FlushInterval, when b is not full.
-func (s *Sink) fuller(b spool.Batch) time.Duration {
-	if s.o.FlushInterval <= 0 || len(b.Records) >= s.o.BatchRecords || b.Oldest.IsZero() {
-		return 0
+// full reports whether b is a full write: BatchRecords records, or most of
+// BatchBytes (large records: batch replays).
+func (s *Sink) full(b spool.Batch) bool {
+	if len(b.Records) >= s.o.BatchRecords {
+		return true
 	}
 	size := 0
 	for _, r := range b.Records {
 		size += len(r)
 	}
-	if size >= s.o.BatchBytes*3/4 { // full by size: large records (batch replays)
-		return 0
-	}
-	return s.o.FlushInterval - s.o.Now().Sub(b.Oldest)
+	return size >= s.o.BatchBytes*3/4
 }
 
 // Flush ships what the spool holds until it is empty or ctx ends; the gateway calls
