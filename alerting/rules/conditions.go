@@ -14,7 +14,8 @@ const defaultHeartbeat = 5 * time.Minute
 // conditions keeps, per device, what the derived conditions need: since when a bed is
 // occupied without a heart rate, since when the heart rate is out of range, when the
 // bed was left at night, when there was activity, when the device was last heard.
-// It lives in memory: after a restart the timers start again from the next message.
+// It lives in memory and is saved to the alert store (saved.go), so that a restart
+// does not restart the timers.
 type conditions struct {
 	mu      sync.Mutex
 	devices map[string]*devState
@@ -31,7 +32,12 @@ type devState struct {
 	lastActivity time.Time
 	silent       bool
 	senses       bool                   // reports motion or occupancy: the inactivity rule applies
+	lowBattery   bool                   // last reading at or below the threshold, alert raised
 	raised       map[alerting.Kind]bool // raised in this episode: not again until it clears
+	// dirty: changed since the last Save. stale: restored from the store and not heard
+	// from since, so its timed conditions wait for its first message (what it did
+	// while the gateway was away is still queued at the broker).
+	dirty, stale bool
 }
 
 func (c *conditions) state(o alerting.Observation) *devState {
@@ -46,28 +52,38 @@ func (c *conditions) state(o alerting.Observation) *devState {
 	return d
 }
 
-// track updates the device's state from o and raises what is due.
-func (e *Engine) track(ctx context.Context, o alerting.Observation, t Thresholds) error {
+// track updates the device's state from o and raises what is due. It reports
+// whether a reading's battery has just become low.
+func (e *Engine) track(ctx context.Context, o alerting.Observation, t Thresholds) (lowBattery bool, err error) {
 	e.conds.mu.Lock()
 	d := e.conds.state(o)
 	wasSilent := d.silent
-	d.obs, d.lastSeen, d.silent = o, o.Received, false
+	d.obs, d.lastSeen, d.silent, d.dirty, d.stale = o, o.Received, false, true, false
 	switch {
 	case o.Status != nil && o.Status.HeartbeatS > 0:
 		d.heartbeat = time.Duration(o.Status.HeartbeatS) * time.Second
 	case o.Event != nil:
 		d.event(o, t)
 	case o.Reading != nil:
-		d.reading(o, t)
+		lowBattery = d.reading(o, t)
 	}
 	due := d.due(o.Received, t)
 	e.conds.mu.Unlock()
 	if wasSilent && (o.Status == nil || o.Status.Online) {
 		if err := e.deviceOnline(ctx, o); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return e.raiseDue(ctx, o, due)
+	return lowBattery, e.raiseDue(ctx, o, due)
+}
+
+// forgetLowBattery makes the device's next low reading raise the alert again.
+func (c *conditions) forgetLowBattery(device string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d := c.devices[device]; d != nil {
+		d.lowBattery = false
+	}
 }
 
 func (d *devState) event(o alerting.Observation, t Thresholds) {
@@ -83,8 +99,15 @@ func (d *devState) event(o alerting.Observation, t Thresholds) {
 	}
 }
 
-func (d *devState) reading(o alerting.Observation, t Thresholds) {
+// reading updates the state from a reading and reports whether its battery has just
+// become low.
+func (d *devState) reading(o alerting.Observation, t Thresholds) (lowBattery bool) {
 	r, now := o.Reading, o.Received
+	if r.Battery != nil {
+		low := *r.Battery <= t.LowBatteryPct
+		lowBattery = low && !d.lowBattery
+		d.lowBattery = low
+	}
 	d.senses = d.senses || r.Occupied != nil || r.Motion != nil
 	if r.Occupied != nil {
 		if *r.Occupied != d.occupied {
@@ -113,6 +136,7 @@ func (d *devState) reading(o alerting.Observation, t Thresholds) {
 	abnormal := hr > 0 && (hr < t.HRLow || hr > t.HRHigh)
 	d.abnormalFrom = since(d.abnormalFrom, abnormal, now)
 	d.clearIf(!abnormal && r.HR != nil, alerting.KindVitalsAbnormal)
+	return lowBattery
 }
 
 // since keeps the start of a condition while it holds, and forgets it when it stops.
@@ -183,11 +207,15 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 	e.conds.mu.Lock()
 	for _, d := range e.conds.devices {
 		t := e.o.Thresholds(d.obs.Place.Township, d.obs.Place.Home)
-		w := work{o: d.obs, due: d.due(now, t)}
+		w := work{o: d.obs}
+		if !d.stale {
+			w.due = d.due(now, t)
+		}
 		if !d.silent && t.OfflineHeartbeats > 0 && now.Sub(d.lastSeen) > time.Duration(t.OfflineHeartbeats)*d.heartbeat {
 			d.silent, w.silent = true, true
 		}
 		if len(w.due) > 0 || w.silent {
+			d.dirty = true
 			w.o.Received, w.o.At = now, now
 			todo = append(todo, w)
 		}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"carebed/alerting"
@@ -73,13 +72,10 @@ type Options struct {
 
 // Engine applies the rules.
 type Engine struct {
-	o   Options
-	log *slog.Logger
-	// lowBattery holds the devices last seen at or below the threshold: a low
-	// battery raises (or repeats) the alert when it becomes low, not with every reading.
-	lowBattery sync.Map
-	outages    outages
-	conds      conditions
+	o       Options
+	log     *slog.Logger
+	outages outages
+	conds   conditions
 }
 
 // New returns an Engine.
@@ -112,7 +108,8 @@ var immediate = map[string]struct {
 // Observe applies the rules to o and commits what they decide.
 func (e *Engine) Observe(ctx context.Context, o alerting.Observation) error {
 	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
-	if err := e.track(ctx, o, t); err != nil {
+	lowBattery, err := e.track(ctx, o, t)
+	if err != nil {
 		return err
 	}
 	switch {
@@ -120,8 +117,8 @@ func (e *Engine) Observe(ctx context.Context, o alerting.Observation) error {
 		return e.event(ctx, o, t)
 	case o.Status != nil:
 		return e.status(ctx, o)
-	case o.Reading != nil:
-		return e.reading(ctx, o, t)
+	case lowBattery:
+		return e.lowBattery(ctx, o)
 	}
 	return nil
 }
@@ -163,24 +160,14 @@ func (e *Engine) status(ctx context.Context, o alerting.Observation) error {
 	return e.deviceOnline(ctx, o)
 }
 
-func (e *Engine) reading(ctx context.Context, o alerting.Observation, t Thresholds) error {
-	b := o.Reading.Battery
-	if b == nil {
-		return nil
+// lowBattery raises the alert of a battery that has just become low: when it
+// becomes low, not with every reading.
+func (e *Engine) lowBattery(ctx context.Context, o alerting.Observation) error {
+	err := e.raise(ctx, o, alerting.KindLowBattery, alerting.Warning, time.Time{})
+	if err != nil {
+		e.conds.forgetLowBattery(o.Device) // so that the redelivered reading raises it
 	}
-	low := *b <= t.LowBatteryPct
-	if !low {
-		e.lowBattery.Delete(o.Device)
-		return nil
-	}
-	if _, was := e.lowBattery.Load(o.Device); was {
-		return nil
-	}
-	if err := e.raise(ctx, o, alerting.KindLowBattery, alerting.Warning, time.Time{}); err != nil {
-		return err
-	}
-	e.lowBattery.Store(o.Device, true)
-	return nil
+	return err
 }
 
 func (e *Engine) raise(ctx context.Context, o alerting.Observation, kind alerting.Kind, sev alerting.Severity, hold time.Time) error {

@@ -130,7 +130,7 @@ func TestFewOfflineDevicesAreSeparateAlerts(t *testing.T) {
 }
 
 // openStore opens an alert store in a fresh folder, closed when the test ends.
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {

@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS attempts (
 	UNIQUE(alert_id, step, person_id, channel, purpose)
 );
 CREATE INDEX IF NOT EXISTS attempts_provider ON attempts(provider_id) WHERE provider_id != '';
+CREATE TABLE IF NOT EXISTS device_conditions (
+	device TEXT PRIMARY KEY,
+	state BLOB NOT NULL,
+	saved_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS links (
 	id TEXT PRIMARY KEY,
 	alert_id INTEGER NOT NULL REFERENCES alerts(id),

@@ -306,6 +306,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	wg.Go(func() {
 		every(ctx, ruleTick, g.log, "evaluating alert conditions", func(ctx context.Context) error { return g.rules.Tick(ctx, g.now()) })
 	})
+	wg.Go(func() {
+		every(ctx, conditionSave, g.log, "saving the alert conditions", g.saveConditions)
+	})
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})
@@ -322,6 +325,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		cancel()
 	}
 	wg.Wait()
+	if serr := g.saveConditions(context.Background()); serr != nil {
+		g.log.Error("alert conditions not saved; their timers restart at the next start", "err", serr)
+	}
 	return err
 }
 

@@ -197,6 +197,9 @@ func (s *Sink) ship(ctx context.Context, b spool.Batch) error {
 			}
 			return s.o.Source.Commit(b)
 		}
+		if ctx.Err() != nil { // stopping: the write was cut off, not refused
+			return ctx.Err()
+		}
 		s.failed(err)
 		select {
 		case <-ctx.Done():
