@@ -34,6 +34,9 @@ type devState struct {
 	senses       bool                   // reports motion or occupancy: the inactivity rule applies
 	lowBattery   bool                   // last reading at or below the threshold, alert raised
 	raised       map[alerting.Kind]bool // raised in this episode: not again until it clears
+	t            Thresholds             // for tPlace, when hasT
+	tPlace       alerting.Place
+	hasT         bool
 	// dirty: changed since the last Save. stale: restored from the store and not heard
 	// from since, so its timed conditions wait for its first message (what it did
 	// while the gateway was away is still queued at the broker).
@@ -52,11 +55,12 @@ func (c *conditions) state(o alerting.Observation) *devState {
 	return d
 }
 
-// track updates the device's state from o and raises what is due. It reports
-// whether a reading's battery has just become low.
-func (e *Engine) track(ctx context.Context, o alerting.Observation, t Thresholds) (lowBattery bool, err error) {
+// track updates the device's state from o and raises what is due. It returns the
+// device's thresholds and whether a reading's battery has just become low.
+func (e *Engine) track(ctx context.Context, o alerting.Observation) (t Thresholds, lowBattery bool, err error) {
 	e.conds.mu.Lock()
 	d := e.conds.state(o)
+	t = e.thresholdsOf(d, o.Place)
 	wasSilent := d.silent
 	d.obs, d.lastSeen, d.silent, d.dirty, d.stale = o, o.Received, false, true, false
 	switch {
@@ -71,10 +75,20 @@ func (e *Engine) track(ctx context.Context, o alerting.Observation, t Thresholds
 	e.conds.mu.Unlock()
 	if wasSilent && (o.Status == nil || o.Status.Online) {
 		if err := e.deviceOnline(ctx, o); err != nil {
-			return false, err
+			return t, false, err
 		}
 	}
-	return lowBattery, e.raiseDue(ctx, o, due)
+	return t, lowBattery, e.raiseDue(ctx, o, due)
+}
+
+// thresholdsOf returns the settings for the device's home, asked of
+// Options.Thresholds once per device rather than with every message (again when the
+// device moves to another home). Callers hold c.mu.
+func (e *Engine) thresholdsOf(d *devState, p alerting.Place) Thresholds {
+	if !d.hasT || d.tPlace != p {
+		d.t, d.tPlace, d.hasT = e.o.Thresholds(p.Township, p.Home), p, true
+	}
+	return d.t
 }
 
 // forgetLowBattery makes the device's next low reading raise the alert again.
@@ -206,7 +220,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 	var todo []work
 	e.conds.mu.Lock()
 	for _, d := range e.conds.devices {
-		t := e.o.Thresholds(d.obs.Place.Township, d.obs.Place.Home)
+		t := e.thresholdsOf(d, d.obs.Place)
 		w := work{o: d.obs}
 		if !d.stale {
 			w.due = d.due(now, t)

@@ -107,8 +107,7 @@ var immediate = map[string]struct {
 
 // Observe applies the rules to o and commits what they decide.
 func (e *Engine) Observe(ctx context.Context, o alerting.Observation) error {
-	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
-	lowBattery, err := e.track(ctx, o, t)
+	t, lowBattery, err := e.track(ctx, o)
 	if err != nil {
 		return err
 	}

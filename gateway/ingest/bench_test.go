@@ -36,14 +36,14 @@ func BenchmarkHandle(b *testing.B) {
 	const batch = 256
 	msgs := make([]Message, batch)
 	hr, rr, batt, rssi, occ := 62.0, 14.0, 90.0, -70.0, true
-	seq := uint64(0)
+	n := uint64(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		for i := range msgs {
-			seq++
-			id := fmt.Sprintf("bed-%05d", seq%1000)
+			n++ // 1,000 devices in turn, each counting its own seq
+			id, seq := fmt.Sprintf("bed-%05d", n%1000), n/1000+1
 			msgs[i] = Message{Topic: protocol.DeviceTopic(id, protocol.KindTelemetry), Received: time.Now(),
 				Payload: protocol.EncodeReading(protocol.Reading{Seq: seq, TS: time.Now().UnixMilli(), HR: &hr, RR: &rr, Battery: &batt, RSSI: &rssi, Occupied: &occ})}
 		}

