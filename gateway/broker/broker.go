@@ -17,6 +17,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -45,9 +46,12 @@ type Options struct {
 
 // Broker is the embedded MQTT broker.
 type Broker struct {
-	srv    *mqtt.Server
-	addr   net.Addr
-	cancel context.CancelFunc // ends hand-offs that wait for a full spool
+	srv     *mqtt.Server
+	addr    net.Addr
+	cancel  context.CancelFunc // ends hand-offs that wait for a full spool
+	hook    *hook
+	dropped *prometheus.CounterVec
+	log     *slog.Logger
 }
 
 // New builds the broker and binds its listener; Serve starts it.
@@ -83,7 +87,40 @@ func New(o Options) (*Broker, error) {
 		ln.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	return &Broker{srv: srv, addr: ln.Addr(), cancel: cancel}, nil
+	return &Broker{srv: srv, addr: ln.Addr(), cancel: cancel, hook: h, dropped: droppedCounter(o.Registerer), log: log}, nil
+}
+
+func droppedCounter(r prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_disconnected_total",
+		Help: "Connected clients the embedded broker closed because their credential was revoked or " +
+			"rotated, or their device removed from the registry, by reason (revoked, rotated, unknown_user, ...)."},
+		[]string{"reason"})
+	if r != nil {
+		r.MustRegister(c)
+	}
+	return c
+}
+
+// Recheck closes the connections whose credential was revoked or replaced since they
+// connected, or whose device is no longer registered, and returns how many. The
+// gateway calls it at every registry refresh, so that `gateway devices revoke` takes
+// effect within registry.refresh rather than at the device's next connection.
+func (b *Broker) Recheck() int {
+	n := 0
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Inline || cl.Closed() {
+			continue
+		}
+		reason := b.hook.recheck(cl)
+		if reason == "" {
+			continue
+		}
+		b.log.Warn("closed a connection", "reason", reason, "client_id", cl.ID, "remote", cl.Net.Remote)
+		b.dropped.WithLabelValues(reason).Inc()
+		b.srv.DisconnectClient(cl, packets.ErrNotAuthorized) //nolint:errcheck // closing it either way
+		n++
+	}
+	return n
 }
 
 func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {

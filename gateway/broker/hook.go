@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -45,6 +46,9 @@ type hook struct {
 	refused         *prometheus.CounterVec
 	log             *slog.Logger
 	ctx             context.Context
+	// issued holds, per connected client, the issue time of the credential it
+	// connected with (zero: none), so Recheck can tell a replaced one.
+	issued sync.Map // *mqtt.Client -> time.Time
 }
 
 // ID names the hook.
@@ -52,21 +56,25 @@ func (h *hook) ID() string { return "carebed-devices" }
 
 // Provides lists the events the hook handles.
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnDisconnect, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent}, []byte{b})
 }
 
 // OnConnectAuthenticate lets in registered devices (client id = username = device id)
 // and responder apps whose password matches their provisioned credential.
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
-	reason := h.authenticate(user, cl.ID, string(pk.Connect.Password))
+	reason, issued := h.authenticate(user, cl.ID, string(pk.Connect.Password))
 	if reason != "" {
 		h.refused.WithLabelValues(reason).Inc()
 		h.log.Warn("refused a connection", "reason", reason, "client_id", cl.ID, "username", user, "remote", cl.Net.Remote)
 		return false
 	}
+	h.issued.Store(cl, issued)
 	return true
 }
+
+// OnDisconnect forgets the client's credential.
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.issued.Delete(cl) }
 
 // Reasons a connection is refused (label reason of carebed_broker_refused_total).
 const (
@@ -76,31 +84,65 @@ const (
 	refusedRevoked      = "revoked"
 	refusedPassword     = "wrong_password"
 	refusedRegistry     = "registry_error"
+	// refusedRotated: a connected client whose credential was replaced (Recheck).
+	refusedRotated = "rotated"
 )
 
-// authenticate returns why user may not connect, or "" when it may.
-func (h *hook) authenticate(user, clientID, password string) string {
+// authenticate returns why user may not connect, or "" and the issue time of the
+// credential it presented (zero when it may connect without one).
+func (h *hook) authenticate(user, clientID, password string) (reason string, issued time.Time) {
+	c, reason := h.credential(user, clientID)
+	switch {
+	case reason != "":
+		return reason, time.Time{}
+	case c.Hash != "" && !credential.Verify(c.Hash, password):
+		return refusedPassword, time.Time{}
+	}
+	return "", c.Issued
+}
+
+// credential returns user's valid credential (none for a registered device that may
+// connect without one), or why user may not connect whatever the password.
+func (h *hook) credential(user, clientID string) (registry.Credential, string) {
 	_, isDevice := h.devices.Lookup(user)
 	if isDevice && clientID != user {
-		return refusedClientID
+		return registry.Credential{}, refusedClientID
 	}
 	c, err := h.creds.Credential(h.ctx, user)
 	switch {
 	case errors.Is(err, registry.ErrNotFound) && isDevice && h.allowNoPassword:
-		return ""
+		return registry.Credential{}, ""
 	case errors.Is(err, registry.ErrNotFound) && isDevice:
-		return refusedNoCredential
+		return c, refusedNoCredential
 	case errors.Is(err, registry.ErrNotFound):
-		return refusedUnknown
+		return c, refusedUnknown
 	case err != nil:
 		h.log.Error("credential lookup failed", "username", user, "err", err)
-		return refusedRegistry
+		return c, refusedRegistry
 	case c.Kind == registry.PrincipalDevice && !isDevice:
-		return refusedUnknown // provisioned once, no longer registered
+		return c, refusedUnknown // provisioned once, no longer registered
 	case !c.Active():
-		return refusedRevoked
-	case !credential.Verify(c.Hash, password):
-		return refusedPassword
+		return c, refusedRevoked
+	}
+	return c, ""
+}
+
+// recheck returns why a connected client may no longer stay: its credential was
+// revoked or replaced (rotated) since it connected, or its device was removed from
+// the registry. A registry error keeps it connected.
+func (h *hook) recheck(cl *mqtt.Client) string {
+	v, ok := h.issued.Load(cl)
+	if !ok {
+		return "" // connected before this hook knew it (not through OnConnectAuthenticate)
+	}
+	c, reason := h.credential(string(cl.Properties.Username), cl.ID)
+	switch {
+	case reason == refusedRegistry:
+		return ""
+	case reason != "":
+		return reason
+	case !c.Issued.Equal(v.(time.Time)):
+		return refusedRotated
 	}
 	return ""
 }

@@ -154,6 +154,9 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 	if old := g.nDev.Swap(int64(n)); old != int64(n) {
 		g.log.Info("registry loaded", "devices", n)
 	}
+	if g.broker != nil { // revoked or rotated credentials, removed devices
+		g.broker.Recheck()
+	}
 	return nil
 }
 

@@ -33,6 +33,8 @@ type secureSite struct {
 	passwords map[string]string // device id -> password
 	trust     *tls.Config       // trusts the development CA, no client certificate
 	certs     devcerts.Files
+	// passwd and acl are Mosquitto's files (none with the embedded broker).
+	passwd, acl string
 }
 
 const gatewayBrokerPassword = "gateway-secret-for-tests"
@@ -53,12 +55,13 @@ func newSecureSite(t *testing.T, embedded bool, devices []string) *secureSite {
 		t.Fatal(err)
 	}
 	cfg := &s.e.cfg
+	cfg.Registry.Refresh = time.Second // revocations reach the embedded broker's open connections
 	if embedded {
 		cfg.EmbeddedBroker.Addr = "127.0.0.1:0"
 		cfg.EmbeddedBroker.TLS.CertFile, cfg.EmbeddedBroker.TLS.KeyFile = certs.Server, certs.ServerKey
 	} else {
-		passwd, acl := exportBrokerFiles(t, cfg.Registry.Path)
-		s.e.mq = devsvc.StartMosquittoWith(t, devsvc.MosquittoOptions{PasswordFile: passwd, ACLFile: acl,
+		s.passwd, s.acl = exportBrokerFiles(t, cfg.Registry.Path)
+		s.e.mq = devsvc.StartMosquittoWith(t, devsvc.MosquittoOptions{PasswordFile: s.passwd, ACLFile: s.acl,
 			CertFile: certs.Server, KeyFile: certs.ServerKey, CAFile: certs.CA})
 		cfg.MQTT.URL = s.e.mq.URL
 		cfg.MQTT.Username, cfg.MQTT.Password = "gateway", gatewayBrokerPassword
@@ -91,17 +94,24 @@ func provisionDevices(t *testing.T, regPath string) map[string]string {
 	return out
 }
 
-// exportBrokerFiles writes Mosquitto's passwd and acl files as `gateway broker
-// export` does.
+// exportBrokerFiles writes Mosquitto's passwd and acl files into a new folder.
 func exportBrokerFiles(t *testing.T, regPath string) (passwd, acl string) {
+	t.Helper()
+	dir := t.TempDir()
+	passwd, acl = filepath.Join(dir, "passwd"), filepath.Join(dir, "acl")
+	writeBrokerFiles(t, regPath, passwd, acl)
+	return passwd, acl
+}
+
+// writeBrokerFiles writes Mosquitto's passwd and acl files from the registry, as
+// `gateway broker export` does.
+func writeBrokerFiles(t *testing.T, regPath, passwd, acl string) {
 	t.Helper()
 	reg := openRegistry(t, regPath)
 	users, err := provision.BrokerUsers(context.Background(), reg, "gateway", gatewayBrokerPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	passwd, acl = filepath.Join(dir, "passwd"), filepath.Join(dir, "acl")
 	for path, write := range map[string]func(*os.File) error{
 		passwd: func(f *os.File) error { return brokerauth.WritePasswd(f, users) },
 		acl:    func(f *os.File) error { return brokerauth.WriteACL(f, users) },
@@ -115,7 +125,6 @@ func exportBrokerFiles(t *testing.T, regPath string) (passwd, acl string) {
 		}
 		f.Close()
 	}
-	return passwd, acl
 }
 
 // dial connects as user with password over TLS; the error is the broker's answer.
@@ -262,6 +271,67 @@ func TestEmbeddedBrokerRefusesRevokedDevice(t *testing.T) {
 	if c, err := s.dial(d, d, s.passwords[d], s.trust); err == nil {
 		c.Disconnect(0)
 		t.Fatal("the old password still works after rotation")
+	}
+}
+
+// TestBrokersCloseRevokedAndRotatedConnections: revoking a device (a lost pendant)
+// or rotating its password ends its open connection. The embedded broker does it
+// within a registry refresh (before, the device stayed connected and publishing until
+// it reconnected); Mosquitto when it rereads the exported files.
+func TestBrokersCloseRevokedAndRotatedConnections(t *testing.T) {
+	for _, b := range []struct {
+		name     string
+		embedded bool
+	}{{"mosquitto", false}, {"embedded", true}} {
+		t.Run(b.name, func(t *testing.T) { checkRevokedConnectionsClosed(t, b.embedded) })
+	}
+}
+
+func checkRevokedConnectionsClosed(t *testing.T, embedded bool) {
+	devices := deviceIDs("bed", 3)
+	s := newSecureSite(t, embedded, devices)
+	clients := map[string]mqtt.Client{}
+	for _, d := range devices {
+		c, err := s.dial(d, d, s.passwords[d], s.trust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[d] = c
+		t.Cleanup(func() { c.Disconnect(0) })
+	}
+	reg := openRegistry(t, s.e.cfg.Registry.Path)
+	revoked, rotated, kept := devices[0], devices[1], devices[2]
+	if err := provision.Revoke(context.Background(), reg, []string{revoked}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provision.Devices(context.Background(), reg, provision.Options{IDs: []string{rotated}, Rotate: true, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if !embedded { // what the county IT office does: export, then systemctl reload mosquitto
+		writeBrokerFiles(t, s.e.cfg.Registry.Path, s.passwd, s.acl)
+		if err := s.e.mq.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func() string {
+		var on []string
+		for _, d := range devices {
+			if clients[d].IsConnectionOpen() {
+				on = append(on, d)
+			}
+		}
+		return strings.Join(on, " ")
+	}
+	waitFor(t, 20*time.Second, "the revoked and the rotated device's connections closed", func() (bool, string) {
+		return open() == kept, "still open: " + open()
+	})
+	if !embedded {
+		return
+	}
+	for _, reason := range []string{"revoked", "rotated"} {
+		if n := metric(t, s.r.reg, "carebed_broker_disconnected_total", map[string]string{"reason": reason}); n != 1 {
+			t.Errorf("connections closed as %s: %v, want 1", reason, n)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -123,6 +124,10 @@ func (m *Mosquitto) Pid() int {
 
 // Running reports whether the broker process is alive.
 func (m *Mosquitto) Running() bool { return m.proc.running() }
+
+// Reload asks the broker to reread its configuration, password and ACL files
+// (SIGHUP, what `systemctl reload mosquitto` sends).
+func (m *Mosquitto) Reload() error { return m.proc.cmd.Process.Signal(syscall.SIGHUP) }
 
 // Stop stops the broker gracefully: SIGTERM, then it waits for the exit, so the broker
 // has saved its persistence database (sessions, subscriptions, queued messages). It
