@@ -30,16 +30,17 @@ unit:
 	$(GO) test -count=1 -short ./...
 
 # bench measures the whole path Mosquitto -> gateway -> InfluxDB at fixed offered
-# rates (docs/performance.md says how to read it).
+# rates (docs/performance.md says how to read it). -v: without it go test cuts a
+# benchmark's log after a few lines, and each run's figures are in the log.
 bench: install
 	deploy/dev/install-telegraf
-	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.
 bench-telegraf: install
 	deploy/dev/install-telegraf
-	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -count=1 -run '^$$' -bench Telegraf -benchtime 1x -timeout 60m ./bench/
+	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' -bench Telegraf -benchtime 1x -timeout 60m ./bench/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/

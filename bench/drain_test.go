@@ -15,7 +15,7 @@ import (
 // speed varies between runs; the median is reported).
 var (
 	drainMessages = int(envRates("CAREBED_BENCH_DRAIN", []float64{400000})[0])
-	drainRuns     = int(envRates("CAREBED_BENCH_DRAIN_RUNS", []float64{3})[0])
+	drainRuns     = int(envRates("CAREBED_BENCH_DRAIN_RUNS", []float64{5})[0])
 )
 
 // storedTelemetry counts telemetry messages the gateway has taken durably (in the
