@@ -83,7 +83,7 @@ func (e *Engine) track(ctx context.Context, o alerting.Observation) (t Threshold
 
 // thresholdsOf returns the settings for the device's home, asked of
 // Options.Thresholds once per device rather than with every message (again when the
-// device moves to another home). Callers hold c.mu.
+// device moves to another home). Callers hold e.conds.mu.
 func (e *Engine) thresholdsOf(d *devState, p alerting.Place) Thresholds {
 	if !d.hasT || d.tPlace != p {
 		d.t, d.tPlace, d.hasT = e.o.Thresholds(p.Township, p.Home), p, true

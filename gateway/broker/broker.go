@@ -102,11 +102,10 @@ func droppedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 }
 
 // Recheck closes the connections whose credential was revoked or replaced since they
-// connected, or whose device is no longer registered, and returns how many. The
-// gateway calls it at every registry refresh, so that `gateway devices revoke` takes
-// effect within registry.refresh rather than at the device's next connection.
-func (b *Broker) Recheck() int {
-	n := 0
+// connected, or whose device is no longer registered. The gateway calls it at every
+// registry refresh, so that `gateway devices revoke` takes effect within
+// registry.refresh rather than at the device's next connection.
+func (b *Broker) Recheck() {
 	for _, cl := range b.srv.Clients.GetAll() {
 		if cl.Net.Inline || cl.Closed() {
 			continue
@@ -118,9 +117,7 @@ func (b *Broker) Recheck() int {
 		b.log.Warn("closed a connection", "reason", reason, "client_id", cl.ID, "remote", cl.Net.Remote)
 		b.dropped.WithLabelValues(reason).Inc()
 		b.srv.DisconnectClient(cl, packets.ErrNotAuthorized) //nolint:errcheck // closing it either way
-		n++
 	}
-	return n
 }
 
 func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
