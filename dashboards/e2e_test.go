@@ -12,6 +12,8 @@ import (
 	"carebed/dashboards/board"
 	"carebed/dashboards/influxql"
 	"carebed/dashboards/interpolate"
+	"carebed/internal/devsvc"
+	"carebed/internal/testwait"
 )
 
 // testRange is the dashboards' time range in the test: the last hour.
@@ -43,6 +45,7 @@ func TestEveryPanelAnswersOnRealData(t *testing.T) {
 	}
 	s := startStack(t)
 	s.load(t)
+	t.Run("alert rules", func(t *testing.T) { rulesHealthy(t, s.prom) })
 	sources := loadDatasources(t)
 	wants := expectations(t, s)
 	for _, b := range loadBoards(t) {
@@ -253,4 +256,23 @@ func spots(s *stack) map[string]want {
 		"carebed-gateway/6/A": {spot: m{"channel": "sms", "result": "failed"}, positive: true},
 		"carebed-gateway/7/A": {spot: m{"channel": "sms"}},
 	}
+}
+
+// rulesHealthy checks that the real Prometheus loaded the IT office's alert rules
+// (deploy/prometheus/carebed-rules.yml), evaluates each without error against the
+// real gateway, and that none fires while all is well.
+func rulesHealthy(t *testing.T, prom *devsvc.Prometheus) {
+	testwait.Until(t, 30*time.Second, "every alert rule evaluated without error", func() (bool, string) {
+		rules, err := prom.Rules()
+		if err != nil {
+			return false, err.Error()
+		}
+		var bad []string
+		for _, r := range rules {
+			if r.Health != "ok" || r.State == "firing" {
+				bad = append(bad, fmt.Sprintf("%s: %s %s %s", r.Name, r.Health, r.State, r.LastError))
+			}
+		}
+		return len(rules) >= 8 && len(bad) == 0, fmt.Sprintf("%d rules; %v", len(rules), bad)
+	})
 }

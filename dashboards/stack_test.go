@@ -62,7 +62,7 @@ func startStack(t *testing.T) *stack {
 	s.gw = runGateway(t, cfg)
 	s.prom = devsvc.StartPrometheus(t, s.gw.HTTPAddr())
 	testwait.Until(t, 30*time.Second, "Prometheus scraping the gateway", func() (bool, string) {
-		up := s.prom.Query(t, `up{job="carebed"}`)
+		up := s.prom.Query(t, `up{job="carebed-gateway"}`)
 		return len(up) == 1 && up[0].Samples[0].Value == 1, fmt.Sprint(up)
 	})
 	s.pub = mqttClient(t, s.mq.URL)

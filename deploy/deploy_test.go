@@ -225,6 +225,12 @@ func TestPrometheusConfig(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "config", "prometheus/prometheus.yml").CombinedOutput(); err != nil {
 		t.Fatalf("promtool: %v\n%s", err, out)
 	}
+	// The alert rules fire on the series that should raise them, and not before.
+	test := exec.Command(promtool, "test", "rules", "carebed-rules.test.yml")
+	test.Dir = "prometheus"
+	if out, err := test.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
+	}
 }
 
 func TestSystemdUnits(t *testing.T) {

@@ -95,6 +95,9 @@ func droppedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 		Help: "Connected clients the embedded broker closed because their credential was revoked or " +
 			"rotated, or their device removed from the registry, by reason (revoked, rotated, unknown_user, ...)."},
 		[]string{"reason"})
+	for _, reason := range []string{refusedRevoked, refusedRotated, refusedUnknown} {
+		c.WithLabelValues(reason) // at 0 from the start, so increase() sees the first
+	}
 	if r != nil {
 		r.MustRegister(c)
 	}
@@ -124,6 +127,9 @@ func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_refused_total",
 		Help: "Connections the embedded broker refused, by reason (unknown_user, client_id_mismatch, " +
 			"no_credential, revoked, wrong_password, registry_error)."}, []string{"reason"})
+	for _, reason := range []string{refusedUnknown, refusedClientID, refusedNoCredential, refusedRevoked, refusedPassword, refusedRegistry} {
+		c.WithLabelValues(reason) // at 0 from the start, so increase() sees the first
+	}
 	if r != nil {
 		r.MustRegister(c)
 	}

@@ -73,5 +73,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice) {
 		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
 	}
+	// So do the messages: an alert on no messages at all (rate == 0) needs a series
+	// even when none has come since the start.
+	for _, k := range []protocol.Kind{protocol.KindTelemetry, protocol.KindEvent, protocol.KindStatus} {
+		for _, r := range []string{"stored", "duplicate", "rejected"} {
+			m.messages.WithLabelValues(string(k), r)
+		}
+	}
 	return m
 }

@@ -89,7 +89,8 @@ func New(cfg config.Config, o Options) (g *Gateway, err error) {
 			g.Close()
 		}
 	}()
-	steps := []func() error{g.openStores, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake}
+	steps := []func() error{g.openStores, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
+		g.readinessMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err

@@ -56,6 +56,19 @@ func (g *Gateway) Readiness() Readiness {
 	return r
 }
 
+// readinessMetric exports Readiness as carebed_ready, for an alert rule
+// (deploy/prometheus/carebed-rules.yml).
+func (g *Gateway) readinessMetric() error {
+	return g.o.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carebed_ready",
+		Help: "1 while the gateway takes in messages (what /readyz answers: broker session up, spool not full)."},
+		func() float64 {
+			if g.Readiness().Ready {
+				return 1
+			}
+			return 0
+		}))
+}
+
 func (g *Gateway) serveReady(w http.ResponseWriter, _ *http.Request) {
 	r := g.Readiness()
 	code := http.StatusOK

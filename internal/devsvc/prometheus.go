@@ -24,7 +24,8 @@ const (
 
 // Prometheus is a running real Prometheus 2 (Debian's package) started by
 // deploy/dev/run-prometheus, scraping its targets' /metrics every second as job
-// "carebed".
+// "carebed-gateway" (as deploy/prometheus/prometheus.yml does) and evaluating the
+// shipped alert rules (deploy/prometheus/carebed-rules.yml).
 type Prometheus struct {
 	// URL is the HTTP API, "http://127.0.0.1:<port>".
 	URL string
@@ -169,6 +170,35 @@ func (p *Prometheus) get(path string, form url.Values) ([]Series, error) {
 		return nil, err
 	}
 	return decodeResult(data.ResultType, data.Result)
+}
+
+// Rule is a loaded alerting rule as Prometheus last evaluated it.
+type Rule struct {
+	Name      string `json:"name"`
+	Health    string `json:"health"` // ok, err, or unknown before its first evaluation
+	LastError string `json:"lastError"`
+	State     string `json:"state"` // inactive, pending, firing
+}
+
+// Rules returns the alerting rules Prometheus loaded (GET /api/v1/rules).
+func (p *Prometheus) Rules() ([]Rule, error) {
+	body, err := p.call("/api/v1/rules", url.Values{"type": {"alert"}})
+	if err != nil {
+		return nil, err
+	}
+	var data struct {
+		Groups []struct {
+			Rules []Rule `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(body, &data); err != nil {
+		return nil, err
+	}
+	var rules []Rule
+	for _, g := range data.Groups {
+		rules = append(rules, g.Rules...)
+	}
+	return rules, nil
 }
 
 // call GETs path with the query parameters form and returns the data of a

@@ -23,7 +23,7 @@ func TestPrometheusScrapesAndQueries(t *testing.T) {
 	p := StartPrometheus(t, target)
 
 	err := poll(30*time.Second, func() error {
-		got := p.Query(t, `carebed_test_total{job="carebed"}`)
+		got := p.Query(t, `carebed_test_total{job="carebed-gateway"}`)
 		if len(got) != 1 || got[0].Labels["kind"] != "sos" || got[0].Labels["instance"] != target || got[0].Samples[0].Value != 7 {
 			return fmt.Errorf("instant query: %+v", got)
 		}
