@@ -185,6 +185,20 @@ func (s *Store) QueuedAttempts(ctx context.Context) ([]Attempt, error) {
 	return s.attempts(ctx, `WHERE status = 'queued' ORDER BY id`)
 }
 
+// LatestFinished returns the latest attempt on channel that has an outcome (not
+// queued, nor skipped by a limit), if it was made since since; else ErrNotFound.
+// The duty console uses it to warn when SMS are failing.
+func (s *Store) LatestFinished(ctx context.Context, channel string, since time.Time) (Attempt, error) {
+	as, err := s.attempts(ctx, `WHERE channel = ? AND status NOT IN ('queued', 'skipped') ORDER BY id DESC LIMIT 1`, channel)
+	switch {
+	case err != nil:
+		return Attempt{}, err
+	case len(as) == 0 || as[0].CreatedAt.Before(since):
+		return Attempt{}, ErrNotFound
+	}
+	return as[0], nil
+}
+
 // Attempts returns the attempts of one alert in order.
 func (s *Store) Attempts(ctx context.Context, alertID int64) ([]Attempt, error) {
 	return s.attempts(ctx, `WHERE alert_id = ? ORDER BY id`, alertID)

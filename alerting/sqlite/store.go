@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 	UNIQUE(alert_id, step, person_id, channel, purpose)
 );
 CREATE INDEX IF NOT EXISTS attempts_provider ON attempts(provider_id) WHERE provider_id != '';
+CREATE INDEX IF NOT EXISTS attempts_channel ON attempts(channel, id);
 CREATE TABLE IF NOT EXISTS device_conditions (
 	device TEXT PRIMARY KEY,
 	state BLOB NOT NULL,

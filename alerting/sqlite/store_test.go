@@ -151,3 +151,35 @@ func TestStepsClaimedOnce(t *testing.T) {
 		t.Fatalf("steps due after the ack: %+v", due)
 	}
 }
+
+func TestLatestFinished(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	a, _ := raise(t, s, alerting.KindSOS, 0)
+	if _, err := s.LatestFinished(ctx, "sms", t0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("no attempts yet: %v", err)
+	}
+	atts, err := s.ClaimStep(ctx, a.ID, 0, 0, t0.Add(3*time.Minute), t0, []Attempt{
+		{PersonID: "p1", Channel: "sms", Purpose: "page"}, {PersonID: "p2", Channel: "sms", Purpose: "page"},
+		{PersonID: "p3", Channel: "push", Purpose: "page"}, {PersonID: "p4", Channel: "sms", Purpose: "page"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finish := func(i int, status string) {
+		atts[i].Status, atts[i].Error = status, "twilio 401"
+		if _, err := s.FinishAttempt(ctx, atts[i], t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finish(0, "sent")
+	finish(1, "failed")
+	finish(2, "sent")    // another channel
+	finish(3, "skipped") // held back by a limit: no outcome
+	got, err := s.LatestFinished(ctx, "sms", t0)
+	if err != nil || got.PersonID != "p2" || got.Status != "failed" || got.Error != "twilio 401" {
+		t.Fatalf("latest finished SMS: %+v %v; want p2's failure", got, err)
+	}
+	if _, err := s.LatestFinished(ctx, "sms", t0.Add(time.Minute)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("none since a minute later: %v", err)
+	}
+}

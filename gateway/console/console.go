@@ -22,6 +22,7 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/api"
+	"carebed/alerting/sqlite"
 	"carebed/gateway/influxread"
 	"carebed/gateway/registry"
 )
@@ -70,9 +71,18 @@ type Options struct {
 	Readings   Readings
 	Links      *Links
 	Hub        *Hub
-	Logger     *slog.Logger
-	Now        func() time.Time
-	Location   *time.Location
+	// Paging, if set, tells whether SMS are failing: every signed-in page then says
+	// so, since the duty staff must phone people themselves.
+	Paging   Paging
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Location *time.Location
+}
+
+// Paging finds the latest attempt on a channel that had an outcome;
+// *sqlite.Store is one.
+type Paging interface {
+	LatestFinished(ctx context.Context, channel string, since time.Time) (sqlite.Attempt, error)
 }
 
 // Console serves the pages.

@@ -15,7 +15,9 @@ const (
 
 // words are the pages' texts by key and language.
 var words = map[string][2]string{ // [zh, en]
-	"title":                  {"乡镇值班台", "Duty console"},
+	"title": {"乡镇值班台", "Duty console"},
+	"smstrouble": {"短信发送失败（最近一次 %s：%s）。自动短信可能没有送到，请直接打电话给家属、村医和探访员，并告知县信息中心。",
+		"SMS are failing (the latest at %s: %s). Automatic pages may not arrive: phone the families, village doctors and visitors yourself, and tell the county IT office."},
 	"signin":                 {"登录", "Sign in"},
 	"signout":                {"退出", "Sign out"},
 	"name":                   {"用户名", "User name"},

@@ -13,6 +13,7 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/api"
+	"carebed/alerting/policy"
 	"carebed/alerting/sqlite"
 	"carebed/gateway/auth"
 )
@@ -27,6 +28,8 @@ type Page struct {
 	Area  string
 	Nav   string // the menu entry to highlight
 	Flash string // a message after an action
+	// Trouble warns that automatic pages are not going out (SMS failing).
+	Trouble string
 }
 
 // T translates key into the page's language.
@@ -44,7 +47,27 @@ func (c *Console) page(q *request, nav string) Page {
 	a := q.caller.Area
 	area := strings.TrimSpace(strings.Join([]string{a.County, a.Township, a.Village}, " "))
 	return Page{Lang: q.lang, Title: tr(q.lang, "title"), User: q.caller.Name, Area: area, Nav: nav,
-		Flash: flash(q.lang, q.r.URL.Query().Get("m"))}
+		Flash: flash(q.lang, q.r.URL.Query().Get("m")), Trouble: c.smsTrouble(q)}
+}
+
+// smsTroubleWindow is how far back a failed SMS still counts.
+const smsTroubleWindow = 30 * time.Minute
+
+// smsTrouble returns a warning when the latest SMS with an outcome, within
+// smsTroubleWindow, failed: Twilio refused it (credentials, credit, an outage) after
+// its retries. A later SMS that went out clears it.
+func (c *Console) smsTrouble(q *request) string {
+	if c.o.Paging == nil {
+		return ""
+	}
+	a, err := c.o.Paging.LatestFinished(q.r.Context(), policy.ChannelSMS, c.o.Now().Add(-smsTroubleWindow))
+	if err != nil || a.Status != "failed" {
+		if err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+			c.log.Warn("checking the SMS channel", "err", err)
+		}
+		return ""
+	}
+	return fmt.Sprintf(tr(q.lang, "smstrouble"), a.CreatedAt.In(c.o.Location).Format("15:04"), a.Error)
 }
 
 // Row is an alert as the lists show it.

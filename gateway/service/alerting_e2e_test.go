@@ -372,3 +372,30 @@ func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 		t.Errorf("audit %q lacks the refused ack, the ack and the resolve over MQTT", s)
 	}
 }
+
+// TestConsoleWarnsWhileSMSFail: when Twilio refuses the gateway (here its
+// credentials, 401), the duty console says on every page that SMS are failing, so
+// the duty staff phone people themselves; the next SMS that goes out clears it.
+func TestConsoleWarnsWhileSMSFail(t *testing.T) {
+	e := newAlertEnv(t)
+	e.importLedger("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
+		"和静县,巴伦台镇,巴伦台村,H-0003,测试老人丙,巴伦台村三组2号,42.74,86.29,hj-0003-sos,sos_pendant,测试探访员乙,13800000011,测试村医乙,13800000012,13900000033,13800000019\n")
+	e.start()
+	for range 4 { // the three people of step 0 and the clinic brought forward
+		e.twilio.FailNext(http.StatusUnauthorized, 20003)
+	}
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	const warning = "短信发送失败"
+	waitFor(t, 20*time.Second, "the console's warning", func() (bool, string) {
+		code, body := call(t, "GET", e.public+"/console/", e.admin, "")
+		return code == 200 && strings.Contains(body, warning), fmt.Sprint(code)
+	})
+	other := publishClient(t, e.mq.URL, "hj-0003-sos")
+	publish(t, other, "carebed/v1/hj-0003-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	e.waitSMS(t, "+8613900000033", 1, 20*time.Second)
+	waitFor(t, 20*time.Second, "the warning gone once an SMS went out", func() (bool, string) {
+		code, body := call(t, "GET", e.public+"/console/", e.admin, "")
+		return code == 200 && !strings.Contains(body, warning), fmt.Sprint(code)
+	})
+}

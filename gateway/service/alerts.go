@@ -100,7 +100,7 @@ func (g *Gateway) buildConsole(logged *alertLog, dir *directory, links *console.
 	ic := g.cfg.Influx
 	c, err := console.New(console.Options{API: g.alertAPI, Auth: g.auth, Directory: dir, Escalation: g.runner,
 		Homes: g.reg, Users: g.reg, Readings: influxread.New(ic.URL, ic.Bucket, ic.Token), Links: links,
-		Logger: g.log, Now: g.now, Location: loc})
+		Paging: g.alerts, Logger: g.log, Now: g.now, Location: loc})
 	if err != nil {
 		return err
 	}
