@@ -273,6 +273,6 @@ func rulesHealthy(t *testing.T, prom *devsvc.Prometheus) {
 				bad = append(bad, fmt.Sprintf("%s: %s %s %s", r.Name, r.Health, r.State, r.LastError))
 			}
 		}
-		return len(rules) >= 8 && len(bad) == 0, fmt.Sprintf("%d rules; %v", len(rules), bad)
+		return len(rules) >= 9 && len(bad) == 0, fmt.Sprintf("%d rules; %v", len(rules), bad)
 	})
 }

@@ -7,8 +7,8 @@
 //     carebed/v1/{its id}/cmd;
 //   - a responder app writes only carebed/v1/responders/{its id}/ack and reads only
 //     carebed/v1/responders/{its id}/alerts;
-//   - the gateway reads everything under carebed/v1/ and writes devices' cmd topics
-//     and responders' alerts topics.
+//   - the gateway reads everything under carebed/v1/ and Mosquitto's BrokerStats,
+//     and writes devices' cmd topics and responders' alerts topics.
 package brokerauth
 
 import (
@@ -37,6 +37,17 @@ type Principal struct {
 	Hash string
 }
 
+// BrokerStats are the statistics Mosquitto publishes that the gateway reads and
+// exports: the messages it dropped because a queue was full (acknowledged to their
+// publisher and lost), and the messages it holds.
+var BrokerStats = []string{StatDropped, StatStored}
+
+// The $SYS topics of BrokerStats.
+const (
+	StatDropped = "$SYS/broker/publish/messages/dropped"
+	StatStored  = "$SYS/broker/store/messages/count"
+)
+
 // respondersPrefix is where responder apps talk to the gateway.
 const respondersPrefix = protocol.Prefix + "responders/"
 
@@ -52,7 +63,7 @@ func Rules(p Principal) (write, read []string) {
 		return []string{base + "ack"}, []string{base + "alerts"}
 	case Gateway:
 		return []string{protocol.Prefix + "+/" + string(protocol.KindCmd), respondersPrefix + "+/alerts"},
-			[]string{protocol.Prefix + "#"}
+			append([]string{protocol.Prefix + "#"}, BrokerStats...)
 	}
 	return nil, nil
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"carebed/gateway/brokerauth"
 	"carebed/gateway/protocol/mqttconn"
 )
 
@@ -133,9 +136,12 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 // onConnect (re)subscribes: harmless when the persistent session kept the
 // subscriptions, necessary when the broker lost them.
 func (s *Subscriber) onConnect(c mqtt.Client) {
-	filters := make(map[string]byte, len(Topics)+1)
+	filters := make(map[string]byte, len(Topics)+len(brokerauth.BrokerStats)+1)
 	for _, t := range Topics {
 		filters[t] = 1
+	}
+	for _, t := range brokerauth.BrokerStats {
+		filters[t] = 0 // Mosquitto's; other brokers send nothing there
 	}
 	if s.o.OnResponder != nil {
 		filters[responderPrefix+"+/ack"] = 1
@@ -145,6 +151,13 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 		if !tok.WaitTimeout(s.o.ConnectTimeout) || tok.Error() != nil {
 			s.log.Error("subscribe failed; the broker's persistent session may still hold the subscriptions", "err", tok.Error())
 			return
+		}
+		if st, ok := tok.(*mqtt.SubscribeToken); ok {
+			for filter, code := range st.Result() {
+				if code == 0x80 { // the broker's ACL: files exported by an older gateway?
+					s.log.Warn("the broker refused a subscription; run `gateway broker export` again", "filter", filter)
+				}
+			}
 		}
 		s.connected.Store(true)
 		s.o.Metrics.connected.Set(1)
@@ -156,6 +169,10 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 // receive runs on paho's reader path: it only queues the message (a responder's
 // action, rare, is carried out at once).
 func (s *Subscriber) receive(_ mqtt.Client, m mqtt.Message) {
+	if strings.HasPrefix(m.Topic(), "$SYS/") {
+		s.brokerStat(m.Topic(), m.Payload())
+		return
+	}
 	if rest, ok := strings.CutPrefix(m.Topic(), responderPrefix); ok {
 		s.responder(rest, m)
 		return
@@ -164,6 +181,21 @@ func (s *Subscriber) receive(_ mqtt.Client, m mqtt.Message) {
 	case s.in <- received{msg: m, when: s.h.o.Now()}:
 		s.o.Metrics.queue.Set(float64(len(s.in)))
 	case <-s.stop: // not acknowledged: the broker redelivers it to the next session
+	}
+}
+
+// brokerStat keeps one of Mosquitto's statistics (brokerauth.BrokerStats) for the
+// metrics.
+func (s *Subscriber) brokerStat(topic string, payload []byte) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(payload)), 64)
+	if err != nil {
+		return
+	}
+	switch topic {
+	case brokerauth.StatDropped:
+		s.o.Metrics.brokerDropped.Store(math.Float64bits(v))
+	case brokerauth.StatStored:
+		s.o.Metrics.brokerStored.Store(math.Float64bits(v))
 	}
 }
 

@@ -44,12 +44,22 @@ type MosquittoOptions struct {
 	// certificates must chain to, required when RequireCertificate is set.
 	CertFile, KeyFile, CAFile string
 	RequireCertificate        bool
+	// MaxQueued (max_queued_messages, default 1,000,000) and SysInterval
+	// (sys_interval, whole seconds, default 10 s) for tests of a full queue.
+	MaxQueued   int
+	SysInterval time.Duration
 }
 
 func (o MosquittoOptions) env() []string {
 	env := []string{"CAREBED_MOSQUITTO_PASSWORD_FILE=" + o.PasswordFile, "CAREBED_MOSQUITTO_ACL_FILE=" + o.ACLFile,
 		"CAREBED_MOSQUITTO_CERTFILE=" + o.CertFile, "CAREBED_MOSQUITTO_KEYFILE=" + o.KeyFile,
 		"CAREBED_MOSQUITTO_CAFILE=" + o.CAFile, "CAREBED_MOSQUITTO_REQUIRE_CERT=" + strconv.FormatBool(o.RequireCertificate)}
+	if o.MaxQueued > 0 {
+		env = append(env, "CAREBED_MOSQUITTO_MAX_QUEUED="+strconv.Itoa(o.MaxQueued))
+	}
+	if o.SysInterval > 0 {
+		env = append(env, "CAREBED_MOSQUITTO_SYS_INTERVAL="+strconv.Itoa(int(o.SysInterval/time.Second)))
+	}
 	return env
 }
 
