@@ -167,7 +167,7 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 }
 
 // receive runs on paho's reader path: it only queues the message (a responder's
-// action, rare, is carried out at once).
+// action, rare, is carried out at once, and Mosquitto's statistics are kept).
 func (s *Subscriber) receive(_ mqtt.Client, m mqtt.Message) {
 	if strings.HasPrefix(m.Topic(), "$SYS/") {
 		s.brokerStat(m.Topic(), m.Payload())
