@@ -14,7 +14,7 @@ import (
 func gatewayOps() *dashboard.DashboardBuilder {
 	return newBoard("carebed-gateway", "网关运行",
 		"Gateway operations (Prometheus): ingest rate and rejects, ingest latency, the spool's backlog, "+
-			"InfluxDB write errors, notifications by channel and result, and event-to-SMS latency.", "now-6h").
+			"InfluxDB write errors, notifications by channel and result, event-to-SMS latency, and Mosquitto's queue.", "now-6h").
 		Variables([]cog.Builder[dashboard.VariableModel]{instanceVariable()}).
 		WithPanel(series(spec{1, "接收速率", "How many messages does the gateway take in per second, by topic kind " +
 			"and result (stored, duplicate, rejected)?", 12, 8}, "suffix:/s",
@@ -37,7 +37,18 @@ func gatewayOps() *dashboard.DashboardBuilder {
 		WithPanel(series(spec{7, "事件到短信", "How long from the device's event to the alert's first page " +
 			"(p50, p90, by channel)?", 12, 8}, "s",
 			prom("A", quantile(0.5, "carebed_alert_event_to_notification_seconds", "channel"), "p50 {{channel}}"),
-			prom("B", quantile(0.9, "carebed_alert_event_to_notification_seconds", "channel"), "p90 {{channel}}")))
+			prom("B", quantile(0.9, "carebed_alert_event_to_notification_seconds", "channel"), "p90 {{channel}}"))).
+		WithPanel(brokerQueue(spec{8, "消息服务器", "Does Mosquitto hold many messages (someone is not taking theirs: " +
+			"the gateway away?), and has it dropped any for a full queue (right axis; each one is lost)?", 12, 8}))
+}
+
+// brokerQueue is what Mosquitto says of itself, through the gateway: messages held,
+// and messages dropped per minute.
+func brokerQueue(s spec) cog.Builder[dashboard.Panel] {
+	return series(s, "short",
+		prom("A", "max(carebed_broker_stored_messages"+ofInstances+")", "held"),
+		prom("B", "sum(rate(carebed_broker_dropped_messages_total"+ofInstances+"[$__rate_interval])) * 60", "dropped/min")).
+		OverrideByQuery("B", []dashboard.DynamicConfigValue{prop("custom.axisPlacement", "right")})
 }
 
 // ofInstances selects the series of the gateways chosen in $instance.
