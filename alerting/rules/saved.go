@@ -36,12 +36,21 @@ type savedState struct {
 // on being timed from when it began, and a device that never speaks again is still
 // found silent. The gateway saves every 30 s and when it stops.
 func (e *Engine) Save(ctx context.Context, st ConditionStore) error {
-	states, err := e.conds.takeDirty()
-	if err != nil || len(states) == 0 {
-		return err
+	dirty := e.conds.takeDirty() // copied under the lock the ingest takes; encoded outside it
+	if len(dirty) == 0 {
+		return nil
+	}
+	states := make(map[string][]byte, len(dirty))
+	for device, sv := range dirty {
+		b, err := json.Marshal(sv)
+		if err != nil {
+			e.conds.markDirty(dirty)
+			return err
+		}
+		states[device] = b
 	}
 	if err := st.SaveConditions(ctx, states); err != nil {
-		e.conds.markDirty(states)
+		e.conds.markDirty(dirty)
 		return fmt.Errorf("saving the state of %d devices: %w", len(states), err)
 	}
 	return nil
@@ -76,25 +85,20 @@ func (e *Engine) Restore(ctx context.Context, st ConditionStore, now time.Time, 
 	return n, nil
 }
 
-func (c *conditions) takeDirty() (map[string][]byte, error) {
+func (c *conditions) takeDirty() map[string]savedState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	states := map[string][]byte{}
+	dirty := map[string]savedState{}
 	for device, d := range c.devices {
-		if !d.dirty {
-			continue
+		if d.dirty {
+			dirty[device], d.dirty = d.saved(), false
 		}
-		b, err := json.Marshal(d.saved())
-		if err != nil {
-			return nil, err
-		}
-		states[device], d.dirty = b, false
 	}
-	return states, nil
+	return dirty
 }
 
 // markDirty marks devices whose save failed, to be saved next time.
-func (c *conditions) markDirty(states map[string][]byte) {
+func (c *conditions) markDirty(states map[string]savedState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for device := range states {

@@ -268,8 +268,17 @@ type seqKey struct {
 
 type result struct {
 	kind   protocol.Kind
-	result string
+	result string // one of results
 }
+
+// results are the values of carebed_ingest_messages_total's result label.
+const (
+	resultStored    = "stored"
+	resultDuplicate = "duplicate"
+	resultRejected  = "rejected"
+)
+
+var results = []string{resultStored, resultDuplicate, resultRejected}
 
 // handOff gives recs to the spool, waiting and retrying while it is full or failing.
 func (h *Handler) handOff(ctx context.Context, recs [][]byte, done func(error)) error {

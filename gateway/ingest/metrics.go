@@ -88,7 +88,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	// So do the messages: an alert on no messages at all (rate == 0) needs a series
 	// even when none has come since the start.
 	for _, k := range []protocol.Kind{protocol.KindTelemetry, protocol.KindEvent, protocol.KindStatus} {
-		for _, r := range []string{"stored", "duplicate", "rejected"} {
+		for _, r := range results {
 			m.messages.WithLabelValues(string(k), r)
 		}
 	}

@@ -34,11 +34,11 @@ func (h *Handler) take(b *batch, m *Message) {
 		}
 	}
 	if !fresh {
-		b.results = append(b.results, result{kind, "duplicate"})
+		b.results = append(b.results, result{kind, resultDuplicate})
 		return
 	}
 	b.ends = append(b.ends, len(b.buf))
-	b.results = append(b.results, result{kind, "stored"})
+	b.results = append(b.results, result{kind, resultStored})
 	if h.o.Observer != nil {
 		b.observed = append(b.observed, observed{msg: msg, tags: tags, stamp: stamp})
 	}
@@ -94,7 +94,7 @@ func (h *Handler) reject(b *batch, m *Message, kind protocol.Kind, reason protoc
 	if kind == "" {
 		kind = "unknown"
 	}
-	b.results = append(b.results, result{kind, "rejected"})
+	b.results = append(b.results, result{kind, resultRejected})
 	h.o.Metrics.rejects.WithLabelValues(string(reason)).Inc()
 	e := deadletter.NewEntry(m.Received, m.Topic, string(reason), err, m.Payload)
 	if werr := h.o.DeadLetters.Write(e); werr != nil {
