@@ -81,18 +81,18 @@ type Gateway struct {
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
 // the duplicate filter from the spool, and binds the HTTP (and embedded broker)
 // listeners. Close releases everything if Run is never called.
-func New(cfg config.Config, o Options) (g *Gateway, err error) {
-	g = &Gateway{cfg: cfg, o: o}
+func New(cfg config.Config, o Options) (*Gateway, error) {
+	g := &Gateway{cfg: cfg, o: o}
 	g.defaults()
-	defer func() {
-		if err != nil {
-			g.Close()
-		}
-	}()
 	steps := []func() error{g.openStores, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
 		g.readinessMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
+			// What the earlier steps opened is released; the step's error is the
+			// reason the caller reports.
+			if cerr := g.Close(); cerr != nil {
+				g.log.Warn("releasing a failed start", "err", cerr)
+			}
 			return nil, err
 		}
 	}
