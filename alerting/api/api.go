@@ -18,16 +18,15 @@ import (
 	"time"
 
 	"carebed/alerting"
-	"carebed/alerting/sqlite"
 )
 
 // Store is the alert store as the API reads it.
 type Store interface {
 	Alert(ctx context.Context, id int64) (alerting.Alert, error)
 	ByCode(ctx context.Context, code string) (alerting.Alert, error)
-	List(ctx context.Context, f sqlite.Filter) ([]alerting.Alert, error)
-	Attempts(ctx context.Context, alertID int64) ([]sqlite.Attempt, error)
-	Audit(ctx context.Context, alertID int64) ([]sqlite.AuditRow, error)
+	List(ctx context.Context, f alerting.Filter) ([]alerting.Alert, error)
+	Attempts(ctx context.Context, alertID int64) ([]alerting.Attempt, error)
+	Audit(ctx context.Context, alertID int64) ([]alerting.AuditRow, error)
 	Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error)
 	LatestPagedTo(ctx context.Context, personIDs ...string) (alerting.Alert, string, error)
 	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
@@ -92,7 +91,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := sqlite.Filter{Township: q.Get("township"), State: alerting.State(q.Get("state")),
+	f := alerting.Filter{Township: q.Get("township"), State: alerting.State(q.Get("state")),
 		Severity: alerting.Severity(q.Get("severity")), OpenOnly: q.Get("open") == "true"}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
 		f.Limit = n
@@ -187,7 +186,7 @@ func (a *API) refuse(w http.ResponseWriter, al alerting.Alert, err error) {
 		writeError(w, http.StatusBadRequest, bad.Error())
 	case errors.Is(err, ErrForbidden):
 		writeError(w, http.StatusForbidden, err.Error())
-	case errors.Is(err, sqlite.ErrResolved), errors.Is(err, sqlite.ErrAcknowledged), errors.Is(err, sqlite.ErrNotAcknowledged):
+	case errors.Is(err, alerting.ErrResolved), errors.Is(err, alerting.ErrAcknowledged), errors.Is(err, alerting.ErrNotAcknowledged):
 		writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "alert": toJSON(al)})
 	default:
 		a.fail(w, err)

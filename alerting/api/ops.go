@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"carebed/alerting"
-	"carebed/alerting/sqlite"
 )
 
 // The operations below are what the JSON API and the duty console do; both call
@@ -36,7 +35,7 @@ func Outcomes() []alerting.Outcome {
 }
 
 // Alerts lists the alerts f selects within the caller's area, newest first.
-func (a *API) Alerts(ctx context.Context, c Caller, f sqlite.Filter) ([]alerting.Alert, error) {
+func (a *API) Alerts(ctx context.Context, c Caller, f alerting.Filter) ([]alerting.Alert, error) {
 	f.County = c.Area.County
 	for _, narrow := range []struct{ caller, asked *string }{{&c.Area.Township, &f.Township}, {&c.Area.Village, &f.Village}} {
 		switch {
@@ -56,8 +55,8 @@ func (a *API) Alerts(ctx context.Context, c Caller, f sqlite.Filter) ([]alerting
 // Detail is one alert with its notifications and audit trail.
 type Detail struct {
 	Alert         alerting.Alert
-	Notifications []sqlite.Attempt
-	Audit         []sqlite.AuditRow
+	Notifications []alerting.Attempt
+	Audit         []alerting.AuditRow
 }
 
 // Detail returns the alert with its notifications and audit trail.
@@ -77,7 +76,7 @@ func (a *API) Detail(ctx context.Context, c Caller, id int64) (Detail, error) {
 // visible reads the alert if it lies in the caller's area.
 func (a *API) visible(ctx context.Context, c Caller, id int64) (alerting.Alert, error) {
 	al, err := a.o.Store.Alert(ctx, id)
-	if errors.Is(err, sqlite.ErrNotFound) || (err == nil && !c.Sees(al.Place)) {
+	if errors.Is(err, alerting.ErrNotFound) || (err == nil && !c.Sees(al.Place)) {
 		return alerting.Alert{}, ErrNoSuchAlert
 	}
 	return al, err

@@ -9,7 +9,6 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/notify/twilio"
-	"carebed/alerting/sqlite"
 )
 
 // inboundSMS takes an SMS reply: "1" (or "确认") acknowledges the newest alert the
@@ -37,7 +36,7 @@ func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	al, p, err := a.target(r.Context(), people, in.Body)
 	switch {
-	case errors.Is(err, sqlite.ErrNotFound):
+	case errors.Is(err, alerting.ErrNotFound):
 		twiml(w, "没有找到需要您确认的警报。回复“1”确认最新警报，或回复警报代码。")
 		return
 	case errors.Is(err, errNotPaged):
@@ -50,9 +49,9 @@ func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	acked, err := a.o.Escalation.Ack(r.Context(), al.ID, p, "sms")
 	switch {
-	case errors.Is(err, sqlite.ErrAcknowledged):
+	case errors.Is(err, alerting.ErrAcknowledged):
 		twiml(w, "警报"+acked.Code+"已有人接手，谢谢。")
-	case errors.Is(err, sqlite.ErrResolved):
+	case errors.Is(err, alerting.ErrResolved):
 		twiml(w, "警报"+acked.Code+"已处理完毕，谢谢。")
 	case err != nil:
 		a.fail(w, err)
@@ -100,7 +99,7 @@ func (a *API) deliveryStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = a.o.Escalation.Delivery(r.Context(), st.MessageSID, st.Status, st.ErrorCode)
-	if err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+	if err != nil && !errors.Is(err, alerting.ErrNotFound) {
 		a.fail(w, err)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/notify"
-	"carebed/alerting/sqlite"
 )
 
 // Ack records that p takes the alert through channel (sms, api, mqtt). The first
@@ -45,7 +44,7 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 		return err
 	}
 	people := map[string]alerting.Person{}
-	var notices []sqlite.Attempt
+	var notices []alerting.Attempt
 	seen := map[string]bool{}
 	for _, att := range paged {
 		key := att.PersonID + "/" + att.Channel
@@ -60,7 +59,7 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 			continue
 		}
 		people[p.ID] = p
-		notices = append(notices, sqlite.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel, Purpose: string(notify.PurposeTaken)})
+		notices = append(notices, alerting.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel, Purpose: string(notify.PurposeTaken)})
 	}
 	if len(notices) == 0 {
 		return nil

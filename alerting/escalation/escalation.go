@@ -15,22 +15,21 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/notify"
 	"carebed/alerting/policy"
-	"carebed/alerting/sqlite"
 )
 
 // Store is the alert store as escalation uses it.
 type Store interface {
-	DueSteps(ctx context.Context, now time.Time) ([]sqlite.Due, error)
+	DueSteps(ctx context.Context, now time.Time) ([]alerting.Due, error)
 	NextDue(ctx context.Context) (time.Time, error)
-	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
-	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
-	FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) (notified bool, err error)
-	QueuedAttempts(ctx context.Context) ([]sqlite.Attempt, error)
-	Attempts(ctx context.Context, alertID int64) ([]sqlite.Attempt, error)
+	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error)
+	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error)
+	FinishAttempt(ctx context.Context, a alerting.Attempt, now time.Time) (notified bool, err error)
+	QueuedAttempts(ctx context.Context) ([]alerting.Attempt, error)
+	Attempts(ctx context.Context, alertID int64) ([]alerting.Attempt, error)
 	Alert(ctx context.Context, id int64) (alerting.Alert, error)
 	Ack(ctx context.Context, id int64, by, channel string, now time.Time) (alerting.Alert, error)
 	Reschedule(ctx context.Context, id int64, step int, at time.Time) error
-	DeliveryStatus(ctx context.Context, providerID, status, detail string, now time.Time) (sqlite.Attempt, error)
+	DeliveryStatus(ctx context.Context, providerID, status, detail string, now time.Time) (alerting.Attempt, error)
 }
 
 // Policy is the routing configuration as escalation uses it.
@@ -141,7 +140,7 @@ func (r *Runner) runDue(ctx context.Context) {
 		return
 	}
 	for _, d := range due {
-		if err := r.step(ctx, d, now); err != nil && !errors.Is(err, sqlite.ErrClaimed) {
+		if err := r.step(ctx, d, now); err != nil && !errors.Is(err, alerting.ErrClaimed) {
 			r.log.Error("escalation step failed", "alert", d.Alert.Code, "step", d.Step, "err", err)
 		}
 	}

@@ -137,7 +137,7 @@ func (f *fixture) at(r *Runner, d time.Duration) {
 
 func (f *fixture) raise(t *testing.T) alerting.Alert {
 	t.Helper()
-	a, _, err := f.store.Raise(context.Background(), sqlite.Raise{Kind: alerting.KindSOS, Sev: alerting.Critical,
+	a, _, err := f.store.Raise(context.Background(), alerting.Raise{Kind: alerting.KindSOS, Sev: alerting.Critical,
 		Place: place, Device: "hj-0002-sos", EventAt: t0, Now: t0})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestAckStopsLadderAndTellsOthers(t *testing.T) {
 	if len(f.sms.to()) != before {
 		t.Errorf("steps were sent after the ack: %v", f.sms.to()[before:])
 	}
-	if _, err := r.Ack(context.Background(), a.ID, people[alerting.ReceiverFamily][0], "sms"); !errors.Is(err, sqlite.ErrAcknowledged) {
+	if _, err := r.Ack(context.Background(), a.ID, people[alerting.ReceiverFamily][0], "sms"); !errors.Is(err, alerting.ErrAcknowledged) {
 		t.Errorf("second ack: %v", err)
 	}
 }

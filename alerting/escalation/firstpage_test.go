@@ -1,6 +1,7 @@
 package escalation
 
 import (
+	"carebed/alerting"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ type pausingStore struct {
 	release  chan struct{}
 }
 
-func (s pausingStore) FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) (bool, error) {
+func (s pausingStore) FinishAttempt(ctx context.Context, a alerting.Attempt, now time.Time) (bool, error) {
 	notified, err := s.Store.FinishAttempt(ctx, a, now)
 	if a.PersonID == "H-0002/c/2" && a.Status == "sent" {
 		close(s.recorded)

@@ -9,11 +9,10 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/notify"
 	"carebed/alerting/policy"
-	"carebed/alerting/sqlite"
 )
 
 // send sends the attempts in the background, each with retries, and records results.
-func (r *Runner) send(ctx context.Context, a alerting.Alert, atts []sqlite.Attempt, people map[string]alerting.Person) {
+func (r *Runner) send(ctx context.Context, a alerting.Alert, atts []alerting.Attempt, people map[string]alerting.Person) {
 	for _, att := range atts {
 		p, ok := people[att.PersonID]
 		if !ok {
@@ -27,7 +26,7 @@ func (r *Runner) send(ctx context.Context, a alerting.Alert, atts []sqlite.Attem
 	}
 }
 
-func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person) {
+func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att alerting.Attempt, p alerting.Person) {
 	link := ""
 	if r.o.Link != nil && att.Purpose == string(notify.PurposePage) && att.Channel == "sms" {
 		var err error
@@ -44,7 +43,7 @@ func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att sqlite.Attem
 }
 
 // sendText sends one notification with its text, retrying, and records the result.
-func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person, text string) {
+func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att alerting.Attempt, p alerting.Person, text string) {
 	nf, ok := r.o.Notifiers[att.Channel]
 	if !ok {
 		r.finish(ctx, att, "skipped", notify.Receipt{}, 0, errors.New("no notifier for channel "+att.Channel))
@@ -83,7 +82,7 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att sqlite.Atte
 // pageFailed brings the alert's next step forward to now: a page that cannot reach
 // its person (invalid number, retries exhausted, undelivered) must not leave the
 // alert waiting for the next rung of the ladder.
-func (r *Runner) pageFailed(ctx context.Context, att sqlite.Attempt) {
+func (r *Runner) pageFailed(ctx context.Context, att alerting.Attempt) {
 	r.log.Warn("a page failed; moving to the next step now", "alert_id", att.AlertID, "to", att.PersonID, "channel", att.Channel)
 	if err := r.o.Store.Reschedule(context.WithoutCancel(ctx), att.AlertID, att.Step+1, r.o.Now()); err != nil {
 		r.log.Error("bringing the next step forward", "alert_id", att.AlertID, "err", err)
@@ -94,7 +93,7 @@ func (r *Runner) pageFailed(ctx context.Context, att sqlite.Attempt) {
 
 // finish records the outcome of att; notified reports whether it was the alert's
 // first page sent.
-func (r *Runner) finish(ctx context.Context, att sqlite.Attempt, status string, rec notify.Receipt, tries int, err error) (notified bool) {
+func (r *Runner) finish(ctx context.Context, att alerting.Attempt, status string, rec notify.Receipt, tries int, err error) (notified bool) {
 	att.Status, att.ProviderID, att.Tries = status, rec.ProviderID, tries
 	if err != nil {
 		att.Error = err.Error()
@@ -147,6 +146,6 @@ func (r *Runner) resendQueued(ctx context.Context) {
 			continue
 		}
 		r.log.Info("resending a notification interrupted by a restart", "alert", a.Code, "to", att.PersonID)
-		r.send(ctx, a, []sqlite.Attempt{att}, map[string]alerting.Person{p.ID: p})
+		r.send(ctx, a, []alerting.Attempt{att}, map[string]alerting.Person{p.ID: p})
 	}
 }

@@ -7,14 +7,13 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/notify"
 	"carebed/alerting/policy"
-	"carebed/alerting/sqlite"
 )
 
 // step claims and sends the steps of an alert that are due, from d.Step on. Steps
 // that fell due together (after a restart, or a long quiet-hours hold) go out in one
 // claim, and repeats of the last step are coalesced into one (policy.Ladder.Due): a
 // gateway that was down for an hour does not page the county centre six times.
-func (r *Runner) step(ctx context.Context, d sqlite.Due, now time.Time) error {
+func (r *Runner) step(ctx context.Context, d alerting.Due, now time.Time) error {
 	a := d.Alert
 	ladder := r.o.Policy.Ladder(a.Place.Township, a.Sev)
 	if _, _, ok := ladder.StepAt(d.Step); !ok { // past the end of a ladder without repeat
@@ -28,7 +27,7 @@ func (r *Runner) step(ctx context.Context, d sqlite.Due, now time.Time) error {
 	if release := r.o.Policy.ReleaseAt(a.Place.Township, a.Sev, now); release.After(now) {
 		return r.hold(ctx, d, release, now)
 	}
-	var atts []sqlite.Attempt
+	var atts []alerting.Attempt
 	people := map[string]alerting.Person{}
 	for _, i := range due {
 		st, _, _ := ladder.StepAt(i)
@@ -52,7 +51,7 @@ func (r *Runner) step(ctx context.Context, d sqlite.Due, now time.Time) error {
 }
 
 // hold moves a step that falls in quiet hours to their end.
-func (r *Runner) hold(ctx context.Context, d sqlite.Due, release, now time.Time) error {
+func (r *Runner) hold(ctx context.Context, d alerting.Due, release, now time.Time) error {
 	r.log.Info("escalation step held for quiet hours", "alert", d.Alert.Code, "step", d.Step, "until", release)
 	return r.o.Store.Reschedule(ctx, d.Alert.ID, d.Step, release)
 }
@@ -86,14 +85,14 @@ func (r *Runner) people(ctx context.Context, p alerting.Place, receivers []alert
 	return out, nil
 }
 
-func attemptsFor(step int, people []alerting.Person, channels []string, purpose notify.Purpose) []sqlite.Attempt {
-	var out []sqlite.Attempt
+func attemptsFor(step int, people []alerting.Person, channels []string, purpose notify.Purpose) []alerting.Attempt {
+	var out []alerting.Attempt
 	for _, p := range people {
 		for _, ch := range channels {
 			if ch == "push" && p.Responder == "" || ch == "sms" && p.Phone == "" {
 				continue
 			}
-			out = append(out, sqlite.Attempt{Step: step, PersonID: p.ID, Channel: ch, Purpose: string(purpose)})
+			out = append(out, alerting.Attempt{Step: step, PersonID: p.ID, Channel: ch, Purpose: string(purpose)})
 		}
 	}
 	return out

@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"carebed/alerting"
-	"carebed/alerting/sqlite"
 )
 
 // Store is the part of the alert store the rules write to.
 type Store interface {
-	Raise(ctx context.Context, r sqlite.Raise) (alerting.Alert, bool, error)
+	Raise(ctx context.Context, r alerting.Raise) (alerting.Alert, bool, error)
 	CancelPending(ctx context.Context, home string, kind alerting.Kind, now time.Time, device, detail string) (bool, error)
 	OpenAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error)
 	Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error)
@@ -170,7 +169,7 @@ func (e *Engine) lowBattery(ctx context.Context, o alerting.Observation) error {
 }
 
 func (e *Engine) raise(ctx context.Context, o alerting.Observation, kind alerting.Kind, sev alerting.Severity, hold time.Time) error {
-	a, created, err := e.o.Store.Raise(ctx, sqlite.Raise{Kind: kind, Sev: sev, Place: o.Place, Device: o.Device,
+	a, created, err := e.o.Store.Raise(ctx, alerting.Raise{Kind: kind, Sev: sev, Place: o.Place, Device: o.Device,
 		EventAt: o.At, LateBy: o.LateBy, Now: o.Received, HoldUntil: hold, Detail: detail(o)})
 	if err != nil {
 		return err
@@ -194,7 +193,7 @@ func detail(o alerting.Observation) string {
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func ignoreNotFound(err error) error {
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, alerting.ErrNotFound) {
 		return nil
 	}
 	return err

@@ -58,7 +58,7 @@ func TestRules(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			all, _ := st.List(ctx, sqlite.Filter{})
+			all, _ := st.List(ctx, alerting.Filter{})
 			var got alerting.State
 			for _, a := range all {
 				if a.Kind == c.kind {
@@ -95,7 +95,7 @@ func TestVillageOutageGroupsOfflineDevices(t *testing.T) {
 	if len(due) != 1 || due[0].Alert.Kind != alerting.KindVillageOutage || due[0].Alert.Repeats != 25 {
 		t.Fatalf("alerts due: %+v, want the one village outage (with 25 repeats)", due)
 	}
-	all, _ := st.List(ctx, sqlite.Filter{OpenOnly: true})
+	all, _ := st.List(ctx, alerting.Filter{OpenOnly: true})
 	if len(all) != 1 {
 		t.Fatalf("%d open alerts, want 1: %+v", len(all), all)
 	}
@@ -104,7 +104,7 @@ func TestVillageOutageGroupsOfflineDevices(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if all, _ := st.List(ctx, sqlite.Filter{OpenOnly: true}); len(all) != 0 {
+	if all, _ := st.List(ctx, alerting.Filter{OpenOnly: true}); len(all) != 0 {
 		t.Fatalf("open after every device came back: %+v", all)
 	}
 }

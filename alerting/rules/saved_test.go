@@ -13,7 +13,7 @@ import (
 // stateOf returns the state of the alert of kind in st ("" when there is none).
 func stateOf(t *testing.T, st *sqlite.Store, kind alerting.Kind) alerting.State {
 	t.Helper()
-	all, err := st.List(context.Background(), sqlite.Filter{})
+	all, err := st.List(context.Background(), alerting.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ type failOnce struct {
 	failed bool
 }
 
-func (f *failOnce) Raise(ctx context.Context, r sqlite.Raise) (alerting.Alert, bool, error) {
+func (f *failOnce) Raise(ctx context.Context, r alerting.Raise) (alerting.Alert, bool, error) {
 	if !f.failed {
 		f.failed = true
 		return alerting.Alert{}, false, errors.New("database is locked")

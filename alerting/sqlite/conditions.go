@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
@@ -10,7 +9,7 @@ import (
 // store), one transaction for all.
 func (s *Store) SaveConditions(ctx context.Context, states map[string][]byte) error {
 	now := time.Now().UnixMilli()
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO device_conditions (device, state, saved_at) VALUES (?, ?, ?)
 			ON CONFLICT(device) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`)
 		if err != nil {

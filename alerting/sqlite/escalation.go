@@ -10,15 +10,8 @@ import (
 	"carebed/alerting"
 )
 
-// Due is an alert whose next escalation step is due.
-type Due struct {
-	Alert alerting.Alert
-	Step  int // index of the step to send (>= ladder length: a repeat of the last)
-	At    time.Time
-}
-
 // DueSteps returns alerts whose next step is due at now, oldest first.
-func (s *Store) DueSteps(ctx context.Context, now time.Time) ([]Due, error) {
+func (s *Store) DueSteps(ctx context.Context, now time.Time) ([]alerting.Due, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+alertCols+`, next_step, next_at FROM alerts
 		WHERE next_at != 0 AND next_at <= ? AND state IN ('pending', 'open', 'notified')
 		ORDER BY next_at`, ms(now))
@@ -26,9 +19,9 @@ func (s *Store) DueSteps(ctx context.Context, now time.Time) ([]Due, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Due
+	var out []alerting.Due
 	for rows.Next() {
-		var d Due
+		var d alerting.Due
 		var at int64
 		a, err := scanAlert(rows, &d.Step, &at)
 		if err != nil {
@@ -51,30 +44,15 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	return fromMS(at.Int64), nil
 }
 
-// Attempt is one notification to one person on one channel.
-type Attempt struct {
-	ID         int64
-	AlertID    int64
-	Step       int
-	PersonID   string
-	Channel    string
-	Purpose    string
-	CreatedAt  time.Time
-	Status     string // queued, sent, delivered, undelivered, failed, skipped
-	ProviderID string
-	Error      string
-	Tries      int
-}
-
 // ClaimStep records, in one transaction, that steps from..through of the alert are
 // being sent (with their attempts, status queued; each attempt names its step) and
 // schedules the next step at nextAt (zero: none). Several steps are claimed at once
 // when they fell due together (after a restart). A held alert becomes open. If from
 // is no longer the alert's next step (a restart, or a second timer got there first)
-// it returns ErrClaimed and changes nothing: no step is ever sent twice. The attempts
+// it returns alerting.ErrClaimed and changes nothing: no step is ever sent twice. The attempts
 // come back with their ids.
-func (s *Store) ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []Attempt) ([]Attempt, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Store) ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error) {
+	err := s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE alerts SET next_step = ?, next_at = ?,
 			state = CASE state WHEN 'pending' THEN 'open' ELSE state END
 			WHERE id = ? AND next_step = ? AND state IN ('pending', 'open', 'notified')`,
@@ -83,7 +61,7 @@ func (s *Store) ClaimStep(ctx context.Context, id int64, from, through int, next
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrClaimed
+			return alerting.ErrClaimed
 		}
 		for i := range attempts {
 			a := &attempts[i]
@@ -112,8 +90,8 @@ func stepDetail(from, through, n int) string {
 }
 
 // AddAttempts records notifications outside the ladder (the 'taken by' notices).
-func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attempts []Attempt) ([]Attempt, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error) {
+	err := s.tx(ctx, func(tx *txn) error {
 		for i := range attempts {
 			a := &attempts[i]
 			a.AlertID, a.CreatedAt, a.Status = id, now, "queued"
@@ -134,8 +112,8 @@ func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attemp
 
 // FinishAttempt records the result of an attempt; the first successful page marks
 // the alert notified, and only for that one notified is true.
-func (s *Store) FinishAttempt(ctx context.Context, a Attempt, now time.Time) (notified bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Store) FinishAttempt(ctx context.Context, a alerting.Attempt, now time.Time) (notified bool, err error) {
+	err = s.tx(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET status = ?, provider_id = ?, error = ?, tries = ?
 			WHERE id = ?`, a.Status, a.ProviderID, a.Error, a.Tries, a.ID); err != nil {
 			return err
@@ -152,16 +130,20 @@ func (s *Store) FinishAttempt(ctx context.Context, a Attempt, now time.Time) (no
 			}
 			notified = n == 1
 		}
+		tx.changed(alerting.ChangeAttempt, a.AlertID, now, &a)
+		if notified {
+			tx.changed(alerting.ChangeNotified, a.AlertID, now, nil)
+		}
 		return audit(ctx, tx, a.AlertID, now, "notification_"+a.Status, a.PersonID, a.Channel, a.Purpose+" "+a.Error)
 	})
 	return notified && err == nil, err
 }
 
 // DeliveryStatus records a provider's delivery receipt for the attempt with that
-// provider id and returns the attempt (ErrNotFound when unknown).
-func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail string, now time.Time) (Attempt, error) {
-	var a Attempt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+// provider id and returns the attempt (alerting.ErrNotFound when unknown).
+func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail string, now time.Time) (alerting.Attempt, error) {
+	var a alerting.Attempt
+	err := s.tx(ctx, func(tx *txn) error {
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT id, alert_id, step, person_id, channel, purpose, created_at,
 			status, provider_id, error, tries FROM attempts WHERE provider_id = ?`, providerID).Scan(
@@ -170,10 +152,12 @@ func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail s
 		if err != nil {
 			return notFound(err)
 		}
-		a.CreatedAt, a.Status = fromMS(created), status
+		a.CreatedAt, a.Status, a.Error = fromMS(created), status, detail
 		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET status = ?, error = ? WHERE id = ?`, status, detail, a.ID); err != nil {
 			return err
 		}
+		att := a
+		tx.changed(alerting.ChangeDelivery, a.AlertID, now, &att)
 		return audit(ctx, tx, a.AlertID, now, "delivery_"+status, a.PersonID, a.Channel, detail)
 	})
 	return a, err
@@ -181,39 +165,39 @@ func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail s
 
 // QueuedAttempts returns attempts claimed but not finished: after a crash they are
 // sent again (a page is better twice than never).
-func (s *Store) QueuedAttempts(ctx context.Context) ([]Attempt, error) {
+func (s *Store) QueuedAttempts(ctx context.Context) ([]alerting.Attempt, error) {
 	return s.attempts(ctx, `WHERE status = 'queued' ORDER BY id`)
 }
 
 // LatestFinished returns the latest attempt on channel that has an outcome (not
-// queued, nor skipped by a limit), if it was made since since; else ErrNotFound.
+// queued, nor skipped by a limit), if it was made since since; else alerting.ErrNotFound.
 // The duty console uses it to warn when SMS are failing.
-func (s *Store) LatestFinished(ctx context.Context, channel string, since time.Time) (Attempt, error) {
+func (s *Store) LatestFinished(ctx context.Context, channel string, since time.Time) (alerting.Attempt, error) {
 	as, err := s.attempts(ctx, `WHERE channel = ? AND status NOT IN ('queued', 'skipped') ORDER BY id DESC LIMIT 1`, channel)
 	switch {
 	case err != nil:
-		return Attempt{}, err
+		return alerting.Attempt{}, err
 	case len(as) == 0 || as[0].CreatedAt.Before(since):
-		return Attempt{}, ErrNotFound
+		return alerting.Attempt{}, alerting.ErrNotFound
 	}
 	return as[0], nil
 }
 
 // Attempts returns the attempts of one alert in order.
-func (s *Store) Attempts(ctx context.Context, alertID int64) ([]Attempt, error) {
+func (s *Store) Attempts(ctx context.Context, alertID int64) ([]alerting.Attempt, error) {
 	return s.attempts(ctx, `WHERE alert_id = ? ORDER BY id`, alertID)
 }
 
-func (s *Store) attempts(ctx context.Context, where string, args ...any) ([]Attempt, error) {
+func (s *Store) attempts(ctx context.Context, where string, args ...any) ([]alerting.Attempt, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, alert_id, step, person_id, channel, purpose, created_at,
 		status, provider_id, error, tries FROM attempts `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Attempt
+	var out []alerting.Attempt
 	for rows.Next() {
-		var a Attempt
+		var a alerting.Attempt
 		var created int64
 		if err := rows.Scan(&a.ID, &a.AlertID, &a.Step, &a.PersonID, &a.Channel, &a.Purpose, &created,
 			&a.Status, &a.ProviderID, &a.Error, &a.Tries); err != nil {
@@ -225,26 +209,17 @@ func (s *Store) attempts(ctx context.Context, where string, args ...any) ([]Atte
 	return out, rows.Err()
 }
 
-// AuditRow is one entry of an alert's audit trail.
-type AuditRow struct {
-	At      time.Time
-	What    string
-	Actor   string
-	Channel string
-	Detail  string
-}
-
 // Audit returns an alert's audit trail in order.
-func (s *Store) Audit(ctx context.Context, alertID int64) ([]AuditRow, error) {
+func (s *Store) Audit(ctx context.Context, alertID int64) ([]alerting.AuditRow, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT at, what, actor, channel, detail FROM audit
 		WHERE alert_id = ? ORDER BY id`, alertID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []AuditRow
+	var out []alerting.AuditRow
 	for rows.Next() {
-		var r AuditRow
+		var r alerting.AuditRow
 		var at int64
 		if err := rows.Scan(&at, &r.What, &r.Actor, &r.Channel, &r.Detail); err != nil {
 			return nil, err
@@ -273,11 +248,11 @@ func (s *Store) NextStep(ctx context.Context, id int64) (int, time.Time, error) 
 }
 
 // LatestPagedTo returns the newest alert, not yet acknowledged or resolved, that the
-// person was paged about: what an SMS reply of "1" refers to. ErrNotFound if none.
+// person was paged about: what an SMS reply of "1" refers to. alerting.ErrNotFound if none.
 // It returns the id among personIDs that was paged.
 func (s *Store) LatestPagedTo(ctx context.Context, personIDs ...string) (alerting.Alert, string, error) {
 	if len(personIDs) == 0 {
-		return alerting.Alert{}, "", ErrNotFound
+		return alerting.Alert{}, "", alerting.ErrNotFound
 	}
 	args := make([]any, len(personIDs))
 	for i, id := range personIDs {

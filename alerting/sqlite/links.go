@@ -2,39 +2,22 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
 	"carebed/alerting"
 )
 
-// Link is a one-tap acknowledgement link sent to one person about one alert.
-type Link struct {
-	ID       string
-	AlertID  int64
-	PersonID string
-	Expires  time.Time
-	// Used is zero until the link has acknowledged (or tried to).
-	Used time.Time
-}
-
-// Errors of UseLink.
-var (
-	ErrLinkUsed    = errors.New("link already used")
-	ErrLinkExpired = errors.New("link expired")
-)
-
 // CreateLink records a new link.
-func (s *Store) CreateLink(ctx context.Context, l Link) error {
+func (s *Store) CreateLink(ctx context.Context, l alerting.Link) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO links (id, alert_id, person_id, expires_at) VALUES (?, ?, ?, ?)`,
 		l.ID, l.AlertID, l.PersonID, ms(l.Expires))
 	return err
 }
 
-// LinkByID returns the link, or ErrNotFound.
-func (s *Store) LinkByID(ctx context.Context, id string) (Link, error) {
-	l := Link{ID: id}
+// LinkByID returns the link, or alerting.ErrNotFound.
+func (s *Store) LinkByID(ctx context.Context, id string) (alerting.Link, error) {
+	l := alerting.Link{ID: id}
 	var expires, used int64
 	err := s.db.QueryRowContext(ctx, `SELECT alert_id, person_id, expires_at, used_at FROM links WHERE id = ?`, id).
 		Scan(&l.AlertID, &l.PersonID, &expires, &used)
@@ -46,12 +29,12 @@ func (s *Store) LinkByID(ctx context.Context, id string) (Link, error) {
 	return l, nil
 }
 
-// UseLink marks the link used at now, once: a second use gets ErrLinkUsed, a use
-// after its expiry ErrLinkExpired (both recorded in the alert's audit trail).
-func (s *Store) UseLink(ctx context.Context, id string, now time.Time) (Link, error) {
+// UseLink marks the link used at now, once: a second use gets alerting.ErrLinkUsed, a use
+// after its expiry alerting.ErrLinkExpired (both recorded in the alert's audit trail).
+func (s *Store) UseLink(ctx context.Context, id string, now time.Time) (alerting.Link, error) {
 	var refusal error
-	var l Link
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	var l alerting.Link
+	err := s.tx(ctx, func(tx *txn) error {
 		var expires, used int64
 		l.ID = id
 		err := tx.QueryRowContext(ctx, `SELECT alert_id, person_id, expires_at, used_at FROM links WHERE id = ?`, id).
@@ -62,9 +45,9 @@ func (s *Store) UseLink(ctx context.Context, id string, now time.Time) (Link, er
 		l.Expires, l.Used = fromMS(expires), fromMS(used)
 		switch {
 		case used != 0:
-			refusal = ErrLinkUsed
+			refusal = alerting.ErrLinkUsed
 		case !now.Before(l.Expires):
-			refusal = ErrLinkExpired
+			refusal = alerting.ErrLinkExpired
 		}
 		if refusal != nil {
 			return audit(ctx, tx, l.AlertID, now, "link_refused", l.PersonID, "link", refusal.Error())
@@ -81,22 +64,20 @@ func (s *Store) UseLink(ctx context.Context, id string, now time.Time) (Link, er
 
 // HandOver passes an acknowledged alert from by to the person to (ids), recording it.
 func (s *Store) HandOver(ctx context.Context, id int64, by, to, channel string, now time.Time) (alerting.Alert, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var state string
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, id).Scan(&state); err != nil {
 			return notFound(err)
 		}
 		if alerting.State(state) != alerting.StateAcknowledged {
-			return ErrNotAcknowledged
+			return alerting.ErrNotAcknowledged
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET acked_by = ? WHERE id = ?`, to, id); err != nil {
 			return err
 		}
+		tx.changed(alerting.ChangeHandedOver, id, now, nil)
 		return audit(ctx, tx, id, now, "handed_over", by, channel, "to "+to)
 	})
 	a, aerr := s.Alert(ctx, id)
 	return a, errors.Join(err, aerr)
 }
-
-// ErrNotAcknowledged refuses to hand over an alert nobody has taken (or one closed).
-var ErrNotAcknowledged = errors.New("only an acknowledged alert can be handed over")

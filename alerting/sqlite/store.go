@@ -81,13 +81,13 @@ CREATE TABLE IF NOT EXISTS links (
 );
 `
 
-// Store is the alert store.
+// Store is the alert store; it implements alerting.Store.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	feed feed
 }
 
-// ErrNotFound is returned for an alert that does not exist.
-var ErrNotFound = errors.New("alerting/sqlite: not found")
+var _ alerting.Store = (*Store)(nil)
 
 // Open opens (creating) the store at path.
 func Open(path string) (*Store, error) {
@@ -162,7 +162,7 @@ func scanAlert(r scanner, extra ...any) (alerting.Alert, error) {
 func (s *Store) Alert(ctx context.Context, id int64) (alerting.Alert, error) {
 	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
+		return a, alerting.ErrNotFound
 	}
 	return a, err
 }
@@ -172,29 +172,22 @@ func (s *Store) ByCode(ctx context.Context, code string) (alerting.Alert, error)
 	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE code = ?`,
 		strings.ToUpper(strings.TrimSpace(code))))
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
+		return a, alerting.ErrNotFound
 	}
 	return a, err
 }
 
-// OpenCount is how many alerts are open in a township at a severity.
-type OpenCount struct {
-	Township string
-	Severity alerting.Severity
-	N        int
-}
-
 // OpenCounts counts the alerts not yet resolved by township and severity.
-func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+func (s *Store) OpenCounts(ctx context.Context) ([]alerting.OpenCount, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT township, severity, COUNT(*) FROM alerts
 		WHERE state != 'resolved' GROUP BY township, severity`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []OpenCount
+	var out []alerting.OpenCount
 	for rows.Next() {
-		var c OpenCount
+		var c alerting.OpenCount
 		if err := rows.Scan(&c.Township, &c.Severity, &c.N); err != nil {
 			return nil, err
 		}
@@ -203,19 +196,8 @@ func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
 	return out, rows.Err()
 }
 
-// Filter selects alerts for List; empty fields match everything.
-type Filter struct {
-	County   string
-	Township string
-	Village  string
-	State    alerting.State
-	Severity alerting.Severity
-	OpenOnly bool
-	Limit    int
-}
-
 // List returns alerts matching f, newest first.
-func (s *Store) List(ctx context.Context, f Filter) ([]alerting.Alert, error) {
+func (s *Store) List(ctx context.Context, f alerting.Filter) ([]alerting.Alert, error) {
 	q := `SELECT ` + alertCols + ` FROM alerts WHERE 1=1`
 	var args []any
 	for _, c := range [...]struct{ col, v string }{{"county", f.County}, {"township", f.Township}, {"village", f.Village}} {

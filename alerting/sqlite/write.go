@@ -11,32 +11,10 @@ import (
 	"carebed/alerting"
 )
 
-// Errors of the state changes.
-var (
-	ErrResolved     = errors.New("the alert is already resolved")
-	ErrAcknowledged = errors.New("the alert is already acknowledged")
-	ErrClaimed      = errors.New("the escalation step was already sent")
-)
-
-// Raise describes an alert the rules want open.
-type Raise struct {
-	Kind    alerting.Kind
-	Sev     alerting.Severity
-	Place   alerting.Place
-	Device  string
-	EventAt time.Time
-	LateBy  time.Duration
-	Now     time.Time
-	// HoldUntil keeps the alert pending (nobody paged) until then: a cancel before it
-	// closes the alert quietly. Zero: page at once.
-	HoldUntil time.Time
-	Detail    string
-}
-
 // Raise opens the alert, or counts a repeat of the open alert of the same home and
 // kind. It reports whether a new alert was opened.
-func (s *Store) Raise(ctx context.Context, r Raise) (a alerting.Alert, created bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Store) Raise(ctx context.Context, r alerting.Raise) (a alerting.Alert, created bool, err error) {
+	err = s.tx(ctx, func(tx *txn) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM alerts WHERE home = ? AND kind = ? AND state != 'resolved'`,
 			r.Place.Home, string(r.Kind)).Scan(&id)
@@ -55,10 +33,11 @@ func (s *Store) Raise(ctx context.Context, r Raise) (a alerting.Alert, created b
 				return err
 			}
 			created = true
-			what := "raised"
+			what, change := "raised", alerting.ChangeRaised
 			if !r.HoldUntil.IsZero() {
-				what = "raised_held"
+				what, change = "raised_held", alerting.ChangeHeld
 			}
+			tx.changed(change, id, r.Now, nil)
 			if err := audit(ctx, tx, id, r.Now, what, r.Device, "device", r.Detail); err != nil {
 				return err
 			}
@@ -74,7 +53,7 @@ func (s *Store) Raise(ctx context.Context, r Raise) (a alerting.Alert, created b
 	return a, created, nil
 }
 
-func insertAlert(ctx context.Context, tx *sql.Tx, r Raise) (int64, error) {
+func insertAlert(ctx context.Context, tx *txn, r alerting.Raise) (int64, error) {
 	state, due := alerting.StateOpen, r.Now
 	if !r.HoldUntil.IsZero() {
 		state, due = alerting.StatePending, r.HoldUntil
@@ -102,11 +81,11 @@ func (s *Store) openAlert(ctx context.Context, home string, kind alerting.Kind) 
 		WHERE home = ? AND kind = ? AND state != 'resolved'`, home, string(kind)))
 }
 
-// OpenAlert returns the open alert of a home and kind, or ErrNotFound.
+// OpenAlert returns the open alert of a home and kind, or alerting.ErrNotFound.
 func (s *Store) OpenAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error) {
 	a, err := s.openAlert(ctx, home, kind)
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
+		return a, alerting.ErrNotFound
 	}
 	return a, err
 }
@@ -115,7 +94,7 @@ func (s *Store) OpenAlert(ctx context.Context, home string, kind alerting.Kind) 
 // paged. It reports false when there is no such alert (none, or already paged).
 func (s *Store) CancelPending(ctx context.Context, home string, kind alerting.Kind, now time.Time, device, detail string) (bool, error) {
 	var done bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM alerts WHERE home = ? AND kind = ? AND state = 'pending'`,
 			home, string(kind)).Scan(&id)
@@ -130,26 +109,27 @@ func (s *Store) CancelPending(ctx context.Context, home string, kind alerting.Ki
 			return err
 		}
 		done = true
+		tx.changed(alerting.ChangeCancelled, id, now, nil)
 		return audit(ctx, tx, id, now, "cancelled", device, "device", detail)
 	})
 	return done, err
 }
 
 // Ack records that by (a person id) takes the alert through channel. The first
-// acknowledgement wins; later ones get ErrAcknowledged, a resolved alert ErrResolved.
+// acknowledgement wins; later ones get alerting.ErrAcknowledged, a resolved alert alerting.ErrResolved.
 // The refusal is in the audit trail too.
 func (s *Store) Ack(ctx context.Context, id int64, by, channel string, now time.Time) (alerting.Alert, error) {
 	var refusal error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var state string
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, id).Scan(&state); err != nil {
 			return notFound(err)
 		}
 		switch alerting.State(state) {
 		case alerting.StateResolved:
-			refusal = ErrResolved
+			refusal = alerting.ErrResolved
 		case alerting.StateAcknowledged:
-			refusal = ErrAcknowledged
+			refusal = alerting.ErrAcknowledged
 		}
 		if refusal != nil {
 			return audit(ctx, tx, id, now, "ack_refused", by, channel, refusal.Error())
@@ -158,6 +138,7 @@ func (s *Store) Ack(ctx context.Context, id int64, by, channel string, now time.
 			ack_channel = ?, next_at = 0 WHERE id = ?`, ms(now), by, channel, id); err != nil {
 			return err
 		}
+		tx.changed(alerting.ChangeAcknowledged, id, now, nil)
 		return audit(ctx, tx, id, now, "acknowledged", by, channel, "")
 	})
 	if err == nil {
@@ -170,19 +151,20 @@ func (s *Store) Ack(ctx context.Context, id int64, by, channel string, now time.
 // Resolve closes the alert with an outcome and a note.
 func (s *Store) Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error) {
 	var refusal error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var state string
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, id).Scan(&state); err != nil {
 			return notFound(err)
 		}
 		if alerting.State(state) == alerting.StateResolved {
-			refusal = ErrResolved
+			refusal = alerting.ErrResolved
 			return audit(ctx, tx, id, now, "resolve_refused", by, channel, refusal.Error())
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', resolved_at = ?, outcome = ?,
 			note = ?, next_at = 0 WHERE id = ?`, ms(now), string(outcome), note, id); err != nil {
 			return err
 		}
+		tx.changed(alerting.ChangeResolved, id, now, nil)
 		return audit(ctx, tx, id, now, "resolved", by, channel, string(outcome))
 	})
 	if err == nil {
@@ -194,33 +176,21 @@ func (s *Store) Resolve(ctx context.Context, id int64, by, channel string, outco
 
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		return alerting.ErrNotFound
 	}
 	return err
 }
 
-func audit(ctx context.Context, tx *sql.Tx, id int64, at time.Time, what, actor, channel, detail string) error {
+func audit(ctx context.Context, tx *txn, id int64, at time.Time, what, actor, channel, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit (alert_id, at, what, actor, channel, detail) VALUES (?, ?, ?, ?, ?, ?)`,
 		id, ms(at), what, actor, channel, detail)
 	return err
 }
 
-func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // the error that matters is f's
-		return err
-	}
-	return tx.Commit()
-}
-
 // RefuseAck records an acknowledgement that was refused, e.g. from someone who was
 // not paged about the alert.
 func (s *Store) RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return audit(ctx, tx, id, now, "ack_refused", by, channel, reason) })
+	return s.tx(ctx, func(tx *txn) error { return audit(ctx, tx, id, now, "ack_refused", by, channel, reason) })
 }
 
 // CancelPendingInVillage closes the held alerts of kind in a village before anyone was
@@ -228,7 +198,7 @@ func (s *Store) RefuseAck(ctx context.Context, id int64, by, channel, reason str
 // many it closed.
 func (s *Store) CancelPendingInVillage(ctx context.Context, p alerting.Place, kind alerting.Kind, now time.Time, detail string) (int, error) {
 	n := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM alerts WHERE county = ? AND township = ? AND village = ?
 			AND kind = ? AND state = 'pending'`, p.County, p.Township, p.Village, string(kind))
 		if err != nil {
@@ -249,6 +219,7 @@ func (s *Store) CancelPendingInVillage(ctx context.Context, p alerting.Place, ki
 				next_at = 0 WHERE id = ?`, string(alerting.OutcomeGrouped), ms(now), id); err != nil {
 				return err
 			}
+			tx.changed(alerting.ChangeGrouped, id, now, nil)
 			if err := audit(ctx, tx, id, now, "grouped", "", "rules", detail); err != nil {
 				return err
 			}

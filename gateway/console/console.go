@@ -22,7 +22,6 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/api"
-	"carebed/alerting/sqlite"
 	"carebed/gateway/influxread"
 	"carebed/gateway/registry"
 )
@@ -79,10 +78,10 @@ type Options struct {
 	Location *time.Location
 }
 
-// Paging finds the latest attempt on a channel that had an outcome;
-// *sqlite.Store is one.
+// Paging finds the latest attempt on a channel that had an outcome (the alert
+// store's alerting.Reader has it).
 type Paging interface {
-	LatestFinished(ctx context.Context, channel string, since time.Time) (sqlite.Attempt, error)
+	LatestFinished(ctx context.Context, channel string, since time.Time) (alerting.Attempt, error)
 }
 
 // Console serves the pages.

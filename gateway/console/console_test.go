@@ -9,31 +9,30 @@ import (
 	"time"
 
 	"carebed/alerting"
-	"carebed/alerting/sqlite"
 )
 
-// memLinks is an in-memory LinkStore with sqlite.Store's semantics.
-type memLinks map[string]sqlite.Link
+// memLinks is an in-memory LinkStore with the alert store's semantics.
+type memLinks map[string]alerting.Link
 
-func (m memLinks) CreateLink(_ context.Context, l sqlite.Link) error { m[l.ID] = l; return nil }
+func (m memLinks) CreateLink(_ context.Context, l alerting.Link) error { m[l.ID] = l; return nil }
 
-func (m memLinks) LinkByID(_ context.Context, id string) (sqlite.Link, error) {
+func (m memLinks) LinkByID(_ context.Context, id string) (alerting.Link, error) {
 	l, ok := m[id]
 	if !ok {
-		return l, sqlite.ErrNotFound
+		return l, alerting.ErrNotFound
 	}
 	return l, nil
 }
 
-func (m memLinks) UseLink(_ context.Context, id string, now time.Time) (sqlite.Link, error) {
+func (m memLinks) UseLink(_ context.Context, id string, now time.Time) (alerting.Link, error) {
 	l, ok := m[id]
 	switch {
 	case !ok:
-		return l, sqlite.ErrNotFound
+		return l, alerting.ErrNotFound
 	case !l.Used.IsZero():
-		return l, sqlite.ErrLinkUsed
+		return l, alerting.ErrLinkUsed
 	case !now.Before(l.Expires):
-		return l, sqlite.ErrLinkExpired
+		return l, alerting.ErrLinkExpired
 	}
 	l.Used = now
 	m[id] = l
@@ -68,7 +67,7 @@ func TestLinks(t *testing.T) {
 		{"not base64", links, "!!!!!!!!!!!!!!!!", ErrLinkTampered},
 		{"another site's key", other, token, ErrLinkTampered},
 		{"first use", links, token, nil},
-		{"second use", links, token, sqlite.ErrLinkUsed},
+		{"second use", links, token, alerting.ErrLinkUsed},
 	}
 	for _, c := range cases {
 		l, err := c.links.Use(context.Background(), c.token)
@@ -81,7 +80,7 @@ func TestLinks(t *testing.T) {
 	}
 	late, _ := links.Make(context.Background(), alerting.Alert{ID: 8}, alerting.Person{ID: "home/H-1/2"})
 	now = now.Add(time.Hour)
-	if _, err := links.Use(context.Background(), late[strings.LastIndex(late, "/")+1:]); !errors.Is(err, sqlite.ErrLinkExpired) {
+	if _, err := links.Use(context.Background(), late[strings.LastIndex(late, "/")+1:]); !errors.Is(err, alerting.ErrLinkExpired) {
 		t.Errorf("after its hour: %v, want expired", err)
 	}
 }

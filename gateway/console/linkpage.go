@@ -7,7 +7,6 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/api"
-	"carebed/alerting/sqlite"
 )
 
 // LinkData is the page behind an SMS link.
@@ -74,7 +73,7 @@ func (c *Console) linkAck(w http.ResponseWriter, r *http.Request) {
 	a, err := c.o.Escalation.Ack(ctx, link.AlertID, p, "link")
 	d.A = c.row(ctx, l, a, newNames(c, l))
 	switch {
-	case errors.Is(err, sqlite.ErrAcknowledged), errors.Is(err, sqlite.ErrResolved):
+	case errors.Is(err, alerting.ErrAcknowledged), errors.Is(err, alerting.ErrResolved):
 		d.Message = c.stateMessage(l, a, d.A)
 	case err != nil:
 		c.fail(w, err)
@@ -85,9 +84,9 @@ func (c *Console) linkAck(w http.ResponseWriter, r *http.Request) {
 	c.render(w, "link", http.StatusOK, d)
 }
 
-func (c *Console) linksPeek(ctx context.Context, token string) (sqlite.Link, error) {
+func (c *Console) linksPeek(ctx context.Context, token string) (alerting.Link, error) {
 	if c.o.Links == nil {
-		return sqlite.Link{}, ErrLinkUnknown
+		return alerting.Link{}, ErrLinkUnknown
 	}
 	return c.o.Links.Peek(ctx, token)
 }
@@ -111,9 +110,9 @@ func (c *Console) stateMessage(l string, a alerting.Alert, r Row) string {
 
 func linkMessage(l string, err error) string {
 	switch {
-	case errors.Is(err, sqlite.ErrLinkUsed):
+	case errors.Is(err, alerting.ErrLinkUsed):
 		return tr(l, "link.used")
-	case errors.Is(err, sqlite.ErrLinkExpired):
+	case errors.Is(err, alerting.ErrLinkExpired):
 		return tr(l, "link.expired")
 	}
 	return tr(l, "link.bad")
@@ -121,7 +120,7 @@ func linkMessage(l string, err error) string {
 
 func linkStatus(err error) int {
 	switch {
-	case errors.Is(err, sqlite.ErrLinkUsed), errors.Is(err, sqlite.ErrLinkExpired):
+	case errors.Is(err, alerting.ErrLinkUsed), errors.Is(err, alerting.ErrLinkExpired):
 		return http.StatusGone
 	}
 	return http.StatusNotFound

@@ -14,15 +14,10 @@ import (
 	"time"
 
 	"carebed/alerting"
-	"carebed/alerting/sqlite"
 )
 
-// LinkStore keeps one-tap links; *sqlite.Store is one.
-type LinkStore interface {
-	CreateLink(ctx context.Context, l sqlite.Link) error
-	LinkByID(ctx context.Context, id string) (sqlite.Link, error)
-	UseLink(ctx context.Context, id string, now time.Time) (sqlite.Link, error)
-}
+// LinkStore keeps one-tap links: the alert store's part for them.
+type LinkStore = alerting.Links
 
 // Links makes and checks the one-tap acknowledgement links of SMS pages. A link's
 // token is 6 random bytes and the first 6 bytes of their HMAC-SHA256 under the site's
@@ -93,7 +88,7 @@ func (l *Links) Make(ctx context.Context, a alerting.Alert, p alerting.Person) (
 	r := make([]byte, randBytes, randBytes+macBytes)
 	rand.Read(r) //nolint:errcheck // never fails
 	token := base64.RawURLEncoding.EncodeToString(append(r, l.sign(r)...))
-	err := l.store.CreateLink(ctx, sqlite.Link{ID: token, AlertID: a.ID, PersonID: p.ID, Expires: l.now().Add(l.ttl)})
+	err := l.store.CreateLink(ctx, alerting.Link{ID: token, AlertID: a.ID, PersonID: p.ID, Expires: l.now().Add(l.ttl)})
 	if err != nil {
 		return "", err
 	}
@@ -113,25 +108,25 @@ func (l *Links) check(token string) error {
 }
 
 // Peek returns the link without using it: what the page shows before the tap.
-func (l *Links) Peek(ctx context.Context, token string) (sqlite.Link, error) {
+func (l *Links) Peek(ctx context.Context, token string) (alerting.Link, error) {
 	if err := l.check(token); err != nil {
-		return sqlite.Link{}, err
+		return alerting.Link{}, err
 	}
 	link, err := l.store.LinkByID(ctx, token)
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, alerting.ErrNotFound) {
 		return link, ErrLinkUnknown
 	}
 	return link, err
 }
 
-// Use uses the link once: sqlite.ErrLinkUsed the second time, ErrLinkExpired after
+// Use uses the link once: alerting.ErrLinkUsed the second time, ErrLinkExpired after
 // its expiry, ErrLinkTampered for an altered token.
-func (l *Links) Use(ctx context.Context, token string) (sqlite.Link, error) {
+func (l *Links) Use(ctx context.Context, token string) (alerting.Link, error) {
 	if err := l.check(token); err != nil {
-		return sqlite.Link{}, err
+		return alerting.Link{}, err
 	}
 	link, err := l.store.UseLink(ctx, token, l.now())
-	if errors.Is(err, sqlite.ErrNotFound) {
+	if errors.Is(err, alerting.ErrNotFound) {
 		return link, ErrLinkUnknown
 	}
 	return link, err

@@ -14,7 +14,6 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/api"
 	"carebed/alerting/policy"
-	"carebed/alerting/sqlite"
 	"carebed/gateway/auth"
 )
 
@@ -62,7 +61,7 @@ func (c *Console) smsTrouble(q *request) string {
 	}
 	a, err := c.o.Paging.LatestFinished(q.r.Context(), policy.ChannelSMS, c.o.Now().Add(-smsTroubleWindow))
 	if err != nil || a.Status != "failed" {
-		if err != nil && !errors.Is(err, sqlite.ErrNotFound) {
+		if err != nil && !errors.Is(err, alerting.ErrNotFound) {
 			c.log.Warn("checking the SMS channel", "err", err)
 		}
 		return ""
@@ -185,7 +184,7 @@ type OpenData struct {
 }
 
 func (c *Console) openData(q *request) (OpenData, error) {
-	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, sqlite.Filter{OpenOnly: true})
+	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, alerting.Filter{OpenOnly: true})
 	if err != nil {
 		return OpenData{}, err
 	}
@@ -223,7 +222,7 @@ type ListData struct {
 }
 
 func (c *Console) resolvedPage(q *request) {
-	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, sqlite.Filter{State: alerting.StateResolved, Limit: 50})
+	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, alerting.Filter{State: alerting.StateResolved, Limit: 50})
 	if err != nil {
 		c.fail(q.w, err)
 		return
@@ -241,7 +240,7 @@ var deviceKinds = map[alerting.Kind]bool{alerting.KindDeviceOffline: true, alert
 	alerting.KindVillageOutage: true, alerting.KindTamper: true}
 
 func (c *Console) devicesPage(q *request) {
-	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, sqlite.Filter{OpenOnly: true, Limit: 500})
+	alerts, err := c.o.API.Alerts(q.r.Context(), q.caller, alerting.Filter{OpenOnly: true, Limit: 500})
 	if err != nil {
 		c.fail(q.w, err)
 		return
@@ -317,9 +316,9 @@ func (c *Console) act(q *request) {
 	m := "ok"
 	var bad api.BadRequest
 	switch {
-	case errors.Is(err, sqlite.ErrAcknowledged):
+	case errors.Is(err, alerting.ErrAcknowledged):
 		m = "taken"
-	case errors.Is(err, sqlite.ErrResolved), errors.Is(err, sqlite.ErrNotAcknowledged):
+	case errors.Is(err, alerting.ErrResolved), errors.Is(err, alerting.ErrNotAcknowledged):
 		m = "closed"
 	case errors.Is(err, api.ErrForbidden):
 		m = "role"

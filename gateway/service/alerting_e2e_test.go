@@ -1,6 +1,7 @@
 package service
 
 import (
+	"carebed/alerting"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,7 +17,6 @@ import (
 	"carebed/alerting/api"
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/twilio/twiliotest"
-	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/protocol"
 	"carebed/internal/testwait"
 )
@@ -199,7 +199,7 @@ func TestFallCancelledInsideHoldOffPagesNobody(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	alerts, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	alerts, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 	if err != nil || len(alerts) != 1 || alerts[0].Outcome != "cancelled" {
 		t.Fatalf("alerts %+v %v, want one cancelled", alerts, err)
 	}
@@ -288,7 +288,7 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 		return n == 30, fmt.Sprint(n)
 	})
 	waitFor(t, 10*time.Second, "the village outage alert", func() (bool, string) {
-		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{OpenOnly: true})
+		all, err := r.g.alerts.List(context.Background(), alerting.Filter{OpenOnly: true})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -298,7 +298,7 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 		}
 		return kinds["village_outage"] == 1 && kinds["device_offline"] == 0, fmt.Sprint(kinds)
 	})
-	all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
 	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
 	e.waitSMS(t, visitPhone, 1, 10*time.Second)
-	all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 	if err != nil || len(all) != 1 {
 		t.Fatalf("alerts %+v %v", all, err)
 	}

@@ -107,7 +107,7 @@ func (l *alertLog) ackRole(by string) string {
 }
 
 // Raise opens or repeats an alert and records a new one.
-func (l *alertLog) Raise(ctx context.Context, r asqlite.Raise) (alerting.Alert, bool, error) {
+func (l *alertLog) Raise(ctx context.Context, r alerting.Raise) (alerting.Alert, bool, error) {
 	a, created, err := l.Store.Raise(ctx, r)
 	if err == nil && created {
 		l.opened.WithLabelValues(string(a.Kind), string(a.Sev)).Inc()
@@ -155,7 +155,7 @@ func (l *alertLog) Resolve(ctx context.Context, id int64, by, channel string, ou
 }
 
 // FinishAttempt records a notification result; the first page sent is "notified".
-func (l *alertLog) FinishAttempt(ctx context.Context, at asqlite.Attempt, now time.Time) (bool, error) {
+func (l *alertLog) FinishAttempt(ctx context.Context, at alerting.Attempt, now time.Time) (bool, error) {
 	notified, err := l.Store.FinishAttempt(ctx, at, now)
 	if notified {
 		if a, aerr := l.Store.Alert(ctx, at.AlertID); aerr == nil {

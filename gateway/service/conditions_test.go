@@ -1,6 +1,7 @@
 package service
 
 import (
+	"carebed/alerting"
 	"context"
 	"fmt"
 	"testing"
@@ -53,7 +54,7 @@ func TestRestartStillFindsSilentDevice(t *testing.T) {
 
 func offlineAlerts(t *testing.T, st *asqlite.Store) int {
 	t.Helper()
-	all, err := st.List(context.Background(), asqlite.Filter{})
+	all, err := st.List(context.Background(), alerting.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"carebed/alerting"
-	asqlite "carebed/alerting/sqlite"
 	"carebed/firmware-sim/fleet"
 	"carebed/firmware-sim/population"
 	"carebed/firmware-sim/scenario"
@@ -61,7 +60,7 @@ func TestDemoScenarioThroughTheGateway(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "the SOS alert and the cancelled fall", func() (bool, string) {
-		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+		all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -118,7 +117,7 @@ func TestVillagePowerCutScenario(t *testing.T) {
 		t.Fatalf("scenario: %+v", sent)
 	}
 	waitFor(t, 10*time.Second, "the outage alert, resolved when the village came back", func() (bool, string) {
-		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{Severity: alerting.High})
+		all, err := r.g.alerts.List(context.Background(), alerting.Filter{Severity: alerting.High})
 		if err != nil || len(all) != 1 {
 			return false, fmt.Sprint(all, err)
 		}

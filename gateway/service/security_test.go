@@ -1,6 +1,7 @@
 package service
 
 import (
+	"carebed/alerting"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/auth"
 	"carebed/gateway/brokerauth"
 	"carebed/gateway/config"
@@ -400,7 +400,7 @@ func TestEmbeddedBrokerResponderApp(t *testing.T) {
 		protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
 	var code string
 	waitFor(t, 20*time.Second, "the SOS paged", func() (bool, string) {
-		all, err := s.r.g.alerts.List(context.Background(), asqlite.Filter{})
+		all, err := s.r.g.alerts.List(context.Background(), alerting.Filter{})
 		if err != nil || len(all) != 1 || all[0].State != "notified" {
 			return false, fmt.Sprint(all, err)
 		}
@@ -419,7 +419,7 @@ func TestEmbeddedBrokerResponderApp(t *testing.T) {
 	defer app.Disconnect(100)
 	publish(t, app, "carebed/v1/responders/"+visitor.Username+"/ack", []byte(`{"v":1,"alert":"`+code+`","action":"ack"}`))
 	waitFor(t, 10*time.Second, "acknowledged by the visitor's app", func() (bool, string) {
-		all, err := s.r.g.alerts.List(context.Background(), asqlite.Filter{})
+		all, err := s.r.g.alerts.List(context.Background(), alerting.Filter{})
 		return err == nil && len(all) == 1 && all[0].State == "acknowledged" && all[0].AckChannel == "mqtt", fmt.Sprint(all)
 	})
 	before := s.stored(t)

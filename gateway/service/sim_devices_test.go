@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"carebed/alerting"
-	asqlite "carebed/alerting/sqlite"
 	"carebed/firmware-sim/fleet"
 	"carebed/firmware-sim/homes"
 	"carebed/firmware-sim/scenario"
@@ -82,7 +81,7 @@ func TestSimDevicesThroughTheGateway(t *testing.T) {
 // press's cancel comes after paging, so that SOS stays open (someone looks in).
 func simAlerts(t *testing.T, r *running) {
 	waitFor(t, 20*time.Second, "the alerts", func() (bool, string) {
-		all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+		all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -99,7 +98,7 @@ func simAlerts(t *testing.T, r *running) {
 // simAckFeedback takes H-0001's SOS through the API, as the county's duty desk:
 // the pendant plays ack_feedback.
 func simAckFeedback(t *testing.T, r *running, h *homes.Homes, token string) {
-	all, err := r.g.alerts.List(context.Background(), asqlite.Filter{})
+	all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
