@@ -13,6 +13,12 @@ type Change struct {
 	What    string // raised, notified, acknowledged, handed_over, resolved, ...
 }
 
+// AlertChanged publishes a change of the alert store's feed to the open pages;
+// subscribe it to the store (alerting.Feed).
+func (c *Console) AlertChanged(ch alerting.Change) {
+	c.Hub().Publish(Change{AlertID: ch.Alert.ID, Place: ch.Alert.Place, What: string(ch.What)})
+}
+
 // Hub fans alert changes out to the open pages (server-sent events). A page that
 // does not keep up misses changes, never blocks the alerting: it refreshes on the
 // next one.

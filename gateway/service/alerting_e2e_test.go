@@ -1,11 +1,13 @@
 package service
 
 import (
-	"carebed/alerting"
+	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +16,13 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.yaml.in/yaml/v3"
 
+	"carebed/alerting"
 	"carebed/alerting/api"
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/twilio/twiliotest"
+	"carebed/gateway/auth"
 	"carebed/gateway/protocol"
+	"carebed/gateway/registry"
 	"carebed/internal/testwait"
 )
 
@@ -274,11 +279,17 @@ func TestTwilioErrorsRetriedOrEscalatedAndAudited(t *testing.T) {
 
 // TestVillagePowerCutIsOneAlert: 30 devices of one village lose power and their Last
 // Wills arrive within a minute: one village outage alert, no alert per device.
+//
+// The device alerts held before the outage opened are folded into it: each grouping
+// reaches InfluxDB's alert measurement and the console's live stream, and the
+// console's open list no longer shows them.
 func TestVillagePowerCutIsOneAlert(t *testing.T) {
 	e := newEnv(t, false)
 	devices := deviceIDs("bed", 30)
 	e.registerVillages(devices, 30)
+	duty := e.addUser(registry.User{Name: "duty-pc", Display: "值班", Role: auth.RoleCountyAdmin, County: "和静县"}, "")
 	r := e.start()
+	live := consoleEvents(t, r.g.HTTPAddr(), duty)
 	c := publishClient(t, e.mq.URL, "power-cut")
 	for _, d := range devices { // what the broker publishes for each vanished device
 		publish(t, c, protocol.DeviceTopic(d, protocol.KindStatus), protocol.EncodeStatus(protocol.Status{Online: false}))
@@ -318,6 +329,34 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 	}
 	if paged["device_offline"] != 0 {
 		t.Errorf("notifications by alert kind: %v; want no device paged alone", paged)
+	}
+	var grouped []int64
+	for _, a := range all {
+		if a.Kind == "device_offline" {
+			grouped = append(grouped, a.ID)
+		}
+	}
+	if len(grouped) == 0 {
+		t.Fatal("no device alert was held before the outage opened; nothing was grouped")
+	}
+	waitFor(t, 10*time.Second, "each grouped alert in InfluxDB's alert measurement", func() (bool, string) {
+		n := e.influx.Count(t, `SELECT COUNT(id) FROM alert WHERE change = 'grouped' AND kind = 'device_offline'`)
+		return n == int64(len(grouped)), fmt.Sprintf("%d of %d", n, len(grouped))
+	})
+	waitFor(t, 10*time.Second, "the console's live stream told of the held and the grouped change", func() (bool, string) {
+		seen := live()
+		for _, id := range grouped {
+			if seen[id] < 2 {
+				return false, fmt.Sprint(seen)
+			}
+		}
+		return true, ""
+	})
+	_, open := call(t, "GET", "http://"+r.g.HTTPAddr()+"/console/fragment/open", duty, "")
+	for _, id := range grouped {
+		if strings.Contains(open, fmt.Sprintf(`data-id="%d"`, id)) {
+			t.Errorf("the console's open list still shows grouped alert %d", id)
+		}
 	}
 	// The outage itself is paged now, or at the end of quiet hours (it is high, not
 	// critical): either way its ladder is running.
@@ -398,4 +437,38 @@ func TestConsoleWarnsWhileSMSFail(t *testing.T) {
 		code, body := call(t, "GET", e.public+"/console/", e.admin, "")
 		return code == 200 && !strings.Contains(body, warning), fmt.Sprint(code)
 	})
+}
+
+// consoleEvents follows the console's live stream as a signed-in user and returns a
+// function counting the change events heard, by alert id.
+func consoleEvents(t *testing.T, addr, token string) func() map[int64]int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/console/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("console events: %s", resp.Status)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if id, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				mu.Lock()
+				seen[n]++
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() map[int64]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(seen)
+	}
 }

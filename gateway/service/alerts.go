@@ -19,6 +19,7 @@ import (
 	"carebed/alerting/policy"
 	"carebed/alerting/rules"
 	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/alertrecord"
 	"carebed/gateway/auth"
 	"carebed/gateway/config"
 	"carebed/gateway/console"
@@ -40,8 +41,10 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.alerts = st
 	g.closers = append(g.closers, st.Close)
-	logged := newAlertLog(st, g)
 	dir := &directory{reg: g.reg, policy: pol}
+	rec := alertrecord.New(alertrecord.Options{Spool: g.spool, People: dir, Counts: st,
+		Registerer: g.o.Registry, Logger: g.log})
+	st.Subscribe(rec.Record)
 	sms, err := g.smsNotifier()
 	if err != nil {
 		return err
@@ -66,20 +69,20 @@ func (g *Gateway) buildAlerting() error {
 	if links != nil {
 		linkFor = links.Make
 	}
-	g.runner = escalation.New(escalation.Options{Store: logged, Policy: pol, Directory: dir,
+	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
 		Notifiers: notifiers, Link: linkFor,
 		Feedback: g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
-	g.rules = rules.New(rules.Options{Store: logged, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
+	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
 		Thresholds: thresholds(pol)})
 	if err := g.restoreConditions(st); err != nil {
 		return err
 	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now})
-	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
+	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
-	return g.buildConsole(logged, dir, links, pol.Location())
+	return g.buildConsole(dir, links, pol.Location())
 }
 
 // links makes the one-tap link maker when http.public_url is set (nil otherwise),
@@ -96,7 +99,7 @@ func (g *Gateway) links(st *asqlite.Store) (*console.Links, error) {
 }
 
 // buildConsole makes the duty console, fed with every alert change.
-func (g *Gateway) buildConsole(logged *alertLog, dir *directory, links *console.Links, loc *time.Location) error {
+func (g *Gateway) buildConsole(dir *directory, links *console.Links, loc *time.Location) error {
 	ic := g.cfg.Influx
 	c, err := console.New(console.Options{API: g.alertAPI, Auth: g.auth, Directory: dir, Escalation: g.runner,
 		Homes: g.reg, Users: g.reg, Readings: influxread.New(ic.URL, ic.Bucket, ic.Token), Links: links,
@@ -104,9 +107,7 @@ func (g *Gateway) buildConsole(logged *alertLog, dir *directory, links *console.
 	if err != nil {
 		return err
 	}
-	logged.onChange = func(a alerting.Alert, change string) {
-		c.Hub().Publish(console.Change{AlertID: a.ID, Place: a.Place, What: change})
-	}
+	g.alerts.Subscribe(c.AlertChanged)
 	g.console = c
 	return nil
 }
