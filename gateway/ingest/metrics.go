@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"math"
-	"sync/atomic"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"carebed/gateway/protocol"
@@ -17,11 +14,6 @@ type Metrics struct {
 	latency      prometheus.Histogram
 	appendErrors prometheus.Counter
 	queue        prometheus.Gauge
-	connected    prometheus.Gauge
-	connects     prometheus.Counter
-	lost         prometheus.Counter
-	// What Mosquitto last said of itself (brokerauth.BrokerStats), as float64 bits.
-	brokerDropped, brokerStored atomic.Uint64
 }
 
 // Extra reject reasons decided by the ingest rather than the protocol decoder.
@@ -60,28 +52,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_ingest_queue_depth",
 			Help: "Messages received from the broker and waiting for a worker.",
 		}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebed_mqtt_connected",
-			Help: "1 while the gateway's MQTT client is connected to the broker.",
-		}),
-		connects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebed_mqtt_connects_total",
-			Help: "Successful MQTT connections, including reconnections.",
-		}),
-		lost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebed_mqtt_connection_lost_total",
-			Help: "MQTT connections lost.",
-		}),
 	}
-	reg.MustRegister(m.messages, m.rejects, m.late, m.latency, m.appendErrors, m.queue,
-		m.connected, m.connects, m.lost,
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "carebed_broker_dropped_messages_total",
-			Help: "Messages Mosquitto dropped because a client's queue was full, as it reports them " +
-				"($SYS, every sys_interval; from 0 again when it restarts). Each was acknowledged to its device and is lost."},
-			func() float64 { return math.Float64frombits(m.brokerDropped.Load()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carebed_broker_stored_messages",
-			Help: "Messages Mosquitto holds, queued or in flight, as it reports them ($SYS)."},
-			func() float64 { return math.Float64frombits(m.brokerStored.Load()) }))
+	reg.MustRegister(m.messages, m.rejects, m.late, m.latency, m.appendErrors, m.queue)
 	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice) {
 		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
 	}

@@ -24,6 +24,7 @@ import (
 	"carebed/gateway/config"
 	"carebed/gateway/console"
 	"carebed/gateway/influxread"
+	"carebed/gateway/outbound"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
 )
@@ -42,6 +43,7 @@ func (g *Gateway) buildAlerting() error {
 	g.alerts = st
 	g.closers = append(g.closers, st.Close)
 	dir := &directory{reg: g.reg, policy: pol}
+	g.out = outbound.New(outbound.PublisherFunc(g.publish))
 	rec := alertrecord.New(alertrecord.Options{Spool: g.spool, People: dir, Counts: st,
 		Registerer: g.o.Registry, Logger: g.log})
 	st.Subscribe(rec.Record)
@@ -49,7 +51,7 @@ func (g *Gateway) buildAlerting() error {
 	if err != nil {
 		return err
 	}
-	push, err := mqttpush.New(mqttpush.Options{Publisher: g, Now: g.now})
+	push, err := mqttpush.New(mqttpush.Options{Publisher: g.out, Now: g.now})
 	if err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
 		Notifiers: notifiers, Link: linkFor,
-		Feedback: g.feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
+		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
 		Thresholds: thresholds(pol)})
@@ -151,19 +153,14 @@ func (g *Gateway) smsNotifier() (notify.Notifier, error) {
 	return nf, nil
 }
 
-// Publish sends a message from the gateway (a cmd to a device, a push to a responder)
-// through the embedded broker or the broker session, QoS 1.
-func (g *Gateway) Publish(topic string, payload []byte) error {
+// publish sends a message from the gateway (a cmd to a device, a push to a responder)
+// through the embedded broker or the MQTT session, QoS 1: the broker is built after
+// the alerting that publishes through it.
+func (g *Gateway) publish(topic string, payload []byte) error {
 	if g.broker != nil {
 		return g.broker.Publish(topic, payload, false, 1)
 	}
-	return g.sub.Publish(topic, payload)
-}
-
-// feedback tells the device that raised an alert that someone is coming.
-func (g *Gateway) feedback(_ context.Context, a alerting.Alert, by alerting.Person) error {
-	cmd := protocol.Cmd{V: 1, Type: protocol.CmdAckFeedback, Alert: a.Code, By: string(by.Role)}
-	return g.Publish(protocol.DeviceTopic(a.Device, protocol.KindCmd), cmd.Encode())
+	return g.session.Publish(topic, payload)
 }
 
 // observer hands accepted messages to the alerting rules.
@@ -232,17 +229,6 @@ const ruleTick = 5 * time.Second
 // gateway stops): a crash loses at most this much of it. Saving 10,000 devices takes
 // 0.1-0.2 s (alerting/rules BenchmarkSave), of which the ingest waits only for a copy.
 const conditionSave = 30 * time.Second
-
-// responderAction carries out an ack or resolve a responder app published. Refusals
-// and bad messages are logged (never with the payload's note, which may name people).
-func (g *Gateway) responderAction(ctx context.Context, responder string, payload []byte) {
-	a, err := g.alertAPI.Responder(ctx, responder, payload)
-	if err != nil {
-		g.log.Warn("responder action refused", "responder", responder, "alert", a.Code, "err", err)
-		return
-	}
-	g.log.Info("responder action", "responder", responder, "alert", a.Code, "state", a.State)
-}
 
 // thresholds maps the policy's rules for a home to the rules engine's, remembering
 // each home's: the policy does not change while the gateway runs, and the rules ask

@@ -27,11 +27,15 @@ import (
 	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/auth"
 	"carebed/gateway/broker"
+	"carebed/gateway/brokerstats"
 	"carebed/gateway/config"
 	"carebed/gateway/console"
 	"carebed/gateway/deadletter"
 	"carebed/gateway/ingest"
+	"carebed/gateway/mqttsession"
+	"carebed/gateway/outbound"
 	"carebed/gateway/registry"
+	"carebed/gateway/responderinlet"
 	"carebed/gateway/sink"
 	"carebed/gateway/spool"
 	"carebed/gateway/tlsfiles"
@@ -64,7 +68,9 @@ type Gateway struct {
 	handler *ingest.Handler
 	sink    *sink.Sink
 	influx  influxdb2.Client
-	sub     *ingest.Subscriber
+	session *mqttsession.Session // with Mosquitto; nil with the embedded broker
+	intake  *ingest.Intake
+	out     *outbound.Outbound
 	broker  *broker.Broker
 	httpLn  net.Listener
 	http    *http.Server
@@ -241,6 +247,9 @@ func (g *Gateway) bindHTTP() error {
 }
 
 func (g *Gateway) buildIntake() error {
+	// Mosquitto's statistics; with the embedded broker their series stay at 0, so the
+	// IT office's alert rules and boards find them whichever broker runs.
+	stats := brokerstats.New(g.o.Registry)
 	if eb := g.cfg.EmbeddedBroker; eb.Addr != "" {
 		var tc *tls.Config
 		if eb.TLS.Enabled() {
@@ -251,7 +260,7 @@ func (g *Gateway) buildIntake() error {
 		}
 		b, err := broker.New(broker.Options{Addr: eb.Addr, TLS: tc, Ingest: g.handler,
 			Devices: &g.devices, Credentials: g.reg, AllowNoPassword: eb.AllowNoPassword,
-			OnResponder: g.responderAction, Registerer: g.o.Registry, Logger: g.log})
+			OnResponder: g.responders().Act, Registerer: g.o.Registry, Logger: g.log})
 		if err != nil {
 			return fmt.Errorf("embedded_broker.addr: %w", err)
 		}
@@ -263,12 +272,18 @@ func (g *Gateway) buildIntake() error {
 	if err != nil {
 		return fmt.Errorf("mqtt.tls: %w", err)
 	}
-	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.ClientID, TLS: tc,
-		Username: mc.Username, Password: mc.Password, Inflight: mc.Inflight,
-		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log,
-		OnResponder: g.responderAction}, g.handler)
+	g.intake = ingest.NewIntake(ingest.IntakeOptions{Inflight: mc.Inflight, Logger: g.log}, g.handler)
+	g.session = mqttsession.New(mqttsession.Options{URL: mc.URL, ClientID: mc.ClientID, TLS: tc,
+		Username: mc.Username, Password: mc.Password, Linger: ingest.DefaultLinger,
+		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log, Registerer: g.o.Registry},
+		mqttsession.Route{Prefix: brokerstats.Prefix, Filters: brokerstats.Filters(), Take: stats.Take},
+		mqttsession.Route{Prefix: responderinlet.Prefix, Filters: responderinlet.Filters(), Take: g.responders().Take},
+		mqttsession.Route{Filters: ingest.Topics, Take: g.intake.Take})
 	return nil
 }
+
+// responders is the responder apps' inlet, which the alert API serves.
+func (g *Gateway) responders() *responderinlet.Inlet { return responderinlet.New(g.alertAPI, g.log) }
 
 // HTTPAddr is the bound address of the HTTP listener ("" when off).
 func (g *Gateway) HTTPAddr() string {
@@ -290,7 +305,7 @@ func (g *Gateway) mqttUp() bool {
 	if g.broker != nil {
 		return true
 	}
-	return g.sub != nil && g.sub.Connected()
+	return g.session != nil && g.session.Connected()
 }
 
 // Run serves until ctx ends, then shuts down in order and closes the stores.
@@ -345,7 +360,10 @@ func (g *Gateway) runIntake(ctx context.Context) error {
 		<-ctx.Done()
 		return g.broker.Close()
 	}
-	return g.sub.Run(ctx)
+	g.session.Connect()
+	err := g.intake.Run(ctx) // its acks go out before the session closes
+	g.session.Close()
+	return err
 }
 
 func (g *Gateway) runSink(ctx context.Context) {

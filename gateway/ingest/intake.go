@@ -1,0 +1,117 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Topics the gateway subscribes to for the ingest: every device's telemetry, events
+// and status, QoS 1.
+var Topics = map[string]byte{"carebed/v1/+/telemetry": 1, "carebed/v1/+/event": 1, "carebed/v1/+/status": 1}
+
+// IntakeOptions configure an Intake.
+type IntakeOptions struct {
+	// Inflight bounds messages received and not yet handed off; it should be at
+	// least the broker's max_inflight_messages so the reader never waits.
+	Inflight int
+	// MaxBatch bounds the messages one hand-off takes.
+	MaxBatch int
+	// Linger: under load the worker hands off at most once per Linger (zero:
+	// DefaultLinger, negative: no pacing).
+	Linger  time.Duration
+	Logger  *slog.Logger
+	Metrics *Metrics
+}
+
+// DefaultLinger is the default Linger of the intake and of the session's connection
+// (mqttconn.Options.Linger). Under load it cut the MQTT client's CPU per message by
+// more than half (docs/performance.md); it delays a message by at most this much,
+// and a lone message not at all.
+const DefaultLinger = 500 * time.Microsecond
+
+// Intake takes device messages from an MQTT session (Take is its route), hands them
+// off to the Handler in batches on one worker, and acknowledges each message once its
+// batch is durable.
+type Intake struct {
+	o       IntakeOptions
+	h       *Handler
+	in      chan received
+	stop    chan struct{}  // closed when the intake stops taking messages
+	pending sync.WaitGroup // batches handed off and not yet acknowledged
+	batches *freeList[*workBatch]
+}
+
+type received struct {
+	msg  mqtt.Message
+	when time.Time
+}
+
+// NewIntake returns an Intake that hands messages to h.
+func NewIntake(o IntakeOptions, h *Handler) *Intake {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
+	if o.Inflight <= 0 {
+		o.Inflight = 10000
+	}
+	if o.Linger == 0 {
+		o.Linger = DefaultLinger
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = h.o.Metrics
+	}
+	in := &Intake{o: o, h: h, in: make(chan received, o.Inflight), stop: make(chan struct{})}
+	// Batches wait for the spool's group commit before they are recycled, so under
+	// load dozens are in flight; most are small (whatever queued while the worker
+	// handed off the previous one), so they start small and grow as needed.
+	in.batches = newFreeList(64, func() *workBatch {
+		return &workBatch{msgs: make([]Message, 0, 16), acks: make([]mqtt.Message, 0, 16)}
+	})
+	return in
+}
+
+// Take queues a message; it runs on the MQTT client's reader path. Once the intake
+// stops, messages are left unacknowledged: the broker redelivers them to the next
+// session.
+func (in *Intake) Take(m mqtt.Message) {
+	select {
+	case in.in <- received{msg: m, when: in.h.o.Now()}:
+		in.o.Metrics.queue.Set(float64(len(in.in)))
+	case <-in.stop:
+	}
+}
+
+// Run hands messages off until ctx ends, then stops taking messages, finishes the
+// ones queued (within a bound) and waits for their acknowledgements to go out; close
+// the session after it returns.
+func (in *Intake) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	work, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	// One worker: it never waits for the disk (the spool acknowledges from its
+	// flusher), and it keeps each device's messages in order, which the alert rules
+	// need (a fall_cancel must not overtake its fall).
+	wg.Go(func() { in.work(work) })
+	<-ctx.Done()
+	close(in.stop)
+	in.drain(work)
+	stopWork()
+	wg.Wait()
+	in.pending.Wait() // their acks go out before the disconnect
+	return nil
+}
+
+// drain waits, up to a bound, for the worker to empty the queue.
+func (in *Intake) drain(ctx context.Context) {
+	deadline := time.Now().Add(10 * time.Second)
+	for len(in.in) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}

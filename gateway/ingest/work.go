@@ -1,0 +1,81 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// work hands off batches of queued messages; each batch is acknowledged from the
+// spool's flusher once it is on disk, so the worker goes on decoding meanwhile.
+// Under load it hands off at most once per Linger, so that batches hold dozens of
+// messages rather than the few that queued while the previous one was handed off:
+// each hand-off has a cost of its own. A message after a quiet spell goes at once.
+func (in *Intake) work(ctx context.Context) {
+	var last time.Time // the previous hand-off
+	pace := time.NewTimer(0)
+	for {
+		w := in.batches.get()
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-in.in:
+			w.msgs, w.acks = appendReceived(w.msgs[:0], w.acks[:0], r)
+		}
+		w.msgs, w.acks = in.fill(w.msgs, w.acks)
+		if wait := in.o.Linger - time.Since(last); wait > 0 && len(w.msgs) < in.o.MaxBatch {
+			pace.Reset(wait)
+			select {
+			case <-ctx.Done():
+			case <-pace.C:
+			}
+			w.msgs, w.acks = in.fill(w.msgs, w.acks)
+		}
+		last = time.Now()
+		in.o.Metrics.queue.Set(float64(len(in.in)))
+		in.pending.Add(1)
+		if err := in.h.HandleAsync(ctx, w.msgs, func(err error) { in.acknowledge(w, err) }); err != nil {
+			in.pending.Done()
+			return
+		}
+	}
+}
+
+// workBatch is one hand-off's messages; recycled once they are acknowledged.
+type workBatch struct {
+	msgs []Message
+	acks []mqtt.Message
+}
+
+// acknowledge sends the PUBACKs of a batch that is on disk. Without them (err) the
+// broker redelivers the messages to the next session.
+func (in *Intake) acknowledge(w *workBatch, err error) {
+	defer in.pending.Done()
+	if err == nil {
+		for _, m := range w.acks {
+			m.Ack()
+		}
+	}
+	clear(w.acks)
+	clear(w.msgs)
+	in.batches.put(w)
+}
+
+// fill adds what is queued, without waiting, up to MaxBatch.
+func (in *Intake) fill(msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
+	for len(msgs) < in.o.MaxBatch {
+		select {
+		case r := <-in.in:
+			msgs, acks = appendReceived(msgs, acks, r)
+		default:
+			return msgs, acks
+		}
+	}
+	return msgs, acks
+}
+
+func appendReceived(msgs []Message, acks []mqtt.Message, r received) ([]Message, []mqtt.Message) {
+	msgs = append(msgs, Message{Topic: r.msg.Topic(), Payload: r.msg.Payload(), Received: r.when})
+	return msgs, append(acks, r.msg)
+}
