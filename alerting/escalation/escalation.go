@@ -25,6 +25,8 @@ type Store interface {
 	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []sqlite.Attempt) ([]sqlite.Attempt, error)
 	FinishAttempt(ctx context.Context, a sqlite.Attempt, now time.Time) (notified bool, err error)
+	StartAttempt(ctx context.Context, id int64) error
+	Note(ctx context.Context, alertID int64, now time.Time, what, actor, channel, detail string) error
 	QueuedAttempts(ctx context.Context) ([]sqlite.Attempt, error)
 	Attempts(ctx context.Context, alertID int64) ([]sqlite.Attempt, error)
 	Alert(ctx context.Context, id int64) (alerting.Alert, error)
@@ -93,6 +95,7 @@ func New(o Options) *Runner {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
+	o.Metrics.startEmptySteps(o.Policy)
 	return &Runner{o: o, log: o.Logger.With("component", "escalation"), wake: make(chan struct{}, 1),
 		limit: limiter{limits: o.Policy.Limits()}}
 }

@@ -1,6 +1,12 @@
 package escalation
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/alerting"
+)
 
 // Metrics are the escalation's Prometheus collectors.
 type Metrics struct {
@@ -8,6 +14,7 @@ type Metrics struct {
 	eventToNotify *prometheus.HistogramVec
 	timeToAck     *prometheus.HistogramVec
 	overLimit     prometheus.Counter
+	emptySteps    *prometheus.CounterVec
 }
 
 // NewMetrics registers the escalation metrics with reg (nil: a private registry).
@@ -34,6 +41,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_notifications_over_limit_total",
 			Help: "Critical pages sent although over the per-person rate limit or the daily SMS budget.",
 		}),
+		emptySteps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_escalation_empty_steps_total",
+			Help: "Escalation steps that paged nobody for an alert's home (the nearest earlier step's people were paged again), by severity and ladder step.",
+		}, []string{"severity", "step"}),
 	}
 	// Start every channel's results at 0, so that rate() and increase() see the first
 	// failure after a restart (a series born at 1 has no increase to show).
@@ -42,6 +53,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.attempts.WithLabelValues(ch, res)
 		}
 	}
-	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck, m.overLimit)
+	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck, m.overLimit, m.emptySteps)
 	return m
+}
+
+// startEmptySteps starts the empty-step counts of every step of the global ladders
+// at 0, so that increase() sees the first one.
+func (m *Metrics) startEmptySteps(p Policy) {
+	for _, sev := range []alerting.Severity{alerting.Critical, alerting.High, alerting.Warning} {
+		for i := range p.Ladder("", sev).Steps {
+			m.emptySteps.WithLabelValues(string(sev), strconv.Itoa(i))
+		}
+	}
 }
