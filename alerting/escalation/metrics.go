@@ -15,6 +15,7 @@ type Metrics struct {
 	timeToAck     *prometheus.HistogramVec
 	overLimit     prometheus.Counter
 	emptySteps    *prometheus.CounterVec
+	inflight      *prometheus.CounterVec
 }
 
 // NewMetrics registers the escalation metrics with reg (nil: a private registry).
@@ -45,6 +46,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_escalation_empty_steps_total",
 			Help: "Escalation steps that paged nobody for an alert's home (the nearest earlier step's people were paged again), by severity and ladder step.",
 		}, []string{"severity", "step"}),
+		inflight: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_notification_inflight_checks_total",
+			Help: "Notifications in flight at a crash, after the restart, by channel and what was done: found (the provider had it: not sent again), not_found (sent again), error (the provider could not be asked: sent again), resent_unchecked (a channel that cannot be asked: sent again).",
+		}, []string{"channel", "result"}),
 	}
 	// Start every channel's results at 0, so that rate() and increase() see the first
 	// failure after a restart (a series born at 1 has no increase to show).
@@ -53,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.attempts.WithLabelValues(ch, res)
 		}
 	}
-	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck, m.overLimit, m.emptySteps)
+	reg.MustRegister(m.attempts, m.eventToNotify, m.timeToAck, m.overLimit, m.emptySteps, m.inflight)
 	return m
 }
 
