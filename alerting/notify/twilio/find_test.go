@@ -41,7 +41,7 @@ func TestFind(t *testing.T) {
 	want := send(page)
 	other := page
 	other.Text = strings.Replace(page.Text, "RJG8", "K7M2", 1) // another alert's page
-	for range 60 { // newer messages to the same number push it to the second page
+	for range 60 {                                             // newer messages to the same number push it to the second page
 		send(other)
 	}
 	elsewhere := page
