@@ -2,7 +2,10 @@
 // at each step it resolves the step's receivers to people, records the notifications
 // it is about to send (and schedules the next step) in one transaction, then sends
 // them with retries. Because the step is claimed in the store before it is sent, a
-// restart continues the ladder on time and never sends a step twice.
+// restart continues the ladder on time and never claims a step twice. Each
+// notification is recorded as in flight before its notifier is called; after a
+// crash, one in flight is sent again only when its provider, if it can be asked
+// (notify.Finder: Twilio), does not have it; other channels are at-least-once.
 package escalation
 
 import (

@@ -180,7 +180,8 @@ func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail s
 }
 
 // QueuedAttempts returns attempts claimed but not finished: after a crash they are
-// sent again (a page is better twice than never).
+// sent again (a page is better twice than never), those in flight (Tries > 0, see
+// StartAttempt) once the provider, when it can be asked, says it does not have them.
 func (s *Store) QueuedAttempts(ctx context.Context) ([]Attempt, error) {
 	return s.attempts(ctx, `WHERE status = 'queued' ORDER BY id`)
 }
