@@ -24,11 +24,11 @@ const findTries = 4
 // anew for each send, and Finders compare texts with their URLs set aside.
 const linkStandIn = "https://link.invalid/"
 
-// recover settles a notification that was in flight at a crash, on a channel whose
+// settleInFlight settles a notification that was in flight at a crash, on a channel whose
 // provider can be asked (f): when the provider accepted it, it is recorded as sent
 // with the provider's id (and its failure, if the provider says it failed, brings the
 // next step forward); otherwise it is sent now.
-func (r *Runner) recover(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person, f notify.Finder) {
+func (r *Runner) settleInFlight(ctx context.Context, a alerting.Alert, att sqlite.Attempt, p alerting.Person, f notify.Finder) {
 	link := ""
 	if r.o.Link != nil && att.Purpose == string(notify.PurposePage) && att.Channel == "sms" {
 		link = linkStandIn

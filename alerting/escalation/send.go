@@ -158,7 +158,7 @@ func (r *Runner) resendQueued(ctx context.Context) {
 			r.sending.Add(1)
 			go func() {
 				defer r.sending.Done()
-				r.recover(ctx, a, att, p, f)
+				r.settleInFlight(ctx, a, att, p, f)
 			}()
 			continue
 		}
