@@ -137,6 +137,9 @@ type Writer interface {
 	// Ack records that by (a person id) takes the alert through channel. The first
 	// wins; later ones get ErrAcknowledged, a resolved alert ErrResolved.
 	Ack(ctx context.Context, id int64, by, channel string, now time.Time) (Alert, error)
+	// Note adds a row to an alert's audit trail outside any other change (what
+	// the escalation did about a step that paged nobody, say).
+	Note(ctx context.Context, alertID int64, now time.Time, what, actor, channel, detail string) error
 	// RefuseAck records in the audit trail an action that was refused.
 	RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error
 	// HandOver passes an acknowledged alert from by to to (person ids);
@@ -164,6 +167,10 @@ type Schedule interface {
 	// AddAttempts records notifications outside the ladder (the 'taken by'
 	// notices); an attempt already recorded is ignored.
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []Attempt) ([]Attempt, error)
+	// StartAttempt records, durably, that the call to the provider for a queued
+	// attempt is about to start: while it stays queued its Tries is at least 1, so
+	// after a crash an attempt with Tries > 0 may have reached the provider.
+	StartAttempt(ctx context.Context, id int64) error
 	// FinishAttempt records an attempt's result; the first page sent marks the
 	// alert notified, and only for that one notified is true.
 	FinishAttempt(ctx context.Context, a Attempt, now time.Time) (notified bool, err error)

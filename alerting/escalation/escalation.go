@@ -2,7 +2,10 @@
 // at each step it resolves the step's receivers to people, records the notifications
 // it is about to send (and schedules the next step) in one transaction, then sends
 // them with retries. Because the step is claimed in the store before it is sent, a
-// restart continues the ladder on time and never sends a step twice.
+// restart continues the ladder on time and never claims a step twice. Each
+// notification is recorded as in flight before its notifier is called; after a
+// crash, one in flight is sent again only when its provider, if it can be asked
+// (notify.Finder: Twilio), does not have it; other channels are at-least-once.
 package escalation
 
 import (
@@ -24,6 +27,8 @@ type Store interface {
 	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error)
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error)
 	FinishAttempt(ctx context.Context, a alerting.Attempt, now time.Time) (notified bool, err error)
+	StartAttempt(ctx context.Context, id int64) error
+	Note(ctx context.Context, alertID int64, now time.Time, what, actor, channel, detail string) error
 	QueuedAttempts(ctx context.Context) ([]alerting.Attempt, error)
 	Attempts(ctx context.Context, alertID int64) ([]alerting.Attempt, error)
 	Alert(ctx context.Context, id int64) (alerting.Alert, error)
@@ -92,6 +97,7 @@ func New(o Options) *Runner {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
+	o.Metrics.startEmptySteps(o.Policy)
 	return &Runner{o: o, log: o.Logger.With("component", "escalation"), wake: make(chan struct{}, 1),
 		limit: limiter{limits: o.Policy.Limits()}}
 }

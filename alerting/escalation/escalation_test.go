@@ -286,8 +286,9 @@ func TestFailedSMSRetriedOrNot(t *testing.T) {
 }
 
 // TestLongDowntimeCoalescesRepeats: the gateway comes back 35 minutes after an SOS
-// it paged at once. The clinic (3 min) and the county centre (10 min, repeated every
-// 10) are both overdue: each is paged once, not once per missed repeat.
+// it paged at once. The clinic (3 min) and the county centre with the clinic and the
+// village doctor (10 min, repeated every 10) are both overdue: each person is paged
+// once, not once per missed repeat nor once per step due.
 func TestLongDowntimeCoalescesRepeats(t *testing.T) {
 	f := newFixture(t)
 	f.raise(t)
@@ -299,13 +300,15 @@ func TestLongDowntimeCoalescesRepeats(t *testing.T) {
 	for s := range 4 { // the runner looks again and again: no missed repeat is sent
 		f.at(r, 35*time.Minute+time.Duration(s)*time.Second)
 	}
-	want := "page:H-0002/c/1 page:H-0002/c/2 page:H-0002/c/3 page:clinic/和静县/巴伦台镇 page:county/0"
+	want := "page:H-0002/c/1 page:H-0002/c/2 page:H-0002/c/2 page:H-0002/c/3 page:clinic/和静县/巴伦台镇 page:county/0"
 	if got := f.sms.sorted(); got != want {
 		t.Fatalf("SMS after 35 min down:\n got %s\nwant %s", got, want)
 	}
 	f.at(r, 40*time.Minute+time.Second) // the next repeat is at 40 min
-	if got := f.sms.sorted(); got != want+" page:county/0" {
-		t.Fatalf("SMS at 40 min: %s, want one more county page", got)
+	want = "page:H-0002/c/1 page:H-0002/c/2 page:H-0002/c/2 page:H-0002/c/2 page:H-0002/c/3 " +
+		"page:clinic/和静县/巴伦台镇 page:clinic/和静县/巴伦台镇 page:county/0 page:county/0"
+	if got := f.sms.sorted(); got != want {
+		t.Fatalf("SMS at 40 min: %s, want one more page to the county, the clinic and the doctor", got)
 	}
 }
 

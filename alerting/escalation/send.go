@@ -34,7 +34,7 @@ func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att alerting.Att
 			r.log.Error("making the acknowledgement link; the page goes without it", "alert", a.Code, "err", err)
 		}
 	}
-	text, err := r.renderLink(ctx, a, notify.Purpose(att.Purpose), "", link)
+	text, err := r.renderLink(ctx, a, notify.Purpose(att.Purpose), r.takerOf(ctx, a, att), link)
 	if err != nil {
 		r.finish(ctx, att, "failed", notify.Receipt{}, 0, err)
 		return
@@ -61,6 +61,11 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att alerting.At
 	defer cancel()
 	n := notify.Notification{AlertID: a.ID, AlertCode: a.Code, Kind: a.Kind, Sev: a.Sev,
 		Purpose: notify.Purpose(att.Purpose), To: p, Text: text}
+	// Recorded before the provider hears of it: after a crash from here on, the
+	// provider is asked before the notification goes again (inflight.go).
+	if err := r.o.Store.StartAttempt(ctx, att.ID); err != nil {
+		r.log.Error("recording a notification as in flight; a crash now would send it again", "alert", a.Code, "err", err)
+	}
 	rec, tries, err := notify.Retry(sctx, nf, n, r.o.Retry)
 	status := "sent"
 	if err != nil {
@@ -128,7 +133,10 @@ func (r *Runner) renderLink(ctx context.Context, a alerting.Alert, purpose notif
 }
 
 // resendQueued sends the notifications that were claimed but not finished before a
-// crash: a page may then go twice, never not at all.
+// crash. One that never reached its notifier goes now. One that was in flight is
+// first looked for at the provider when its notifier is a notify.Finder (Twilio),
+// and goes again only if the provider does not have it; on other channels it goes
+// again and may arrive twice (at-least-once). Never not at all.
 func (r *Runner) resendQueued(ctx context.Context) {
 	atts, err := r.o.Store.QueuedAttempts(ctx)
 	if err != nil {
@@ -145,7 +153,19 @@ func (r *Runner) resendQueued(ctx context.Context) {
 			r.finish(ctx, att, "skipped", notify.Receipt{}, 0, errors.New("person no longer in the registry"))
 			continue
 		}
-		r.log.Info("resending a notification interrupted by a restart", "alert", a.Code, "to", att.PersonID)
+		if f, ok := r.o.Notifiers[att.Channel].(notify.Finder); ok && att.Tries > 0 {
+			r.sending.Add(1)
+			go func() {
+				defer r.sending.Done()
+				r.settleInFlight(ctx, a, att, p, f)
+			}()
+			continue
+		}
+		if att.Tries > 0 {
+			r.o.Metrics.inflight.WithLabelValues(att.Channel, "resent_unchecked").Inc()
+		}
+		r.log.Info("resending a notification interrupted by a restart", "alert", a.Code, "to", att.PersonID,
+			"in_flight", att.Tries > 0)
 		r.send(ctx, a, []alerting.Attempt{att}, map[string]alerting.Person{p.ID: p})
 	}
 }

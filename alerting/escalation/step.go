@@ -28,6 +28,7 @@ func (r *Runner) step(ctx context.Context, d alerting.Due, now time.Time) error 
 		return r.hold(ctx, d, release, now)
 	}
 	var atts []alerting.Attempt
+	var empty []emptyStep
 	people := map[string]alerting.Person{}
 	for _, i := range due {
 		st, _, _ := ladder.StepAt(i)
@@ -35,10 +36,23 @@ func (r *Runner) step(ctx context.Context, d alerting.Due, now time.Time) error 
 		if err != nil {
 			return err
 		}
+		stepAtts := attemptsFor(i, ps, st.Channels, notify.PurposePage)
+		if len(stepAtts) == 0 { // nobody for this home: the nearest earlier step's people
+			e, err := r.fallback(ctx, a, ladder, i, atts)
+			if err != nil {
+				return err
+			}
+			empty = append(empty, e)
+			ps, stepAtts = e.people, e.atts
+		}
 		for _, p := range ps {
 			people[p.ID] = p
 		}
-		atts = append(atts, attemptsFor(i, ps, st.Channels, notify.PurposePage)...)
+		for _, at := range stepAtts { // steps due together page each person once
+			if !hasPage(atts, at.PersonID, at.Channel) {
+				atts = append(atts, at)
+			}
+		}
 	}
 	last := due[len(due)-1]
 	atts, err := r.o.Store.ClaimStep(ctx, a.ID, d.Step, last, r.nextAt(a, ladder, last+1, now), now, atts)
@@ -46,6 +60,7 @@ func (r *Runner) step(ctx context.Context, d alerting.Due, now time.Time) error 
 		return err
 	}
 	r.log.Info("escalation step", "alert", a.Code, "steps", due, "notifications", len(atts))
+	r.reportEmpty(ctx, a, ladder, empty, now)
 	r.send(ctx, a, atts, people)
 	return nil
 }

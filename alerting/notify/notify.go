@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"carebed/alerting"
 )
@@ -68,6 +69,22 @@ type Receipt struct {
 // the person's phone number or name, nor the message text.
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) (r Receipt, retry bool, err error)
+}
+
+// Finder is implemented by a Notifier whose provider can say which messages it has
+// accepted (Twilio). After a crash, the escalation asks it about each notification
+// that was in flight (the call had started, no result was recorded) before sending it
+// again, and sends it again only when the provider has no such message: the person
+// is not paged twice. Notifiers without it (push, webhook) are at-least-once: a
+// notification in flight at a crash is sent again, and may arrive twice. Like Notify,
+// Find makes one attempt; the escalation decides whether to ask again.
+type Finder interface {
+	// Find returns the receipts of the messages the provider accepted, at or after
+	// since, to n.To with n.Text, newest first (none: it has no such message). The
+	// texts are compared with their URLs set aside: a one-tap link is made anew for
+	// each send. retry reports whether asking again may succeed; err never contains
+	// the person's phone number or name, nor the text.
+	Find(ctx context.Context, n Notification, since time.Time) (rs []Receipt, retry bool, err error)
 }
 
 // ErrNoAddress is returned (wrapped, without retry) by a Notifier when the person

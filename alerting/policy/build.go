@@ -34,6 +34,9 @@ func build(c fileConfig) (Policy, error) {
 	if err := buildLadders(p.ladders, c.Ladders, "alerting.ladders", p.people); err != nil {
 		return Policy{}, err
 	}
+	if err := checkReach(p.ladders, "alerting.ladders", p.county); err != nil {
+		return Policy{}, err
+	}
 	if p.quiet, err = c.QuietHours.onto(defaultQuiet(), "alerting.quiet_hours"); err != nil {
 		return Policy{}, err
 	}
@@ -96,6 +99,9 @@ func (p Policy) township(name string, c townConfig) (township, error) {
 		return township{}, err
 	}
 	if err := buildLadders(t.ladders, c.Ladders, path+".ladders", p.people); err != nil {
+		return township{}, err
+	}
+	if err := checkReach(t.ladders, path+".ladders", p.county); err != nil {
 		return township{}, err
 	}
 	if t.quiet, err = c.QuietHours.onto(p.quiet, path+".quiet_hours"); err != nil {

@@ -114,7 +114,10 @@ func defaultLadders() map[alerting.Severity]Ladder {
 		alerting.Critical: {Repeat: 10 * time.Minute, Steps: []Step{
 			{After: 0, Notify: []alerting.Receiver{fam, doc, vis}, Channels: smsPush},
 			{After: 3 * time.Minute, Notify: []alerting.Receiver{town}, Channels: sms},
-			{After: 10 * time.Minute, Notify: []alerting.Receiver{county}, Channels: sms}}},
+			// The county centre pages nobody until alerting.county_centre lists its duty
+			// phones: the clinic and the village doctor are paged again with it, so that
+			// this step and its repeats always reach someone.
+			{After: 10 * time.Minute, Notify: []alerting.Receiver{county, town, doc}, Channels: sms}}},
 		alerting.High: {Repeat: 30 * time.Minute, Steps: []Step{
 			{After: 0, Notify: []alerting.Receiver{vis, doc}, Channels: smsPush},
 			{After: 10 * time.Minute, Notify: []alerting.Receiver{town}, Channels: sms}}},

@@ -178,3 +178,25 @@ func TestLadderIsACopy(t *testing.T) {
 		t.Errorf("changing a returned ladder changed the policy: %+v", got)
 	}
 }
+
+// TestDefaultPagesSomeoneAtEveryStep: with no county_centre numbers (the default),
+// every step of every default ladder, and its repeats, names a receiver that is not
+// the county centre.
+func TestDefaultPagesSomeoneAtEveryStep(t *testing.T) {
+	p := Default()
+	if len(p.CountyCentre()) != 0 {
+		t.Fatalf("the default has county numbers %v", p.CountyCentre())
+	}
+	for _, sev := range []alerting.Severity{alerting.Critical, alerting.High, alerting.Warning} {
+		l := p.Ladder("", sev)
+		for i := range len(l.Steps) + 2 {
+			s, _, ok := l.StepAt(i)
+			if !ok {
+				continue
+			}
+			if !slices.ContainsFunc(s.Notify, func(r alerting.Receiver) bool { return r != alerting.ReceiverCountyCentre }) {
+				t.Errorf("%s step %d notifies %v: nobody without county_centre numbers", sev, i, s.Notify)
+			}
+		}
+	}
+}

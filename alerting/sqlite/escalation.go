@@ -164,7 +164,8 @@ func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail s
 }
 
 // QueuedAttempts returns attempts claimed but not finished: after a crash they are
-// sent again (a page is better twice than never).
+// sent again (a page is better twice than never), those in flight (Tries > 0, see
+// StartAttempt) once the provider, when it can be asked, says it does not have them.
 func (s *Store) QueuedAttempts(ctx context.Context) ([]alerting.Attempt, error) {
 	return s.attempts(ctx, `WHERE status = 'queued' ORDER BY id`)
 }
@@ -281,4 +282,21 @@ func (s *Store) PagedAbout(ctx context.Context, alertID int64, personIDs ...stri
 		}
 	}
 	return "", nil
+}
+
+// Note adds a row to an alert's audit trail outside any other change: what the
+// escalation did about a step that paged nobody, or what it found at the provider
+// about a notification a crash interrupted. actor and channel may be empty.
+func (s *Store) Note(ctx context.Context, alertID int64, now time.Time, what, actor, channel, detail string) error {
+	return s.tx(ctx, func(tx *txn) error { return audit(ctx, tx, alertID, now, what, actor, channel, detail) })
+}
+
+// StartAttempt records, durably, that the call to the provider for a queued attempt
+// is about to start: while the attempt stays queued its Tries becomes at least 1.
+// After a crash, a queued attempt with Tries 0 never reached the provider; one with
+// Tries > 0 was in flight and may have (ask the provider before sending it again).
+// FinishAttempt sets the final count.
+func (s *Store) StartAttempt(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE attempts SET tries = MAX(tries, 1) WHERE id = ? AND status = 'queued'`, id)
+	return err
 }

@@ -93,6 +93,9 @@ func raiseRepeatAck(t *testing.T, s alerting.Store) {
 	if _, err := s.Ack(ctx, a.ID, "x", "api", t0.Add(2*time.Hour)); !errors.Is(err, alerting.ErrResolved) {
 		t.Fatalf("ack after resolve: %v, want ErrResolved", err)
 	}
+	if err := s.Note(ctx, a.ID, t0.Add(3*time.Hour), "escalation_empty_step", "", "", "step 1 pages nobody"); err != nil {
+		t.Fatal(err)
+	}
 	trail, err := s.Audit(ctx, a.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +104,7 @@ func raiseRepeatAck(t *testing.T, s alerting.Store) {
 	for _, r := range trail {
 		whats = append(whats, r.What)
 	}
-	want := []string{"raised", "repeat", "acknowledged", "ack_refused", "resolved", "ack_refused"}
+	want := []string{"raised", "repeat", "acknowledged", "ack_refused", "resolved", "ack_refused", "escalation_empty_step"}
 	if len(whats) != len(want) {
 		t.Fatalf("audit %v, want %v", whats, want)
 	}
@@ -153,8 +156,14 @@ func stepsClaimedOnce(t *testing.T, s alerting.Store) {
 		t.Fatalf("next due %v", next)
 	}
 	queued, _ := s.QueuedAttempts(ctx)
-	if len(queued) != 1 {
-		t.Fatalf("queued %d", len(queued))
+	if len(queued) != 1 || queued[0].Tries != 0 {
+		t.Fatalf("queued %+v, want one never started", queued)
+	}
+	if err := s.StartAttempt(ctx, atts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if queued, _ = s.QueuedAttempts(ctx); len(queued) != 1 || queued[0].Tries < 1 {
+		t.Fatalf("queued after the call started: %+v, want Tries >= 1 (in flight)", queued)
 	}
 	att := atts[0]
 	att.Status, att.ProviderID, att.Tries = "sent", "SM123", 1

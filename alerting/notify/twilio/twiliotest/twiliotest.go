@@ -34,16 +34,20 @@ type API struct {
 
 	mu       sync.Mutex
 	messages []Message
+	created  []time.Time // when each message was accepted, by now
 	failures []failure
 	inbound  int // SMS replies sent by SendSMS
+	now      func() time.Time
+	held     chan struct{} // while not nil, answers to create requests wait for it
 }
 
 type failure struct{ status, code int }
 
 // NewAPI returns a fake API for one account.
 func NewAPI(accountSID, authToken string) *API {
-	a := &API{accountSID: accountSID, authToken: authToken, mux: http.NewServeMux()}
+	a := &API{accountSID: accountSID, authToken: authToken, mux: http.NewServeMux(), now: time.Now}
 	a.mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", a.createMessage)
+	a.mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages.json", a.listMessages)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -101,8 +105,18 @@ func (a *API) createMessage(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	m.SID = fmt.Sprintf("SM%032x", len(a.messages)+1)
 	a.messages = append(a.messages, m)
+	created := a.now()
+	a.created = append(a.created, created)
+	held := a.held
 	a.mu.Unlock()
-	writeMessage(w, a.accountSID, m)
+	if held != nil { // accepted, but the answer is slow: the caller may die meanwhile
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	writeMessage(w, a.accountSID, m, created, "queued", false)
 }
 
 // check returns the error answer for m, or status 0 to accept it.
@@ -129,19 +143,29 @@ func (a *API) check(m Message) (status, code int, msg string) {
 }
 
 // writeMessage answers 201 Created with Twilio's message resource.
-func writeMessage(w http.ResponseWriter, accountSID string, m Message) {
-	now := time.Now().UTC().Format(time.RFC1123Z)
-	uri := fmt.Sprintf("/2010-04-01/Accounts/%s/Messages/%s", accountSID, m.SID)
+func writeMessage(w http.ResponseWriter, accountSID string, m Message, created time.Time, status string, sent bool) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	_ = json.NewEncoder(w).Encode(resource(accountSID, m, created, status, sent))
+}
+
+// resource is Twilio's JSON of a message; sent sets date_sent (the time it was
+// created: the fake sends at once).
+func resource(accountSID string, m Message, created time.Time, status string, sent bool) map[string]any {
+	at := created.UTC().Format(time.RFC1123Z)
+	var dateSent any
+	if sent {
+		dateSent = at
+	}
+	uri := fmt.Sprintf("/2010-04-01/Accounts/%s/Messages/%s", accountSID, m.SID)
+	return map[string]any{
 		"account_sid": accountSID, "api_version": "2010-04-01", "body": m.Body,
-		"date_created": now, "date_updated": now, "date_sent": nil,
+		"date_created": at, "date_updated": at, "date_sent": dateSent,
 		"direction": "outbound-api", "error_code": nil, "error_message": nil,
 		"from": m.From, "messaging_service_sid": nil, "num_media": "0", "num_segments": "1",
-		"price": nil, "price_unit": "USD", "sid": m.SID, "status": "queued", "to": m.To,
+		"price": nil, "price_unit": "USD", "sid": m.SID, "status": status, "to": m.To,
 		"subresource_uris": map[string]string{"media": uri + "/Media.json"}, "uri": uri + ".json",
-	})
+	}
 }
 
 // WriteError answers like Twilio does for a failed request.
