@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"carebed/alerting"
@@ -25,8 +24,6 @@ import (
 	"carebed/gateway/console"
 	"carebed/gateway/influxread"
 	"carebed/gateway/outbound"
-	"carebed/gateway/points"
-	"carebed/gateway/protocol"
 )
 
 // buildAlerting opens the alert store and wires the rules, the escalation runner,
@@ -76,7 +73,7 @@ func (g *Gateway) buildAlerting() error {
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
-		Thresholds: thresholds(pol)})
+		Thresholds: rules.PolicyThresholds(pol)})
 	if err := g.restoreConditions(st); err != nil {
 		return err
 	}
@@ -163,46 +160,6 @@ func (g *Gateway) publish(topic string, payload []byte) error {
 	return g.session.Publish(topic, payload)
 }
 
-// observer hands accepted messages to the alerting rules.
-type observer struct{ rules *rules.Engine }
-
-// Observe converts a protocol message into an observation and applies the rules.
-func (o observer) Observe(ctx context.Context, m protocol.Message, t points.Tags, s points.Stamp) error {
-	ob := alerting.Observation{Device: t.Device, Received: s.Received,
-		Place: alerting.Place{County: t.County, Township: t.Township, Village: t.Village, Home: t.Home}}
-	var ts int64
-	switch m.Topic.Kind {
-	case protocol.KindEvent:
-		e := m.Event
-		ob.Seq, ts = e.Seq, e.TS
-		ob.Event = &alerting.Event{Type: string(e.Type), Cancels: e.Cancels}
-		if e.Confidence != nil {
-			ob.Event.Confidence = *e.Confidence
-		}
-	case protocol.KindStatus:
-		ob.Seq, ts = m.Status.Seq, m.Status.TS
-		ob.Status = &alerting.Status{Online: m.Status.Online, HeartbeatS: m.Status.HeartbeatS}
-	case protocol.KindTelemetry:
-		rs := m.Telemetry.Readings
-		if len(rs) == 0 {
-			return nil
-		}
-		r := rs[len(rs)-1] // the newest reading says how things are now
-		ob.Seq, ts = r.Seq, r.TS
-		ob.Reading = &alerting.Reading{Battery: r.Battery, HR: r.HR, RR: r.RR, Motion: r.Motion, Occupied: r.Occupied}
-	default:
-		return nil
-	}
-	ob.At = s.Received
-	if ts > 0 {
-		ob.At = time.UnixMilli(ts)
-	}
-	if d, late := s.Delay(ts); late {
-		ob.LateBy = d
-	}
-	return o.rules.Observe(ctx, ob)
-}
-
 // restoreConditions loads the rules' per-device state saved by the previous run, for
 // the devices still registered.
 func (g *Gateway) restoreConditions(st *asqlite.Store) error {
@@ -215,46 +172,4 @@ func (g *Gateway) restoreConditions(st *asqlite.Store) error {
 		g.log.Info("alert conditions restored", "devices", n)
 	}
 	return nil
-}
-
-// saveConditions saves the rules' per-device state, so that a restart does not
-// restart their timers.
-func (g *Gateway) saveConditions(ctx context.Context) error { return g.rules.Save(ctx, g.alerts) }
-
-// ruleTick is how often the rules raise what time alone makes due (no heart rate, a
-// bed left at night, inactivity, silent devices).
-const ruleTick = 5 * time.Second
-
-// conditionSave is how often the rules' per-device state is saved (and when the
-// gateway stops): a crash loses at most this much of it. Saving 10,000 devices takes
-// 0.1-0.2 s (alerting/rules BenchmarkSave), of which the ingest waits only for a copy.
-const conditionSave = 30 * time.Second
-
-// thresholds maps the policy's rules for a home to the rules engine's, remembering
-// each home's: the policy does not change while the gateway runs, and the rules ask
-// for every message.
-func thresholds(pol policy.Policy) func(township, home string) rules.Thresholds {
-	// Asked once or twice for every message: a map without boxing its keys, not a
-	// sync.Map.
-	var mu sync.RWMutex
-	cache := map[[2]string]rules.Thresholds{}
-	return func(township, home string) rules.Thresholds {
-		key := [2]string{township, home}
-		mu.RLock()
-		t, ok := cache[key]
-		mu.RUnlock()
-		if ok {
-			return t
-		}
-		r := pol.RulesFor(township, home)
-		t = rules.Thresholds{FallHoldOff: r.FallHoldOff, LowBatteryPct: r.LowBatteryPct,
-			OutageDevices: r.OutageDevices, OutageWithin: r.OutageWithin, NoVitalsAfter: r.NoVitalsAfter,
-			HRLow: r.HRLow, HRHigh: r.HRHigh, HRAbnormalFor: r.HRAbnormalFor,
-			BedExitNightAfter: r.BedExitNightAfter, InactivityAfter: r.InactivityAfter,
-			OfflineHeartbeats: r.OfflineHeartbeats, Night: r.Night, Day: r.Day}
-		mu.Lock()
-		cache[key] = t
-		mu.Unlock()
-		return t
-	}
 }

@@ -33,6 +33,7 @@ import (
 	"carebed/gateway/deadletter"
 	"carebed/gateway/ingest"
 	"carebed/gateway/mqttsession"
+	"carebed/gateway/observe"
 	"carebed/gateway/outbound"
 	"carebed/gateway/registry"
 	"carebed/gateway/responderinlet"
@@ -173,7 +174,7 @@ func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
-		Observer:    observer{rules: g.rules},
+		Observer:    observe.Observer{Rules: g.rules},
 		DedupWindow: g.cfg.Ingest.DedupWindow, Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
@@ -322,12 +323,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	wg.Go(func() {
 		every(ctx, g.cfg.Registry.Refresh, g.log, "registry refresh failed; keeping the devices loaded before", g.refreshDevices)
 	})
-	wg.Go(func() {
-		every(ctx, ruleTick, g.log, "evaluating alert conditions", func(ctx context.Context) error { return g.rules.Tick(ctx, g.now()) })
-	})
-	wg.Go(func() {
-		every(ctx, conditionSave, g.log, "saving the alert conditions", g.saveConditions)
-	})
+	wg.Go(func() { g.rules.Run(ctx, g.alerts, g.now) })
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})
@@ -344,7 +340,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		cancel()
 	}
 	wg.Wait()
-	if serr := g.saveConditions(context.Background()); serr != nil {
+	if serr := g.rules.Save(context.Background(), g.alerts); serr != nil {
 		g.log.Error("alert conditions not saved; their timers restart at the next start", "err", serr)
 	}
 	return err
