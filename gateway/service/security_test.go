@@ -408,11 +408,11 @@ func TestEmbeddedBrokerResponderApp(t *testing.T) {
 		return true, ""
 	})
 
-	if c, err := s.dial("app-1", visitor.Username, "wrong", s.trust); err == nil {
+	if c, err := s.dial(visitor.Username, visitor.Username, "wrong", s.trust); err == nil {
 		c.Disconnect(0)
 		t.Fatal("a responder with a wrong password connected")
 	}
-	app, err := s.dial("app-1", visitor.Username, visitor.Password, s.trust)
+	app, err := s.dial(visitor.Username, visitor.Username, visitor.Password, s.trust)
 	if err != nil {
 		t.Fatalf("responder refused: %v", err)
 	}
