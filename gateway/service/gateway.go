@@ -263,7 +263,7 @@ func (g *Gateway) buildIntake() error {
 	if err != nil {
 		return fmt.Errorf("mqtt.tls: %w", err)
 	}
-	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.ClientID, TLS: tc,
+	g.sub = ingest.NewSubscriber(ingest.SubscriberOptions{URL: mc.URL, ClientID: mc.SessionClientID(), TLS: tc,
 		Username: mc.Username, Password: mc.Password, Inflight: mc.Inflight,
 		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log,
 		OnResponder: g.responderAction}, g.handler)
