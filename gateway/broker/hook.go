@@ -70,6 +70,9 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	h.issued.Store(cl, issued)
+	if gc, ok := cl.Net.Conn.(*guardedConn); ok {
+		gc.g.connected(gc) // no longer counted as connecting
+	}
 	return true
 }
 

@@ -137,6 +137,16 @@ type EmbeddedBroker struct {
 	// password connect by its id alone: for development and the demo only. A device
 	// that has a credential must always present it.
 	AllowNoPassword bool `yaml:"allow_no_password"`
+	// MaxConnecting bounds the connections that have not authenticated yet (TLS
+	// handshake, CONNECT, password check); MaxConnectingPerAddress bounds them per
+	// remote IP address, so a flood from one address leaves room for the devices.
+	MaxConnecting           int `yaml:"max_connecting"`
+	MaxConnectingPerAddress int `yaml:"max_connecting_per_address"`
+	// MaxConnectionsPerAddress bounds all open connections of one IP address
+	// (devices behind one NAT share one).
+	MaxConnectionsPerAddress int `yaml:"max_connections_per_address"`
+	// ConnectTimeout is how long a new connection has to send its CONNECT.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
 
 // Influx configures the InfluxDB writer.
@@ -210,6 +220,8 @@ func Default() Config {
 		DataDir: "data",
 		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", Inflight: 10000,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
+		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 16, MaxConnectionsPerAddress: 256,
+			ConnectTimeout: 10 * time.Second},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 		},
@@ -329,6 +341,11 @@ func (c Config) Validate() error {
 		{"mqtt.tls", c.MQTT.TLS.check()},
 		{"embedded_broker.addr", optionalAddr(c.EmbeddedBroker.Addr)},
 		{"embedded_broker.tls", c.EmbeddedBroker.TLS.check()},
+		{"embedded_broker.max_connecting", between(c.EmbeddedBroker.MaxConnecting, 1, 100_000)},
+		{"embedded_broker.max_connecting_per_address", between(c.EmbeddedBroker.MaxConnectingPerAddress, 1, c.EmbeddedBroker.MaxConnecting)},
+		{"embedded_broker.max_connections_per_address", between(c.EmbeddedBroker.MaxConnectionsPerAddress,
+			c.EmbeddedBroker.MaxConnectingPerAddress, 1_000_000)},
+		{"embedded_broker.connect_timeout", within(c.EmbeddedBroker.ConnectTimeout, 100*time.Millisecond, 5*time.Minute)},
 		{"influx.url", httpURL(c.Influx.URL)},
 		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
 		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},

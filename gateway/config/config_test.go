@@ -179,3 +179,25 @@ func TestShippedConfigsTieClientIDToUsername(t *testing.T) {
 		}
 	}
 }
+
+func TestEmbeddedBrokerLimitsValidated(t *testing.T) {
+	for _, c := range []struct {
+		key string
+		set func(*EmbeddedBroker)
+	}{
+		{"embedded_broker.max_connecting", func(e *EmbeddedBroker) { e.MaxConnecting = 0 }},
+		{"embedded_broker.max_connecting_per_address", func(e *EmbeddedBroker) { e.MaxConnectingPerAddress = e.MaxConnecting + 1 }},
+		{"embedded_broker.max_connections_per_address", func(e *EmbeddedBroker) { e.MaxConnectionsPerAddress = e.MaxConnectingPerAddress - 1 }},
+		{"embedded_broker.connect_timeout", func(e *EmbeddedBroker) { e.ConnectTimeout = 0 }},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			cfg := Default()
+			cfg.fillDerived()
+			c.set(&cfg.EmbeddedBroker)
+			err := cfg.Validate()
+			if err == nil || !strings.HasPrefix(err.Error(), "config: "+c.key+": ") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, c.key)
+			}
+		})
+	}
+}

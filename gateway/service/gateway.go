@@ -251,7 +251,9 @@ func (g *Gateway) buildIntake() error {
 		}
 		b, err := broker.New(broker.Options{Addr: eb.Addr, TLS: tc, Ingest: g.handler,
 			Devices: &g.devices, Credentials: g.reg, AllowNoPassword: eb.AllowNoPassword,
-			OnResponder: g.responderAction, Registerer: g.o.Registry, Logger: g.log})
+			OnResponder: g.responderAction, Registerer: g.o.Registry, Logger: g.log,
+			Limits: broker.Limits{MaxConnecting: eb.MaxConnecting, MaxConnectingPerAddress: eb.MaxConnectingPerAddress,
+				MaxConnectionsPerAddress: eb.MaxConnectionsPerAddress, ConnectTimeout: eb.ConnectTimeout}})
 		if err != nil {
 			return fmt.Errorf("embedded_broker.addr: %w", err)
 		}
