@@ -16,9 +16,10 @@ import (
 	"net"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/gateway/brokerauth"
 )
 
 // Options configure a Broker.
@@ -39,6 +40,9 @@ type Options struct {
 	// OnResponder takes what responder apps publish (their ack topic) before the
 	// PUBACK.
 	OnResponder func(ctx context.Context, responder string, payload []byte)
+	// Limits bound connections that have not authenticated yet; a zero field takes
+	// its value from DefaultLimits.
+	Limits Limits
 	// Registerer receives the broker's metrics; nil: none are registered.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -73,29 +77,36 @@ func New(o Options) (*Broker, error) {
 		ln = tls.NewListener(ln, o.TLS)
 	}
 	log := o.Logger.With("component", "broker")
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log})
+	caps := mqtt.NewDefaultServerCapabilities()
+	// Checked against a packet's declared length before its body is read (mochi
+	// allocates the whole body at once): without it one CONNECT declaring 200 MB
+	// takes 200 MB, from anyone, before any password is checked.
+	caps.MaximumPacketSize = brokerauth.MaxPacketSize
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log, Capabilities: caps})
 	ctx, cancel := context.WithCancel(context.Background())
+	refused, dropped := refusedCounter(o.Registerer), droppedCounter(o.Registerer)
 	h := &hook{ingest: o.Ingest, devices: o.Devices, creds: o.Credentials, allowNoPassword: o.AllowNoPassword,
-		onResponder: o.OnResponder, refused: refusedCounter(o.Registerer), log: log, ctx: ctx}
+		onResponder: o.OnResponder, refused: refused, log: log, ctx: ctx}
 	if err := srv.AddHook(h, nil); err != nil {
 		cancel()
 		ln.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	if err := srv.AddListener(listeners.NewNet("devices", ln)); err != nil {
+	if err := srv.AddListener(newGuard(ln, o.Limits.withDefaults(), refused, dropped, log)); err != nil {
 		cancel()
 		ln.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	return &Broker{srv: srv, addr: ln.Addr(), cancel: cancel, hook: h, dropped: droppedCounter(o.Registerer), log: log}, nil
+	return &Broker{srv: srv, addr: ln.Addr(), cancel: cancel, hook: h, dropped: dropped, log: log}, nil
 }
 
 func droppedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_disconnected_total",
 		Help: "Connected clients the embedded broker closed because their credential was revoked or " +
-			"rotated, or their device removed from the registry, by reason (revoked, rotated, unknown_user, ...)."},
+			"rotated, their device removed from the registry, or they sent a packet over the size limit, " +
+			"by reason (revoked, rotated, unknown_user, packet_too_large)."},
 		[]string{"reason"})
-	for _, reason := range []string{refusedRevoked, refusedRotated, refusedUnknown} {
+	for _, reason := range []string{refusedRevoked, refusedRotated, refusedUnknown, refusedPacketLarge} {
 		c.WithLabelValues(reason) // at 0 from the start, so increase() sees the first
 	}
 	if r != nil {
@@ -126,8 +137,10 @@ func (b *Broker) Recheck() {
 func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_refused_total",
 		Help: "Connections the embedded broker refused, by reason (unknown_user, client_id_mismatch, " +
-			"no_credential, revoked, wrong_password, registry_error)."}, []string{"reason"})
-	for _, reason := range []string{refusedUnknown, refusedClientID, refusedNoCredential, refusedRevoked, refusedPassword, refusedRegistry} {
+			"no_credential, revoked, wrong_password, registry_error; before authentication: too_many_connecting, " +
+			"too_many_from_address, connect_timeout, packet_too_large)."}, []string{"reason"})
+	for _, reason := range []string{refusedUnknown, refusedClientID, refusedNoCredential, refusedRevoked, refusedPassword,
+		refusedRegistry, refusedBusy, refusedAddrBusy, refusedTimeout, refusedPacketLarge} {
 		c.WithLabelValues(reason) // at 0 from the start, so increase() sees the first
 	}
 	if r != nil {

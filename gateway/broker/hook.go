@@ -59,8 +59,8 @@ func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnDisconnect, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent}, []byte{b})
 }
 
-// OnConnectAuthenticate lets in registered devices (client id = username = device id)
-// and responder apps whose password matches their provisioned credential.
+// OnConnectAuthenticate lets in registered devices and responder apps whose password
+// matches their provisioned credential, each only with its username as client id.
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
 	reason, issued := h.authenticate(user, cl.ID, string(pk.Connect.Password))
@@ -70,6 +70,9 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	h.issued.Store(cl, issued)
+	if gc, ok := cl.Net.Conn.(*guardedConn); ok {
+		gc.g.connected(gc) // no longer counted as connecting
+	}
 	return true
 }
 
@@ -103,11 +106,16 @@ func (h *hook) authenticate(user, clientID, password string) (reason string, iss
 
 // credential returns user's valid credential (none for a registered device that may
 // connect without one), or why user may not connect whatever the password.
+//
+// Every principal's client id must be its username: MQTT allows one session per
+// client id and a new connection takes it over, so a responder (or anyone) connecting
+// with a device's client id would throw the device off, fire its Last Will (a false
+// device_offline) and take the commands queued for it.
 func (h *hook) credential(user, clientID string) (registry.Credential, string) {
-	_, isDevice := h.devices.Lookup(user)
-	if isDevice && clientID != user {
+	if clientID != user {
 		return registry.Credential{}, refusedClientID
 	}
+	_, isDevice := h.devices.Lookup(user)
 	c, err := h.creds.Credential(h.ctx, user)
 	switch {
 	case errors.Is(err, registry.ErrNotFound) && isDevice && h.allowNoPassword:

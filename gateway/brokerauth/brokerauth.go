@@ -48,6 +48,15 @@ const (
 	StatStored  = "$SYS/broker/store/messages/count"
 )
 
+// MaxPacketSize is the largest MQTT packet, in bytes and whole (fixed header
+// included), that either broker takes: Mosquitto's max_packet_size in every shipped
+// configuration (deploy/) and the embedded broker's limit. It is a telemetry batch of
+// protocol.MaxBatchSize with its topic, packet id and properties, plus room to spare,
+// so a payload a little over the protocol's limit still reaches the gateway and is
+// dead-lettered as oversize. A larger packet closes the connection before its body
+// is read: nobody, with or without a password, can make a broker hold more.
+const MaxPacketSize = protocol.MaxBatchSize + 4096
+
 // respondersPrefix is where responder apps talk to the gateway.
 const respondersPrefix = protocol.Prefix + "responders/"
 

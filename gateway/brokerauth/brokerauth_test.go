@@ -103,6 +103,9 @@ func TestExport(t *testing.T) {
 	if strings.Contains(acl.String(), "pattern") {
 		t.Error("ACL grants by pattern")
 	}
+	if !strings.Contains(acl.String(), "use_username_as_clientid true") {
+		t.Error("the ACL's header does not say that Mosquitto must tie client ids to usernames")
+	}
 }
 
 func TestExportRefuses(t *testing.T) {

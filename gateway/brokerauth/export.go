@@ -28,7 +28,9 @@ func WritePasswd(w io.Writer, ps []Principal) error {
 }
 
 // WriteACL writes a Mosquitto ACL file granting each principal exactly its Rules.
-// Nothing is granted to anonymous clients or by pattern.
+// Nothing is granted to anonymous clients or by pattern. The rules are per username;
+// they hold per client id only because Mosquitto runs with use_username_as_clientid,
+// which the file's header says.
 func WriteACL(w io.Writer, ps []Principal) error {
 	ps, err := sorted(ps)
 	if err != nil {
@@ -37,6 +39,9 @@ func WriteACL(w io.Writer, ps []Principal) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "# Written by `gateway broker export`: the rules of package carebed/gateway/brokerauth.")
 	fmt.Fprintln(bw, "# Regenerate after provisioning or revoking; do not edit.")
+	fmt.Fprintln(bw, "# Mosquitto must run with use_username_as_clientid true (deploy/mosquitto/carebed.conf):")
+	fmt.Fprintln(bw, "# each user's client id is then its username, so no credential can take over another")
+	fmt.Fprintln(bw, "# user's session; the gateway's mqtt.client_id must equal its mqtt.username.")
 	for _, p := range ps {
 		write, read := Rules(p)
 		fmt.Fprintf(bw, "\n# %s\nuser %s\n", p.Kind, p.ID)

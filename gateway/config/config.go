@@ -70,7 +70,12 @@ func (t Twilio) SMSEnabled() bool { return t.AccountSID != "" && t.AuthToken != 
 // MQTT configures the gateway's client of an external broker.
 type MQTT struct {
 	// URL of the broker, e.g. tcp://127.0.0.1:1883. Ignored when the embedded broker is on.
-	URL      string `yaml:"url"`
+	URL string `yaml:"url"`
+	// ClientID is the gateway's MQTT client id, the key of its persistent session.
+	// It must equal Username: Mosquitto runs with use_username_as_clientid, so every
+	// user's session is its username and nobody else's credential can take it over.
+	// Empty (the default): Username, or DefaultClientID when there is no Username
+	// (an anonymous development broker). Use SessionClientID, not this field.
 	ClientID string `yaml:"client_id"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
@@ -80,6 +85,21 @@ type MQTT struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// TLS is used when the URL's scheme is ssl, tls or mqtts.
 	TLS ClientTLS `yaml:"tls"`
+}
+
+// DefaultClientID is the gateway's client id on a broker without users.
+const DefaultClientID = "carebed-gateway"
+
+// SessionClientID is the client id the gateway connects with: ClientID, else
+// Username, else DefaultClientID.
+func (m MQTT) SessionClientID() string {
+	switch {
+	case m.ClientID != "":
+		return m.ClientID
+	case m.Username != "":
+		return m.Username
+	}
+	return DefaultClientID
 }
 
 // ClientTLS is how the gateway verifies a TLS server and proves itself to it.
@@ -117,6 +137,16 @@ type EmbeddedBroker struct {
 	// password connect by its id alone: for development and the demo only. A device
 	// that has a credential must always present it.
 	AllowNoPassword bool `yaml:"allow_no_password"`
+	// MaxConnecting bounds the connections that have not authenticated yet (TLS
+	// handshake, CONNECT, password check); MaxConnectingPerAddress bounds them per
+	// remote IP address, so a flood from one address leaves room for the devices.
+	MaxConnecting           int `yaml:"max_connecting"`
+	MaxConnectingPerAddress int `yaml:"max_connecting_per_address"`
+	// MaxConnectionsPerAddress bounds all open connections of one IP address
+	// (devices behind one NAT share one).
+	MaxConnectionsPerAddress int `yaml:"max_connections_per_address"`
+	// ConnectTimeout is how long a new connection has to send its CONNECT.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
 
 // Influx configures the InfluxDB writer.
@@ -188,8 +218,10 @@ type Log struct {
 func Default() Config {
 	return Config{
 		DataDir: "data",
-		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", ClientID: "carebed-gateway", Inflight: 10000,
+		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", Inflight: 10000,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
+		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 16, MaxConnectionsPerAddress: 256,
+			ConnectTimeout: 10 * time.Second},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 		},
@@ -302,13 +334,18 @@ func (c Config) Validate() error {
 	}{
 		{"data_dir", nonEmpty(c.DataDir)},
 		{"mqtt.url", c.mqttURL()},
-		{"mqtt.client_id", nonEmpty(c.MQTT.ClientID)},
+		{"mqtt.client_id", c.mqttClientID()},
 		{"mqtt.inflight", between(c.MQTT.Inflight, 1, 1_000_000)},
 		{"mqtt.keep_alive", atLeast(c.MQTT.KeepAlive, time.Second)},
 		{"mqtt.connect_timeout", atLeast(c.MQTT.ConnectTimeout, time.Second)},
 		{"mqtt.tls", c.MQTT.TLS.check()},
 		{"embedded_broker.addr", optionalAddr(c.EmbeddedBroker.Addr)},
 		{"embedded_broker.tls", c.EmbeddedBroker.TLS.check()},
+		{"embedded_broker.max_connecting", between(c.EmbeddedBroker.MaxConnecting, 1, 100_000)},
+		{"embedded_broker.max_connecting_per_address", between(c.EmbeddedBroker.MaxConnectingPerAddress, 1, c.EmbeddedBroker.MaxConnecting)},
+		{"embedded_broker.max_connections_per_address", between(c.EmbeddedBroker.MaxConnectionsPerAddress,
+			c.EmbeddedBroker.MaxConnectingPerAddress, 1_000_000)},
+		{"embedded_broker.connect_timeout", within(c.EmbeddedBroker.ConnectTimeout, 100*time.Millisecond, 5*time.Minute)},
 		{"influx.url", httpURL(c.Influx.URL)},
 		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
 		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},
@@ -361,6 +398,25 @@ func (c Config) mqttURL() error {
 	}
 	if u.Host == "" {
 		return fmt.Errorf("%q has no host:port", c.MQTT.URL)
+	}
+	return nil
+}
+
+// mqttClientID: a client id set beside a username must be the username, or Mosquitto
+// (use_username_as_clientid) would file the gateway's session under another name
+// than the one the gateway thinks it resumes. The embedded broker ignores mqtt.
+func (c Config) mqttClientID() error {
+	m := c.MQTT
+	if c.EmbeddedBroker.Addr != "" {
+		return nil
+	}
+	if m.ClientID != "" && strings.TrimSpace(m.ClientID) != m.ClientID {
+		return fmt.Errorf("%q has leading or trailing white space", m.ClientID)
+	}
+	if m.ClientID != "" && m.Username != "" && m.ClientID != m.Username {
+		return fmt.Errorf("%q must equal mqtt.username %q (the broker ties each session to its username; "+
+			"leave client_id out to use the username, see docs/operations.md, Upgrading: the gateway's client id)",
+			m.ClientID, m.Username)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ func TestLoadErrors(t *testing.T) {
 		"small_inflight": "config: mqtt.inflight: 0 is outside 1..1000000",
 		"bad_level":      `config: log.level: "loud" is not one of debug, info, warn, error`,
 		"bad_influx":     `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
+		"client_id_not_username": `config: mqtt.client_id: "carebed-gateway" must equal mqtt.username "gateway" (the broker ties each ` +
+			`session to its username; leave client_id out to use the username, see docs/operations.md, Upgrading: the gateway's client id)`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -123,5 +125,79 @@ func TestExampleIsTheDefaults(t *testing.T) {
 	want.fillDerived()
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("deploy/gateway.example.yml differs from Default():\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestSessionClientIDIsTheUsername(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		clientID, user string
+		want           string
+		wantErr        bool
+	}{
+		{"nothing set: anonymous development broker", "", "", DefaultClientID, false},
+		{"username only", "", "carebed-gateway", "carebed-gateway", false},
+		{"both, equal", "gw-bazhou", "gw-bazhou", "gw-bazhou", false},
+		{"client id only (anonymous broker)", "gw-bazhou", "", "gw-bazhou", false},
+		{"both, different", "carebed-gateway", "gateway", "carebed-gateway", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default()
+			cfg.fillDerived()
+			cfg.MQTT.ClientID, cfg.MQTT.Username = c.clientID, c.user
+			if got := cfg.MQTT.SessionClientID(); got != c.want {
+				t.Errorf("SessionClientID() = %q, want %q", got, c.want)
+			}
+			err := cfg.Validate()
+			if (err != nil) != c.wantErr {
+				t.Fatalf("Validate() = %v, want an error: %v", err, c.wantErr)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "config: mqtt.client_id: ") {
+				t.Errorf("error %q does not name mqtt.client_id", err)
+			}
+		})
+	}
+}
+
+// TestShippedConfigsTieClientIDToUsername: the gateway configurations in deploy/
+// connect with their username as client id.
+func TestShippedConfigsTieClientIDToUsername(t *testing.T) {
+	for _, path := range []string{"../../deploy/gateway.example.yml", "../../deploy/gateway.server.yml", "../../deploy/compose/gateway.yml"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.mqttClientID(); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		if cfg.MQTT.Username != "" && cfg.MQTT.SessionClientID() != cfg.MQTT.Username {
+			t.Errorf("%s: client id %q, username %q", path, cfg.MQTT.SessionClientID(), cfg.MQTT.Username)
+		}
+	}
+}
+
+func TestEmbeddedBrokerLimitsValidated(t *testing.T) {
+	for _, c := range []struct {
+		key string
+		set func(*EmbeddedBroker)
+	}{
+		{"embedded_broker.max_connecting", func(e *EmbeddedBroker) { e.MaxConnecting = 0 }},
+		{"embedded_broker.max_connecting_per_address", func(e *EmbeddedBroker) { e.MaxConnectingPerAddress = e.MaxConnecting + 1 }},
+		{"embedded_broker.max_connections_per_address", func(e *EmbeddedBroker) { e.MaxConnectionsPerAddress = e.MaxConnectingPerAddress - 1 }},
+		{"embedded_broker.connect_timeout", func(e *EmbeddedBroker) { e.ConnectTimeout = 0 }},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			cfg := Default()
+			cfg.fillDerived()
+			c.set(&cfg.EmbeddedBroker)
+			err := cfg.Validate()
+			if err == nil || !strings.HasPrefix(err.Error(), "config: "+c.key+": ") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, c.key)
+			}
+		})
 	}
 }

@@ -261,7 +261,9 @@ func (g *Gateway) buildIntake() error {
 		}
 		b, err := broker.New(broker.Options{Addr: eb.Addr, TLS: tc, Ingest: g.handler,
 			Devices: &g.devices, Credentials: g.reg, AllowNoPassword: eb.AllowNoPassword,
-			OnResponder: g.responders().Act, Registerer: g.o.Registry, Logger: g.log})
+			OnResponder: g.responders().Act, Registerer: g.o.Registry, Logger: g.log,
+			Limits: broker.Limits{MaxConnecting: eb.MaxConnecting, MaxConnectingPerAddress: eb.MaxConnectingPerAddress,
+				MaxConnectionsPerAddress: eb.MaxConnectionsPerAddress, ConnectTimeout: eb.ConnectTimeout}})
 		if err != nil {
 			return fmt.Errorf("embedded_broker.addr: %w", err)
 		}
@@ -274,7 +276,7 @@ func (g *Gateway) buildIntake() error {
 		return fmt.Errorf("mqtt.tls: %w", err)
 	}
 	g.intake = ingest.NewIntake(ingest.IntakeOptions{Inflight: mc.Inflight, Logger: g.log}, g.handler)
-	g.session = mqttsession.New(mqttsession.Options{URL: mc.URL, ClientID: mc.ClientID, TLS: tc,
+	g.session = mqttsession.New(mqttsession.Options{URL: mc.URL, ClientID: mc.SessionClientID(), TLS: tc,
 		Username: mc.Username, Password: mc.Password, Linger: ingest.DefaultLinger,
 		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log, Registerer: g.o.Registry},
 		mqttsession.Route{Prefix: brokerstats.Prefix, Filters: brokerstats.Filters(), Take: stats.Take},

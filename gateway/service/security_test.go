@@ -65,6 +65,7 @@ func newSecureSite(t *testing.T, embedded bool, devices []string) *secureSite {
 			CertFile: certs.Server, KeyFile: certs.ServerKey, CAFile: certs.CA})
 		cfg.MQTT.URL = s.e.mq.URL
 		cfg.MQTT.Username, cfg.MQTT.Password = "gateway", gatewayBrokerPassword
+		cfg.MQTT.ClientID = "" // the username: Mosquitto ties each session to it
 		cfg.MQTT.TLS.CAFile = certs.CA
 	}
 	if err := cfg.Validate(); err != nil {
@@ -348,6 +349,7 @@ func TestMosquittoRequiringClientCertificates(t *testing.T) {
 		CertFile: certs.Server, KeyFile: certs.ServerKey, CAFile: certs.CA, RequireCertificate: true})
 	e.cfg.MQTT.URL = e.mq.URL
 	e.cfg.MQTT.Username, e.cfg.MQTT.Password = "gateway", gatewayBrokerPassword
+	e.cfg.MQTT.ClientID = "" // the username
 	e.cfg.MQTT.TLS = config.ClientTLS{CAFile: certs.CA, CertFile: certs.Client, KeyFile: certs.ClientKey}
 	r := e.start() // the gateway connects with its client certificate
 	if !r.g.Readiness().Ready {
@@ -408,11 +410,11 @@ func TestEmbeddedBrokerResponderApp(t *testing.T) {
 		return true, ""
 	})
 
-	if c, err := s.dial("app-1", visitor.Username, "wrong", s.trust); err == nil {
+	if c, err := s.dial(visitor.Username, visitor.Username, "wrong", s.trust); err == nil {
 		c.Disconnect(0)
 		t.Fatal("a responder with a wrong password connected")
 	}
-	app, err := s.dial("app-1", visitor.Username, visitor.Password, s.trust)
+	app, err := s.dial(visitor.Username, visitor.Username, visitor.Password, s.trust)
 	if err != nil {
 		t.Fatalf("responder refused: %v", err)
 	}

@@ -128,7 +128,8 @@ func export(ctx context.Context, cfg config.Config, reg *registry.Store, dir str
 	if err := writeAtomic(filepath.Join(dir, "acl"), func(w io.Writer) error { return brokerauth.WriteACL(w, users) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "wrote %s and %s for %d broker users; reload Mosquitto (SIGHUP) to apply\n",
+	fmt.Fprintf(stderr, "wrote %s and %s for %d broker users; reload Mosquitto (SIGHUP) to apply\n"+
+		"Mosquitto must run with use_username_as_clientid true (deploy/mosquitto/carebed.conf): each user's client id is its username\n",
 		filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"), len(users))
 	return nil
 }

@@ -1,0 +1,189 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"carebed/gateway/credential"
+	"carebed/gateway/ingest"
+	"carebed/gateway/points"
+	"carebed/gateway/protocol"
+	"carebed/gateway/registry"
+	"carebed/internal/testwait"
+)
+
+// fakeIngest records what the broker hands off.
+type fakeIngest struct {
+	mu   sync.Mutex
+	msgs []ingest.Message
+}
+
+func (f *fakeIngest) Handle(_ context.Context, msgs []ingest.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, msgs...)
+	return nil
+}
+
+// topics returns the topics handed off so far.
+func (f *fakeIngest) topics() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.msgs))
+	for i, m := range f.msgs {
+		out[i] = m.Topic
+	}
+	return out
+}
+
+type fakeDevices map[string]bool
+
+func (d fakeDevices) Lookup(id string) (points.Tags, bool) { return points.Tags{}, d[id] }
+
+type fakeCreds map[string]registry.Credential
+
+func (c fakeCreds) Credential(_ context.Context, p string) (registry.Credential, error) {
+	if cr, ok := c[p]; ok {
+		return cr, nil
+	}
+	return registry.Credential{}, registry.ErrNotFound
+}
+
+// site is an embedded broker with two devices and two responders, each with a
+// password ("pw-" + its name).
+type site struct {
+	b      *Broker
+	ingest *fakeIngest
+	reg    *prometheus.Registry
+	url    string
+}
+
+var (
+	siteDevices    = []string{"bed-0001", "bed-0002"}
+	siteResponders = []string{"r-0000000000000001", "r-0000000000000002"}
+)
+
+func newSite(t *testing.T, tune func(*Options)) *site {
+	t.Helper()
+	devs, creds := fakeDevices{}, fakeCreds{}
+	for _, d := range siteDevices {
+		devs[d] = true
+		creds[d] = registry.Credential{Principal: d, Kind: registry.PrincipalDevice, Hash: credential.Hash("pw-" + d), Issued: time.Now()}
+	}
+	for _, r := range siteResponders {
+		creds[r] = registry.Credential{Principal: r, Kind: registry.PrincipalResponder, Hash: credential.Hash("pw-" + r), Issued: time.Now()}
+	}
+	s := &site{ingest: &fakeIngest{}, reg: prometheus.NewRegistry()}
+	o := Options{Addr: "127.0.0.1:0", Ingest: s.ingest, Devices: devs, Credentials: creds,
+		OnResponder: func(context.Context, string, []byte) {}, Registerer: s.reg,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	if tune != nil {
+		tune(&o)
+	}
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	s.b, s.url = b, "tcp://"+b.Addr().String()
+	return s
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// dial connects with a persistent session; a device sets its Last Will (offline).
+func (s *site) dial(clientID, user string, lost chan<- string) (paho.Client, error) {
+	o := paho.NewClientOptions().AddBroker(s.url).SetClientID(clientID).SetUsername(user).
+		SetPassword("pw-" + user).SetCleanSession(false).SetProtocolVersion(4).
+		SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	if strings.HasPrefix(user, "bed-") {
+		o.SetBinaryWill(protocol.DeviceTopic(user, protocol.KindStatus), protocol.EncodeStatus(protocol.Status{Online: false}), 1, true)
+	}
+	if lost != nil {
+		o.SetConnectionLostHandler(func(paho.Client, error) { lost <- clientID })
+	}
+	c := paho.NewClient(o)
+	tok := c.Connect()
+	if !tok.WaitTimeout(10 * time.Second) {
+		return nil, errors.New("connect timed out")
+	}
+	return c, tok.Error()
+}
+
+func (s *site) refused(reason string) float64 {
+	return testutil.ToFloat64(s.b.hook.refused.WithLabelValues(reason))
+}
+
+// TestEveryPrincipalOnlyItsOwnClientID: nobody, whatever their credential, may
+// connect with another principal's client id; the device holding it stays connected
+// and its Last Will is not fired.
+func TestEveryPrincipalOnlyItsOwnClientID(t *testing.T) {
+	s := newSite(t, nil)
+	dev, resp := siteDevices[0], siteResponders[0]
+	lost := make(chan string, 8)
+	victims := map[string]paho.Client{}
+	for _, id := range []string{dev, resp} {
+		c, err := s.dial(id, id, lost)
+		if err != nil {
+			t.Fatalf("%s with its own client id refused: %v", id, err)
+		}
+		defer c.Disconnect(100)
+		victims[id] = c
+	}
+	for i, c := range []struct{ name, clientID, user string }{
+		{"responder as a device", dev, resp},
+		{"device as another device", dev, siteDevices[1]},
+		{"device as a responder", resp, dev},
+		{"responder as another responder", resp, siteResponders[1]},
+		{"device as the gateway", "carebed-gateway", dev},
+		{"responder with a made-up id", "app-1", resp},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if cl, err := s.dial(c.clientID, c.user, nil); err == nil {
+				cl.Disconnect(0)
+				t.Fatalf("%s connected with client id %s", c.user, c.clientID)
+			}
+			if n := s.refused(refusedClientID); n != float64(i+1) {
+				t.Errorf("refused{client_id_mismatch} = %v, want %v", n, i+1)
+			}
+		})
+	}
+	select {
+	case id := <-lost:
+		t.Fatalf("%s was thrown off", id)
+	case <-time.After(200 * time.Millisecond):
+	}
+	for id, c := range victims {
+		if !c.IsConnectionOpen() {
+			t.Errorf("%s no longer connected", id)
+		}
+	}
+	if got := s.ingest.topics(); len(got) != 0 {
+		t.Fatalf("handed off %v: a Last Will fired for a device that never left", got)
+	}
+	// The device is still served: its publish is handed off.
+	tok := victims[dev].Publish(protocol.DeviceTopic(dev, protocol.KindEvent), 1, false,
+		protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	testwait.Until(t, 5*time.Second, "the device's event handed off", func() (bool, string) {
+		got := s.ingest.topics()
+		return len(got) == 1, fmt.Sprint(got)
+	})
+}
