@@ -33,6 +33,9 @@ type Store interface {
 	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
 	RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error
 	HandOver(ctx context.Context, id int64, by, to, channel string, now time.Time) (alerting.Alert, error)
+	// SeenMessage records an inbound SMS's MessageSid: false when it was taken before.
+	SeenMessage(ctx context.Context, sid string, at time.Time) (first bool, err error)
+	ForgetMessage(ctx context.Context, sid string) error
 }
 
 // Escalation acknowledges alerts and takes delivery receipts.
