@@ -17,6 +17,7 @@ func TestLoadErrors(t *testing.T) {
 		"small_inflight": "config: mqtt.inflight: 0 is outside 1..1000000",
 		"bad_level":      `config: log.level: "loud" is not one of debug, info, warn, error`,
 		"bad_influx":     `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
+		"bad_proxy":      `config: http.trusted_proxies: [1]: "10.0.0" is neither an address nor a CIDR`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -75,8 +75,12 @@ func (g *Gateway) buildAlerting() error {
 	if err := g.restoreConditions(st); err != nil {
 		return err
 	}
+	proxies, err := g.cfg.HTTP.Proxies()
+	if err != nil {
+		return fmt.Errorf("config: http.trusted_proxies: %w", err)
+	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
-		Logger: g.log, Now: g.now})
+		Logger: g.log, Now: g.now, TrustedProxies: proxies})
 	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
 	return g.buildConsole(logged, dir, links, pol.Location())
