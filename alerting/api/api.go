@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"carebed/alerting"
 	"carebed/alerting/sqlite"
 )
@@ -57,14 +59,17 @@ type Options struct {
 	// webhooks answer 404.
 	TwilioToken string
 	PublicURL   string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Registerer takes the API's metrics (refused actions); nil: not exported.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // API is the HTTP handler set.
 type API struct {
-	o   Options
-	log *slog.Logger
+	o        Options
+	log      *slog.Logger
+	refusals *prometheus.CounterVec
 }
 
 // New returns the API.
@@ -75,7 +80,7 @@ func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &API{o: o, log: o.Logger.With("component", "alert-api")}
+	return &API{o: o, log: o.Logger.With("component", "alert-api"), refusals: newRefusals(o.Registerer)}
 }
 
 // Register adds the routes to mux.

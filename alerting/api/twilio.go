@@ -65,10 +65,16 @@ func (a *API) smsReply(ctx context.Context, in twilio.Inbound) (string, error) {
 	case errors.Is(err, sqlite.ErrNotFound):
 		return "没有找到需要您确认的警报。回复“1”确认最新警报，或回复警报代码。", nil
 	case errors.Is(err, errNotPaged):
-		a.o.Store.RefuseAck(ctx, al.ID, people[0].ID, "sms", err.Error(), a.o.Now()) //nolint:errcheck // best effort record
+		a.Refuse(ctx, al, people[0].ID, "sms", alerting.ActionAck, err)
 		return "您不在警报" + al.Code + "的通知名单上，不能确认。", nil
 	case err != nil:
 		return "", err
+	}
+	// An SMS reply only ever acknowledges; closing an alert is for the app, the
+	// console or the API. The rule is asked all the same, as on every channel.
+	if err := alerting.Permit(p.Role, alerting.ActionAck); err != nil {
+		a.Refuse(ctx, al, p.ID, "sms", alerting.ActionAck, err)
+		return "您的身份不能确认警报" + al.Code + "。请联系乡镇卫生院。", nil
 	}
 	acked, err := a.o.Escalation.Ack(ctx, al.ID, p, "sms")
 	switch {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"carebed/alerting"
 	"carebed/gateway/registry"
 )
 
@@ -136,7 +137,7 @@ func (s *Service) me(w http.ResponseWriter, r *http.Request) {
 // userJSON is what a user is told about themselves (no hash).
 func userJSON(u registry.User) map[string]any {
 	return map[string]any{"name": u.Name, "display": u.Display, "role": u.Role, "county": u.County,
-		"township": u.Township, "village": u.Village, "may_resolve": roles[u.Role].mayResolve}
+		"township": u.Township, "village": u.Village, "may_resolve": CallerOf(u).May(alerting.ActionResolve)}
 }
 
 // remoteIP is the client's address without the port.

@@ -82,7 +82,8 @@ func (g *Gateway) buildAlerting() error {
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now, TrustedProxies: proxies})
 	g.alertAPI = api.New(api.Options{Store: logged, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
-		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
+		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
+		Logger: g.log, Now: g.now})
 	return g.buildConsole(logged, dir, links, pol.Location())
 }
 
