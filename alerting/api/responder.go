@@ -3,22 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"carebed/alerting"
 )
-
-// ResponderID is the responder-app id of the person with this phone: the app, once
-// its user has signed in with the phone, derives the same id, and the id carries no
-// phone number into MQTT topics.
-func ResponderID(phone string) string {
-	sum := sha256.Sum256([]byte("carebed-responder:" + phone))
-	return "r-" + hex.EncodeToString(sum[:8])
-}
 
 // ResponderAction is what a responder app publishes to
 // carebed/v1/responders/{responder}/ack.

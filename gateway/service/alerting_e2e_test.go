@@ -13,7 +13,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.yaml.in/yaml/v3"
 
-	"carebed/alerting/api"
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/twilio/twiliotest"
 	asqlite "carebed/alerting/sqlite"
@@ -72,6 +71,17 @@ func newAlertEnv(t *testing.T) *alertEnv {
 	e.importLedger(ledger)
 	e.admin = e.countyAdmin("和静县")
 	return e
+}
+
+// responderID is the responder-app id the registry gives phone (the username its
+// app would be provisioned with).
+func (e *alertEnv) responderID(phone string) string {
+	e.t.Helper()
+	id, err := openRegistry(e.t, e.cfg.Registry.Path).ResponderID(context.Background(), phone)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
 }
 
 // smsTo returns the texts the fake Twilio took for phone, in order.
@@ -348,7 +358,7 @@ func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 	code, id := all[0].Code, all[0].ID
 	app := publishClient(t, e.mq.URL, "responder-app")
 	ack := func(phone, body string) {
-		publish(t, app, "carebed/v1/responders/"+api.ResponderID(phone)+"/ack", []byte(body))
+		publish(t, app, "carebed/v1/responders/"+e.responderID(phone)+"/ack", []byte(body))
 	}
 	ack(clinicPhone, `{"v":1,"alert":"`+code+`","action":"ack"}`) // not paged yet: refused
 	ack(visitPhone, `{"v":1,"alert":"`+code+`","action":"ack"}`)
@@ -397,7 +407,7 @@ func TestFamilyCannotCloseAlertOverMQTT(t *testing.T) {
 	}
 	code, id := all[0].Code, all[0].ID
 	app := publishClient(t, e.mq.URL, "family-app")
-	publish(t, app, "carebed/v1/responders/"+api.ResponderID(familyPhone)+"/ack",
+	publish(t, app, "carebed/v1/responders/"+e.responderID(familyPhone)+"/ack",
 		[]byte(`{"v":1,"alert":"`+code+`","action":"resolve","outcome":"false_alarm"}`))
 	waitFor(t, 10*time.Second, "the family's resolve refused", func() (bool, string) {
 		n := metric(t, r.reg, "carebed_alert_actions_refused_total", map[string]string{"channel": "mqtt", "action": "resolve", "reason": "role"})
