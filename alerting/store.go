@@ -191,6 +191,24 @@ type Links interface {
 	UseLink(ctx context.Context, id string, now time.Time) (Link, error)
 }
 
+// ReplyRetention is how long a store remembers the MessageSid of an SMS reply. An
+// SMS reply of "1" means "the newest open alert paged to me", so a replayed reply
+// could act on any alert open at the time of the replay: the sid must be remembered
+// for longer than any alert stays open. Alerts are acknowledged within minutes and
+// closed within days; 400 days is far beyond that and costs one short row a reply.
+const ReplyRetention = 400 * 24 * time.Hour
+
+// Replies remembers the inbound SMS replies taken, by the provider's message id, so a
+// replayed (captured and correctly signed) reply is answered without acting.
+type Replies interface {
+	// SeenMessage records that message sid arrived at at and reports whether it is
+	// the first time; sids older than ReplyRetention are forgotten on the way.
+	SeenMessage(ctx context.Context, sid string, at time.Time) (first bool, err error)
+	// ForgetMessage forgets sid, so the provider's retry of a reply the gateway
+	// could not take is acted on.
+	ForgetMessage(ctx context.Context, sid string) error
+}
+
 // Conditions keeps the alert rules' per-device state (opaque bytes) across restarts.
 type Conditions interface {
 	SaveConditions(ctx context.Context, states map[string][]byte) error
@@ -205,6 +223,7 @@ type Store interface {
 	Schedule
 	Links
 	Conditions
+	Replies
 	Feed
 	Close() error
 }

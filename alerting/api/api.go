@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"carebed/alerting"
 )
 
@@ -32,6 +34,9 @@ type Store interface {
 	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
 	RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error
 	HandOver(ctx context.Context, id int64, by, to, channel string, now time.Time) (alerting.Alert, error)
+	// SeenMessage records an inbound SMS's MessageSid: false when it was taken before.
+	SeenMessage(ctx context.Context, sid string, at time.Time) (first bool, err error)
+	ForgetMessage(ctx context.Context, sid string) error
 }
 
 // Escalation acknowledges alerts and takes delivery receipts.
@@ -53,14 +58,17 @@ type Options struct {
 	// webhooks answer 404.
 	TwilioToken string
 	PublicURL   string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Registerer takes the API's metrics (refused actions); nil: not exported.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // API is the HTTP handler set.
 type API struct {
-	o   Options
-	log *slog.Logger
+	o        Options
+	log      *slog.Logger
+	refusals *prometheus.CounterVec
 }
 
 // New returns the API.
@@ -71,7 +79,7 @@ func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &API{o: o, log: o.Logger.With("component", "alert-api")}
+	return &API{o: o, log: o.Logger.With("component", "alert-api"), refusals: newRefusals(o.Registerer)}
 }
 
 // Register adds the routes to mux.

@@ -21,9 +21,14 @@ type Caller struct {
 	// Area is what the caller may see: the set fields must match, the empty ones
 	// below them match anything (an empty County: everything).
 	Area alerting.Place
-	// MayResolve allows closing alerts; everyone who sees an alert may acknowledge it.
-	MayResolve bool
+	// Acts is the role the caller acts in towards alerts (a township's duty staff act
+	// as the township clinic): what alerting.Permit lets them do.
+	Acts alerting.Receiver
 }
+
+// May reports whether the caller's role may do a to the alerts they see
+// (alerting.Permit).
+func (c Caller) May(a alerting.Action) bool { return alerting.Permit(c.Acts, a) == nil }
 
 // Sees reports whether p lies in the caller's area.
 func (c Caller) Sees(p alerting.Place) bool {

@@ -16,8 +16,8 @@ import (
 var (
 	// ErrNoSuchAlert: the alert does not exist, or lies outside the caller's area.
 	ErrNoSuchAlert = errors.New("no such alert")
-	// ErrForbidden: the caller's role may not do this.
-	ErrForbidden = errors.New("not allowed for your role")
+	// ErrForbidden: the caller's role may not do this (alerting.Permit).
+	ErrForbidden = alerting.ErrNotPermitted
 )
 
 // BadRequest is an error in what the caller asked (e.g. an unknown outcome).
@@ -85,8 +85,13 @@ func (a *API) visible(ctx context.Context, c Caller, id int64) (alerting.Alert, 
 // AckAs acknowledges the alert as the caller (or as the person the ladder paged, when
 // the caller's phone is theirs), through channel ("api", "console").
 func (a *API) AckAs(ctx context.Context, c Caller, id int64, channel string) (alerting.Alert, error) {
-	if _, err := a.visible(ctx, c, id); err != nil {
+	al, err := a.visible(ctx, c, id)
+	if err != nil {
 		return alerting.Alert{}, err
+	}
+	if err := alerting.Permit(c.Acts, alerting.ActionAck); err != nil {
+		a.Refuse(ctx, al, c.ID, channel, alerting.ActionAck, err)
+		return al, err
 	}
 	p, err := a.person(ctx, c, id)
 	if err != nil {
@@ -98,11 +103,14 @@ func (a *API) AckAs(ctx context.Context, c Caller, id int64, channel string) (al
 // ResolveAs closes the alert with an outcome and a note, if the caller's role may.
 func (a *API) ResolveAs(ctx context.Context, c Caller, id int64, outcome alerting.Outcome, note, channel string) (alerting.Alert, error) {
 	al, err := a.visible(ctx, c, id)
-	switch {
-	case err != nil:
+	if err != nil {
 		return al, err
-	case !c.MayResolve:
-		return al, fmt.Errorf("%w: %s may acknowledge alerts but not close them", ErrForbidden, c.Role)
+	}
+	if err := alerting.Permit(c.Acts, alerting.ActionResolve); err != nil {
+		a.Refuse(ctx, al, c.ID, channel, alerting.ActionResolve, err)
+		return al, fmt.Errorf("%w (role %s)", err, c.Role)
+	}
+	switch {
 	case !outcomes[outcome]:
 		return al, BadRequest{"outcome must be false_alarm, handled_at_home, referred_to_clinic or sent_to_hospital"}
 	case len([]rune(note)) > 500:
@@ -123,6 +131,10 @@ type Users interface {
 func (a *API) HandOverAs(ctx context.Context, c Caller, id int64, to, channel string) (alerting.Alert, error) {
 	al, err := a.visible(ctx, c, id)
 	if err != nil {
+		return al, err
+	}
+	if err := alerting.Permit(c.Acts, alerting.ActionHandOver); err != nil {
+		a.Refuse(ctx, al, c.ID, channel, alerting.ActionHandOver, err)
 		return al, err
 	}
 	if a.o.Users == nil {

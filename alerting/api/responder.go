@@ -3,22 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"carebed/alerting"
 )
-
-// ResponderID is the responder-app id of the person with this phone: the app, once
-// its user has signed in with the phone, derives the same id, and the id carries no
-// phone number into MQTT topics.
-func ResponderID(phone string) string {
-	sum := sha256.Sum256([]byte("carebed-responder:" + phone))
-	return "r-" + hex.EncodeToString(sum[:8])
-}
 
 // ResponderAction is what a responder app publishes to
 // carebed/v1/responders/{responder}/ack.
@@ -69,7 +59,10 @@ type Responders interface {
 }
 
 // Responder carries out an action a responder app published. The person must have
-// been paged about the alert; refusals are recorded in the alert's audit trail.
+// been paged about the alert, and their role must allow the action
+// (alerting.Permit: family members and visitors acknowledge, they do not close);
+// refusals are recorded in the alert's audit trail and counted. The app hears
+// nothing back of a refusal (its alert stays open on its screen).
 func (a *API) Responder(ctx context.Context, responder string, payload []byte) (alerting.Alert, error) {
 	act, err := DecodeResponderAction(payload)
 	if err != nil {
@@ -89,16 +82,49 @@ func (a *API) Responder(ctx context.Context, responder string, payload []byte) (
 	if act.Alert == "1" {
 		return alerting.Alert{}, fmt.Errorf("%w: name the alert by its code", ErrBadAction)
 	}
+	action := alerting.Action(act.Action)
 	al, p, err := a.target(ctx, people, act.Alert)
 	if errors.Is(err, errNotPaged) {
-		a.o.Store.RefuseAck(ctx, al.ID, people[0].ID, "mqtt", err.Error(), a.o.Now()) //nolint:errcheck // best effort record
+		a.Refuse(ctx, al, people[0].ID, "mqtt", action, err)
 		return al, err
 	}
 	if err != nil {
 		return al, err
 	}
-	if act.Action == "resolve" {
+	if p, err = a.entitled(ctx, al, people, p, action); err != nil {
+		a.Refuse(ctx, al, p.ID, "mqtt", action, err)
+		return al, err
+	}
+	if action == alerting.ActionResolve {
 		return a.o.Store.Resolve(ctx, al.ID, p.ID, "mqtt", act.Outcome, act.Note, a.o.Now())
 	}
 	return a.o.Escalation.Ack(ctx, al.ID, p, "mqtt")
+}
+
+// entitled returns who, among people (one phone: a village doctor of this home may
+// also be family of it), acts on al: paged, the person the ladder paged about
+// it, if alerting.Permit lets their role do act, else another of them who was also
+// paged about it and whose role may. The error is Permit's for paged.
+func (a *API) entitled(ctx context.Context, al alerting.Alert, people []alerting.Person, paged alerting.Person, act alerting.Action) (alerting.Person, error) {
+	refused := alerting.Permit(paged.Role, act)
+	if refused == nil {
+		return paged, nil
+	}
+	var ids []string
+	byID := map[string]alerting.Person{}
+	for _, p := range people {
+		if p.ID != paged.ID && alerting.Permit(p.Role, act) == nil {
+			ids, byID[p.ID] = append(ids, p.ID), p
+		}
+	}
+	if len(ids) > 0 {
+		who, err := a.o.Store.PagedAbout(ctx, al.ID, ids...)
+		if err != nil {
+			return paged, err
+		}
+		if who != "" {
+			return byID[who], nil
+		}
+	}
+	return paged, refused
 }

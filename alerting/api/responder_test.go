@@ -44,10 +44,3 @@ func FuzzDecodeResponderAction(f *testing.F) {
 		}
 	})
 }
-
-func TestResponderIDHasNoPhone(t *testing.T) {
-	id := ResponderID("+8613800000012")
-	if strings.Contains(id, "13800000012") || len(id) != 18 || id != ResponderID("+8613800000012") {
-		t.Errorf("responder id %q", id)
-	}
-}

@@ -14,6 +14,11 @@ import (
 // inboundSMS takes an SMS reply: "1" (or "确认") acknowledges the newest alert the
 // sender was paged about, an alert's code acknowledges that alert. Only registered
 // people can acknowledge; the answer goes back to them by SMS (TwiML).
+//
+// Each MessageSid is acted on once: Twilio's signature does not cover the time, so a
+// captured, correctly signed "1" could otherwise be replayed to acknowledge whatever
+// alert is newest then. A replay is answered with an empty TwiML (no SMS back) and
+// changes nothing; the store remembers sids for sqlite.MessageRetention.
 func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 	v, ok := a.verify(w, r, "/webhooks/twilio/sms")
 	if !ok {
@@ -24,40 +29,62 @@ func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	people, err := a.o.Directory.PeopleByPhone(r.Context(), in.From)
+	first, err := a.o.Store.SeenMessage(r.Context(), in.MessageSID, a.o.Now())
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
+	if !first {
+		a.log.Warn("SMS reply replayed: ignored", "message_sid", in.MessageSID)
+		twiml(w, "")
+		return
+	}
+	reply, err := a.smsReply(r.Context(), in)
+	if err != nil {
+		// Not taken: Twilio's retry of this message may act.
+		a.o.Store.ForgetMessage(r.Context(), in.MessageSID) //nolint:errcheck // the error reported is err
+		a.fail(w, err)
+		return
+	}
+	twiml(w, reply)
+}
+
+// smsReply acts on an SMS reply and returns the answer to send back.
+func (a *API) smsReply(ctx context.Context, in twilio.Inbound) (string, error) {
+	people, err := a.o.Directory.PeopleByPhone(ctx, in.From)
+	if err != nil {
+		return "", err
+	}
 	if len(people) == 0 {
 		a.log.Warn("SMS reply from an unregistered number refused", "message_sid", in.MessageSID)
-		twiml(w, "此号码未登记，不能确认警报。请联系乡镇卫生院。")
-		return
+		return "此号码未登记，不能确认警报。请联系乡镇卫生院。", nil
 	}
-	al, p, err := a.target(r.Context(), people, in.Body)
+	al, p, err := a.target(ctx, people, in.Body)
 	switch {
 	case errors.Is(err, alerting.ErrNotFound):
-		twiml(w, "没有找到需要您确认的警报。回复“1”确认最新警报，或回复警报代码。")
-		return
+		return "没有找到需要您确认的警报。回复“1”确认最新警报，或回复警报代码。", nil
 	case errors.Is(err, errNotPaged):
-		a.o.Store.RefuseAck(r.Context(), al.ID, people[0].ID, "sms", err.Error(), a.o.Now()) //nolint:errcheck // best effort record
-		twiml(w, "您不在警报"+al.Code+"的通知名单上，不能确认。")
-		return
+		a.Refuse(ctx, al, people[0].ID, "sms", alerting.ActionAck, err)
+		return "您不在警报" + al.Code + "的通知名单上，不能确认。", nil
 	case err != nil:
-		a.fail(w, err)
-		return
+		return "", err
 	}
-	acked, err := a.o.Escalation.Ack(r.Context(), al.ID, p, "sms")
+	// An SMS reply only ever acknowledges; closing an alert is for the app, the
+	// console or the API. The rule is asked all the same, as on every channel.
+	if err := alerting.Permit(p.Role, alerting.ActionAck); err != nil {
+		a.Refuse(ctx, al, p.ID, "sms", alerting.ActionAck, err)
+		return "您的身份不能确认警报" + al.Code + "。请联系乡镇卫生院。", nil
+	}
+	acked, err := a.o.Escalation.Ack(ctx, al.ID, p, "sms")
 	switch {
 	case errors.Is(err, alerting.ErrAcknowledged):
-		twiml(w, "警报"+acked.Code+"已有人接手，谢谢。")
+		return "警报" + acked.Code + "已有人接手，谢谢。", nil
 	case errors.Is(err, alerting.ErrResolved):
-		twiml(w, "警报"+acked.Code+"已处理完毕，谢谢。")
+		return "警报" + acked.Code + "已处理完毕，谢谢。", nil
 	case err != nil:
-		a.fail(w, err)
-	default:
-		twiml(w, "已确认，警报"+acked.Code+"由您处理。其他人已收到通知。")
+		return "", err
 	}
+	return "已确认，警报" + acked.Code + "由您处理。其他人已收到通知。", nil
 }
 
 var errNotPaged = errors.New("the sender was not paged about this alert")
@@ -121,12 +148,16 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request, path string) (map[s
 	return v, true
 }
 
-// twiml answers a webhook with an SMS back to the sender.
+// twiml answers a webhook with an SMS back to the sender; "" sends none.
 func twiml(w http.ResponseWriter, msg string) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	var b strings.Builder
-	b.WriteString(xml.Header + "<Response><Message>")
-	xml.EscapeText(&b, []byte(msg)) //nolint:errcheck // strings.Builder does not fail
-	b.WriteString("</Message></Response>")
+	b.WriteString(xml.Header + "<Response>")
+	if msg != "" {
+		b.WriteString("<Message>")
+		xml.EscapeText(&b, []byte(msg)) //nolint:errcheck // strings.Builder does not fail
+		b.WriteString("</Message>")
+	}
+	b.WriteString("</Response>")
 	w.Write([]byte(b.String())) //nolint:errcheck // the client went away
 }

@@ -96,7 +96,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("alert store: %w", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; reads are short
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schema + messageSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("alert store %s: %w", path, err)
 	}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"ListAndCounts", listAndCounts},
 		{"LatestPagedTo", latestPagedTo},
 		{"Conditions", conditions},
+		{"RepliesTakenOnce", repliesTakenOnce},
 		{"FeedHasEveryChange", feedHasEveryChange},
 	}
 	for _, tc := range tests {
@@ -479,4 +480,34 @@ func kinds(cs []alerting.Change) []alerting.ChangeKind {
 		out[i] = c.What
 	}
 	return out
+}
+
+// repliesTakenOnce: a reply's sid is taken once, again after it is forgotten, and
+// again once it is older than ReplyRetention.
+func repliesTakenOnce(t *testing.T, s alerting.Store) {
+	ctx := context.Background()
+	for i, st := range []struct {
+		sid    string
+		at     time.Time
+		forget bool
+		first  bool
+	}{
+		{sid: "SM1", at: t0, first: true},
+		{sid: "SM1", at: t0.Add(time.Minute), first: false},
+		{sid: "SM2", at: t0.Add(time.Minute), first: true},
+		{sid: "SM2", forget: true},
+		{sid: "SM2", at: t0.Add(2 * time.Minute), first: true},
+		{sid: "SM1", at: t0.Add(alerting.ReplyRetention - time.Hour), first: false},
+		{sid: "SM1", at: t0.Add(alerting.ReplyRetention + time.Hour), first: true},
+	} {
+		if st.forget {
+			if err := s.ForgetMessage(ctx, st.sid); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if first, err := s.SeenMessage(ctx, st.sid, st.at); err != nil || first != st.first {
+			t.Fatalf("step %d: SeenMessage(%s) = %v, %v; want %v", i, st.sid, first, err, st.first)
+		}
+	}
 }

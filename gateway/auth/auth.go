@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -52,10 +53,13 @@ type Options struct {
 	// SessionTTL is how long a sign-in lasts; default 12 hours (a duty shift).
 	SessionTTL time.Duration
 	// Limits of sign-in attempts; defaults in newLimiter.
-	Limits     Limits
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Limits Limits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For ClientIP
+	// believes (config http.trusted_proxies).
+	TrustedProxies []netip.Prefix
+	Registerer     prometheus.Registerer
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Service authenticates API requests.
@@ -140,35 +144,59 @@ func requestToken(r *http.Request) string {
 	return ""
 }
 
-// Login checks name and password, from the client at remote (an IP address), and
-// opens a session: the token is the session id.
+// Login checks name and password, from the client at remote (an IP address: see
+// ClientIP), and opens a session: the token is the session id.
+//
+// Limits: a name whose allowance wrong passwords have spent is refused before its
+// password is hashed. An address whose allowance is spent (wrong passwords from it,
+// for any names) still lets a right password through, so that one guesser behind
+// the county's proxy or NAT does not lock the staff out; the name's own limit bounds
+// how many hashes such attempts cost.
 func (s *Service) Login(ctx context.Context, name, password, remote string) (string, registry.User, error) {
-	if !s.limits.allow(name, remote) {
-		s.logins.WithLabelValues("limited").Inc()
-		s.log.Warn("sign-in refused: too many attempts", "user", name, "remote", remote)
-		return "", registry.User{}, ErrTooManyLogins
+	at, ok := s.limits.begin(name, remote)
+	if !ok {
+		return "", registry.User{}, s.limited(name, remote, "name")
 	}
 	u, err := s.o.Store.User(ctx, name)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
+		if at.addrOver { // no right password to let through: refuse without a hash
+			at.giveBack()
+			return "", registry.User{}, s.limited(name, remote, "address")
+		}
 		VerifyPassword(dummyHash(), password)
 		u = registry.User{}
 	case err != nil:
+		at.giveBack()
 		return "", u, err
 	}
 	if u.Name == "" || !u.Active() || u.PasswordHash == "" || !VerifyPassword(u.PasswordHash, password) {
+		at.wrong()
+		if at.addrOver {
+			return "", registry.User{}, s.limited(name, remote, "address")
+		}
 		s.logins.WithLabelValues("bad").Inc()
 		s.log.Warn("sign-in refused", "user", name, "remote", remote)
 		return "", registry.User{}, ErrBadLogin
 	}
 	token, err := s.issue(ctx, u.Name, registry.TokenSession, "sign-in from "+remote, s.o.SessionTTL)
 	if err != nil {
+		at.giveBack()
 		return "", u, err
 	}
+	at.giveBack()
 	s.limits.reset(name)
 	s.logins.WithLabelValues("ok").Inc()
 	s.log.Info("signed in", "user", u.Name, "role", u.Role, "remote", remote)
 	return token, u, nil
+}
+
+// limited counts and logs a sign-in refused by the limit of by ("name" or
+// "address") and returns ErrTooManyLogins.
+func (s *Service) limited(name, remote, by string) error {
+	s.logins.WithLabelValues("limited").Inc()
+	s.log.Warn("sign-in refused: too many attempts", "user", name, "remote", remote, "limit", by)
+	return ErrTooManyLogins
 }
 
 // Logout ends the session or deletes the token.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"carebed/alerting"
 	"carebed/alerting/api"
 	"carebed/gateway/registry"
 )
@@ -115,7 +116,7 @@ func TestSessionLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := authenticate(s, token)
-	if err != nil || c.ID != "user/duty-1" || c.Area.Township != "巴伦台镇" || !c.MayResolve {
+	if err != nil || c.ID != "user/duty-1" || c.Area.Township != "巴伦台镇" || !c.May(alerting.ActionResolve) {
 		t.Fatalf("caller %+v, %v", c, err)
 	}
 	clk.t = clk.t.Add(time.Hour + time.Second)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
+	"carebed/alerting"
 	"carebed/gateway/registry"
 )
 
@@ -33,7 +36,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
 		return
 	}
-	token, u, err := s.Login(r.Context(), req.Name, req.Password, remoteIP(r))
+	token, u, err := s.Login(r.Context(), req.Name, req.Password, s.ClientIP(r))
 	switch {
 	case errors.Is(err, ErrTooManyLogins):
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.limits.l.NameEvery.Seconds())+1))
@@ -79,8 +82,48 @@ func ClearSessionCookie(w http.ResponseWriter) {
 // RequestToken is the session or API token a request carries, "" when none.
 func RequestToken(r *http.Request) string { return requestToken(r) }
 
-// RemoteIP is the client's address without the port.
+// RemoteIP is the peer's address without the port (the proxy's, behind one; see
+// ClientIP).
 func RemoteIP(r *http.Request) string { return remoteIP(r) }
+
+// ClientIP is the address of the client that made r: the peer's, or, when the peer
+// is one of Options.TrustedProxies, the right-most address of X-Forwarded-For that
+// is not a trusted proxy (each proxy appends the address it got the request from,
+// so everything left of that is whatever the client claimed). A header that cannot
+// be read there gives the nearest trusted proxy's address.
+func (s *Service) ClientIP(r *http.Request) string {
+	peer := remoteIP(r)
+	addr, err := netip.ParseAddr(peer)
+	if err != nil || !s.trusted(addr) {
+		return peer
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return addr.String()
+			}
+			a = a.Unmap()
+			if !s.trusted(a) {
+				return a.String()
+			}
+			addr = a
+		}
+	}
+	return addr.String()
+}
+
+func (s *Service) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.o.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
 
 func (s *Service) me(w http.ResponseWriter, r *http.Request) {
 	u, err := s.user(r)
@@ -94,7 +137,7 @@ func (s *Service) me(w http.ResponseWriter, r *http.Request) {
 // userJSON is what a user is told about themselves (no hash).
 func userJSON(u registry.User) map[string]any {
 	return map[string]any{"name": u.Name, "display": u.Display, "role": u.Role, "county": u.County,
-		"township": u.Township, "village": u.Village, "may_resolve": roles[u.Role].mayResolve}
+		"township": u.Township, "village": u.Village, "may_resolve": CallerOf(u).May(alerting.ActionResolve)}
 }
 
 // remoteIP is the client's address without the port.

@@ -23,17 +23,18 @@ const (
 	RoleVisitor = "visitor"
 )
 
-// role says which area fields a role's user must have and what it may do.
+// role says which area fields a role's user must have, and as whom it acts towards
+// alerts: what it may do is alerting.Permit's to decide, the same on every channel.
 type role struct {
 	township, village bool // required besides the county
-	mayResolve        bool
+	acts              alerting.Receiver
 }
 
 var roles = map[string]role{
-	RoleCountyAdmin:   {mayResolve: true},
-	RoleTownshipDuty:  {township: true, mayResolve: true},
-	RoleVillageDoctor: {township: true, village: true, mayResolve: true},
-	RoleVisitor:       {township: true, village: true},
+	RoleCountyAdmin:   {acts: alerting.ReceiverCountyCentre},
+	RoleTownshipDuty:  {township: true, acts: alerting.ReceiverTownshipClinic},
+	RoleVillageDoctor: {township: true, village: true, acts: alerting.ReceiverVillageDoctor},
+	RoleVisitor:       {township: true, village: true, acts: alerting.ReceiverVillageVisitor},
 }
 
 // Roles lists the role names.
@@ -73,6 +74,6 @@ func needs(b bool) string {
 // CallerOf is the API caller a user is.
 func CallerOf(u registry.User) api.Caller {
 	return api.Caller{ID: "user/" + u.Name, Name: u.Display, Phone: u.Phone, Role: u.Role,
-		Area:       alerting.Place{County: u.County, Township: u.Township, Village: u.Village},
-		MayResolve: roles[u.Role].mayResolve}
+		Area: alerting.Place{County: u.County, Township: u.Township, Village: u.Village},
+		Acts: roles[u.Role].acts}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -181,6 +182,29 @@ type HTTP struct {
 	// TLS serves the API, the console and the webhooks over HTTPS when a certificate
 	// is set (otherwise keep addr on loopback behind the county's HTTPS proxy).
 	TLS ServerTLS `yaml:"tls"`
+	// TrustedProxies are the reverse proxies (addresses or CIDRs, e.g. 127.0.0.1/32)
+	// whose X-Forwarded-For is believed: a request from one of them counts, for the
+	// sign-in limits and the logs, as coming from the right-most address in that
+	// header that is not itself a trusted proxy. Empty: the peer's address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Proxies returns http.trusted_proxies as prefixes; an address alone is a /32 (or
+// /128). The error names the entry.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range h.TrustedProxies {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			a, aerr := netip.ParseAddr(strings.TrimSpace(s))
+			if aerr != nil {
+				return nil, fmt.Errorf("[%d]: %q is neither an address nor a CIDR", i, s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Spool configures the durable telemetry spool.
@@ -358,6 +382,7 @@ func (c Config) Validate() error {
 		{"http.public_url", optionalHTTPURL(c.HTTP.PublicURL)},
 		{"http.link_ttl", atLeast(c.HTTP.LinkTTL, time.Minute)},
 		{"http.tls", c.HTTP.TLS.check()},
+		{"http.trusted_proxies", c.HTTP.proxiesErr()},
 		{"spool.max_bytes", atLeast64(c.Spool.MaxBytes, 1<<20)},
 		{"spool.segment_bytes", atLeast64(c.Spool.SegmentBytes, 64<<10)},
 		{"spool.keep_shipped_bytes", atLeast64(c.Spool.KeepShippedBytes, 0)},
@@ -450,6 +475,11 @@ func files(named map[string]string) error {
 		}
 	}
 	return nil
+}
+
+func (h HTTP) proxiesErr() error {
+	_, err := h.Proxies()
+	return err
 }
 
 func nonEmpty(s string) error {

@@ -58,7 +58,7 @@ func (c *Console) alertPage(q *request) {
 	a := d.Alert
 	data := AlertData{Page: c.page(q, "open"), A: c.row(ctx, q.lang, a, names),
 		CanAck:      waiting(a),
-		CanResolve:  q.caller.MayResolve && a.State != alerting.StateResolved,
+		CanResolve:  q.caller.May(alerting.ActionResolve) && a.State != alerting.StateResolved,
 		CanHandOver: a.State == alerting.StateAcknowledged}
 	if h, err := c.o.Homes.Home(ctx, a.Place.Home); err == nil {
 		data.Home = h

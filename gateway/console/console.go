@@ -36,6 +36,9 @@ type Auth interface {
 	Login(ctx context.Context, name, password, remote string) (string, registry.User, error)
 	Logout(ctx context.Context, token string) error
 	SetSessionCookie(w http.ResponseWriter, r *http.Request, token string) time.Time
+	// ClientIP is the address a sign-in counts against (behind a trusted proxy, the
+	// client's from X-Forwarded-For).
+	ClientIP(r *http.Request) string
 }
 
 // Homes gives what the console shows of a home; *registry.Store is one.

@@ -60,6 +60,7 @@ var words = map[string][2]string{ // [zh, en]
 	"link.expired":           {"此链接已过期。请回复短信，或致电乡镇卫生院。", "This link has expired. Reply to the SMS or call the township clinic."},
 	"link.bad":               {"此链接无效（可能被改动）。请回复短信。", "This link is not valid (it may have been altered). Reply to the SMS instead."},
 	"link.taken":             {"此警报已由他人接手：", "Someone has taken this alert already: "},
+	"link.refused":           {"您的身份不能确认此警报。请联系乡镇卫生院。", "Your role may not take this alert. Call the township clinic."},
 	"link.closed":            {"此警报已经结束。", "This alert is closed."},
 	"refused.taken":          {"已有人接手", "Someone has it already"},
 	"refused.closed":         {"警报已结束", "The alert is closed"},

@@ -70,6 +70,13 @@ func (c *Console) linkAck(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		p = alerting.Person{ID: link.PersonID}
 	}
+	if err := alerting.Permit(p.Role, alerting.ActionAck); err != nil { // the rule of every channel
+		a, _ := c.alertOf(ctx, link.AlertID)
+		c.o.API.Refuse(ctx, a, p.ID, "link", alerting.ActionAck, err)
+		d.Message = tr(l, "link.refused")
+		c.render(w, "link", http.StatusForbidden, d)
+		return
+	}
 	a, err := c.o.Escalation.Ack(ctx, link.AlertID, p, "link")
 	d.A = c.row(ctx, l, a, newNames(c, l))
 	switch {

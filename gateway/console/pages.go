@@ -364,7 +364,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, next := strings.TrimSpace(r.PostForm.Get("name")), safeNext(r.PostForm.Get("next"))
-	token, _, err := c.o.Auth.Login(r.Context(), name, r.PostForm.Get("password"), auth.RemoteIP(r))
+	token, _, err := c.o.Auth.Login(r.Context(), name, r.PostForm.Get("password"), c.o.Auth.ClientIP(r))
 	if err != nil {
 		d := LoginData{Page: Page{Lang: l, Title: tr(l, "title")}, Next: next, Name: name, Error: tr(l, "badlogin")}
 		status := http.StatusUnauthorized

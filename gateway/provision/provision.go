@@ -13,7 +13,6 @@ import (
 	"sort"
 	"time"
 
-	"carebed/alerting/api"
 	"carebed/gateway/brokerauth"
 	"carebed/gateway/credential"
 	"carebed/gateway/registry"
@@ -53,8 +52,16 @@ func Devices(ctx context.Context, reg *registry.Store, o Options) ([]Issued, err
 }
 
 // Responders issues credentials to responder apps: one per phone number in the
-// registry (home contacts and township clinics), with the id api.ResponderID gives.
+// registry (home contacts and township clinics), under the phone's random id
+// (registry.Store.ResponderID). With Rotate and no IDs, the ids kept from before
+// ids were random (legacy, derivable from the phone) are retired first: their
+// logins stop working and every responder gets a new id and password.
 func Responders(ctx context.Context, reg *registry.Store, o Options) ([]Issued, error) {
+	if o.Rotate && len(o.IDs) == 0 {
+		if _, err := reg.RetireLegacyResponderIDs(ctx, o.Now); err != nil {
+			return nil, err
+		}
+	}
 	phones, err := responderPhones(ctx, reg)
 	if err != nil {
 		return nil, err
@@ -73,11 +80,19 @@ func responderPhones(ctx context.Context, reg *registry.Store) (map[string]strin
 		return nil, err
 	}
 	out := make(map[string]string, len(cs)+len(ts))
+	phones := make([]string, 0, len(cs)+len(ts))
 	for _, c := range cs {
-		out[api.ResponderID(c.Phone)] = c.Phone
+		phones = append(phones, c.Phone)
 	}
 	for _, t := range ts {
-		out[api.ResponderID(t.ClinicPhone)] = t.ClinicPhone
+		phones = append(phones, t.ClinicPhone)
+	}
+	for _, phone := range phones {
+		id, err := reg.ResponderID(ctx, phone)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = phone
 	}
 	return out, nil
 }

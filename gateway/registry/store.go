@@ -33,6 +33,9 @@ func Open(path string) (*Store, error) {
 	if err := migrate(context.Background(), db); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
 	}
+	if err := adoptLegacyResponders(context.Background(), db); err != nil {
+		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
+	}
 	return &Store{db: db}, nil
 }
 
@@ -120,6 +123,13 @@ CREATE TABLE tokens (
 	expires_ms INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX tokens_user ON tokens(user);
+`, `
+CREATE TABLE responders (
+	phone      TEXT PRIMARY KEY,
+	id         TEXT NOT NULL UNIQUE,
+	legacy     INTEGER NOT NULL DEFAULT 0,
+	created_ms INTEGER NOT NULL
+) STRICT;
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

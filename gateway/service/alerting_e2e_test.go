@@ -17,7 +17,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"carebed/alerting"
-	"carebed/alerting/api"
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/twilio/twiliotest"
 	"carebed/gateway/auth"
@@ -77,6 +76,17 @@ func newAlertEnv(t *testing.T) *alertEnv {
 	e.importLedger(ledger)
 	e.admin = e.countyAdmin("和静县")
 	return e
+}
+
+// responderID is the responder-app id the registry gives phone (the username its
+// app would be provisioned with).
+func (e *alertEnv) responderID(phone string) string {
+	e.t.Helper()
+	id, err := openRegistry(e.t, e.cfg.Registry.Path).ResponderID(context.Background(), phone)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
 }
 
 // smsTo returns the texts the fake Twilio took for phone, in order.
@@ -372,7 +382,8 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 }
 
 // TestResponderAppAcksAndResolvesOverMQTT: the village visitor's responder app takes
-// the alert and later closes it, over MQTT; someone not paged is refused.
+// the alert, the village doctor's closes it, over MQTT; someone not paged is
+// refused, and so is the visitor closing it (visitors do not close alerts).
 func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 	e := newAlertEnv(t)
 	r := e.start()
@@ -386,7 +397,7 @@ func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 	code, id := all[0].Code, all[0].ID
 	app := publishClient(t, e.mq.URL, "responder-app")
 	ack := func(phone, body string) {
-		publish(t, app, "carebed/v1/responders/"+api.ResponderID(phone)+"/ack", []byte(body))
+		publish(t, app, "carebed/v1/responders/"+e.responderID(phone)+"/ack", []byte(body))
 	}
 	ack(clinicPhone, `{"v":1,"alert":"`+code+`","action":"ack"}`) // not paged yet: refused
 	ack(visitPhone, `{"v":1,"alert":"`+code+`","action":"ack"}`)
@@ -395,6 +406,14 @@ func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 		return err == nil && a.State == "acknowledged" && a.AckChannel == "mqtt" && a.AckedBy == "home/H-0002/0", fmt.Sprintf("%+v", a)
 	})
 	ack(visitPhone, `{"v":1,"alert":"`+code+`","action":"resolve","outcome":"handled_at_home","note":"老人摔倒未受伤"}`)
+	waitFor(t, 10*time.Second, "the visitor's resolve refused", func() (bool, string) {
+		n := metric(t, r.reg, "carebed_alert_actions_refused_total", map[string]string{"channel": "mqtt", "action": "resolve", "reason": "role"})
+		return n == 1, fmt.Sprint(n)
+	})
+	if a, _ := r.g.alerts.Alert(context.Background(), id); a.State != "acknowledged" {
+		t.Fatalf("after the visitor's resolve the alert is %s", a.State)
+	}
+	ack(doctorPhone, `{"v":1,"alert":"`+code+`","action":"resolve","outcome":"handled_at_home","note":"老人摔倒未受伤"}`)
 	waitFor(t, 10*time.Second, "resolved over MQTT", func() (bool, string) {
 		a, err := r.g.alerts.Alert(context.Background(), id)
 		return err == nil && a.State == "resolved" && a.Outcome == "handled_at_home", fmt.Sprintf("%+v", a)
@@ -409,6 +428,46 @@ func TestResponderAppAcksAndResolvesOverMQTT(t *testing.T) {
 	}
 	if s := strings.Join(whats, " "); !strings.Contains(s, "ack_refused/mqtt") || !strings.Contains(s, "acknowledged/mqtt") || !strings.Contains(s, "resolved/mqtt") {
 		t.Errorf("audit %q lacks the refused ack, the ack and the resolve over MQTT", s)
+	}
+}
+
+// TestFamilyCannotCloseAlertOverMQTT: a family member's responder app sends
+// resolve (false_alarm) for a critical alert it was paged about: refused, audited
+// and counted; the alert stays open and its ladder goes on to the clinic.
+func TestFamilyCannotCloseAlertOverMQTT(t *testing.T) {
+	e := newAlertEnv(t)
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	e.waitSMS(t, familyPhone, 1, 10*time.Second)
+	all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("alerts %+v %v", all, err)
+	}
+	code, id := all[0].Code, all[0].ID
+	app := publishClient(t, e.mq.URL, "family-app")
+	publish(t, app, "carebed/v1/responders/"+e.responderID(familyPhone)+"/ack",
+		[]byte(`{"v":1,"alert":"`+code+`","action":"resolve","outcome":"false_alarm"}`))
+	waitFor(t, 10*time.Second, "the family's resolve refused", func() (bool, string) {
+		n := metric(t, r.reg, "carebed_alert_actions_refused_total", map[string]string{"channel": "mqtt", "action": "resolve", "reason": "role"})
+		return n == 1, fmt.Sprint(n)
+	})
+	e.waitSMS(t, clinicPhone, 1, 15*time.Second) // the ladder goes on: the clinic step
+	a, err := r.g.alerts.Alert(context.Background(), id)
+	if err != nil || a.State != "notified" || a.Outcome != "" {
+		t.Fatalf("alert after the family's resolve: %+v %v", a, err)
+	}
+	trail, err := r.g.alerts.Audit(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := false
+	for _, row := range trail {
+		refused = refused || (row.What == "ack_refused" && row.Channel == "mqtt" && row.Actor == "home/H-0002/2" &&
+			strings.Contains(row.Detail, "family may acknowledge alerts but not close them"))
+	}
+	if !refused {
+		t.Errorf("audit %+v lacks the family's refused resolve", trail)
 	}
 }
 

@@ -77,10 +77,15 @@ func (g *Gateway) buildAlerting() error {
 	if err := g.restoreConditions(st); err != nil {
 		return err
 	}
+	proxies, err := g.cfg.HTTP.Proxies()
+	if err != nil {
+		return fmt.Errorf("config: http.trusted_proxies: %w", err)
+	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
-		Logger: g.log, Now: g.now})
+		Logger: g.log, Now: g.now, TrustedProxies: proxies})
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
-		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Logger: g.log, Now: g.now})
+		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
+		Logger: g.log, Now: g.now})
 	return g.buildConsole(dir, links, pol.Location())
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"carebed/alerting"
-	"carebed/alerting/api"
 	"carebed/alerting/policy"
 	"carebed/gateway/registry"
 )
@@ -26,6 +25,30 @@ var _ alerting.Directory = (*directory)(nil)
 
 // People returns who to page for receiver r at place p.
 func (d *directory) People(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
+	people, err := d.people(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	return d.withResponders(ctx, people)
+}
+
+// withResponders gives each person with a phone their responder-app id (the
+// registry's, random: see registry.Store.ResponderID).
+func (d *directory) withResponders(ctx context.Context, people []alerting.Person) ([]alerting.Person, error) {
+	for i := range people {
+		if people[i].Phone == "" {
+			continue
+		}
+		id, err := d.reg.ResponderID(ctx, people[i].Phone)
+		if err != nil {
+			return nil, err
+		}
+		people[i].Responder = id
+	}
+	return people, nil
+}
+
+func (d *directory) people(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
 	switch r {
 	case alerting.ReceiverFamily:
 		if p.VillageWide() {
@@ -84,51 +107,46 @@ func (d *directory) homeContacts(ctx context.Context, p alerting.Place, r alerti
 
 func contactPerson(c registry.Contact) alerting.Person {
 	return alerting.Person{ID: "home/" + c.Home + "/" + strconv.Itoa(c.Pos), Role: alerting.Receiver(c.Role),
-		Name: c.Name, Phone: c.Phone, Responder: api.ResponderID(c.Phone)}
+		Name: c.Name, Phone: c.Phone}
 }
 
 func clinicPerson(county, township, phone string) alerting.Person {
 	return alerting.Person{ID: "clinic/" + county + "/" + township, Role: alerting.ReceiverTownshipClinic,
-		Name: township + "卫生院", Phone: phone, Responder: api.ResponderID(phone)}
+		Name: township + "卫生院", Phone: phone}
 }
 
 func countyPerson(i int, phone string) alerting.Person {
 	return alerting.Person{ID: "county/" + strconv.Itoa(i), Role: alerting.ReceiverCountyCentre, Name: "县中心",
-		Phone: phone, Responder: api.ResponderID(phone)}
+		Phone: phone}
 }
 
-// PeopleByResponder finds everyone whose responder-app id is responder (derived
-// from the phone: see api.ResponderID).
+// PeopleByResponder finds everyone whose phone has the responder-app id responder
+// (registry.Store.ResponderID); none for an unknown id.
 func (d *directory) PeopleByResponder(ctx context.Context, responder string) ([]alerting.Person, error) {
-	cs, err := d.reg.AllContacts(ctx)
+	phone, err := d.reg.ResponderPhone(ctx, responder)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	ts, err := d.reg.ClinicTownships(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []alerting.Person
-	for _, c := range cs {
-		if api.ResponderID(c.Phone) == responder {
-			out = append(out, contactPerson(c))
-		}
-	}
-	for _, t := range ts {
-		if api.ResponderID(t.ClinicPhone) == responder {
-			out = append(out, clinicPerson(t.County, t.Name, t.ClinicPhone))
-		}
-	}
-	for i, p := range d.policy.CountyCentre() {
-		if api.ResponderID(p) == responder {
-			out = append(out, countyPerson(i, p))
-		}
-	}
-	return out, nil
+	return d.PeopleByPhone(ctx, phone)
 }
 
 // Person finds someone by id.
 func (d *directory) Person(ctx context.Context, id string) (alerting.Person, bool, error) {
+	p, ok, err := d.person(ctx, id)
+	if err != nil || !ok {
+		return p, ok, err
+	}
+	people, err := d.withResponders(ctx, []alerting.Person{p})
+	if err != nil {
+		return p, false, err
+	}
+	return people[0], true, nil
+}
+
+func (d *directory) person(ctx context.Context, id string) (alerting.Person, bool, error) {
 	parts := strings.Split(id, "/")
 	switch {
 	case len(parts) == 3 && parts[0] == "home":
@@ -184,7 +202,7 @@ func (d *directory) PeopleByPhone(ctx context.Context, phone string) ([]alerting
 			out = append(out, countyPerson(i, p))
 		}
 	}
-	return out, nil
+	return d.withResponders(ctx, out)
 }
 
 // Elder returns the home's elder as the ledger names them.
