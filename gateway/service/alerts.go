@@ -22,6 +22,7 @@ import (
 	"carebed/gateway/auth"
 	"carebed/gateway/config"
 	"carebed/gateway/console"
+	"carebed/gateway/directory"
 	"carebed/gateway/influxread"
 	"carebed/gateway/outbound"
 )
@@ -39,7 +40,7 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.alerts = st
 	g.closers = append(g.closers, st.Close)
-	dir := &directory{reg: g.reg, policy: pol}
+	dir := directory.New(g.reg, pol)
 	g.out = outbound.New(outbound.PublisherFunc(g.publish))
 	rec := alertrecord.New(alertrecord.Options{Spool: g.spool, People: dir, Counts: st,
 		Registerer: g.o.Registry, Logger: g.log})
@@ -103,7 +104,7 @@ func (g *Gateway) links(st *asqlite.Store) (*console.Links, error) {
 }
 
 // buildConsole makes the duty console, fed with every alert change.
-func (g *Gateway) buildConsole(dir *directory, links *console.Links, loc *time.Location) error {
+func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, loc *time.Location) error {
 	ic := g.cfg.Influx
 	c, err := console.New(console.Options{API: g.alertAPI, Auth: g.auth, Directory: dir, Escalation: g.runner,
 		Homes: g.reg, Users: g.reg, Readings: influxread.New(ic.URL, ic.Bucket, ic.Token), Links: links,

@@ -1,4 +1,8 @@
-package service
+// Package directory is alerting's view of who to reach (alerting.Directory), made of
+// the registry's home contacts and township clinic phones and the policy's county
+// centre and named people. Person ids carry no personal data: home/<home>/<pos>,
+// clinic/<county>/<township>, county/<n>, person/<id>.
+package directory
 
 import (
 	"context"
@@ -12,19 +16,21 @@ import (
 	"carebed/gateway/registry"
 )
 
-// directory is alerting's view of who to reach: the registry's home contacts and
-// clinic phones, and the policy's county centre and named people. Person ids carry no
-// personal data: home/<home>/<pos>, clinic/<county>/<township>, county/<n>,
-// person/<id>.
-type directory struct {
+// Directory resolves receivers to people; New makes one.
+type Directory struct {
 	reg    *registry.Store
 	policy policy.Policy
 }
 
-var _ alerting.Directory = (*directory)(nil)
+// New returns the directory of the registry and the policy.
+func New(reg *registry.Store, pol policy.Policy) *Directory {
+	return &Directory{reg: reg, policy: pol}
+}
+
+var _ alerting.Directory = (*Directory)(nil)
 
 // People returns who to page for receiver r at place p.
-func (d *directory) People(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
+func (d *Directory) People(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
 	people, err := d.people(ctx, p, r)
 	if err != nil {
 		return nil, err
@@ -34,7 +40,7 @@ func (d *directory) People(ctx context.Context, p alerting.Place, r alerting.Rec
 
 // withResponders gives each person with a phone their responder-app id (the
 // registry's, random: see registry.Store.ResponderID).
-func (d *directory) withResponders(ctx context.Context, people []alerting.Person) ([]alerting.Person, error) {
+func (d *Directory) withResponders(ctx context.Context, people []alerting.Person) ([]alerting.Person, error) {
 	for i := range people {
 		if people[i].Phone == "" {
 			continue
@@ -48,7 +54,7 @@ func (d *directory) withResponders(ctx context.Context, people []alerting.Person
 	return people, nil
 }
 
-func (d *directory) people(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
+func (d *Directory) people(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
 	switch r {
 	case alerting.ReceiverFamily:
 		if p.VillageWide() {
@@ -85,7 +91,7 @@ func (d *directory) people(ctx context.Context, p alerting.Place, r alerting.Rec
 
 // homeContacts returns the home's contacts with role r, or for a village-wide alert
 // those of every home in the village, one per phone.
-func (d *directory) homeContacts(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
+func (d *Directory) homeContacts(ctx context.Context, p alerting.Place, r alerting.Receiver) ([]alerting.Person, error) {
 	var cs []registry.Contact
 	var err error
 	if p.VillageWide() {
@@ -122,7 +128,7 @@ func countyPerson(i int, phone string) alerting.Person {
 
 // PeopleByResponder finds everyone whose phone has the responder-app id responder
 // (registry.Store.ResponderID); none for an unknown id.
-func (d *directory) PeopleByResponder(ctx context.Context, responder string) ([]alerting.Person, error) {
+func (d *Directory) PeopleByResponder(ctx context.Context, responder string) ([]alerting.Person, error) {
 	phone, err := d.reg.ResponderPhone(ctx, responder)
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, nil
@@ -134,7 +140,7 @@ func (d *directory) PeopleByResponder(ctx context.Context, responder string) ([]
 }
 
 // Person finds someone by id.
-func (d *directory) Person(ctx context.Context, id string) (alerting.Person, bool, error) {
+func (d *Directory) Person(ctx context.Context, id string) (alerting.Person, bool, error) {
 	p, ok, err := d.person(ctx, id)
 	if err != nil || !ok {
 		return p, ok, err
@@ -146,7 +152,7 @@ func (d *directory) Person(ctx context.Context, id string) (alerting.Person, boo
 	return people[0], true, nil
 }
 
-func (d *directory) person(ctx context.Context, id string) (alerting.Person, bool, error) {
+func (d *Directory) person(ctx context.Context, id string) (alerting.Person, bool, error) {
 	parts := strings.Split(id, "/")
 	switch {
 	case len(parts) == 3 && parts[0] == "home":
@@ -181,7 +187,7 @@ func (d *directory) person(ctx context.Context, id string) (alerting.Person, boo
 
 // PeopleByPhone finds everyone with this phone: home contacts (a village doctor is one
 // per home), clinics, the county centre.
-func (d *directory) PeopleByPhone(ctx context.Context, phone string) ([]alerting.Person, error) {
+func (d *Directory) PeopleByPhone(ctx context.Context, phone string) ([]alerting.Person, error) {
 	cs, err := d.reg.ContactsByPhone(ctx, phone)
 	if err != nil {
 		return nil, err
@@ -206,7 +212,7 @@ func (d *directory) PeopleByPhone(ctx context.Context, phone string) ([]alerting
 }
 
 // Elder returns the home's elder as the ledger names them.
-func (d *directory) Elder(ctx context.Context, p alerting.Place) (string, error) {
+func (d *Directory) Elder(ctx context.Context, p alerting.Place) (string, error) {
 	e, err := d.reg.Elder(ctx, p.Home)
 	if errors.Is(err, registry.ErrNotFound) {
 		return "", nil

@@ -1,4 +1,4 @@
-package service
+package directory
 
 import (
 	"context"
@@ -12,14 +12,18 @@ import (
 )
 
 func TestDirectory(t *testing.T) {
-	reg := openRegistry(t, filepath.Join(t.TempDir(), "r.db"))
+	reg, err := registry.Open(filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
 	ledger := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
 		"和静县,巴伦台镇,巴伦台村,H-0001,老人甲,地址,,,dev-0001,sos_pendant,探访员,13800000011,村医,13800000012,13900000001;13900000002,13800000019\n" +
 		"和静县,巴伦台镇,巴伦台村,H-0002,老人乙,地址,,,dev-0002,sos_pendant,探访员,13800000011,村医,13800000012,13900000003,13800000019\n"
 	if _, err := reg.Import(context.Background(), strings.NewReader(ledger), registry.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	d := &directory{reg: reg, policy: policy.Default()}
+	d := New(reg, policy.Default())
 	ctx := context.Background()
 	home := alerting.Place{County: "和静县", Township: "巴伦台镇", Village: "巴伦台村", Home: "H-0001"}
 	cases := []struct {
