@@ -17,7 +17,7 @@ const (
 	// RoleTownshipDuty is the township clinic's duty staff: one township.
 	RoleTownshipDuty = "township_duty"
 	// RoleVillageDoctor is a village doctor: one village.
-	RoleVillageDoctor = "village_doctor"
+	RoleVillageDoctor = string(alerting.ReceiverVillageDoctor)
 	// RoleVisitor is a village visitor (探访员): one village; acknowledges, does not
 	// close alerts.
 	RoleVisitor = "visitor"

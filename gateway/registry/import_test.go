@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"carebed/gateway/registry/internal/ledger"
 	"context"
 	"errors"
 	"strings"
@@ -57,12 +58,12 @@ func TestImportDevice(t *testing.T) {
 		id   string
 		want Device
 	}{
-		{name: "bed sensor with heartbeat", id: "hj-0001-bed", want: Device{ID: "hj-0001-bed", Kind: KindBedSensor,
+		{name: "bed sensor with heartbeat", id: "hj-0001-bed", want: Device{ID: "hj-0001-bed", Kind: ledger.KindBedSensor,
 			HeartbeatS: 60, Place: Place{"和静县", "哈尔莫敦镇", "哈尔莫敦村", "H-0001"}, Lat: 42.2861, Lon: 86.3105}},
-		{name: "default heartbeat", id: "hj-0002-sos", want: Device{ID: "hj-0002-sos", Kind: KindSOSPendant,
-			HeartbeatS: DefaultHeartbeatS, Place: Place{"和静县", "巴伦台镇", "巴伦台村", "H-0002"}, Lat: 42.7489, Lon: 86.2981}},
-		{name: "alias kind", id: "yq-0013-water", want: Device{ID: "yq-0013-water", Kind: KindWaterSensor,
-			HeartbeatS: DefaultHeartbeatS, Place: Place{"焉耆回族自治县", "永宁镇", "下岔河村", "H-0013"}, Lat: 42.0712, Lon: 86.5223}},
+		{name: "default heartbeat", id: "hj-0002-sos", want: Device{ID: "hj-0002-sos", Kind: ledger.KindSOSPendant,
+			HeartbeatS: ledger.DefaultHeartbeatS, Place: Place{"和静县", "巴伦台镇", "巴伦台村", "H-0002"}, Lat: 42.7489, Lon: 86.2981}},
+		{name: "alias kind", id: "yq-0013-water", want: Device{ID: "yq-0013-water", Kind: ledger.KindWaterSensor,
+			HeartbeatS: ledger.DefaultHeartbeatS, Place: Place{"焉耆回族自治县", "永宁镇", "下岔河村", "H-0013"}, Lat: 42.0712, Lon: 86.5223}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +116,7 @@ func TestImportUpdate(t *testing.T) {
 			ledgerRowText("rq-1-bed", "bed_sensor", "东城村", "13800000001"),
 			want: ImportReport{Rows: 2, Updated: 1, Unchanged: 1},
 			check: func(t *testing.T, s *Store) {
-				if d, _ := s.Device(context.Background(), "rq-1-sos"); d.Kind != KindFallSensor {
+				if d, _ := s.Device(context.Background(), "rq-1-sos"); d.Kind != ledger.KindFallSensor {
 					t.Errorf("kind %q, want fall_sensor", d.Kind)
 				}
 			}},

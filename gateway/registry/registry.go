@@ -9,6 +9,7 @@
 package registry
 
 import (
+	"carebed/alerting"
 	"errors"
 	"strconv"
 )
@@ -21,27 +22,15 @@ var ErrNotFound = errors.New("registry: not found")
 // ImportReport then lists the errors and nothing was imported.
 var ErrBadRows = errors.New("registry: the file has bad rows")
 
-// Device kinds, the values of Device.Kind.
+// Contact roles, the values of Person.Role: the people of alerting's ladders. (The
+// device kinds of Device.Kind and the default heartbeat are the ledger's words,
+// registry/internal/ledger, where the bed ledger is read.)
 const (
-	KindSOSPendant    = "sos_pendant"
-	KindFallSensor    = "fall_sensor"
-	KindBedSensor     = "bed_sensor"
-	KindSmokeDetector = "smoke_detector"
-	KindGasDetector   = "gas_detector"
-	KindWaterSensor   = "water_sensor"
+	RoleVillageVisitor = string(alerting.ReceiverVillageVisitor)
+	RoleVillageDoctor  = string(alerting.ReceiverVillageDoctor)
+	RoleFamily         = string(alerting.ReceiverFamily)
+	RoleTownshipClinic = string(alerting.ReceiverTownshipClinic)
 )
-
-// Contact roles, the values of Person.Role.
-const (
-	RoleVillageVisitor = "village_visitor"
-	RoleVillageDoctor  = "village_doctor"
-	RoleFamily         = "family"
-	RoleTownshipClinic = "township_clinic"
-)
-
-// DefaultHeartbeatS is the heartbeat interval, in seconds, of a device whose ledger row
-// gives none.
-const DefaultHeartbeatS = 300
 
 // Place is where a device is: the names of its county, township and village, and the
 // ledger id (户编号) of its home. None of these is personal data.

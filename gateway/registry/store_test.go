@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"carebed/gateway/registry/internal/ledger"
 )
 
 func TestOpenPragmas(t *testing.T) {
@@ -134,24 +132,5 @@ func TestDevicesOrder(t *testing.T) {
 	}
 	if first := all[0]; first.ID != "bh-0020-fall" || first.Place.County != "博湖县" {
 		t.Errorf("first device %+v, want bh-0020-fall in 博湖县", first)
-	}
-}
-
-func TestConstantsMatchLedger(t *testing.T) {
-	tests := []struct{ name, registry, ledger string }{
-		{name: "sos", registry: KindSOSPendant, ledger: ledger.KindSOSPendant},
-		{name: "fall", registry: KindFallSensor, ledger: ledger.KindFallSensor},
-		{name: "bed", registry: KindBedSensor, ledger: ledger.KindBedSensor},
-		{name: "smoke", registry: KindSmokeDetector, ledger: ledger.KindSmokeDetector},
-		{name: "gas", registry: KindGasDetector, ledger: ledger.KindGasDetector},
-		{name: "water", registry: KindWaterSensor, ledger: ledger.KindWaterSensor},
-		{name: "heartbeat", registry: strconv.Itoa(DefaultHeartbeatS), ledger: strconv.Itoa(ledger.DefaultHeartbeatS)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.registry != tt.ledger {
-				t.Errorf("registry %q, ledger %q", tt.registry, tt.ledger)
-			}
-		})
 	}
 }
