@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
@@ -81,12 +82,29 @@ func (c *conn) connect(o Options, i int) error {
 		opts.SetClientID(fmt.Sprintf("%s-%d", o.ClientPrefix, i))
 	}
 	c.client = mqtt.NewClient(opts)
-	tok := c.client.Connect()
-	if !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
-		return fmt.Errorf("connect %s: %v", o.Broker, tok.Error())
-	}
-	return nil
+	return c.firstConnect(o.Broker, 15*time.Second)
 }
+
+// firstConnect connects, trying again for up to within as firmware does: a broker
+// may turn a connection away while many connect at once (the embedded broker's
+// limits on connections still authenticating from one address).
+func (c *conn) firstConnect(broker string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		tok := c.client.Connect()
+		ok := tok.WaitTimeout(time.Until(deadline))
+		if ok && tok.Error() == nil {
+			return nil
+		}
+		if !ok || time.Now().Add(backoff).After(deadline) {
+			return fmt.Errorf("connect %s: %v", broker, tok.Error())
+		}
+		time.Sleep(backoff + time.Duration(rand.Int64N(int64(backoff))))
+	}
+}
+
+// backoff is the least wait before a device tries to connect again.
+const backoff = 100 * time.Millisecond
 
 // dial opens the socket, unless the device has no signal (a power cut).
 func (c *conn) dial(dial mqtt.OpenConnectionFunc, uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {

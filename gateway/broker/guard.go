@@ -36,7 +36,7 @@ type Limits struct {
 // connecting (about 36 MB of buffers at the largest packet), 16 of them from one
 // address, 256 connections per address, 10 s to connect.
 func DefaultLimits() Limits {
-	return Limits{MaxConnecting: 256, MaxConnectingPerAddress: 16, MaxConnectionsPerAddress: 256,
+	return Limits{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
 		ConnectTimeout: 10 * time.Second}
 }
 

@@ -244,7 +244,7 @@ func Default() Config {
 		DataDir: "data",
 		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", Inflight: 10000,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
-		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 16, MaxConnectionsPerAddress: 256,
+		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
 			ConnectTimeout: 10 * time.Second},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
