@@ -206,3 +206,69 @@ func TestHandleReportsWriteErrorAndForgets(t *testing.T) {
 		t.Errorf("the redelivery after a failed write was not taken: %d records", len(sp.recs))
 	}
 }
+
+// TestHugeSeqDoesNotDisableDuplicateFilter is issue 21, item 8: after seq 2^64-1,
+// seq 101 sent three times was stored three times. The rule must hold after a
+// restart too, when the filter is rebuilt from the spool.
+func TestHugeSeqDoesNotDisableDuplicateFilter(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	send := func(h *Handler, payloads ...string) {
+		t.Helper()
+		for _, p := range payloads {
+			topic := "carebed/v1/bed-0001/event"
+			if strings.Contains(p, `"hr"`) {
+				topic = "carebed/v1/bed-0001/telemetry"
+			}
+			if err := h.Handle(context.Background(), []Message{msg(topic, p)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(h, `{"v":1,"seq":100,"hr":60}`,
+		`{"v":1,"seq":18446744073709551615,"type":"sos"}`, // taken: an SOS is never dropped
+		`{"v":1,"seq":101,"type":"sos"}`, `{"v":1,"seq":101,"type":"sos"}`, `{"v":1,"seq":101,"type":"sos"}`)
+	if got := seqsOf(t, sp.recs); got != "100|18446744073709551615|101|" {
+		t.Errorf("stored %q, want 100, 2^64-1 and 101 once", got)
+	}
+	if n := testutil.ToFloat64(m.seqResets); n != 2 {
+		t.Errorf("seq resets = %v, want 2 (to 2^64-1 and back to 101)", n)
+	}
+	if len(dead.entries) != 0 {
+		t.Errorf("dead-lettered %d messages, want none", len(dead.entries))
+	}
+
+	// A restart: a new handler rebuilt from what the spool holds.
+	h2, _, _ := newTestHandler(sp)
+	for _, r := range sp.recs {
+		if err := h2.Rebuild(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(sp.recs)
+	send(h2, `{"v":1,"seq":101,"type":"sos"}`, `{"v":1,"seq":102,"hr":61}`, `{"v":1,"seq":102,"hr":61}`,
+		`{"v":1,"seq":9223372036854775808,"hr":61}`, `{"v":1,"seq":103,"hr":61}`, `{"v":1,"seq":103,"hr":61}`)
+	if got := seqsOf(t, sp.recs[before:]); got != "102|9223372036854775808|103|" {
+		t.Errorf("after the restart stored %q, want 102, 2^63 and 103 once each", got)
+	}
+}
+
+// seqsOf lists the seqs of spool records, a | after each record.
+func seqsOf(t *testing.T, recs [][]byte) string {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range recs {
+		rec, err := points.ParseRecord(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range rec.Seqs {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprint(&b, s)
+		}
+		b.WriteByte('|')
+	}
+	return b.String()
+}

@@ -20,6 +20,7 @@ type Metrics struct {
 	connected    prometheus.Gauge
 	connects     prometheus.Counter
 	lost         prometheus.Counter
+	seqResets    prometheus.Counter
 	// What Mosquitto last said of itself (brokerauth.BrokerStats), as float64 bits.
 	brokerDropped, brokerStored atomic.Uint64
 }
@@ -72,9 +73,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_mqtt_connection_lost_total",
 			Help: "MQTT connections lost.",
 		}),
+		seqResets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebed_ingest_seq_resets_total",
+			Help: "Seqs more than 2^32 from their device's last one, which reset its duplicate filter (the message is still taken).",
+		}),
 	}
 	reg.MustRegister(m.messages, m.rejects, m.late, m.latency, m.appendErrors, m.queue,
-		m.connected, m.connects, m.lost,
+		m.connected, m.connects, m.lost, m.seqResets,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "carebed_broker_dropped_messages_total",
 			Help: "Messages Mosquitto dropped because a client's queue was full, as it reports them " +
 				"($SYS, every sys_interval; from 0 again when it restarts). Each was acknowledged to its device and is lost."},

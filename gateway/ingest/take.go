@@ -51,8 +51,12 @@ func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64
 		b.buf = points.AppendRecordHeader(b.buf, t.Device)
 		return true
 	}
-	if !h.dedup.mark(t.Device, seq) {
+	mk := h.dedup.mark(t.Device, seq)
+	if !mk.fresh() {
 		return false
+	}
+	if mk == markReset {
+		h.seqReset(t.Device, seq, 1)
 	}
 	b.keys = append(b.keys, seqKey{t.Device, seq})
 	if _, late := s.Delay(ts); late {
@@ -67,10 +71,14 @@ func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64
 func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s points.Stamp) bool {
 	var seqBuf [32]uint64
 	seqs := seqBuf[:0]
-	n := 0
+	n, resets := 0, 0
 	for _, r := range tel.Readings {
-		if !h.dedup.mark(t.Device, r.Seq) {
+		mk := h.dedup.mark(t.Device, r.Seq)
+		if !mk.fresh() {
 			continue
+		}
+		if mk == markReset {
+			resets++
 		}
 		tel.Readings[n] = r // filter in place: the decoded message is ours
 		n++
@@ -80,6 +88,9 @@ func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s 
 			h.o.Metrics.late.WithLabelValues(string(protocol.KindTelemetry)).Inc()
 		}
 	}
+	if resets > 0 {
+		h.seqReset(t.Device, tel.Readings[n-1].Seq, resets)
+	}
 	if n == 0 {
 		return false
 	}
@@ -87,6 +98,14 @@ func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s 
 	b.buf = points.AppendRecordHeader(b.buf, t.Device, seqs...)
 	b.buf = points.AppendTelemetry(b.buf, t, *tel, s)
 	return true
+}
+
+// seqReset counts n resets of device's duplicate filter and logs the message's last
+// one: a seq more than protocol.MaxSeqJump from the one before (see dedup).
+func (h *Handler) seqReset(device string, seq uint64, n int) {
+	h.o.Metrics.seqResets.Add(float64(n))
+	h.log.Warn("seq far from the device's last one: duplicate filter reset to it; check the device's counter",
+		"device", device, "seq", seq, "resets", n)
 }
 
 // reject counts the message under reason and writes it to the dead-letter log.

@@ -16,6 +16,12 @@ const (
 	// DedupWindow is how many of a device's most recent seqs the gateway remembers to
 	// drop duplicates.
 	DedupWindow = 1024
+	// MaxSeqJump is the largest step between a device's seqs that the gateway takes
+	// for its counter moving on (or a replay going back): 2^32, more than a device
+	// sending ten messages a second uses in thirteen years. A seq further from the
+	// highest seen resets the duplicate filter of the device to it (counted in
+	// carebed_ingest_seq_resets_total); the message is still taken.
+	MaxSeqJump = 1 << 32
 )
 
 // Message is the decoded form of any device→gateway message. Only the field for
