@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"carebed/gateway/deadletter"
 	"carebed/gateway/points"
+	"carebed/gateway/protocol"
 )
 
 type fakeDirectory map[string]points.Tags
@@ -271,4 +273,44 @@ func seqsOf(t *testing.T, recs [][]byte) string {
 		b.WriteByte('|')
 	}
 	return b.String()
+}
+
+// recordingObserver keeps what the alert rules were shown.
+type recordingObserver struct{ msgs []protocol.Message }
+
+func (o *recordingObserver) Observe(_ context.Context, m protocol.Message, _ points.Tags, _ points.Stamp) error {
+	o.msgs = append(o.msgs, m)
+	return nil
+}
+
+// TestTimestampPastInfluxRange is issue 21, item 9 through the handler: an SOS whose ts
+// InfluxDB cannot hold is stored at its arrival, flagged and counted, and the alert
+// rules see it as a message without a clock (so it pages now).
+func TestTimestampPastInfluxRange(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	obs := &recordingObserver{}
+	h.o.Observer = obs
+	msgs := []Message{
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":5,"ts":9223372036854775807,"type":"sos"}`),
+		msg("carebed/v1/bed-0001/telemetry", `{"v":1,"batch":[{"seq":6,"ts":10413792000000,"hr":60},{"seq":7,"ts":1764399999000,"hr":61}]}`),
+	}
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 2 || len(dead.entries) != 0 {
+		t.Fatalf("%d records, %d dead letters; want 2 and 0", len(sp.recs), len(dead.entries))
+	}
+	arrival := strconv.FormatInt(now.UnixMilli(), 10) // the point's ns begin with the arrival's ms
+	for _, want := range []string{"type=sos seq=5i,late=f,ts_invalid=t " + arrival, "seq=6i,late=f,ts_invalid=t " + arrival, "seq=7i,late=f 1764399999000000007"} {
+		if !strings.Contains(string(sp.recs[0])+string(sp.recs[1]), want) {
+			t.Errorf("records lack %q:\n%s%s", want, sp.recs[0], sp.recs[1])
+		}
+	}
+	if got := testutil.ToFloat64(m.invalidTS.WithLabelValues("event")) + testutil.ToFloat64(m.invalidTS.WithLabelValues("telemetry")); got != 2 {
+		t.Errorf("invalid ts counted %v, want 2", got)
+	}
+	if len(obs.msgs) != 2 || obs.msgs[0].Event.TS != 0 || obs.msgs[1].Telemetry.Readings[0].TS != 0 || obs.msgs[1].Telemetry.Readings[1].TS != 1764399999000 {
+		t.Errorf("the alert rules saw %+v; want the invalid ts as 0 (no clock), the good one kept", obs.msgs)
+	}
 }

@@ -21,6 +21,7 @@ type Metrics struct {
 	connects     prometheus.Counter
 	lost         prometheus.Counter
 	seqResets    prometheus.Counter
+	invalidTS    *prometheus.CounterVec
 	// What Mosquitto last said of itself (brokerauth.BrokerStats), as float64 bits.
 	brokerDropped, brokerStored atomic.Uint64
 }
@@ -77,8 +78,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_ingest_seq_resets_total",
 			Help: "Seqs more than 2^32 from their device's last one, which reset its duplicate filter (the message is still taken).",
 		}),
+		invalidTS: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_ingest_invalid_ts_total",
+			Help: "Readings and events whose ts lies past 2262-04-11 (InfluxDB's end of time): stored at their arrival, flagged ts_invalid.",
+		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.messages, m.rejects, m.late, m.latency, m.appendErrors, m.queue,
+	reg.MustRegister(m.messages, m.invalidTS, m.rejects, m.late, m.latency, m.appendErrors, m.queue,
 		m.connected, m.connects, m.lost, m.seqResets,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "carebed_broker_dropped_messages_total",
 			Help: "Messages Mosquitto dropped because a client's queue was full, as it reports them " +

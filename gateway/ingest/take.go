@@ -39,6 +39,9 @@ func (h *Handler) take(b *batch, m *Message) {
 	}
 	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, resultStored})
+	if n := dropInvalidTS(&msg); n > 0 {
+		h.o.Metrics.invalidTS.WithLabelValues(string(kind)).Add(float64(n))
+	}
 	if h.o.Observer != nil {
 		b.observed = append(b.observed, observed{msg: msg, tags: tags, stamp: stamp})
 	}
@@ -98,6 +101,31 @@ func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s 
 	b.buf = points.AppendRecordHeader(b.buf, t.Device, seqs...)
 	b.buf = points.AppendTelemetry(b.buf, t, *tel, s)
 	return true
+}
+
+// dropInvalidTS sets every ts of m past protocol.MaxTS to 0 (no clock), once its points
+// are written (flagged ts_invalid, at the arrival time), so the alert rules too take
+// the arrival time: an SOS from a device whose clock says 2300 still pages, now. It
+// returns how many it changed.
+func dropInvalidTS(m *protocol.Message) int {
+	n := 0
+	fix := func(ts *int64) {
+		if points.InvalidTS(*ts) {
+			*ts = 0
+			n++
+		}
+	}
+	switch m.Topic.Kind {
+	case protocol.KindTelemetry:
+		for i := range m.Telemetry.Readings {
+			fix(&m.Telemetry.Readings[i].TS)
+		}
+	case protocol.KindEvent:
+		fix(&m.Event.TS)
+	case protocol.KindStatus:
+		fix(&m.Status.TS)
+	}
+	return n
 }
 
 // seqReset counts n resets of device's duplicate filter and logs the message's last

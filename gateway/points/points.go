@@ -31,19 +31,31 @@ type Stamp struct {
 }
 
 // Delay reports how far ts (Unix ms, 0 = no clock) lags behind the receive time, and
-// whether that makes the message late. Future timestamps count as on time.
+// whether that makes the message late. Future timestamps count as on time, and so
+// does a ts past protocol.MaxTS, which counts as no clock.
 func (s Stamp) Delay(ts int64) (time.Duration, bool) {
-	if ts <= 0 {
+	if !HasClock(ts) {
 		return 0, false
 	}
 	d := s.Received.Sub(time.UnixMilli(ts))
 	return d, d > s.LateAfter
 }
 
-// Nanos is the point timestamp for a message with device time ts and sequence seq.
+// HasClock reports whether ts (Unix ms) is a device time the gateway uses: above 0
+// (0 means no clock) and no later than protocol.MaxTS, the end of InfluxDB's time.
+func HasClock(ts int64) bool { return ts > 0 && ts <= protocol.MaxTS }
+
+// InvalidTS reports whether ts lies past protocol.MaxTS: the device sent a time that
+// InfluxDB cannot hold. Such a message is stored at its arrival, flagged ts_invalid.
+func InvalidTS(ts int64) bool { return ts > protocol.MaxTS }
+
+// Nanos is the point timestamp for a message with device time ts and sequence seq:
+// ts in ms plus seq mod 10^6 in ns, or the receive time in place of ts when the device
+// has no clock or sent a ts past protocol.MaxTS. It always lies within InfluxDB's
+// range for a receive time that does.
 func (s Stamp) Nanos(ts int64, seq uint64) int64 {
 	ms := ts
-	if ms <= 0 {
+	if !HasClock(ms) {
 		ms = s.Received.UnixMilli()
 	}
 	return ms*1_000_000 + int64(seq%1_000_000)
@@ -107,6 +119,9 @@ func finish(f fields, seq uint64, ts int64, s Stamp) []byte {
 	f.boolean("late", late)
 	if late {
 		f.integer("delay_ms", delay.Milliseconds())
+	}
+	if InvalidTS(ts) {
+		f.boolean("ts_invalid", true)
 	}
 	dst := append(f.dst, ' ')
 	dst = strconv.AppendInt(dst, s.Nanos(ts, seq), 10)
