@@ -145,15 +145,24 @@ func appendSeries(dst []byte, measurement string, t Tags) []byte {
 	return dst
 }
 
-// appendTag escapes commas, equals signs and spaces in a tag value.
+// appendTag writes v as a line-protocol tag value that every InfluxDB parser reads
+// back: commas, equals signs and spaces are escaped with a backslash; control characters
+// (tabs, line breaks, ...) become '_'; and a backslash becomes '＼' (U+FF3C), because
+// line protocol has no escape for a backslash before a comma, space, equals sign or
+// another backslash, or at the end of the value (there it would escape the comma or
+// space that ends the tag, and InfluxDB refused every point of the home). Ledger
+// imports refuse such ids (see package ledger); this keeps older registries working.
 func appendTag(dst []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case ',', '=', ' ':
 			dst = append(dst, '\\', c)
-		case '\n', '\r', '\t':
-			dst = append(dst, '_')
+		case '\\':
+			dst = append(dst, "＼"...)
 		default:
+			if c < 0x20 || c == 0x7f { // control characters: parsers disagree on them
+				c = '_'
+			}
 			dst = append(dst, c)
 		}
 	}
