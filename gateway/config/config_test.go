@@ -11,12 +11,13 @@ import (
 
 func TestLoadErrors(t *testing.T) {
 	cases := map[string]string{
-		"unknown_key":    "config testdata/conf.unknown_key.yml: yaml: unmarshal errors:\n  line 3: field clientid not found in type config.MQTT",
-		"bad_scheme":     `config: mqtt.url: scheme "http" is not tcp, mqtt, ssl, tls, mqtts, ws or wss`,
-		"bad_duration":   "config testdata/conf.bad_duration.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `soon` into time.Duration",
-		"small_inflight": "config: mqtt.inflight: 0 is outside 1..1000000",
-		"bad_level":      `config: log.level: "loud" is not one of debug, info, warn, error`,
-		"bad_influx":     `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
+		"unknown_key":         "config testdata/conf.unknown_key.yml: yaml: unmarshal errors:\n  line 3: field clientid not found in type config.MQTT",
+		"bad_scheme":          `config: mqtt.url: scheme "http" is not tcp, mqtt, ssl, tls, mqtts, ws or wss`,
+		"bad_duration":        "config testdata/conf.bad_duration.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `soon` into time.Duration",
+		"small_inflight":      "config: mqtt.inflight: 0 is outside 1..1000000",
+		"bad_level":           `config: log.level: "loud" is not one of debug, info, warn, error`,
+		"bad_influx":          `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
+		"small_reading_burst": "config: ingest.device_limit.reading_burst: 2000 is outside 4096..100000000",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 // real seq resets the window back, and duplicates of it are caught again. Nothing is
 // dropped for a reset, so an SOS with an absurd seq still raises its alert.
 type dedup struct {
+	limit  DeviceLimit // the per-device rate limits; zero: none
 	window uint64
 	words  int // of each device's ring
 	seed   maphash.Seed
@@ -36,9 +37,10 @@ type dedupShard struct {
 // size (a power of two, at least the window), so moving up by one seq clears one bit
 // instead of shifting the whole window.
 type seqWindow struct {
-	high uint64   // highest seq seen
-	bits []uint64 // the ring
-	any  bool
+	high    uint64   // highest seq seen
+	bits    []uint64 // the ring
+	any     bool
+	buckets *deviceBuckets // the device's rate limits (limit.go)
 }
 
 func newDedup(window int) *dedup {
@@ -60,12 +62,17 @@ func (d *dedup) mark(device string, seq uint64) mark {
 	sh := d.shard(device)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.window(device, d.words).mark(seq, d.window)
+}
+
+// window returns device's entry, made on first use; the caller holds sh.mu.
+func (sh *dedupShard) window(device string, words int) *seqWindow {
 	w := sh.devices[device]
 	if w == nil {
-		w = &seqWindow{bits: make([]uint64, d.words)}
+		w = &seqWindow{bits: make([]uint64, words)}
 		sh.devices[device] = w
 	}
-	return w.mark(seq, d.window)
+	return w
 }
 
 // forget undoes a mark whose message could not be handed off, so a redelivery of it

@@ -92,7 +92,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carebed_broker_stored_messages",
 			Help: "Messages Mosquitto holds, queued or in flight, as it reports them ($SYS)."},
 			func() float64 { return math.Float64frombits(m.brokerStored.Load()) }))
-	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice) {
+	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice, ReasonRateLimited) {
 		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
 	}
 	// So do the messages: an alert on no messages at all (rate == 0) needs a series

@@ -19,6 +19,12 @@ func (h *Handler) take(b *batch, m *Message) {
 		h.reject(b, m, kind, ReasonUnknownDevice, errUnknownDevice(msg.Topic.Device))
 		return
 	}
+	if limited, n := limitedCost(&msg); limited {
+		if which := h.dedup.allow(tags.Device, m.Received, n); which != "" {
+			h.reject(b, m, kind, ReasonRateLimited, rateLimitedError{tags.Device, which, h.o.DeviceLimit})
+			return
+		}
+	}
 	stamp := points.Stamp{Received: m.Received, LateAfter: h.o.LateAfter}
 	var fresh bool
 	switch kind {
