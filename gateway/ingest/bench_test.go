@@ -34,7 +34,7 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	h := NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute,
 		DeviceLimit: DeviceLimit(config.Default().Ingest.DeviceLimit),
-		Observer: nopObserver{}}) // as the gateway runs it: every message goes past the alert rules
+		Observer:    nopObserver{}}) // as the gateway runs it: every message goes past the alert rules
 	const batch = 256
 	msgs := make([]Message, batch)
 	hr, rr, batt, rssi, occ := 62.0, 14.0, 90.0, -70.0, true
