@@ -19,7 +19,8 @@ func TestLoadErrors(t *testing.T) {
 		"bad_influx":     `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
 		"client_id_not_username": `config: mqtt.client_id: "carebed-gateway" must equal mqtt.username "gateway" (the broker ties each ` +
 			`session to its username; leave client_id out to use the username, see docs/operations.md, Upgrading: the gateway's client id)`,
-		"bad_proxy": `config: http.trusted_proxies: [1]: "10.0.0" is neither an address nor a CIDR`,
+		"bad_proxy":           `config: http.trusted_proxies: [1]: "10.0.0" is neither an address nor a CIDR`,
+		"small_reading_burst": "config: ingest.device_limit.reading_burst: 2000 is outside 4096..100000000",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"carebed/gateway/config"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
 )
@@ -32,7 +33,8 @@ func BenchmarkHandle(b *testing.B) {
 		dir[id] = points.Tags{County: "和静县", Township: "巴润哈尔莫敦镇", Village: "村01", Home: "H-0001", Device: id, Kind: "bed_sensor"}
 	}
 	h := NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute,
-		Observer: nopObserver{}}) // as the gateway runs it: every message goes past the alert rules
+		DeviceLimit: DeviceLimit(config.Default().Ingest.DeviceLimit),
+		Observer:    nopObserver{}}) // as the gateway runs it: every message goes past the alert rules
 	const batch = 256
 	msgs := make([]Message, batch)
 	hr, rr, batt, rssi, occ := 62.0, 14.0, 90.0, -70.0, true

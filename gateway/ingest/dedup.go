@@ -4,13 +4,24 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"sync"
+
+	"carebed/gateway/protocol"
 )
 
 // dedup remembers, per device, the highest seq seen and which of the window seqs
 // below it were seen, like an anti-replay window. A seq older than the window is let
 // through: the InfluxDB write of a message is idempotent, so a very late duplicate
 // costs a rewrite of the same point, never a second one.
+//
+// A seq more than protocol.MaxSeqJump away from the highest, ahead or behind, is no
+// plausible step of the device's counter (which only goes up, by small gaps, across
+// reboots): the window is reset to it, and the reset is reported. Without that one
+// absurd seq (2^64-1) would move the window so far up that every later real seq is
+// "older than the window" and let through, duplicates too, for good. With it the next
+// real seq resets the window back, and duplicates of it are caught again. Nothing is
+// dropped for a reset, so an SOS with an absurd seq still raises its alert.
 type dedup struct {
+	limit  DeviceLimit // the per-device rate limits; zero: none
 	window uint64
 	words  int // of each device's ring
 	seed   maphash.Seed
@@ -26,9 +37,10 @@ type dedupShard struct {
 // size (a power of two, at least the window), so moving up by one seq clears one bit
 // instead of shifting the whole window.
 type seqWindow struct {
-	high uint64   // highest seq seen
-	bits []uint64 // the ring
-	any  bool
+	high    uint64   // highest seq seen
+	bits    []uint64 // the ring
+	any     bool
+	buckets *deviceBuckets // the device's rate limits (limit.go)
 }
 
 func newDedup(window int) *dedup {
@@ -44,17 +56,23 @@ func (d *dedup) shard(device string) *dedupShard {
 	return &d.shards[maphash.String(d.seed, device)%uint64(len(d.shards))]
 }
 
-// mark records seq for device and reports whether it was new.
-func (d *dedup) mark(device string, seq uint64) bool {
+// mark records seq for device and reports whether it was new, or new and far from
+// the window (which it reset).
+func (d *dedup) mark(device string, seq uint64) mark {
 	sh := d.shard(device)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.window(device, d.words).mark(seq, d.window)
+}
+
+// window returns device's entry, made on first use; the caller holds sh.mu.
+func (sh *dedupShard) window(device string, words int) *seqWindow {
 	w := sh.devices[device]
 	if w == nil {
-		w = &seqWindow{bits: make([]uint64, d.words)}
+		w = &seqWindow{bits: make([]uint64, words)}
 		sh.devices[device] = w
 	}
-	return w.mark(seq, d.window)
+	return w
 }
 
 // forget undoes a mark whose message could not be handed off, so a redelivery of it
@@ -79,39 +97,67 @@ func (d *dedup) devices() int {
 	return n
 }
 
-func (w *seqWindow) mark(seq, window uint64) bool {
+// mark is what the duplicate filter makes of a seq.
+type mark uint8
+
+const (
+	markDuplicate mark = iota // seen before: drop
+	markNew                   // not seen before: take
+	markReset                 // not seen before, and so far from the window that it reset it: take
+)
+
+// fresh reports whether the message is to be taken.
+func (m mark) fresh() bool { return m != markDuplicate }
+
+func (w *seqWindow) mark(seq, window uint64) mark {
 	switch {
+	case w.any && farFrom(seq, w.high):
+		clear(w.bits)
+		w.high = seq
+		w.set(seq)
+		return markReset
 	case !w.any || seq > w.high:
 		w.advance(seq, window)
 		w.high, w.any = seq, true
 		w.set(seq)
-		return true
+		return markNew
 	case w.high-seq >= window:
-		return true // older than the window: let through (see dedup)
+		return markNew // older than the window: let through (see dedup)
 	case w.get(seq):
-		return false
+		return markDuplicate
 	default:
 		w.set(seq)
-		return true
+		return markNew
 	}
+}
+
+// farFrom reports whether seq is more than protocol.MaxSeqJump from high, either way.
+func farFrom(seq, high uint64) bool {
+	if seq > high {
+		return seq-high > protocol.MaxSeqJump
+	}
+	return high-seq > protocol.MaxSeqJump
 }
 
 // advance forgets the seqs that fall out of the window as high moves up to seq:
 // their bits are those of the seqs from high+1 to seq, a word at a time where it can.
+// It counts the seqs left rather than comparing with seq, which would never end when
+// seq is 2^64-1.
 func (w *seqWindow) advance(seq, window uint64) {
 	if !w.any || seq-w.high >= window {
 		clear(w.bits)
 		return
 	}
-	for s := w.high + 1; s <= seq; {
+	s := w.high + 1
+	for n := seq - w.high; n > 0; {
 		i, b := w.at(s)
-		if b == 1 && seq-s >= 63 { // s..s+63 are one word of the ring
+		if b == 1 && n >= 64 { // s..s+63 are one word of the ring
 			w.bits[i] = 0
-			s += 64
+			s, n = s+64, n-64
 			continue
 		}
 		w.bits[i] &^= b
-		s++
+		s, n = s+1, n-1
 	}
 }
 

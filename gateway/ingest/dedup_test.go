@@ -1,23 +1,42 @@
 package ingest
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	"carebed/gateway/protocol"
 )
 
 func TestDedup(t *testing.T) {
+	const N, D, R = markNew, markDuplicate, markReset
+	const top = math.MaxUint64
 	cases := []struct {
 		name string
 		seqs []uint64
-		want []bool
+		want []mark
 	}{
-		{"increasing", []uint64{1, 2, 3}, []bool{true, true, true}},
-		{"repeat", []uint64{5, 5}, []bool{true, false}},
-		{"out of order inside window", []uint64{10, 8, 9, 8, 10}, []bool{true, true, true, false, false}},
-		{"gap then old", []uint64{1, 500, 1, 2}, []bool{true, true, false, true}},
-		{"older than window passes", []uint64{5000, 10, 10}, []bool{true, true, true}},
-		{"big jump clears", []uint64{1, 100000, 1}, []bool{true, true, true}},
-		{"zero first", []uint64{0, 0, 1}, []bool{true, false, true}},
+		{"increasing", []uint64{1, 2, 3}, []mark{N, N, N}},
+		{"repeat", []uint64{5, 5}, []mark{N, D}},
+		{"out of order inside window", []uint64{10, 8, 9, 8, 10}, []mark{N, N, N, D, D}},
+		{"gap then old", []uint64{1, 500, 1, 2}, []mark{N, N, D, N}},
+		{"older than window passes", []uint64{5000, 10, 10}, []mark{N, N, N}},
+		{"big jump clears", []uint64{1, 100000, 1}, []mark{N, N, N}},
+		{"zero first", []uint64{0, 0, 1}, []mark{N, D, N}},
+		{"one", []uint64{1, 1}, []mark{N, D}},
+		// One absurd seq must not switch the filter off: the next real seq resets the
+		// window back, and its duplicates are caught (issue 21, item 8).
+		{"2^64-1 then real seqs", []uint64{100, top, 101, 101, 101}, []mark{N, R, R, D, D}},
+		{"2^64-1 twice", []uint64{100, top, top}, []mark{N, R, D}},
+		{"2^63-1 then real", []uint64{7, math.MaxInt64, 8, 8}, []mark{N, R, R, D}},
+		{"2^63 then real", []uint64{7, 1 << 63, 8, 8}, []mark{N, R, R, D}},
+		{"absurd first (after a restart) then real", []uint64{top, 5, 5, 6}, []mark{N, R, D, N}},
+		{"0 after 2^64-1", []uint64{top, 0, 0}, []mark{N, R, D}},
+		{"2^64-1 after 0", []uint64{0, top, 0, 0}, []mark{N, R, R, D}},
+		{"jump of exactly MaxSeqJump is the counter", []uint64{10, 10 + protocol.MaxSeqJump, 10 + protocol.MaxSeqJump}, []mark{N, N, D}},
+		{"jump of MaxSeqJump+1 resets", []uint64{10, 11 + protocol.MaxSeqJump, 11 + protocol.MaxSeqJump}, []mark{N, R, D}},
+		{"replay MaxSeqJump back passes", []uint64{10 + protocol.MaxSeqJump, 10, 10}, []mark{N, N, N}},
+		{"top of the range counts up", []uint64{top - 2, top - 1, top, top - 1}, []mark{N, N, N, D}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -35,7 +54,7 @@ func TestDedupForget(t *testing.T) {
 	d := newDedup(64)
 	d.mark("dev", 7)
 	d.forget("dev", 7)
-	if !d.mark("dev", 7) {
+	if !d.mark("dev", 7).fresh() {
 		t.Fatal("seq 7 after forget was reported as a duplicate")
 	}
 }
@@ -55,7 +74,7 @@ func TestDedupMatchesSet(t *testing.T) {
 				seq = high - uint64(r.IntN(c.back)) // redelivery or reorder inside the window
 			}
 			want := !seen[seq]
-			if got := d.mark("dev", seq); got != want {
+			if got := d.mark("dev", seq).fresh(); got != want {
 				t.Fatalf("window %d, step %d seq %d high %d: got %v want %v", c.window, i, seq, high, got, want)
 			}
 			seen[seq] = true

@@ -60,6 +60,8 @@ type Options struct {
 	LateAfter time.Duration
 	// DedupWindow is how many recent seqs per device the duplicate filter remembers.
 	DedupWindow int
+	// DeviceLimit bounds each device's messages and readings per minute; zero: none.
+	DeviceLimit DeviceLimit
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// RetryMin and RetryMax bound the wait between attempts to hand off to a full or
@@ -97,7 +99,9 @@ func NewHandler(o Options) *Handler {
 		o.RetryMax = 5 * time.Second
 	}
 	log := o.Logger.With("component", "ingest")
-	return &Handler{o: o, dedup: newDedup(o.DedupWindow), log: log, warn: errorLogger{log: log}}
+	d := newDedup(o.DedupWindow)
+	d.limit = o.DeviceLimit
+	return &Handler{o: o, dedup: d, log: log, warn: errorLogger{log: log}}
 }
 
 // Rebuild feeds the duplicate filter with a record kept in the spool; the gateway

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"carebed/gateway/deadletter"
 	"carebed/gateway/points"
+	"carebed/gateway/protocol"
 )
 
 type fakeDirectory map[string]points.Tags
@@ -204,5 +206,111 @@ func TestHandleReportsWriteErrorAndForgets(t *testing.T) {
 	}
 	if len(sp.recs) != 2 {
 		t.Errorf("the redelivery after a failed write was not taken: %d records", len(sp.recs))
+	}
+}
+
+// TestHugeSeqDoesNotDisableDuplicateFilter is issue 21, item 8: after seq 2^64-1,
+// seq 101 sent three times was stored three times. The rule must hold after a
+// restart too, when the filter is rebuilt from the spool.
+func TestHugeSeqDoesNotDisableDuplicateFilter(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	send := func(h *Handler, payloads ...string) {
+		t.Helper()
+		for _, p := range payloads {
+			topic := "carebed/v1/bed-0001/event"
+			if strings.Contains(p, `"hr"`) {
+				topic = "carebed/v1/bed-0001/telemetry"
+			}
+			if err := h.Handle(context.Background(), []Message{msg(topic, p)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(h, `{"v":1,"seq":100,"hr":60}`,
+		`{"v":1,"seq":18446744073709551615,"type":"sos"}`, // taken: an SOS is never dropped
+		`{"v":1,"seq":101,"type":"sos"}`, `{"v":1,"seq":101,"type":"sos"}`, `{"v":1,"seq":101,"type":"sos"}`)
+	if got := seqsOf(t, sp.recs); got != "100|18446744073709551615|101|" {
+		t.Errorf("stored %q, want 100, 2^64-1 and 101 once", got)
+	}
+	if n := testutil.ToFloat64(m.seqResets); n != 2 {
+		t.Errorf("seq resets = %v, want 2 (to 2^64-1 and back to 101)", n)
+	}
+	if len(dead.entries) != 0 {
+		t.Errorf("dead-lettered %d messages, want none", len(dead.entries))
+	}
+
+	// A restart: a new handler rebuilt from what the spool holds.
+	h2, _, _ := newTestHandler(sp)
+	for _, r := range sp.recs {
+		if err := h2.Rebuild(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(sp.recs)
+	send(h2, `{"v":1,"seq":101,"type":"sos"}`, `{"v":1,"seq":102,"hr":61}`, `{"v":1,"seq":102,"hr":61}`,
+		`{"v":1,"seq":9223372036854775808,"hr":61}`, `{"v":1,"seq":103,"hr":61}`, `{"v":1,"seq":103,"hr":61}`)
+	if got := seqsOf(t, sp.recs[before:]); got != "102|9223372036854775808|103|" {
+		t.Errorf("after the restart stored %q, want 102, 2^63 and 103 once each", got)
+	}
+}
+
+// seqsOf lists the seqs of spool records, a | after each record.
+func seqsOf(t *testing.T, recs [][]byte) string {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range recs {
+		rec, err := points.ParseRecord(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range rec.Seqs {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprint(&b, s)
+		}
+		b.WriteByte('|')
+	}
+	return b.String()
+}
+
+// recordingObserver keeps what the alert rules were shown.
+type recordingObserver struct{ msgs []protocol.Message }
+
+func (o *recordingObserver) Observe(_ context.Context, m protocol.Message, _ points.Tags, _ points.Stamp) error {
+	o.msgs = append(o.msgs, m)
+	return nil
+}
+
+// TestTimestampPastInfluxRange is issue 21, item 9 through the handler: an SOS whose ts
+// InfluxDB cannot hold is stored at its arrival, flagged and counted, and the alert
+// rules see it as a message without a clock (so it pages now).
+func TestTimestampPastInfluxRange(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	obs := &recordingObserver{}
+	h.o.Observer = obs
+	msgs := []Message{
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":5,"ts":9223372036854775807,"type":"sos"}`),
+		msg("carebed/v1/bed-0001/telemetry", `{"v":1,"batch":[{"seq":6,"ts":10413792000000,"hr":60},{"seq":7,"ts":1764399999000,"hr":61}]}`),
+	}
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 2 || len(dead.entries) != 0 {
+		t.Fatalf("%d records, %d dead letters; want 2 and 0", len(sp.recs), len(dead.entries))
+	}
+	arrival := strconv.FormatInt(now.UnixMilli(), 10) // the point's ns begin with the arrival's ms
+	for _, want := range []string{"type=sos seq=5i,late=f,ts_invalid=t " + arrival, "seq=6i,late=f,ts_invalid=t " + arrival, "seq=7i,late=f 1764399999000000007"} {
+		if !strings.Contains(string(sp.recs[0])+string(sp.recs[1]), want) {
+			t.Errorf("records lack %q:\n%s%s", want, sp.recs[0], sp.recs[1])
+		}
+	}
+	if got := testutil.ToFloat64(m.invalidTS.WithLabelValues("event")) + testutil.ToFloat64(m.invalidTS.WithLabelValues("telemetry")); got != 2 {
+		t.Errorf("invalid ts counted %v, want 2", got)
+	}
+	if len(obs.msgs) != 2 || obs.msgs[0].Event.TS != 0 || obs.msgs[1].Telemetry.Readings[0].TS != 0 || obs.msgs[1].Telemetry.Readings[1].TS != 1764399999000 {
+		t.Errorf("the alert rules saw %+v; want the invalid ts as 0 (no clock), the good one kept", obs.msgs)
 	}
 }

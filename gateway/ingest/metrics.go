@@ -14,6 +14,8 @@ type Metrics struct {
 	latency      prometheus.Histogram
 	appendErrors prometheus.Counter
 	queue        prometheus.Gauge
+	seqResets    prometheus.Counter
+	invalidTS    *prometheus.CounterVec
 }
 
 // Extra reject reasons decided by the ingest rather than the protocol decoder.
@@ -52,9 +54,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_ingest_queue_depth",
 			Help: "Messages received from the broker and waiting for a worker.",
 		}),
+		seqResets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebed_ingest_seq_resets_total",
+			Help: "Seqs more than 2^32 from their device's last one, which reset its duplicate filter (the message is still taken).",
+		}),
+		invalidTS: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_ingest_invalid_ts_total",
+			Help: "Readings and events whose ts lies past 2262-04-11 (InfluxDB's end of time): stored at their arrival, flagged ts_invalid.",
+		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.messages, m.rejects, m.late, m.latency, m.appendErrors, m.queue)
-	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice) {
+	reg.MustRegister(m.messages, m.invalidTS, m.rejects, m.late, m.latency, m.appendErrors, m.queue, m.seqResets)
+	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice, ReasonRateLimited) {
 		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
 	}
 	// So do the messages: an alert on no messages at all (rate == 0) needs a series

@@ -19,6 +19,12 @@ func (h *Handler) take(b *batch, m *Message) {
 		h.reject(b, m, kind, ReasonUnknownDevice, errUnknownDevice(msg.Topic.Device))
 		return
 	}
+	if limited, n := limitedCost(&msg); limited {
+		if which := h.dedup.allow(tags.Device, m.Received, n); which != "" {
+			h.reject(b, m, kind, ReasonRateLimited, rateLimitedError{tags.Device, which, h.o.DeviceLimit})
+			return
+		}
+	}
 	stamp := points.Stamp{Received: m.Received, LateAfter: h.o.LateAfter}
 	var fresh bool
 	switch kind {
@@ -39,6 +45,9 @@ func (h *Handler) take(b *batch, m *Message) {
 	}
 	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, resultStored})
+	if n := dropInvalidTS(&msg); n > 0 {
+		h.o.Metrics.invalidTS.WithLabelValues(string(kind)).Add(float64(n))
+	}
 	if h.o.Observer != nil {
 		b.observed = append(b.observed, observed{msg: msg, tags: tags, stamp: stamp})
 	}
@@ -51,8 +60,12 @@ func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64
 		b.buf = points.AppendRecordHeader(b.buf, t.Device)
 		return true
 	}
-	if !h.dedup.mark(t.Device, seq) {
+	mk := h.dedup.mark(t.Device, seq)
+	if !mk.fresh() {
 		return false
+	}
+	if mk == markReset {
+		h.seqReset(t.Device, seq, 1)
 	}
 	b.keys = append(b.keys, seqKey{t.Device, seq})
 	if _, late := s.Delay(ts); late {
@@ -67,10 +80,14 @@ func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64
 func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s points.Stamp) bool {
 	var seqBuf [32]uint64
 	seqs := seqBuf[:0]
-	n := 0
+	n, resets := 0, 0
 	for _, r := range tel.Readings {
-		if !h.dedup.mark(t.Device, r.Seq) {
+		mk := h.dedup.mark(t.Device, r.Seq)
+		if !mk.fresh() {
 			continue
+		}
+		if mk == markReset {
+			resets++
 		}
 		tel.Readings[n] = r // filter in place: the decoded message is ours
 		n++
@@ -80,6 +97,9 @@ func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s 
 			h.o.Metrics.late.WithLabelValues(string(protocol.KindTelemetry)).Inc()
 		}
 	}
+	if resets > 0 {
+		h.seqReset(t.Device, tel.Readings[n-1].Seq, resets)
+	}
 	if n == 0 {
 		return false
 	}
@@ -87,6 +107,39 @@ func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s 
 	b.buf = points.AppendRecordHeader(b.buf, t.Device, seqs...)
 	b.buf = points.AppendTelemetry(b.buf, t, *tel, s)
 	return true
+}
+
+// dropInvalidTS sets every ts of m past protocol.MaxTS to 0 (no clock), once its points
+// are written (flagged ts_invalid, at the arrival time), so the alert rules too take
+// the arrival time: an SOS from a device whose clock says 2300 still pages, now. It
+// returns how many it changed.
+func dropInvalidTS(m *protocol.Message) int {
+	n := 0
+	fix := func(ts *int64) {
+		if points.InvalidTS(*ts) {
+			*ts = 0
+			n++
+		}
+	}
+	switch m.Topic.Kind {
+	case protocol.KindTelemetry:
+		for i := range m.Telemetry.Readings {
+			fix(&m.Telemetry.Readings[i].TS)
+		}
+	case protocol.KindEvent:
+		fix(&m.Event.TS)
+	case protocol.KindStatus:
+		fix(&m.Status.TS)
+	}
+	return n
+}
+
+// seqReset counts n resets of device's duplicate filter and logs the message's last
+// one: a seq more than protocol.MaxSeqJump from the one before (see dedup).
+func (h *Handler) seqReset(device string, seq uint64, n int) {
+	h.o.Metrics.seqResets.Add(float64(n))
+	h.log.Warn("seq far from the device's last one: duplicate filter reset to it; check the device's counter",
+		"device", device, "seq", seq, "resets", n)
 }
 
 // reject counts the message under reason and writes it to the dead-letter log.

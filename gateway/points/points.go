@@ -31,19 +31,31 @@ type Stamp struct {
 }
 
 // Delay reports how far ts (Unix ms, 0 = no clock) lags behind the receive time, and
-// whether that makes the message late. Future timestamps count as on time.
+// whether that makes the message late. Future timestamps count as on time, and so
+// does a ts past protocol.MaxTS, which counts as no clock.
 func (s Stamp) Delay(ts int64) (time.Duration, bool) {
-	if ts <= 0 {
+	if !HasClock(ts) {
 		return 0, false
 	}
 	d := s.Received.Sub(time.UnixMilli(ts))
 	return d, d > s.LateAfter
 }
 
-// Nanos is the point timestamp for a message with device time ts and sequence seq.
+// HasClock reports whether ts (Unix ms) is a device time the gateway uses: above 0
+// (0 means no clock) and no later than protocol.MaxTS, the end of InfluxDB's time.
+func HasClock(ts int64) bool { return ts > 0 && ts <= protocol.MaxTS }
+
+// InvalidTS reports whether ts lies past protocol.MaxTS: the device sent a time that
+// InfluxDB cannot hold. Such a message is stored at its arrival, flagged ts_invalid.
+func InvalidTS(ts int64) bool { return ts > protocol.MaxTS }
+
+// Nanos is the point timestamp for a message with device time ts and sequence seq:
+// ts in ms plus seq mod 10^6 in ns, or the receive time in place of ts when the device
+// has no clock or sent a ts past protocol.MaxTS. It always lies within InfluxDB's
+// range for a receive time that does.
 func (s Stamp) Nanos(ts int64, seq uint64) int64 {
 	ms := ts
-	if ms <= 0 {
+	if !HasClock(ms) {
 		ms = s.Received.UnixMilli()
 	}
 	return ms*1_000_000 + int64(seq%1_000_000)
@@ -108,6 +120,9 @@ func finish(f fields, seq uint64, ts int64, s Stamp) []byte {
 	if late {
 		f.integer("delay_ms", delay.Milliseconds())
 	}
+	if InvalidTS(ts) {
+		f.boolean("ts_invalid", true)
+	}
 	dst := append(f.dst, ' ')
 	dst = strconv.AppendInt(dst, s.Nanos(ts, seq), 10)
 	return append(dst, '\n')
@@ -130,15 +145,24 @@ func appendSeries(dst []byte, measurement string, t Tags) []byte {
 	return dst
 }
 
-// appendTag escapes commas, equals signs and spaces in a tag value.
+// appendTag writes v as a line-protocol tag value that every InfluxDB parser reads
+// back: commas, equals signs and spaces are escaped with a backslash; control characters
+// (tabs, line breaks, ...) become '_'; and a backslash becomes '＼' (U+FF3C), because
+// line protocol has no escape for a backslash before a comma, space, equals sign or
+// another backslash, or at the end of the value (there it would escape the comma or
+// space that ends the tag, and InfluxDB refused every point of the home). Ledger
+// imports refuse such ids (see package ledger); this keeps older registries working.
 func appendTag(dst []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case ',', '=', ' ':
 			dst = append(dst, '\\', c)
-		case '\n', '\r', '\t':
-			dst = append(dst, '_')
+		case '\\':
+			dst = append(dst, "＼"...)
 		default:
+			if c < 0x20 || c == 0x7f { // control characters: parsers disagree on them
+				c = '_'
+			}
 			dst = append(dst, c)
 		}
 	}

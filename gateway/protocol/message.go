@@ -16,6 +16,18 @@ const (
 	// DedupWindow is how many of a device's most recent seqs the gateway remembers to
 	// drop duplicates.
 	DedupWindow = 1024
+	// MaxSeqJump is the largest step between a device's seqs that the gateway takes
+	// for its counter moving on (or a replay going back): 2^32, more than a device
+	// sending ten messages a second uses in thirteen years. A seq further from the
+	// highest seen resets the duplicate filter of the device to it (counted in
+	// carebed_ingest_seq_resets_total); the message is still taken.
+	MaxSeqJump = 1 << 32
+	// MaxTS is the latest ts, in Unix milliseconds, that the gateway stores as sent:
+	// 2262-04-11 23:47:16.853 UTC. InfluxDB's timestamps are int64 nanoseconds and end
+	// there (the gateway adds up to 999 999 ns of seq to each ms). Decode accepts a
+	// larger ts (up to 2^63-1); the gateway treats it as no clock (the arrival time is
+	// used) and flags the point ts_invalid.
+	MaxTS = 9_223_372_036_853
 )
 
 // Message is the decoded form of any device→gateway message. Only the field for

@@ -175,7 +175,7 @@ func (g *Gateway) buildIngest() error {
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
 		Observer:    observe.Observer{Rules: g.rules},
-		DedupWindow: g.cfg.Ingest.DedupWindow, Now: g.now})
+		DedupWindow: g.cfg.Ingest.DedupWindow, DeviceLimit: ingest.DeviceLimit(g.cfg.Ingest.DeviceLimit), Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
 		n++

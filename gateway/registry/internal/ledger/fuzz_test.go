@@ -63,6 +63,9 @@ func checkRow(t *testing.T, l *Ledger, r *Row) {
 	if h == nil || h.County == "" || h.Township == "" || h.Village == "" || h.ID == "" {
 		t.Fatalf("line %d: home %q missing or without a place: %+v", r.Line, d.Home, h)
 	}
+	if checkHomeID(h.ID) != "" || checkPlace(h.County) != "" || checkPlace(h.Township) != "" || checkPlace(h.Village) != "" {
+		t.Fatalf("line %d: home id or place outside its character set: %+v", r.Line, h)
+	}
 	if h.HasLoc && !(h.Lat >= -90 && h.Lat <= 90 && h.Lon >= -180 && h.Lon <= 180) {
 		t.Fatalf("line %d: location out of range", r.Line)
 	}

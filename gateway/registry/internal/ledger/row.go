@@ -49,6 +49,9 @@ func (r *parsedRow) parseDevice(cells *[numColumns]string) *Error {
 	if !protocol.ValidDeviceID(id) {
 		return rowError(r.line, colDevice, strconv.Quote(id)+" does not match [a-z0-9][a-z0-9-]{2,63}")
 	}
+	if e := r.checkIDs(cells); e != nil {
+		return e
+	}
 	kind, err := parseKind(cells[colKind])
 	if err != nil {
 		return rowError(r.line, colKind, err.Error())
@@ -60,6 +63,19 @@ func (r *parsedRow) parseDevice(cells *[numColumns]string) *Error {
 	r.home.County, r.home.Township, r.home.Village = cells[colCounty], cells[colTownship], cells[colVillage]
 	r.home.ID = cells[colHome]
 	r.device = Device{ID: id, Kind: kind, HeartbeatS: hb, Home: cells[colHome]}
+	return nil
+}
+
+// checkIDs checks the home id and the place names against their character sets.
+func (r *parsedRow) checkIDs(cells *[numColumns]string) *Error {
+	for _, c := range []column{colCounty, colTownship, colVillage} {
+		if reason := checkPlace(cells[c]); reason != "" {
+			return rowError(r.line, c, reason)
+		}
+	}
+	if reason := checkHomeID(cells[colHome]); reason != "" {
+		return rowError(r.line, colHome, reason)
+	}
 	return nil
 }
 
