@@ -119,6 +119,9 @@ type Reader interface {
 	// LatestPagedTo returns the newest alert, neither acknowledged nor resolved, that
 	// one of personIDs was paged about, and which of them; ErrNotFound if none.
 	LatestPagedTo(ctx context.Context, personIDs ...string) (Alert, string, error)
+	// OpenNoted returns the alerts not yet resolved that have an audit row what
+	// (e.g. escalation_empty_step), newest first.
+	OpenNoted(ctx context.Context, what string) ([]Alert, error)
 	// PagedAbout reports which of personIDs was paged about the alert ("" if none).
 	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
 }

@@ -268,6 +268,27 @@ func (s *Store) LatestPagedTo(ctx context.Context, personIDs ...string) (alertin
 	return a, who, notFound(err)
 }
 
+// OpenNoted returns the alerts not yet resolved with an audit row what, newest first.
+// It looks at open alerts only (few), each through the audit trail's index.
+func (s *Store) OpenNoted(ctx context.Context, what string) ([]alerting.Alert, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts a WHERE state != 'resolved'
+		AND EXISTS (SELECT 1 FROM audit WHERE alert_id = a.id AND what = ?)
+		ORDER BY opened_at DESC, id DESC`, what)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []alerting.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 // PagedAbout reports which of personIDs was paged about the alert ("" if none).
 func (s *Store) PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error) {
 	atts, err := s.Attempts(ctx, alertID)

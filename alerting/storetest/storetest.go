@@ -97,6 +97,9 @@ func raiseRepeatAck(t *testing.T, s alerting.Store) {
 	if err := s.Note(ctx, a.ID, t0.Add(3*time.Hour), "escalation_empty_step", "", "", "step 1 pages nobody"); err != nil {
 		t.Fatal(err)
 	}
+	if noted, err := s.OpenNoted(ctx, "escalation_empty_step"); err != nil || len(noted) != 0 {
+		t.Errorf("OpenNoted of a resolved alert: %v %v, want none", noted, err)
+	}
 	trail, err := s.Audit(ctx, a.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +380,15 @@ func latestPagedTo(t *testing.T, s alerting.Store) {
 	}
 	if got, _, _ := s.LatestPagedTo(ctx, "p1"); got.ID != a.ID {
 		t.Errorf("after taking the newest: %d, want %d", got.ID, a.ID)
+	}
+	if err := s.Note(ctx, a.ID, t0, "escalation_empty_step", "", "", "step 1 pages nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if noted, err := s.OpenNoted(ctx, "escalation_empty_step"); err != nil || len(noted) != 1 || noted[0].ID != a.ID {
+		t.Errorf("OpenNoted: %v %v, want alert %d", noted, err, a.ID)
+	}
+	if noted, _ := s.OpenNoted(ctx, "something_else"); len(noted) != 0 {
+		t.Errorf("OpenNoted of another note: %v", noted)
 	}
 	if who, err := s.PagedAbout(ctx, a.ID, "p2", "p1"); err != nil || who != "p1" {
 		t.Errorf("PagedAbout: %q %v", who, err)

@@ -150,7 +150,8 @@ func auditWhat(l, what string) string {
 		"notification_skipped": "通知跳过", "delivery_delivered": "已送达", "delivery_failed": "未送达",
 		"delivery_undelivered": "未送达", "acknowledged": "已接手", "ack_refused": "接手被拒",
 		"handed_over": "已转交", "resolved": "已结束", "resolve_refused": "结束被拒", "link_refused": "链接被拒",
-		"grouped": "并入村级断线"}
+		"grouped": "并入村级断线", "escalation_empty_step": "此级无人可通知，已再通知上一级",
+		"notification_in_flight": "重启后核对短信"}
 	if l == langZH {
 		if s, ok := zh[what]; ok {
 			return s

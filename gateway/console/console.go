@@ -85,6 +85,8 @@ type Options struct {
 // store's alerting.Reader has it).
 type Paging interface {
 	LatestFinished(ctx context.Context, channel string, since time.Time) (alerting.Attempt, error)
+	// OpenNoted finds the open alerts whose ladder had a step that paged nobody.
+	OpenNoted(ctx context.Context, what string) ([]alerting.Alert, error)
 }
 
 // Console serves the pages.

@@ -16,6 +16,8 @@ const (
 // words are the pages' texts by key and language.
 var words = map[string][2]string{ // [zh, en]
 	"title": {"乡镇值班台", "Duty console"},
+	"nobodytrouble": {"警报 %s 有一级通知找不到人（卫生院值班电话或联系人没有登记），系统已再通知上一级。请直接打电话跟进，并请县信息中心补全联系人。",
+		"Alerts %s: a step of the ladder found nobody to page (a clinic duty phone or a contact is missing from the registry); the step before was paged again. Phone people yourself and ask the county IT office to complete the contacts."},
 	"smstrouble": {"短信发送失败（最近一次 %s：%s）。自动短信可能没有送到，请直接打电话给家属、村医和探访员，并告知县信息中心。",
 		"SMS are failing (the latest at %s: %s). Automatic pages may not arrive: phone the families, village doctors and visitors yourself, and tell the county IT office."},
 	"signin":                 {"登录", "Sign in"},

@@ -27,8 +27,10 @@ type Page struct {
 	Area  string
 	Nav   string // the menu entry to highlight
 	Flash string // a message after an action
-	// Trouble warns that automatic pages are not going out (SMS failing).
+	// Trouble warns that automatic pages are not going out (SMS failing), or that
+	// an alert's ladder found nobody at a step (Nobody).
 	Trouble string
+	Nobody  string
 }
 
 // T translates key into the page's language.
@@ -46,7 +48,7 @@ func (c *Console) page(q *request, nav string) Page {
 	a := q.caller.Area
 	area := strings.TrimSpace(strings.Join([]string{a.County, a.Township, a.Village}, " "))
 	return Page{Lang: q.lang, Title: tr(q.lang, "title"), User: q.caller.Name, Area: area, Nav: nav,
-		Flash: flash(q.lang, q.r.URL.Query().Get("m")), Trouble: c.smsTrouble(q)}
+		Flash: flash(q.lang, q.r.URL.Query().Get("m")), Trouble: c.smsTrouble(q), Nobody: c.pagedNobody(q)}
 }
 
 // smsTroubleWindow is how far back a failed SMS still counts.
@@ -67,6 +69,37 @@ func (c *Console) smsTrouble(q *request) string {
 		return ""
 	}
 	return fmt.Sprintf(tr(q.lang, "smstrouble"), a.CreatedAt.In(c.o.Location).Format("15:04"), a.Error)
+}
+
+// emptyStepNote is the audit row of a ladder step that found nobody for a home
+// (alerting/escalation): the nearest earlier step's people were paged again.
+const emptyStepNote = "escalation_empty_step"
+
+// pagedNobody returns a warning naming the open alerts of the caller's area whose
+// ladder had a step with nobody to page (a clinic duty phone or a contact missing
+// from the registry), so the duty staff phone people themselves.
+func (c *Console) pagedNobody(q *request) string {
+	if c.o.Paging == nil {
+		return ""
+	}
+	alerts, err := c.o.Paging.OpenNoted(q.r.Context(), emptyStepNote)
+	if err != nil {
+		c.log.Warn("checking for ladder steps that paged nobody", "err", err)
+		return ""
+	}
+	var codes []string
+	for _, a := range alerts {
+		if q.caller.Sees(a.Place) {
+			codes = append(codes, a.Code)
+		}
+	}
+	if len(codes) == 0 {
+		return ""
+	}
+	if len(codes) > 3 {
+		codes = append(codes[:3], "…")
+	}
+	return fmt.Sprintf(tr(q.lang, "nobodytrouble"), strings.Join(codes, "、"))
 }
 
 // Row is an alert as the lists show it.

@@ -498,6 +498,36 @@ func TestConsoleWarnsWhileSMSFail(t *testing.T) {
 	})
 }
 
+// TestConsoleWarnsWhenAStepPagedNobody: a township whose clinic duty phone is not in
+// the registry; the SOS ladder's clinic step finds nobody, the people of the step
+// before are paged again, and every console page of the area says so until the
+// alert is closed.
+func TestConsoleWarnsWhenAStepPagedNobody(t *testing.T) {
+	e := newAlertEnv(t)
+	e.importLedger("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
+		"和静县,乌拉斯台镇,乌拉斯台村,H-0004,测试老人丁,乌拉斯台村一组1号,42.74,86.29,hj-0004-sos,sos_pendant,测试探访员丁,13800000041,测试村医丁,13800000042,13900000043,\n")
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0004-sos")
+	publish(t, dev, "carebed/v1/hj-0004-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	const warning = "有一级通知找不到人"
+	e.waitSMS(t, "+8613800000042", 2, 30*time.Second) // the doctor, at step 0 and again for the clinic step
+	a, err := r.g.alerts.OpenAlert(context.Background(), "H-0004", alerting.KindSOS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the console's warning naming the alert", func() (bool, string) {
+		code, body := call(t, "GET", e.public+"/console/", e.admin, "")
+		return code == 200 && strings.Contains(body, warning) && strings.Contains(body, a.Code), fmt.Sprint(code)
+	})
+	if code, _ := call(t, "POST", e.public+"/api/v1/alerts/"+strconv.FormatInt(a.ID, 10)+"/resolve", e.admin,
+		`{"outcome":"handled_at_home"}`); code != http.StatusOK {
+		t.Fatalf("resolve: %d", code)
+	}
+	if code, body := call(t, "GET", e.public+"/console/", e.admin, ""); code != 200 || strings.Contains(body, warning) {
+		t.Errorf("the warning stays after the alert was closed (%d)", code)
+	}
+}
+
 // consoleEvents follows the console's live stream as a signed-in user and returns a
 // function counting the change events heard, by alert id.
 func consoleEvents(t *testing.T, addr, token string) func() map[int64]int {
