@@ -271,22 +271,9 @@ func (s *Store) LatestPagedTo(ctx context.Context, personIDs ...string) (alertin
 // OpenNoted returns the alerts not yet resolved with an audit row what, newest first.
 // It looks at open alerts only (few), each through the audit trail's index.
 func (s *Store) OpenNoted(ctx context.Context, what string) ([]alerting.Alert, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts a WHERE state != 'resolved'
+	return s.alerts(ctx, `SELECT `+alertCols+` FROM alerts a WHERE state != 'resolved'
 		AND EXISTS (SELECT 1 FROM audit WHERE alert_id = a.id AND what = ?)
 		ORDER BY opened_at DESC, id DESC`, what)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []alerting.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // PagedAbout reports which of personIDs was paged about the alert ("" if none).

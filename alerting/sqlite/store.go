@@ -218,6 +218,11 @@ func (s *Store) List(ctx context.Context, f alerting.Filter) ([]alerting.Alert, 
 		f.Limit = 200
 	}
 	q, args = q+` ORDER BY opened_at DESC, id DESC LIMIT ?`, append(args, f.Limit)
+	return s.alerts(ctx, q, args...)
+}
+
+// alerts runs a query of alertCols and scans every row.
+func (s *Store) alerts(ctx context.Context, q string, args ...any) ([]alerting.Alert, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

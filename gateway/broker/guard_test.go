@@ -2,7 +2,7 @@ package broker
 
 import (
 	"bytes"
-	"errors"
+	"carebed/internal/rawmqtt"
 	"fmt"
 	"net"
 	"runtime"
@@ -17,22 +17,6 @@ import (
 	"carebed/internal/testwait"
 )
 
-// remainingLength encodes n as MQTT's variable-length integer.
-func remainingLength(n int) []byte {
-	var b []byte
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		b = append(b, d)
-		if n == 0 {
-			return b
-		}
-	}
-}
-
 // dialFrom opens a TCP connection to addr from the loopback address ip.
 func dialFrom(t *testing.T, ip, addr string) net.Conn {
 	t.Helper()
@@ -43,25 +27,6 @@ func dialFrom(t *testing.T, ip, addr string) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// closedWithin reports whether the peer closes c within d (EOF or reset), reading
-// and discarding anything it sends.
-func closedWithin(c net.Conn, d time.Duration) bool {
-	c.SetReadDeadline(time.Now().Add(d))
-	buf := make([]byte, 512)
-	for {
-		_, err := c.Read(buf)
-		var ne net.Error
-		switch {
-		case err == nil:
-			continue
-		case errors.As(err, &ne) && ne.Timeout():
-			return false
-		default:
-			return true
-		}
-	}
 }
 
 // send writes up to limit bytes of the body of a packet to c in 64 KiB pieces until
@@ -97,14 +62,14 @@ func TestOversizeConnectIsRefusedBeforeItsBodyIsRead(t *testing.T) {
 	conns := make([]net.Conn, 6)
 	for i := range conns {
 		conns[i] = dialFrom(t, "127.0.0.1", s.b.Addr().String())
-		if _, err := conns[i].Write(append([]byte{0x10}, remainingLength(declared)...)); err != nil {
+		if _, err := conns[i].Write(append([]byte{0x10}, rawmqtt.RemainingLength(declared)...)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	grown := int64(heapInuse()) - int64(before)
 	for i, c := range conns {
 		sent := send(c, body)
-		if !closedWithin(c, 5*time.Second) {
+		if !rawmqtt.ClosedWithin(c, 5*time.Second) {
 			t.Errorf("connection %d still open after it declared a %d-byte CONNECT and sent %d bytes of it", i, declared, sent)
 		}
 	}
@@ -177,7 +142,7 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	})
 	open := 0
 	for _, c := range flood {
-		if !closedWithin(c, 20*time.Millisecond) {
+		if !rawmqtt.ClosedWithin(c, 20*time.Millisecond) {
 			open++
 		}
 	}
@@ -200,7 +165,7 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 		}
 	}
 	late := dialFrom(t, "127.0.0.5", addr)
-	if !closedWithin(late, time.Second) {
+	if !rawmqtt.ClosedWithin(late, time.Second) {
 		t.Error("a connection past max_connecting was kept open")
 	}
 	testwait.Until(t, 5*time.Second, "the connection past the bound refused", func() (bool, string) {

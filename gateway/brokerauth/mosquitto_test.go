@@ -2,7 +2,7 @@ package brokerauth
 
 import (
 	"bufio"
-	"errors"
+	"carebed/internal/rawmqtt"
 	"fmt"
 	"net"
 	"os"
@@ -65,40 +65,6 @@ func rssKiB(t *testing.T, pid int) int {
 	return 0
 }
 
-// remainingLength encodes n as MQTT's variable-length integer.
-func remainingLength(n int) []byte {
-	var b []byte
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		b = append(b, d)
-		if n == 0 {
-			return b
-		}
-	}
-}
-
-// closedWithin reports whether the peer closes c within d (EOF or reset).
-func closedWithin(c net.Conn, d time.Duration) bool {
-	c.SetReadDeadline(time.Now().Add(d))
-	buf := make([]byte, 512)
-	for {
-		_, err := c.Read(buf)
-		var ne net.Error
-		switch {
-		case err == nil:
-			continue
-		case errors.As(err, &ne) && ne.Timeout():
-			return false
-		default:
-			return true
-		}
-	}
-}
-
 // TestMosquittoRefusesOversizePackets: Mosquitto with the exported files closes a
 // connection whose CONNECT declares 200 MB as soon as it reads the length (six of
 // them leave its memory as it was), and a device's PUBLISH over MaxPacketSize ends
@@ -116,7 +82,7 @@ func TestMosquittoRefusesOversizePackets(t *testing.T) {
 		defer c.Close()
 		c.SetWriteDeadline(time.Now().Add(20 * time.Second))
 		sent := 0
-		if _, err = c.Write(append([]byte{0x10}, remainingLength(declared)...)); err == nil {
+		if _, err = c.Write(append([]byte{0x10}, rawmqtt.RemainingLength(declared)...)); err == nil {
 			for sent < body {
 				n, err := c.Write(chunk)
 				sent += n
@@ -125,7 +91,7 @@ func TestMosquittoRefusesOversizePackets(t *testing.T) {
 				}
 			}
 		}
-		if !closedWithin(c, 5*time.Second) {
+		if !rawmqtt.ClosedWithin(c, 5*time.Second) {
 			t.Errorf("connection %d still open after it declared a %d-byte CONNECT and sent %d bytes of it", i, declared, sent)
 		}
 	}
