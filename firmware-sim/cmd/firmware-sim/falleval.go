@@ -11,11 +11,12 @@ import (
 	"carebed/firmware-sim/falldetect"
 )
 
-// fallEval runs `firmware-sim falleval [-loso] [-include-held-out] [DIR]`.
+// fallEval runs `firmware-sim falleval [-loso [-c8-only]] [-include-held-out] [DIR]`.
 func fallEval(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("falleval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	loso := fs.Bool("loso", false, "leave-one-subject-out cross-validation of the thresholds instead of the shipped ones")
+	c8Only := fs.Bool("c8-only", false, "with -loso: tune only the C8 threshold (the paper's C8 detector, for comparison)")
 	heldOut := fs.Bool("include-held-out", false, "also read the held-out subjects (the project's independent check only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -41,7 +42,11 @@ func fallEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "thresholds (shipped): %s\n\n", describe(cfg))
 		return falldetect.WriteReport(stdout, falldetect.Evaluate(c, cfg))
 	}
-	folds, all := falldetect.CrossValidate(c, falldetect.DefaultGrid())
+	g := falldetect.DefaultGrid()
+	if *c8Only {
+		g.Peak, g.Upright, g.PostStd = []float32{1}, []float32{0}, []float32{16}
+	}
+	folds, all := falldetect.CrossValidate(c, g)
 	return writeLOSO(stdout, folds, all)
 }
 

@@ -82,6 +82,10 @@ func TestFallEval(t *testing.T) {
 			stdout: []string{"SA02      C8 >=", "cross-validated (each subject judged with thresholds chosen without it):", "thresholds chosen on all these subjects:"},
 		},
 		{
+			name: "cross-validation of C8 alone", args: []string{"-loso", "-c8-only", dir}, code: 0,
+			stdout: []string{"peak >= 1.0 g, upright >= 0°, after std <= 16.000 g"},
+		},
+		{
 			name: "no folder", code: 1,
 			stderr: []string{"falleval takes one folder of SisFall recordings (or SISFALL_DIR)"},
 		},

@@ -28,11 +28,12 @@ const usage = `usage:
       offer a fixed message rate from many devices over a few connections
   firmware-sim ledger [-homes 100] [-seed 1]
       write a bed ledger CSV of generated homes (3 devices each) for the registry
-  firmware-sim falleval [-loso] [DIR]
+  firmware-sim falleval [-loso [-c8-only]] [DIR]
       run the wearable's fall detector over every SisFall recording under DIR (or
       $SISFALL_DIR; files named like F05_SA03_R02.txt) and print sensitivity and
       specificity per group (young, elderly) and per code, misses and false alarms;
-      -loso: leave-one-subject-out cross-validation of the thresholds
+      -loso: leave-one-subject-out cross-validation of the thresholds (-c8-only:
+      of the paper's C8 threshold alone)
 `
 
 func main() {
