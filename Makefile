@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build install test unit bench bench-telegraf demo fuzz vet clean dashboards certs screenshots
+.PHONY: all build install test unit bench bench-telegraf demo fuzz vet clean dashboards certs screenshots falleval
 
 all: build
 
@@ -69,3 +69,11 @@ certs:
 
 clean:
 	rm -rf .dev .demo
+
+# falleval judges the wearable's fall detector on real SisFall recordings (not in
+# `make test`: the recordings have no licence and are not in the repository). Put
+# the training subjects' folders under SISFALL_DIR (docs/firmware-sim.md says how);
+# FALLEVAL_FLAGS=-loso cross-validates the thresholds leaving one subject out.
+falleval: build
+	@test -n "$(SISFALL_DIR)" || { echo "make falleval: set SISFALL_DIR to the folder of SisFall recordings (docs/firmware-sim.md)" >&2; exit 2; }
+	GOMAXPROCS=2 $(BIN)/firmware-sim falleval $(FALLEVAL_FLAGS) "$(SISFALL_DIR)"

@@ -173,7 +173,7 @@ func (w *Wearable) detect(end time.Time, kind string, seed int64) (time.Time, fl
 	var det falldetect.Detection
 	fired := false
 	for _, s := range tr.Samples {
-		if d, ok := w.det.Push(s); ok && !fired {
+		if d, ok := w.det.Push([3]float32{float32(s[0]), float32(s[1]), float32(s[2])}); ok && !fired {
 			det, fired = d, true
 		}
 		w.pushed++

@@ -12,23 +12,17 @@ func TestConfigValidate(t *testing.T) {
 		want   string
 	}{
 		{"default", func(*Config) {}, ""},
-		{"free fall zero", func(c *Config) { c.FreeFallG = 0 }, "falldetect config: free_fall_g must be in (0, 1), got 0"},
-		{"free fall above 1 g", func(c *Config) { c.FreeFallG = 1.2 }, "falldetect config: free_fall_g must be in (0, 1), got 1.2"},
-		{"free fall ms", func(c *Config) { c.FreeFallMs = 0 }, "falldetect config: free_fall_ms must be > 0, got 0"},
-		{"impact within", func(c *Config) { c.ImpactWithinMs = -5 }, "falldetect config: impact_within_ms must be > 0, got -5"},
-		{"impact g", func(c *Config) { c.ImpactG = 1 }, "falldetect config: impact_g must be > 1, got 1"},
-		{"still window", func(c *Config) { c.StillWindowMs = 0 }, "falldetect config: still_window_ms must be > 0, got 0"},
-		{"still std", func(c *Config) { c.StillStdG = 0 }, "falldetect config: still_std_g must be > 0, got 0"},
-		{"still after", func(c *Config) { c.StillAfterMs = -1 }, "falldetect config: still_after_ms must be >= 0, got -1"},
-		{"orientation", func(c *Config) { c.OrientationDeg = 180 }, "falldetect config: orientation_deg must be in (0, 180), got 180"},
+		{"c8 at the candidate level", func(c *Config) { c.HorizStdG = 0.12 }, "falldetect config: horiz_std_g must be in (0.12, 4), got 0.12"},
+		{"peak below 1 g", func(c *Config) { c.PeakG = 0.5 }, "falldetect config: peak_g must be in [1, 16), got 0.5"},
+		{"upright negative", func(c *Config) { c.UprightDeg = -1 }, "falldetect config: upright_deg must be in [0, 180), got -1"},
+		{"post std zero", func(c *Config) { c.PostStdG = 0 }, "falldetect config: post_std_g must be > 0, got 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tt.modify(&c)
-			err := c.Validate()
 			got := ""
-			if err != nil {
+			if err := c.Validate(); err != nil {
 				got = err.Error()
 			}
 			if got != tt.want {
@@ -43,8 +37,33 @@ func TestConfigJSONNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"free_fall_g":0.6,"free_fall_ms":100,"impact_within_ms":300,"impact_g":3,"still_window_ms":500,"still_std_g":0.05,"still_after_ms":2000,"orientation_deg":45}`
+	want := `{"horiz_std_g":0.375,"peak_g":1.9,"upright_deg":50,"post_std_g":0.075}`
 	if string(b) != want {
 		t.Errorf("got %s\nwant %s", b, want)
+	}
+}
+
+func TestFires(t *testing.T) {
+	c := DefaultConfig()
+	fall := Features{HorizStd: 0.5, Peak: 2.5, Upright: 80, PostStd: 0.02}
+	tests := []struct {
+		name   string
+		modify func(*Features)
+		want   bool
+	}{
+		{"fall", func(*Features) {}, true},
+		{"weak C8", func(f *Features) { f.HorizStd = 0.3 }, false},
+		{"no impact", func(f *Features) { f.Peak = 1.5 }, false},
+		{"still upright", func(f *Features) { f.Upright = 20 }, false},
+		{"moving on", func(f *Features) { f.PostStd = 0.2 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fall
+			tt.modify(&f)
+			if got := c.Fires(f); got != tt.want {
+				t.Errorf("Fires = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -3,149 +3,165 @@ package falldetect
 import (
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
 
-// FileResult is the outcome of the detector on one labelled trace.
-type FileResult struct {
-	// Path is the file path relative to the evaluated folder.
-	Path string
-	// Fall is the label: true for F* files, false for D* files.
-	Fall bool
-	// Detected says whether the detector reported a fall.
+// Outcome is the detector's verdict on one recording.
+type Outcome struct {
+	// Path, Code, Subject and Fall are the recording's.
+	Path, Code, Subject string
+	Fall                bool
+	// Detected says whether the detector fired.
 	Detected bool
-	// Detection is the reported fall when Detected.
-	Detection Detection
 }
 
-// Report sums up an evaluation: the confusion counts, sensitivity
-// TP/(TP+FN), specificity TN/(TN+FP) and their mean (each 0 when its
-// denominator is 0), and the per-file results in path order.
-type Report struct {
-	TP, FN, TN, FP                 int
-	Sensitivity, Specificity, Mean float64
-	Files                          []FileResult
+// Evaluate judges every recording of c with one configuration.
+func Evaluate(c Corpus, cfg Config) []Outcome {
+	out := make([]Outcome, len(c.Recordings))
+	for i, r := range c.Recordings {
+		out[i] = outcome(r, r.Detected(cfg))
+	}
+	return out
 }
 
-// Evaluate runs Detect with c over every *.txt trace under dir (recursive).
-// The label comes from the file name, as in SisFall: names starting with F
-// are falls, with D activities of daily living; other files are skipped. It
-// returns c.Validate's error, or the first read or parse error naming the file.
-func Evaluate(dir string, c Config) (Report, error) {
-	if err := c.Validate(); err != nil {
-		return Report{}, err
-	}
-	var r Report
-	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fall, ok := label(e)
-		if !ok {
-			return nil
-		}
-		res, err := evaluateFile(path, fall, c)
-		if err != nil {
-			return err
-		}
-		res.Path, _ = filepath.Rel(dir, path)
-		r.add(res)
-		return nil
-	})
-	if err != nil {
-		return Report{}, err
-	}
-	r.Sensitivity, r.Specificity = ratio(r.TP, r.TP+r.FN), ratio(r.TN, r.TN+r.FP)
-	r.Mean = (r.Sensitivity + r.Specificity) / 2
-	return r, nil
+// outcome pairs a recording with the verdict.
+func outcome(r Recording, detected bool) Outcome {
+	return Outcome{Path: r.Path, Code: r.Code, Subject: r.Subject, Fall: r.Fall, Detected: detected}
 }
 
-// label tells whether e is a trace file to evaluate and whether it is a fall.
-func label(e fs.DirEntry) (fall, ok bool) {
-	name := e.Name()
-	if e.IsDir() || !strings.HasSuffix(name, ".txt") {
-		return false, false
-	}
+// Tally counts verdicts.
+type Tally struct{ TP, FN, TN, FP int }
+
+// add counts one verdict.
+func (t *Tally) add(o Outcome) {
 	switch {
-	case strings.HasPrefix(name, "F"):
-		return true, true
-	case strings.HasPrefix(name, "D"):
-		return false, true
-	}
-	return false, false
-}
-
-// evaluateFile reads one trace and runs the detector on it.
-func evaluateFile(path string, fall bool, c Config) (FileResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return FileResult{}, err
-	}
-	defer f.Close()
-	t, err := ReadSisFall(f)
-	if err != nil {
-		return FileResult{}, fmt.Errorf("%s: %w", path, err)
-	}
-	det, ok := Detect(t, c)
-	return FileResult{Fall: fall, Detected: ok, Detection: det}, nil
-}
-
-// add counts one file result.
-func (r *Report) add(res FileResult) {
-	switch {
-	case res.Fall && res.Detected:
-		r.TP++
-	case res.Fall:
-		r.FN++
-	case res.Detected:
-		r.FP++
+	case o.Fall && o.Detected:
+		t.TP++
+	case o.Fall:
+		t.FN++
+	case o.Detected:
+		t.FP++
 	default:
-		r.TN++
+		t.TN++
 	}
-	r.Files = append(r.Files, res)
 }
 
-// ratio returns a/b, or 0 when b is 0.
-func ratio(a, b int) float64 {
+// Falls and ADLs are the numbers of fall and activity recordings.
+func (t Tally) Falls() int { return t.TP + t.FN }
+
+// ADLs is the number of activity recordings.
+func (t Tally) ADLs() int { return t.TN + t.FP }
+
+// Sensitivity is TP/(TP+FN); ok is false when there were no falls.
+func (t Tally) Sensitivity() (v float64, ok bool) { return ratio(t.TP, t.Falls()) }
+
+// Specificity is TN/(TN+FP); ok is false when there were no activities.
+func (t Tally) Specificity() (v float64, ok bool) { return ratio(t.TN, t.ADLs()) }
+
+// ratio returns a/b, or false when b is 0 (never 0/0 as 0).
+func ratio(a, b int) (float64, bool) {
 	if b == 0 {
-		return 0
+		return 0, false
 	}
-	return float64(a) / float64(b)
+	return float64(a) / float64(b), true
 }
 
-// WriteText prints the figures, a confusion table and the misclassified
-// files, for `firmware-sim falleval DIR`. It returns the first write error.
-func (r Report) WriteText(w io.Writer) error {
+// pct formats a ratio as a percentage with its counts, or "n/a" without any.
+func pct(a, b int) string {
+	v, ok := ratio(a, b)
+	if !ok {
+		return "n/a (0 files)"
+	}
+	return fmt.Sprintf("%.2f %% (%d/%d)", 100*v, a, b)
+}
+
+// groupName names a subject's SisFall group.
+func groupName(subject string) string {
+	if subject[1] == 'E' {
+		return "elderly (SE)"
+	}
+	return "young (SA)"
+}
+
+// WriteReport prints, for the outcomes, the figures per group (sensitivity,
+// specificity and their mean, "n/a" where a group has no falls or no
+// activities), per activity and fall code, and every missed fall and false
+// alarm. It returns the first write error.
+func WriteReport(w io.Writer, outs []Outcome) error {
+	groups := map[string]*Tally{}
+	codes := map[string]*Tally{}
+	for _, o := range outs {
+		for _, k := range []struct {
+			m   map[string]*Tally
+			key string
+		}{{groups, groupName(o.Subject)}, {codes, o.Code + " " + strings.Fields(groupName(o.Subject))[0]}} {
+			if k.m[k.key] == nil {
+				k.m[k.key] = &Tally{}
+			}
+			k.m[k.key].add(o)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "files:\t%d (%d falls, %d activities)\n", len(r.Files), r.TP+r.FN, r.TN+r.FP)
-	fmt.Fprintf(tw, "sensitivity:\t%.3f (%d/%d)\n", r.Sensitivity, r.TP, r.TP+r.FN)
-	fmt.Fprintf(tw, "specificity:\t%.3f (%d/%d)\n", r.Specificity, r.TN, r.TN+r.FP)
-	fmt.Fprintf(tw, "mean:\t%.3f\n\n", r.Mean)
-	fmt.Fprintf(tw, "\tdetected\tnot detected\n")
-	fmt.Fprintf(tw, "fall\t%d\t%d\n", r.TP, r.FN)
-	fmt.Fprintf(tw, "activity\t%d\t%d\n", r.FP, r.TN)
+	fmt.Fprintf(tw, "group\tfalls\tsensitivity\tactivities\tspecificity\tmean\n")
+	for _, g := range sortedKeys(groups) {
+		t := groups[g]
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\n", g, t.Falls(), pct(t.TP, t.Falls()), t.ADLs(), pct(t.TN, t.ADLs()), mean(*t))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return r.writeMistakes(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\ncode\tgroup\tfiles\tdetected\t\n")
+	for _, k := range sortedKeys(codes) {
+		t := codes[k]
+		figure := "specificity"
+		v, _ := t.Specificity()
+		if t.Falls() > 0 {
+			figure = "sensitivity"
+			v, _ = t.Sensitivity()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s %.1f %%\n", k[:3], k[4:], t.Falls()+t.ADLs(), t.TP+t.FP, figure, 100*v)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeMistakes(w, outs)
+}
+
+// mean is the mean of sensitivity and specificity, or n/a when either is.
+func mean(t Tally) string {
+	se, ok1 := t.Sensitivity()
+	sp, ok2 := t.Specificity()
+	if !ok1 || !ok2 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f %%", 50*(se+sp))
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]*Tally) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // writeMistakes lists missed falls and false alarms.
-func (r Report) writeMistakes(w io.Writer) error {
-	for _, f := range r.Files {
-		if f.Fall == f.Detected {
-			continue
-		}
-		what := "missed fall"
-		if f.Detected {
-			what = "false alarm"
-		}
-		if _, err := fmt.Fprintf(w, "%s: %s\n", what, f.Path); err != nil {
-			return err
+func writeMistakes(w io.Writer, outs []Outcome) error {
+	for _, what := range []struct {
+		name string
+		fall bool
+	}{{"missed fall", true}, {"false alarm", false}} {
+		for _, o := range outs {
+			if o.Fall == what.fall && o.Detected != o.Fall {
+				if _, err := fmt.Fprintf(w, "%s: %s\n", what.name, o.Path); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

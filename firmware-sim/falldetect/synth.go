@@ -5,9 +5,10 @@ import (
 	"math/rand/v2"
 )
 
-// Gravity directions in the sensor frame (waist-worn, y up when standing).
+// Gravity directions in the sensor frame as SisFall's waist-worn ADXL345
+// reads them: standing, y reads -1 g.
 var (
-	upright = [3]float64{0, 1, 0}
+	upright = [3]float64{0, -1, 0}
 	prone   = [3]float64{0, 0, 1}
 	supine  = [3]float64{0, 0, -1}
 	leftUp  = [3]float64{1, 0, 0}
@@ -46,7 +47,11 @@ func Kinds() []string {
 	return out
 }
 
-// Synthesize returns a 200 Hz trace (about 5 s, in g) of the named activity
+// traceSec is the length of a synthetic trace: long enough for the detector
+// to judge the posture 3 s after the event.
+const traceSec = 8
+
+// Synthesize returns a 200 Hz trace (traceSec long, in g) of the named activity
 // (see Kinds), varied by seed: the same kind and seed give the same trace.
 // An unknown kind gives a trace with no samples.
 func Synthesize(kind string, seed int64) Trace {
@@ -135,7 +140,7 @@ func (b *builder) drop(from, to [3]float64, level, sec float64) {
 // impact appends an impact peaking at peak g followed by damped ringing
 // that settles at 1 g in direction dir.
 func (b *builder) impact(dir [3]float64, peak float64) {
-	width := b.uniform(0.012, 0.025)
+	width := b.uniform(0.03, 0.06)
 	for i := range n(0.4) {
 		t := float64(i)/SisFallHz - 0.03
 		spike := (peak - 1) * math.Exp(-t*t/(width*width))
@@ -144,9 +149,9 @@ func (b *builder) impact(dir [3]float64, peak float64) {
 	}
 }
 
-// fill holds dir until the trace is 5 s long.
+// fill holds dir until the trace is traceSec long.
 func (b *builder) fill(dir [3]float64) {
-	if rest := n(5) - len(b.out); rest > 0 {
+	if rest := n(traceSec) - len(b.out); rest > 0 {
 		b.hold(dir, float64(rest)/SisFallHz)
 	}
 }
@@ -155,4 +160,24 @@ func (b *builder) fill(dir [3]float64) {
 func tilt(deg float64, dir [3]float64) [3]float64 {
 	r := deg * math.Pi / 180
 	return add(scale(upright, math.Cos(r)), scale(dir, math.Sin(r)))
+}
+
+// slump appends the body's turn from one direction toward another while the
+// magnitude sags to level and back (a short dip, no true free fall unless
+// level is low).
+func (b *builder) slump(from, to [3]float64, level, sec float64) {
+	k := n(sec)
+	for i := range k {
+		x := float64(i) / float64(k)
+		w := 0.5 - 0.5*math.Cos(math.Pi*x)
+		b.emit(add(scale(from, 1-w), scale(to, w)), 1-(1-level)*math.Sin(math.Pi*x), 0.03)
+	}
+}
+
+// lie fills the trace lying in direction dir: breathing and small shifts,
+// nearly still.
+func (b *builder) lie(dir [3]float64) {
+	for len(b.out) < n(traceSec) {
+		b.emit(dir, 1, 0.015)
+	}
 }

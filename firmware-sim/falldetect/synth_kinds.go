@@ -2,14 +2,14 @@ package falldetect
 
 // genWalk walks for the whole trace.
 func genWalk(b *builder) {
-	b.walk(5)
+	b.walk(traceSec)
 }
 
 // genSitFast stands, drops onto a chair (short free fall, up to a ~3.4 g
 // spike) and sits leaning back: the hard activity for the detector.
 func genSitFast(b *builder) {
 	b.hold(upright, b.uniform(1.2, 1.8))
-	seat := tilt(b.uniform(25, 65), supine)
+	seat := tilt(b.uniform(10, 55), supine)
 	b.drop(upright, seat, b.uniform(0.35, 0.6), b.uniform(0.12, 0.25))
 	b.impact(seat, b.uniform(2.4, 3.6))
 	b.fill(seat)
@@ -39,8 +39,8 @@ func genStumble(b *builder) {
 	lean := tilt(b.uniform(10, 30), prone)
 	b.drop(upright, lean, b.uniform(0.4, 0.6), b.uniform(0.08, 0.2))
 	b.impact(upright, b.uniform(2, 3.2))
-	b.walk(5)
-	b.out = b.out[:n(5)]
+	b.walk(traceSec)
+	b.out = b.out[:n(traceSec)]
 }
 
 // genPickFloor stands, bends to the floor, pauses and straightens up.
@@ -54,43 +54,46 @@ func genPickFloor(b *builder) {
 }
 
 // genFallDir returns a generator of a fall from walking that ends lying with
-// gravity along end.
+// gravity along end, as SisFall's falls look: a stumble and a short slump (a
+// dip to 0.55-0.9 g, under 0.6 g for less than 100 ms if at all, over
+// 0.2-0.3 s while the trunk turns), the
+// impact (2.5-6 g), and lying (nearly) still.
 func genFallDir(end [3]float64) func(b *builder) {
 	return func(b *builder) {
 		b.walk(b.uniform(1.3, 1.8))
-		b.drop(upright, end, b.uniform(0.15, 0.5), b.uniform(0.15, 0.4))
-		b.impact(end, b.uniform(3.5, 8))
-		b.fill(end)
+		b.slump(upright, end, b.uniform(0.55, 0.9), b.uniform(0.2, 0.3))
+		b.impact(end, b.uniform(2.5, 6))
+		b.lie(end)
 	}
 }
 
-// genFallFromBed lies on a bed, rolls off (short free fall) and lands on the floor.
+// genFallFromBed lies on a bed, rolls off (short slump) and lands on the floor.
 func genFallFromBed(b *builder) {
 	b.hold(supine, b.uniform(1.2, 1.8))
 	floor := add(leftUp, scale(prone, b.uniform(0, 1)))
-	b.drop(supine, floor, b.uniform(0.2, 0.5), b.uniform(0.15, 0.3))
-	b.impact(floor, b.uniform(3, 6))
-	b.fill(floor)
+	b.slump(supine, floor, b.uniform(0.55, 0.9), b.uniform(0.2, 0.3))
+	b.impact(floor, b.uniform(2.5, 5))
+	b.lie(floor)
 }
 
 // genFallRecovery falls forward, struggles to get up for a while and stays down.
 func genFallRecovery(b *builder) {
 	b.walk(b.uniform(1.2, 1.6))
-	b.drop(upright, prone, b.uniform(0.2, 0.5), b.uniform(0.15, 0.35))
-	b.impact(prone, b.uniform(3.5, 7))
+	b.slump(upright, prone, b.uniform(0.55, 0.9), b.uniform(0.2, 0.3))
+	b.impact(prone, b.uniform(2.5, 6))
 	knees := tilt(b.uniform(30, 50), prone)
 	b.move(prone, knees, b.uniform(0.4, 0.6), 0.3)
 	b.move(knees, prone, b.uniform(0.3, 0.5), 0.4)
-	b.fill(prone)
+	b.lie(prone)
 }
 
-// genFallSlow walks and sinks down slowly (weak free fall, soft impact): the
+// genFallSlow walks and sinks down slowly (no free fall, soft impact): the
 // hard fall for the detector.
 func genFallSlow(b *builder) {
 	b.walk(b.uniform(1.3, 1.8))
 	end := add(supine, scale(leftUp, b.uniform(0, 0.8)))
-	b.move(upright, tilt(30, supine), 0.4, -0.15)
-	b.drop(tilt(30, supine), end, b.uniform(0.5, 0.75), b.uniform(0.15, 0.3))
-	b.impact(end, b.uniform(2.5, 4.5))
-	b.fill(end)
+	b.move(upright, tilt(30, supine), 0.6, -0.1)
+	b.slump(tilt(30, supine), end, b.uniform(0.75, 0.95), b.uniform(0.4, 0.7))
+	b.impact(end, b.uniform(1.6, 3))
+	b.lie(end)
 }

@@ -1,26 +1,28 @@
 // Package falldetect is the on-device fall detector of the simulated wearable
-// fall sensor: it reads accelerometer traces in the SisFall text format,
-// synthesizes traces of falls and activities of daily living, detects falls
-// with a threshold detector (free fall, impact, stillness, orientation change)
-// and evaluates the detector over a folder of labelled traces.
+// fall sensor: a float32 streaming detector after Sucerquia et al. 2017
+// (SisFall; 5 Hz 4th-order low-pass, the paper's C8 feature over a 1 s
+// window, then the impact, the posture and the stillness after the event). It
+// reads SisFall recordings, evaluates and cross-validates the detector's
+// thresholds on them (Load, Evaluate, CrossValidate), and synthesizes traces of
+// falls and everyday movements for the simulated homes and the unit tests.
 package falldetect
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"strconv"
-	"strings"
 )
 
-//go:generate go test -run TestGenerateTraces -update
+//go:generate go test -run TestGenerateFixtures -update
 
 // SisFallHz is the sample rate of SisFall traces.
 const SisFallHz = 200
 
-// countsPerG is the ADXL345 scale used by SisFall (±16 g, 13 bit).
+// countsPerG is the ADXL345 scale used by SisFall: ±16 g over 13 bits is
+// 32/8192 g per count, exactly 1/256 g (a still trace reads about 1 g).
 const countsPerG = 256
 
 // sisFallColumns is the number of columns of a SisFall line.
@@ -65,18 +67,18 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 // ReadSisFall reads a SisFall text trace: one sample per line, 9
 // comma-separated integers ending in ';', spaces around values allowed, blank
-// lines ignored. Columns 1-3 (the ADXL345 at 256 counts per g) become the
-// samples; the other columns are checked to be integers and dropped. The
-// terminating ';' is optional (some copies of the data set lose it on the last
-// line), but nothing may follow it. Errors are *LineError naming the line, or
-// ErrNoSamples.
+// lines ignored. Columns 1-3 (the ADXL345, ±16 g over 13 bits: 32/8192 g, that
+// is 1/256 g, per count) become the samples; the other columns are checked to
+// be integers and dropped. The terminating ';' is optional (some copies of the
+// data set lose it on the last line), but nothing may follow it. Errors are
+// *LineError naming the line, or ErrNoSamples.
 func ReadSisFall(r io.Reader) (Trace, error) {
 	t := Trace{Hz: SisFallHz}
 	sc := bufio.NewScanner(r)
 	line := 0
 	for sc.Scan() {
 		line++
-		s, ok, err := parseLine(sc.Text())
+		s, ok, err := parseLine(sc.Bytes())
 		if err != nil {
 			return Trace{}, &LineError{Line: line, Err: err}
 		}
@@ -93,32 +95,57 @@ func ReadSisFall(r io.Reader) (Trace, error) {
 	return t, nil
 }
 
-// parseLine decodes one line; ok is false for a blank line.
-func parseLine(text string) (s [3]float64, ok bool, err error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
+// parseLine decodes one line without allocating; ok is false for a blank line.
+func parseLine(text []byte) (s [3]float64, ok bool, err error) {
+	text = bytes.TrimSpace(text)
+	if len(text) == 0 {
 		return s, false, nil
 	}
-	if i := strings.IndexByte(text, ';'); i >= 0 {
-		if strings.TrimSpace(text[i+1:]) != "" {
+	if i := bytes.IndexByte(text, ';'); i >= 0 {
+		if len(bytes.TrimSpace(text[i+1:])) != 0 {
 			return s, false, ErrTrailing
 		}
 		text = text[:i]
 	}
-	cols := strings.Split(text, ",")
-	if len(cols) != sisFallColumns {
-		return s, false, fmt.Errorf("%w, got %d", ErrColumnCount, len(cols))
+	if n := bytes.Count(text, []byte{','}) + 1; n != sisFallColumns {
+		return s, false, fmt.Errorf("%w, got %d", ErrColumnCount, n)
 	}
-	for i, c := range cols {
-		v, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil {
-			return s, false, fmt.Errorf("%w: column %d %q", ErrNotInteger, i+1, strings.TrimSpace(c))
+	for i := range sisFallColumns {
+		col := text
+		if j := bytes.IndexByte(text, ','); j >= 0 {
+			col, text = text[:j], text[j+1:]
+		}
+		v, ok := atoi(bytes.TrimSpace(col))
+		if !ok {
+			return s, false, fmt.Errorf("%w: column %d %q", ErrNotInteger, i+1, bytes.TrimSpace(col))
 		}
 		if i < 3 {
 			s[i] = float64(v) / countsPerG
 		}
 	}
 	return s, true, nil
+}
+
+// atoi parses an optionally signed decimal integer of at most 9 digits.
+func atoi(b []byte) (int, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg, b = b[0] == '-', b[1:]
+	}
+	if len(b) == 0 || len(b) > 9 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // WriteSisFall writes t in the SisFall text format read by ReadSisFall:

@@ -157,7 +157,7 @@ func (wd *world) checkFall(t *testing.T) {
 		}
 		if e.Seq == fall.Seq {
 			found = true
-			if at := time.UnixMilli(e.TS); at.After(t0.Add(time.Minute-90*time.Second)) || at.Before(t0.Add(time.Minute-90*time.Second-6*time.Second)) {
+			if at := time.UnixMilli(e.TS); at.After(t0.Add(time.Minute-90*time.Second)) || at.Before(t0.Add(time.Minute-90*time.Second-8*time.Second)) {
 				t.Errorf("the fall's ts %v is not the fall's time on a clock 90 s slow", at)
 			}
 		}

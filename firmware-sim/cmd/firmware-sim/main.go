@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"carebed/firmware-sim/falldetect"
 	"carebed/firmware-sim/fleet"
 	"carebed/firmware-sim/population"
 )
@@ -30,9 +28,12 @@ const usage = `usage:
       offer a fixed message rate from many devices over a few connections
   firmware-sim ledger [-homes 100] [-seed 1]
       write a bed ledger CSV of generated homes (3 devices each) for the registry
-  firmware-sim falleval DIR
-      run the wearable's fall detector over every trace (SisFall format; F* falls,
-      D* activities) under DIR and print sensitivity, specificity and a confusion table
+  firmware-sim falleval [-loso [-c8-only]] [DIR]
+      run the wearable's fall detector over every SisFall recording under DIR (or
+      $SISFALL_DIR; files named like F05_SA03_R02.txt) and print sensitivity and
+      specificity per group (young, elderly) and per code, misses and false alarms;
+      -loso: leave-one-subject-out cross-validation of the thresholds (-c8-only:
+      of the paper's C8 threshold alone)
 `
 
 func main() {
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "load":
 		err = load(ctx, args[1:], stdout, stderr)
 	case "falleval":
-		err = fallEval(args[1:], stdout)
+		err = fallEval(args[1:], stdout, stderr)
 	case "ledger":
 		err = ledger(args[1:], stdout, stderr)
 	case "run":
@@ -113,17 +114,6 @@ func ledger(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return population.Write(stdout, *homes, *seed)
-}
-
-func fallEval(args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("falleval takes one folder of traces")
-	}
-	rep, err := falldetect.Evaluate(args[0], falldetect.DefaultConfig())
-	if err != nil {
-		return err
-	}
-	return rep.WriteText(stdout)
 }
 
 // report runs the fleet, printing progress every second, then the totals.

@@ -7,26 +7,10 @@ import (
 	"testing"
 )
 
-func TestFallEval(t *testing.T) {
-	var out, errs bytes.Buffer
-	code := run(context.Background(), []string{"falleval", "../../falldetect/testdata/traces"}, &out, &errs)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs.String())
-	}
-	for _, want := range []string{"sensitivity:  0.917 (11/12)", "specificity:  0.917 (11/12)", "fall      11        1"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-}
-
 func TestUsage(t *testing.T) {
 	var out, errs bytes.Buffer
 	if code := run(context.Background(), []string{"fly"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "usage") {
 		t.Errorf("unknown command: exit %d, stderr %q", code, errs.String())
-	}
-	if code := run(context.Background(), []string{"falleval"}, &out, &errs); code != 1 {
-		t.Errorf("falleval without a folder: exit %d", code)
 	}
 }
 
