@@ -74,6 +74,11 @@ func (g *Gateway) buildAlerting() error {
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
+		CancelledAfterPaging: func(a alerting.Alert, at time.Time) {
+			if err := g.runner.DeviceCancelled(context.Background(), a, at); err != nil {
+				g.log.Error("telling those paged of a device cancel", "alert", a.Code, "err", err)
+			}
+		},
 		Thresholds: rules.PolicyThresholds(pol)})
 	if err := g.restoreConditions(st); err != nil {
 		return err
