@@ -43,7 +43,7 @@ func TestSMSByAudience(t *testing.T) {
 				Directory: directory{}, Notifiers: map[string]notify.Notifier{"sms": f.sms},
 				Retry: notify.RetryOptions{Min: time.Millisecond, Max: time.Millisecond}, Now: f.clk.now,
 				Location: time.FixedZone("CST", 8*3600),
-				Link: func(context.Context, alerting.Alert, alerting.Person) (string, error) { return c.link, nil }})
+				Link:     func(context.Context, alerting.Alert, alerting.Person) (string, error) { return c.link, nil }})
 			// The device's clock runs 2 minutes fast: 11:02 on it, 11:00 at the gateway.
 			a, _, err := f.store.Raise(context.Background(), alerting.Raise{Kind: alerting.KindSOS, Sev: alerting.Critical,
 				Place: place, Device: "hj-0002-sos", EventAt: t0.Add(2 * time.Minute), Now: t0})

@@ -70,7 +70,7 @@ type Options struct {
 	// CancelledAfterPaging is told about a device cancel that came after the pages
 	// went out (recorded; the alert stays open), so those paged can be told.
 	CancelledAfterPaging func(a alerting.Alert, at time.Time)
-	Logger *slog.Logger
+	Logger               *slog.Logger
 }
 
 // Engine applies the rules.
