@@ -73,7 +73,7 @@ func (c *Console) alertPage(q *request) {
 	}
 	for _, r := range d.Audit {
 		data.Timeline = append(data.Timeline, Entry{Time: c.clock(r.At), What: auditWhat(q.lang, r.What),
-			Who: c.actor(ctx, q.lang, names, r), Channel: word(q.lang, "ch.", r.Channel), Detail: c.auditDetail(ctx, q.lang, names, r)})
+			Who: c.actor(ctx, q.lang, names, r), Channel: c.channel(q.lang, r), Detail: c.auditDetail(ctx, q.lang, names, r)})
 		if r.What == deviceCancelledNote {
 			data.CancelledAt = fmt.Sprintf(tr(q.lang, "cancelled.at"), r.At.In(c.o.Location).Format("15:04:05"))
 			data.A.Cancelled = true
@@ -220,6 +220,15 @@ func (c *Console) actor(ctx context.Context, l string, names *names, r alerting.
 		return tr(l, "ch.device") + " " + r.Actor
 	}
 	return names.of(ctx, r.Actor)
+}
+
+// channel is how an audit entry came, in words; none for the device's own entries,
+// whose actor already says 设备.
+func (c *Console) channel(l string, r alerting.AuditRow) string {
+	if r.Channel == "device" {
+		return ""
+	}
+	return word(l, "ch.", r.Channel)
 }
 
 // word translates a recorded value (a channel, a purpose, a status) with its key
