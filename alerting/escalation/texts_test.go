@@ -57,7 +57,7 @@ func TestSMSByAudience(t *testing.T) {
 			clinic := people[alerting.ReceiverTownshipClinic][0]
 
 			page := f.sms.textTo(notify.PurposePage, doctor.ID)
-			wantPage := "【巴州家庭养老床位】紧急呼叫：巴伦台村老人乙，11:00。回复1或" + a.Code + "表示您去"
+			wantPage := "【巴州家庭养老床位】紧急呼叫：巴伦台村老人乙，11:00。回复1或" + a.Code + "表示您去处理"
 			if c.linked {
 				wantPage += " " + c.link
 			}

@@ -21,18 +21,18 @@ func TestRender(t *testing.T) {
 		chars, segs   int
 	}{
 		{"page", PurposePage, m,
-			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去", 42, 1},
+			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去处理", 44, 1},
 		{"page, no elder on record", PurposePage, with(func(m *Message) { m.Elder = "" }),
-			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村H-0012，03:12。回复1或K7M2表示您去", 45, 1},
+			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村H-0012，03:12。回复1或K7M2表示您去处理", 47, 1},
 		{"page late", PurposePage, with(func(m *Message) { m.Late = "12分钟" }),
-			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12（晚到12分钟）。回复1或K7M2表示您去", 50, 1},
+			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12（晚到12分钟）。回复1或K7M2表示您去处理", 52, 1},
 		{"page with a short link", PurposePage, with(func(m *Message) { m.Link = "https://c.cn/a/AbCdEfGhIjKlMnOp" }),
-			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去 https://c.cn/a/AbCdEfGhIjKlMnOp", 74, 2},
+			"【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去处理 https://c.cn/a/AbCdEfGhIjKlMnOp", 76, 2},
 		{"page, longest names", PurposePage, with(func(m *Message) {
 			m.Kind, m.Village, m.Elder, m.Late = "bed_exit_prolonged", "巴音郭楞蒙古自治州某某村", "阿依古丽·买买提", "125分钟"
-		}), "【巴州家庭养老床位】夜间离床未归：巴音郭楞蒙古自治州某某村阿依古丽·买买提，03:12（晚到125分钟）。回复1或K7M2表示您去", 65, 1},
+		}), "【巴州家庭养老床位】夜间离床未归：巴音郭楞蒙古自治州某某村阿依古丽·买买提，03:12（晚到125分钟）。回复1或K7M2表示您去处理", 67, 1},
 		{"escalated", PurposeEscalated, with(func(m *Message) { m.Minutes = 3 }),
-			"【巴州家庭养老床位】3分钟无人接手！紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去", 50, 1},
+			"【巴州家庭养老床位】3分钟无人接手！紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去处理", 52, 1},
 		{"family", PurposeFamily, with(func(m *Message) { m.Coming, m.ComingPhone = "村医李明", "13800000012" }),
 			"【巴州家庭养老床位】王奶奶03:12紧急呼叫。已请村医李明上门，电话13800000012。您不用回复。", 52, 1},
 		{"family, nobody else paged", PurposeFamily, m,

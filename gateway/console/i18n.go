@@ -68,7 +68,7 @@ var words = map[string][2]string{ // [zh, en]
 	"refused.closed":         {"警报已结束", "The alert is closed"},
 	"refused.role":           {"您的角色不能结束警报", "Your role may not close alerts"},
 	"refused.bad":            {"请求有误", "Bad request"},
-	"state.pending":          {"确认中", "Holding"},
+	"state.pending":          {"等设备取消", "Waiting for a cancel"},
 	"state.open":             {"新警报", "New"},
 	"state.notified":         {"已通知", "Paged"},
 	"state.acknowledged":     {"已接手", "Taken"},

@@ -128,6 +128,8 @@ type Row struct {
 	// stays open); Note is the close note.
 	Cancelled bool
 	Note      string
+	// Device is the device that raised it (which of the home's devices is offline).
+	Device string
 }
 
 var sevRank = map[alerting.Severity]int{alerting.Critical: 0, alerting.High: 1, alerting.Warning: 2}
@@ -185,7 +187,7 @@ func (c *Console) row(ctx context.Context, l string, a alerting.Alert, names *na
 		SevText: tr(l, "sev."+string(a.Sev)), State: string(a.State), StateText: tr(l, "state."+string(a.State)),
 		Village: a.Place.Village, Home: a.Place.Home, Waiting: waiting(a),
 		Opened: a.OpenedAt.In(c.o.Location).Format("01-02 15:04"), Age: age(l, c.o.Now().Sub(a.OpenedAt)),
-		Holder: tr(l, "nobody"), OpenedMs: a.OpenedAt.UnixMilli(), Note: a.Note}
+		Holder: tr(l, "nobody"), OpenedMs: a.OpenedAt.UnixMilli(), Note: a.Note, Device: a.Device}
 	if elder, err := c.o.Directory.Elder(ctx, a.Place); err == nil {
 		r.Elder = elder
 	}
