@@ -236,6 +236,10 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 	// first, then the ones nobody has, then the longest waiting.
 	fall := publishClient(t, e.mq.URL, "hj-0002-fall")
 	publish(t, fall, "carebed/v1/hj-0002-fall/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventFall}))
+	waitFor(t, 10*time.Second, "the held fall on the page", func() (bool, string) {
+		order := b.cardOrder()
+		return order == "1 2", order
+	})
 	publish(t, dev, "carebed/v1/hj-0002-sos/telemetry", protocol.EncodeReading(protocol.Reading{Seq: 101,
 		TS: time.Now().UnixMilli(), Battery: f64(9), RSSI: f64(-71)}))
 	waitFor(t, 15*time.Second, "the fall paged and the low battery on the page", func() (bool, string) {
@@ -420,7 +424,7 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "the family told the doctor took it, with the doctor's phone", func() (bool, string) {
 		sms := e.smsTo(familyPhone)
-		return strings.Contains(sms[len(sms)-1], "13800000012"), fmt.Sprint(sms)
+		return strings.Contains(sms[len(sms)-1], "已接手，电话13800000012"), fmt.Sprint(sms)
 	})
 
 	// Reopened by the same person: what they took, not "used".
