@@ -105,6 +105,7 @@ var words = map[string][2]string{ // [zh, en]
 	"choose":                  {"请选择结果", "Choose the outcome"},
 	"done.acked":              {"您已接手此警报。其他被通知的人已收到短信。请尽快打电话或上门。", "You have taken this alert. The others paged have been told by SMS. Phone or go now."},
 	"done.resolvedok":         {"警报已结束。", "The alert is closed."},
+	"done.handednophone":      {"已转交。对方没有登记手机号，收不到短信：请打电话告诉对方。", "Handed over. They have no phone on record and got no SMS: phone them."},
 	"done.handed":             {"已转交，对方已收到短信。", "Handed over; they have been sent an SMS."},
 	"hr":                      {"心率", "Heart rate"},
 	"rr":                      {"呼吸", "Breathing"},

@@ -434,8 +434,8 @@ func (c *Console) act(q *request) {
 			strings.TrimSpace(q.r.PostForm.Get("note")), "console")
 	case "handover":
 		to := q.r.PostForm.Get("to")
-		if a, err = c.o.API.HandOverAs(ctx, q.caller, id, to, "console"); err == nil {
-			c.tellNewHolder(ctx, q.caller, a, to)
+		if a, err = c.o.API.HandOverAs(ctx, q.caller, id, to, "console"); err == nil && !c.tellNewHolder(ctx, q.caller, a, to) {
+			action = "handover-nophone"
 		}
 	default:
 		http.NotFound(q.w, q.r)
@@ -445,7 +445,7 @@ func (c *Console) act(q *request) {
 		http.NotFound(q.w, q.r)
 		return
 	}
-	m := map[string]string{"ack": "acked", "resolve": "resolvedok", "handover": "handed"}[action]
+	m := map[string]string{"ack": "acked", "resolve": "resolvedok", "handover": "handed", "handover-nophone": "handednophone"}[action]
 	var bad api.BadRequest
 	switch {
 	case errors.Is(err, alerting.ErrAcknowledged):
@@ -464,17 +464,19 @@ func (c *Console) act(q *request) {
 }
 
 // tellNewHolder sends the user an alert was handed to an SMS naming who handed it
-// over, with their one-tap link (which opens the address and the numbers to call).
-func (c *Console) tellNewHolder(ctx context.Context, from api.Caller, a alerting.Alert, to string) {
+// over, with their one-tap link (which opens the address and the numbers to call);
+// false when they have no phone on record (nothing could be sent).
+func (c *Console) tellNewHolder(ctx context.Context, from api.Caller, a alerting.Alert, to string) bool {
 	target, ok, err := c.o.Auth.CallerByName(ctx, to)
-	if err != nil || !ok {
-		return
+	if err != nil || !ok || target.Phone == "" {
+		return false
 	}
 	err = c.o.Escalation.HandedOver(ctx, a, alerting.Person{ID: from.ID, Name: from.Name, Phone: from.Phone},
 		alerting.Person{ID: target.ID, Name: target.Name, Phone: target.Phone})
 	if err != nil {
 		c.log.Error("telling the new holder of a handed-over alert", "alert", a.Code, "err", err)
 	}
+	return err == nil
 }
 
 // flash is the message shown after an action (the m parameter of the redirect).
@@ -482,7 +484,7 @@ func flash(l, m string) string {
 	switch m {
 	case "taken", "closed", "role", "bad":
 		return tr(l, "refused."+m)
-	case "acked", "resolvedok", "handed":
+	case "acked", "resolvedok", "handed", "handednophone":
 		return tr(l, "done."+m)
 	}
 	return ""
