@@ -18,6 +18,9 @@ const (
 	ChangeResolved     ChangeKind = "resolved"     // closed by a person
 	ChangeAttempt      ChangeKind = "attempt"      // a notification attempt finished
 	ChangeDelivery     ChangeKind = "delivery"     // a provider's delivery receipt
+	// ChangeDeviceCancelled: the device cancelled after the pages went out; the
+	// alert stays open.
+	ChangeDeviceCancelled ChangeKind = "device_cancelled"
 )
 
 // Change is one committed change, as the store published it.

@@ -143,6 +143,10 @@ type Writer interface {
 	// Note adds a row to an alert's audit trail outside any other change (what
 	// the escalation did about a step that paged nobody, say).
 	Note(ctx context.Context, alertID int64, now time.Time, what, actor, channel, detail string) error
+	// DeviceCancelled records that the alert's device cancelled after the pages went
+	// out (audit row device_cancelled, ChangeDeviceCancelled on the feed); the alert
+	// stays open: someone should still look in.
+	DeviceCancelled(ctx context.Context, id int64, now time.Time, device, detail string) error
 	// RefuseAck records in the audit trail an action that was refused.
 	RefuseAck(ctx context.Context, id int64, by, channel, reason string, now time.Time) error
 	// HandOver passes an acknowledged alert from by to to (person ids);

@@ -6,6 +6,7 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/notify"
+	"carebed/alerting/policy"
 )
 
 // Ack records that p takes the alert through channel (sms, api, mqtt). The first
@@ -55,7 +56,9 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 		}
 		seen[key] = true
 		p, ok, err := r.o.Directory.Person(ctx, att.PersonID)
-		if err != nil || !ok {
+		// The same phone as whoever took it (the clinic's duty phone, taken on the
+		// console by the clinic's duty staff) is not told that it took it.
+		if err != nil || !ok || by.Phone != "" && p.Phone == by.Phone {
 			continue
 		}
 		people[p.ID] = p
@@ -68,7 +71,12 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 	if err != nil {
 		return err
 	}
-	text, err := r.render(ctx, a, notify.PurposeTaken, takenBy(by))
+	m, err := r.message(ctx, a)
+	if err != nil {
+		return err
+	}
+	m.By, m.ByPhone = takenBy(by), policy.LocalPhone(by.Phone)
+	text, err := r.o.Policy.Render(policy.PurposeTaken, m)
 	if err != nil {
 		return err
 	}

@@ -19,20 +19,13 @@ const findSkew = 10 * time.Second
 // again anyway (a page twice rather than never).
 const findTries = 4
 
-// linkStandIn stands for the one-tap link in the text looked for: the link is made
-// anew for each send, and Finders compare texts with their URLs set aside.
-const linkStandIn = "https://link.invalid/"
-
 // settleInFlight settles a notification that was in flight at a crash, on a channel whose
 // provider can be asked (f): when the provider accepted it, it is recorded as sent
 // with the provider's id (and its failure, if the provider says it failed, brings the
 // next step forward); otherwise it is sent now.
 func (r *Runner) settleInFlight(ctx context.Context, a alerting.Alert, att alerting.Attempt, p alerting.Person, f notify.Finder) {
-	link := ""
-	if r.o.Link != nil && att.Purpose == string(notify.PurposePage) && att.Channel == "sms" {
-		link = linkStandIn
-	}
-	text, err := r.renderLink(ctx, a, notify.Purpose(att.Purpose), r.takerOf(ctx, a, att), link)
+	// Rendered as sendOne renders it (the link made anew: Finders set URLs aside).
+	text, err := r.pageText(ctx, a, att, p)
 	if err != nil {
 		r.finish(ctx, att, "failed", notify.Receipt{}, 0, err)
 		return
@@ -132,15 +125,15 @@ func (r *Runner) note(ctx context.Context, a alerting.Alert, att alerting.Attemp
 	}
 }
 
-// takerOf is who took a, as a 'taken by' notice names them ("" for other purposes),
-// so that a notice sent again after a restart reads as it did.
-func (r *Runner) takerOf(ctx context.Context, a alerting.Alert, att alerting.Attempt) string {
-	if att.Purpose != string(notify.PurposeTaken) || a.AckedBy == "" {
-		return ""
+// taker is who took a (ok=false when nobody has, or they left the registry), so
+// that a 'taken' notice sent again after a restart reads as it did.
+func (r *Runner) taker(ctx context.Context, a alerting.Alert) (alerting.Person, bool) {
+	if a.AckedBy == "" {
+		return alerting.Person{}, false
 	}
 	p, ok, err := r.o.Directory.Person(ctx, a.AckedBy)
 	if err != nil || !ok {
-		return ""
+		return alerting.Person{}, false
 	}
-	return takenBy(p)
+	return p, true
 }

@@ -26,20 +26,100 @@ func (r *Runner) send(ctx context.Context, a alerting.Alert, atts []alerting.Att
 	}
 }
 
-func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att alerting.Attempt, p alerting.Person) {
-	link := ""
-	if r.o.Link != nil && att.Purpose == string(notify.PurposePage) && att.Channel == "sms" {
-		var err error
-		if link, err = r.o.Link(ctx, a, p); err != nil {
-			r.log.Error("making the acknowledgement link; the page goes without it", "alert", a.Code, "err", err)
+// comerFor is who of those paged with att's step the family is told is coming:
+// the village doctor first, then the visitor, the clinic, the county centre; the
+// zero Person when the family alone was paged.
+func (r *Runner) comerFor(ctx context.Context, a alerting.Alert, att alerting.Attempt) alerting.Person {
+	atts, err := r.o.Store.Attempts(ctx, a.ID)
+	if err != nil {
+		return alerting.Person{}
+	}
+	rank := map[alerting.Receiver]int{alerting.ReceiverVillageDoctor: 1, alerting.ReceiverVillageVisitor: 2,
+		alerting.ReceiverTownshipClinic: 3, alerting.ReceiverCountyCentre: 4}
+	var best alerting.Person
+	for _, o := range atts {
+		if o.Step != att.Step || o.Purpose != string(notify.PurposePage) || o.PersonID == att.PersonID {
+			continue
+		}
+		p, ok, err := r.o.Directory.Person(ctx, o.PersonID)
+		if err != nil || !ok {
+			continue
+		}
+		if rk, ok := rank[p.Role]; ok && (best.ID == "" || rk < rank[best.Role]) {
+			best = p
 		}
 	}
-	text, err := r.renderLink(ctx, a, notify.Purpose(att.Purpose), r.takerOf(ctx, a, att), link)
+	return best
+}
+
+func (r *Runner) sendOne(ctx context.Context, a alerting.Alert, att alerting.Attempt, p alerting.Person) {
+	text, err := r.pageText(ctx, a, att, p)
 	if err != nil {
 		r.finish(ctx, att, "failed", notify.Receipt{}, 0, err)
 		return
 	}
 	r.sendText(ctx, a, att, p, text)
+}
+
+// pageText is the text of att for p by audience: the family is told who is coming
+// and asked nothing; a later step's page says how long nobody answered; a
+// responder's SMS page carries the one-tap link when it still fits one segment
+// (policy.Segments), else goes without it (replying 1 works the same).
+func (r *Runner) pageText(ctx context.Context, a alerting.Alert, att alerting.Attempt, p alerting.Person) (string, error) {
+	m, err := r.message(ctx, a)
+	if err != nil {
+		return "", err
+	}
+	switch att.Purpose {
+	case string(notify.PurposePage):
+	case string(notify.PurposeTaken):
+		if by, ok := r.taker(ctx, a); ok {
+			m.By, m.ByPhone = takenBy(by), policy.LocalPhone(by.Phone)
+		}
+		return r.o.Policy.Render(att.Purpose, m)
+	case string(notify.PurposeCancelled):
+		m.Time = r.o.Now().In(r.o.Location).Format("15:04")
+		return r.o.Policy.Render(att.Purpose, m)
+	default:
+		return r.o.Policy.Render(att.Purpose, m)
+	}
+	if p.Role == alerting.ReceiverFamily {
+		if coming := r.comerFor(ctx, a, att); coming.ID != "" {
+			m.Coming, m.ComingPhone = takenBy(coming), policy.LocalPhone(coming.Phone)
+		}
+		return r.o.Policy.Render(policy.PurposeFamily, m)
+	}
+	purpose := policy.PurposePage
+	if att.Step > 0 {
+		purpose = policy.PurposeEscalated
+		m.Minutes = max(1, int(r.o.Now().Sub(a.OpenedAt).Round(time.Minute).Minutes()))
+	}
+	if r.o.Link == nil || att.Channel != "sms" {
+		return r.o.Policy.Render(purpose, m)
+	}
+	return r.withLink(ctx, a, p, purpose, m)
+}
+
+// withLink renders m with p's one-tap link when the text still fits one SMS segment;
+// otherwise the link is dropped (a second segment costs as much again, and the
+// reply works without it).
+func (r *Runner) withLink(ctx context.Context, a alerting.Alert, p alerting.Person, purpose string, m policy.Message) (string, error) {
+	plain, err := r.o.Policy.Render(purpose, m)
+	if err != nil || policy.Segments(plain) > 1 {
+		return plain, err
+	}
+	link, err := r.o.Link(ctx, a, p)
+	if err != nil {
+		r.log.Error("making the acknowledgement link; the page goes without it", "alert", a.Code, "err", err)
+		return plain, nil
+	}
+	m.Link = link
+	linked, err := r.o.Policy.Render(purpose, m)
+	if err != nil || policy.Segments(linked) > 1 {
+		r.log.Debug("the one-tap link would make the page two SMS; sent without it", "alert", a.Code)
+		return plain, nil
+	}
+	return linked, nil
 }
 
 // sendText sends one notification with its text, retrying, and records the result.
@@ -113,23 +193,19 @@ func (r *Runner) finish(ctx context.Context, att alerting.Attempt, status string
 	return notified
 }
 
-// render builds the text of a notification about a.
-func (r *Runner) render(ctx context.Context, a alerting.Alert, purpose notify.Purpose, by string) (string, error) {
-	return r.renderLink(ctx, a, purpose, by, "")
-}
-
-// renderLink is render with a one-tap link for the template.
-func (r *Runner) renderLink(ctx context.Context, a alerting.Alert, purpose notify.Purpose, by, link string) (string, error) {
+// message is what every text says of a: its time is when the gateway received the
+// event (OpenedAt), on the site's clock, never the device's clock.
+func (r *Runner) message(ctx context.Context, a alerting.Alert) (policy.Message, error) {
 	elder, err := r.o.Directory.Elder(ctx, a.Place)
 	if err != nil {
-		return "", err
+		return policy.Message{}, err
 	}
 	m := policy.Message{Code: a.Code, Kind: string(a.Kind), KindZH: policy.KindZH(a.Kind), Village: a.Place.Village,
-		Home: a.Place.Home, Elder: elder, Time: a.EventAt.In(r.o.Location).Format("01-02 15:04"), By: by, Link: link}
+		Home: a.Place.Home, Elder: elder, Time: a.OpenedAt.In(r.o.Location).Format("15:04")}
 	if a.LateBy > time.Minute {
 		m.Late = fmt.Sprintf("%d分钟", int(a.LateBy.Minutes()))
 	}
-	return r.o.Policy.Render(string(purpose), m)
+	return m, nil
 }
 
 // resendQueued sends the notifications that were claimed but not finished before a

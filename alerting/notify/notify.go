@@ -31,6 +31,11 @@ const (
 	PurposeTaken Purpose = "taken"
 	// PurposeResolved tells a person that the alert is over.
 	PurposeResolved Purpose = "resolved"
+	// PurposeCancelled tells those paged that the device cancelled after the pages
+	// went out (the alert stays open).
+	PurposeCancelled Purpose = "cancelled"
+	// PurposeHandOver tells the new holder that an alert was handed to them.
+	PurposeHandOver Purpose = "handover"
 	// PurposeTest is a test message sent by an operator.
 	PurposeTest Purpose = "test"
 )

@@ -66,6 +66,11 @@ type templatesConfig struct {
 	Page     *string `yaml:"page"`
 	Taken    *string `yaml:"taken"`
 	Resolved *string `yaml:"resolved"`
+	// Escalated, Family, Cancelled and HandOver: the texts by audience (template.go).
+	Escalated *string `yaml:"escalated"`
+	Family    *string `yaml:"family"`
+	Cancelled *string `yaml:"cancelled"`
+	HandOver  *string `yaml:"handover"`
 }
 
 // Parse reads a YAML document whose top level is the alerting section (the keys rules,

@@ -174,7 +174,7 @@ func TestParseGood(t *testing.T) {
 	if want := "【巴州家庭养老床位】K7M2 哈尔莫墩村H-0012紧急呼叫由李医生处理。"; err != nil || msg != want {
 		t.Errorf("taken = %q, %v; want %q", msg, err, want)
 	}
-	if msg, _ := p.Render(PurposePage, sampleMessage); !strings.HasPrefix(msg, "【巴州家庭养老床位】哈尔莫墩村H-0012（王奶奶） 跌倒") {
+	if msg, _ := p.Render(PurposePage, sampleMessage); !strings.HasPrefix(msg, "【巴州家庭养老床位】跌倒：哈尔莫墩村王奶奶，03:12") {
 		t.Errorf("page kept from the default = %q", msg)
 	}
 }

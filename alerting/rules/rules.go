@@ -21,6 +21,7 @@ type Store interface {
 	OpenAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error)
 	Resolve(ctx context.Context, id int64, by, channel string, outcome alerting.Outcome, note string, now time.Time) (alerting.Alert, error)
 	CancelPendingInVillage(ctx context.Context, p alerting.Place, kind alerting.Kind, now time.Time, detail string) (int, error)
+	DeviceCancelled(ctx context.Context, id int64, now time.Time, device, detail string) error
 }
 
 // Thresholds are the rule settings for one home.
@@ -66,7 +67,10 @@ type Options struct {
 	Thresholds func(township, home string) Thresholds
 	// Raised is told about every alert opened, so escalation can wake up.
 	Raised func(alerting.Alert)
-	Logger *slog.Logger
+	// CancelledAfterPaging is told about a device cancel that came after the pages
+	// went out (recorded; the alert stays open), so those paged can be told.
+	CancelledAfterPaging func(a alerting.Alert, at time.Time)
+	Logger               *slog.Logger
 }
 
 // Engine applies the rules.
@@ -136,7 +140,8 @@ func (e *Engine) event(ctx context.Context, o alerting.Observation, t Thresholds
 }
 
 // cancel closes a held fall (or SOS) before anyone is paged. A cancel that comes
-// after paging leaves the alert open: someone should still look in.
+// after paging leaves the alert open (someone should still look in), but it is
+// recorded (audit row device_cancelled, a feed change) and those paged are told.
 func (e *Engine) cancel(ctx context.Context, o alerting.Observation, typ string) error {
 	for _, kind := range []alerting.Kind{alerting.KindFall, alerting.KindSOS} {
 		ok, err := e.o.Store.CancelPending(ctx, o.Place.Home, kind, o.Received, o.Device, typ)
@@ -147,6 +152,26 @@ func (e *Engine) cancel(ctx context.Context, o alerting.Observation, typ string)
 			e.log.Info("held alert cancelled by the device", "home", o.Place.Home, "kind", kind, "device", o.Device)
 			return nil
 		}
+	}
+	for _, kind := range []alerting.Kind{alerting.KindFall, alerting.KindSOS} {
+		a, err := e.o.Store.OpenAlert(ctx, o.Place.Home, kind)
+		if errors.Is(err, alerting.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if a.State == alerting.StatePending { // cancelled above or not this device's kind
+			continue
+		}
+		if err := e.o.Store.DeviceCancelled(ctx, a.ID, o.Received, o.Device, typ); err != nil {
+			return err
+		}
+		e.log.Info("device cancelled after paging; the alert stays open", "alert", a.Code, "device", o.Device)
+		if e.o.CancelledAfterPaging != nil {
+			e.o.CancelledAfterPaging(a, o.Received)
+		}
+		return nil
 	}
 	return nil
 }

@@ -139,3 +139,36 @@ func openStore(t testing.TB) *sqlite.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestCancelAfterPagingRecorded: a device cancel that comes after the SOS was paged
+// leaves the alert open but is in the audit trail, on the feed and told to the
+// caller (who tells those paged); before the fix it was dropped silently.
+func TestCancelAfterPagingRecorded(t *testing.T) {
+	st := openStore(t)
+	var changes []alerting.ChangeKind
+	st.Subscribe(func(c alerting.Change) { changes = append(changes, c.What) })
+	var told []string
+	e := New(Options{Store: st, CancelledAfterPaging: func(a alerting.Alert, at time.Time) {
+		told = append(told, fmt.Sprintf("%s %s", a.Kind, at.Sub(t0)))
+	}})
+	ctx := context.Background()
+	for _, o := range []alerting.Observation{obs(0, "sos"), obs(10*time.Second, "sos_cancel")} {
+		if err := e.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := st.OpenAlert(ctx, place.Home, alerting.KindSOS)
+	if err != nil || !a.Open() {
+		t.Fatalf("the SOS after the cancel: %+v %v, want open", a, err)
+	}
+	trail, _ := st.Audit(ctx, a.ID)
+	if last := trail[len(trail)-1]; last.What != "device_cancelled" || last.Actor != "hj-0002-fall" || !last.At.Equal(t0.Add(10*time.Second)) {
+		t.Errorf("last audit row %+v, want device_cancelled by the device at +10s", last)
+	}
+	if len(told) != 1 || told[0] != "sos 10s" {
+		t.Errorf("told %v, want one cancel of the sos at +10s", told)
+	}
+	if changes[len(changes)-1] != alerting.ChangeDeviceCancelled {
+		t.Errorf("feed %v, want device_cancelled last", changes)
+	}
+}

@@ -299,6 +299,15 @@ func (s *Store) Note(ctx context.Context, alertID int64, now time.Time, what, ac
 	return s.tx(ctx, func(tx *txn) error { return audit(ctx, tx, alertID, now, what, actor, channel, detail) })
 }
 
+// DeviceCancelled records a cancel from the alert's device after paging; the alert
+// stays as it is.
+func (s *Store) DeviceCancelled(ctx context.Context, id int64, now time.Time, device, detail string) error {
+	return s.tx(ctx, func(tx *txn) error {
+		tx.changed(alerting.ChangeDeviceCancelled, id, now, nil)
+		return audit(ctx, tx, id, now, "device_cancelled", device, "device", detail)
+	})
+}
+
 // StartAttempt records, durably, that the call to the provider for a queued attempt
 // is about to start: while the attempt stays queued its Tries becomes at least 1.
 // After a crash, a queued attempt with Tries 0 never reached the provider; one with

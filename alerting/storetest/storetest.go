@@ -36,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"Conditions", conditions},
 		{"RepliesTakenOnce", repliesTakenOnce},
 		{"FeedHasEveryChange", feedHasEveryChange},
+		{"DeviceCancelledStaysOpen", deviceCancelledStaysOpen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -521,5 +522,31 @@ func repliesTakenOnce(t *testing.T, s alerting.Store) {
 		if first, err := s.SeenMessage(ctx, st.sid, st.at); err != nil || first != st.first {
 			t.Fatalf("step %d: SeenMessage(%s) = %v, %v; want %v", i, st.sid, first, err, st.first)
 		}
+	}
+}
+
+// deviceCancelledStaysOpen: a device cancel after paging is in the audit trail and on
+// the feed, and the alert stays open.
+func deviceCancelledStaysOpen(t *testing.T, s alerting.Store) {
+	ctx := context.Background()
+	a, _ := raise(t, s, alerting.KindSOS, 0)
+	var got []alerting.Change
+	s.Subscribe(func(c alerting.Change) { got = append(got, c) })
+	if err := s.DeviceCancelled(ctx, a.ID, t0.Add(10*time.Second), "dev-1", "sos_cancel"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].What != alerting.ChangeDeviceCancelled || got[0].Alert.ID != a.ID || !got[0].Alert.Open() {
+		t.Errorf("feed: %+v, want one device_cancelled change of the open alert", got)
+	}
+	trail, err := s.Audit(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := trail[len(trail)-1]
+	if last.What != "device_cancelled" || last.Actor != "dev-1" || last.Channel != "device" || !last.At.Equal(t0.Add(10*time.Second)) {
+		t.Errorf("audit row: %+v", last)
+	}
+	if b, err := s.Alert(ctx, a.ID); err != nil || !b.Open() {
+		t.Errorf("after the cancel: %+v %v, want open", b, err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"carebed/alerting"
 	"carebed/alerting/api"
+	"carebed/alerting/policy"
 	"carebed/gateway/influxread"
 	"carebed/gateway/registry"
 )
@@ -57,9 +58,18 @@ type Readings interface {
 	Recent(ctx context.Context, home string, window time.Duration, limit int) ([]influxread.Row, error)
 }
 
-// Escalation acknowledges alerts (for one-tap links, which have no signed-in caller).
+// Escalation acknowledges alerts (for one-tap links, which have no signed-in caller)
+// and tells the new holder of a handed-over alert by SMS.
 type Escalation interface {
 	Ack(ctx context.Context, id int64, p alerting.Person, channel string) (alerting.Alert, error)
+	HandedOver(ctx context.Context, a alerting.Alert, from, to alerting.Person) error
+}
+
+// Ladders are the escalation ladders, for the countdown to an alert's next step;
+// policy.Policy is one.
+type Ladders interface {
+	Ladder(township string, sev alerting.Severity) policy.Ladder
+	ReleaseAt(township string, sev alerting.Severity, t time.Time) time.Time
 }
 
 // Options configure the console. Readings and Links may be nil.
@@ -75,7 +85,9 @@ type Options struct {
 	Hub        *Hub
 	// Paging, if set, tells whether SMS are failing: every signed-in page then says
 	// so, since the duty staff must phone people themselves.
-	Paging   Paging
+	Paging Paging
+	// Ladders, if set, give the open alerts their countdown to the next step.
+	Ladders  Ladders
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Location *time.Location

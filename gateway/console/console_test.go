@@ -141,3 +141,13 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+// TestTitleByRole: a village doctor does not read 乡镇值班台.
+func TestTitleByRole(t *testing.T) {
+	for role, want := range map[string]string{"township_duty": "乡镇值班台", "village_doctor": "村医警报台",
+		"visitor": "探访员警报台", "county_admin": "县级值班台", "": "乡镇值班台"} {
+		if got := title(langZH, role); got != want {
+			t.Errorf("title for %q = %s, want %s", role, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"carebed/alerting"
@@ -16,7 +17,20 @@ type LinkData struct {
 	Token   string
 	Message string
 	CanAck  bool
+	// Yours: the link's person holds the alert (after the tap, reopened, or handed
+	// to them): the page then shows where to go and whom to call.
+	Yours    bool
+	Address  string
+	MapURL   string
+	Contacts []Contact
+	Paged    []string
+	// DutyPhone is the number to call when the link cannot help (used by someone
+	// else, expired, altered): the township clinic's, else the county centre's.
+	DutyPhone, DutyLabel string
 }
+
+// Contact is a number to call from the link page.
+type Contact struct{ Role, Name, Phone string }
 
 // linkPage shows the alert and the button; it changes nothing (link previewers and
 // SMS apps fetch links with GET).
@@ -26,6 +40,7 @@ func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
 	link, err := c.linksPeek(r.Context(), d.Token)
 	if err != nil {
 		d.Message = linkMessage(l, err)
+		c.dutyPhone(r.Context(), l, &d, alerting.Place{}, false)
 		c.render(w, "link", linkStatus(err), d)
 		return
 	}
@@ -36,14 +51,67 @@ func (c *Console) linkPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.A = c.row(r.Context(), l, a, newNames(c, l))
 	switch {
+	case a.Open() && a.AckedBy == link.PersonID: // taken by this person: reopened, or handed to them
+		c.yours(r.Context(), l, &d, a, link.PersonID)
 	case !link.Used.IsZero():
-		d.Message = tr(l, "link.used")
+		d.Message = tr(l, "link.used") + c.stateMessage(l, a, d.A)
+		c.dutyPhone(r.Context(), l, &d, a.Place, true)
 	case !c.o.Now().Before(link.Expires):
 		d.Message = tr(l, "link.expired")
+		c.dutyPhone(r.Context(), l, &d, a.Place, true)
 	default:
 		d.Message, d.CanAck = c.stateMessage(l, a, d.A), waiting(a)
+		if !d.CanAck {
+			c.dutyPhone(r.Context(), l, &d, a.Place, true)
+		}
 	}
 	c.render(w, "link", http.StatusOK, d)
+}
+
+// yours fills the page of the person who holds the alert: the address and map, the
+// numbers to call (the home's contacts, the clinic) and who else was paged.
+func (c *Console) yours(ctx context.Context, l string, d *LinkData, a alerting.Alert, me string) {
+	d.Yours, d.Message = true, tr(l, "link.yours")
+	if h, err := c.o.Homes.Home(ctx, a.Place.Home); err == nil {
+		d.Address = h.Address
+		if h.Lat != 0 || h.Lon != 0 {
+			d.MapURL = fmt.Sprintf("geo:%.5f,%.5f", h.Lat, h.Lon)
+		}
+		for _, p := range h.People {
+			d.Contacts = append(d.Contacts, Contact{Role: tr(l, "role."+p.Role), Name: p.Name, Phone: p.Phone})
+		}
+	}
+	c.dutyPhone(ctx, l, d, a.Place, false)
+	if d.DutyPhone != "" {
+		d.Contacts = append(d.Contacts, Contact{Role: tr(l, "role.clinic"), Phone: d.DutyPhone})
+		d.DutyPhone = ""
+	}
+	det, err := c.o.API.Detail(ctx, everywhere, a.ID)
+	if err != nil {
+		return
+	}
+	names, seen := newNames(c, l), map[string]bool{me: true}
+	for _, n := range det.Notifications {
+		if n.Purpose != "page" || seen[n.PersonID] {
+			continue
+		}
+		seen[n.PersonID] = true
+		d.Paged = append(d.Paged, names.of(ctx, n.PersonID))
+	}
+}
+
+// dutyPhone sets the number to call: the township clinic's duty phone of place,
+// else (or with no place known) the county centre's.
+func (c *Console) dutyPhone(ctx context.Context, l string, d *LinkData, place alerting.Place, known bool) {
+	if known {
+		if ps, err := c.o.Directory.People(ctx, place, alerting.ReceiverTownshipClinic); err == nil && len(ps) > 0 && ps[0].Phone != "" {
+			d.DutyPhone, d.DutyLabel = ps[0].Phone, tr(l, "link.dutyphone")
+			return
+		}
+	}
+	if ps, err := c.o.Directory.People(ctx, place, alerting.ReceiverCountyCentre); err == nil && len(ps) > 0 && ps[0].Phone != "" {
+		d.DutyPhone, d.DutyLabel = ps[0].Phone, tr(l, "link.countyphone")
+	}
 }
 
 // linkAck uses the link once and acknowledges the alert as the person it was sent
@@ -59,6 +127,7 @@ func (c *Console) linkAck(w http.ResponseWriter, r *http.Request) {
 	link, err := c.o.Links.Use(ctx, d.Token)
 	if err != nil {
 		d.Message = linkMessage(l, err)
+		c.dutyPhone(ctx, l, &d, alerting.Place{}, false)
 		c.render(w, "link", linkStatus(err), d)
 		return
 	}
@@ -86,7 +155,8 @@ func (c *Console) linkAck(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, err)
 		return
 	default:
-		d.Message = tr(l, "link.done")
+		c.yours(ctx, l, &d, a, p.ID)
+		d.Message = tr(l, "link.done") + " " + d.Message
 	}
 	c.render(w, "link", http.StatusOK, d)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,8 +48,17 @@ func (p Page) OtherLang() string {
 func (c *Console) page(q *request, nav string) Page {
 	a := q.caller.Area
 	area := strings.TrimSpace(strings.Join([]string{a.County, a.Township, a.Village}, " "))
-	return Page{Lang: q.lang, Title: tr(q.lang, "title"), User: q.caller.Name, Area: area, Nav: nav,
+	return Page{Lang: q.lang, Title: title(q.lang, q.caller.Role), User: q.caller.Name, Area: area, Nav: nav,
 		Flash: flash(q.lang, q.r.URL.Query().Get("m")), Trouble: c.smsTrouble(q), Nobody: c.pagedNobody(q)}
+}
+
+// title is the console's name for the signed-in person's role: a village doctor
+// does not read 乡镇值班台.
+func title(l, role string) string {
+	if t := tr(l, "title."+role); t != "title."+role {
+		return t
+	}
+	return tr(l, "title")
 }
 
 // smsTroubleWindow is how far back a failed SMS still counts.
@@ -110,27 +120,60 @@ type Row struct {
 	Village, Home, Elder              string
 	Opened, Age, Holder, Outcome, TTA string
 	Waiting                           bool // nobody has taken it yet
+	// OpenedMs is when it opened (Unix ms) for the page's ticking age; NextMs when
+	// its ladder's next step pages NextTo (0: no further step, or taken).
+	OpenedMs, NextMs int64
+	Next, NextTo     string
+	// Cancelled says the device cancelled after the pages went out (the alert
+	// stays open); Note is the close note.
+	Cancelled bool
+	Note      string
+	// Device is the device that raised it (which of the home's devices is offline).
+	Device string
 }
 
 var sevRank = map[alerting.Severity]int{alerting.Critical: 0, alerting.High: 1, alerting.Warning: 2}
 
-// rows turns alerts into list rows; those nobody has taken first, then the most
-// severe, then the newest.
+// rows turns alerts into list rows: the most severe first; within a severity the
+// ones nobody has taken yet; then the longest waiting.
 func (c *Console) rows(ctx context.Context, l string, alerts []alerting.Alert) []Row {
 	sort.SliceStable(alerts, func(i, j int) bool {
 		a, b := alerts[i], alerts[j]
-		if wa, wb := waiting(a), waiting(b); wa != wb {
-			return wa
-		}
 		if sevRank[a.Sev] != sevRank[b.Sev] {
 			return sevRank[a.Sev] < sevRank[b.Sev]
 		}
-		return a.OpenedAt.After(b.OpenedAt)
+		if wa, wb := waiting(a), waiting(b); wa != wb {
+			return wa
+		}
+		return a.OpenedAt.Before(b.OpenedAt)
 	})
 	names := newNames(c, l)
+	cancelled := c.deviceCancelled(ctx)
 	out := make([]Row, 0, len(alerts))
 	for _, a := range alerts {
-		out = append(out, c.row(ctx, l, a, names))
+		r := c.row(ctx, l, a, names)
+		r.Cancelled = cancelled[a.ID]
+		out = append(out, r)
+	}
+	return out
+}
+
+// deviceCancelledNote is the audit row of a device cancel after paging (alerting/rules).
+const deviceCancelledNote = "device_cancelled"
+
+// deviceCancelled is the set of open alerts whose device cancelled after paging.
+func (c *Console) deviceCancelled(ctx context.Context) map[int64]bool {
+	out := map[int64]bool{}
+	if c.o.Paging == nil {
+		return out
+	}
+	alerts, err := c.o.Paging.OpenNoted(ctx, deviceCancelledNote)
+	if err != nil {
+		c.log.Warn("checking for device cancels", "err", err)
+		return out
+	}
+	for _, a := range alerts {
+		out[a.ID] = true
 	}
 	return out
 }
@@ -144,7 +187,7 @@ func (c *Console) row(ctx context.Context, l string, a alerting.Alert, names *na
 		SevText: tr(l, "sev."+string(a.Sev)), State: string(a.State), StateText: tr(l, "state."+string(a.State)),
 		Village: a.Place.Village, Home: a.Place.Home, Waiting: waiting(a),
 		Opened: a.OpenedAt.In(c.o.Location).Format("01-02 15:04"), Age: age(l, c.o.Now().Sub(a.OpenedAt)),
-		Holder: tr(l, "nobody")}
+		Holder: tr(l, "nobody"), OpenedMs: a.OpenedAt.UnixMilli(), Note: a.Note, Device: a.Device}
 	if elder, err := c.o.Directory.Elder(ctx, a.Place); err == nil {
 		r.Elder = elder
 	}
@@ -157,7 +200,56 @@ func (c *Console) row(ctx context.Context, l string, a alerting.Alert, names *na
 	if a.Outcome != "" {
 		r.Outcome = tr(l, "out."+string(a.Outcome))
 	}
+	if at, to := c.nextStep(a); !at.IsZero() {
+		r.NextMs, r.NextTo = at.UnixMilli(), receivers(l, to)
+		r.Next = fmt.Sprintf(tr(l, "next"), age(l, at.Sub(c.o.Now())), r.NextTo)
+	}
 	return r
+}
+
+// maxSteps bounds the walk along a repeating ladder.
+const maxSteps = 1000
+
+// nextStep is when the ladder of a, nobody having taken it, pages its next step,
+// and whom (zero when taken, closed, or past the ladder's end); a step that falls in
+// quiet hours counts from their end.
+func (c *Console) nextStep(a alerting.Alert) (time.Time, []alerting.Receiver) {
+	if c.o.Ladders == nil || !waiting(a) {
+		return time.Time{}, nil
+	}
+	l, now := c.o.Ladders.Ladder(a.Place.Township, a.Sev), c.o.Now()
+	for i := range maxSteps {
+		st, _, ok := l.StepAt(i)
+		if !ok {
+			break
+		}
+		if at := l.NextAt(a.OpenedAt, i); at.After(now) {
+			if rel := c.o.Ladders.ReleaseAt(a.Place.Township, a.Sev, at); rel.After(at) {
+				at = rel
+			}
+			return at, st.Notify
+		}
+	}
+	return time.Time{}, nil
+}
+
+// receivers names whom a ladder step pages: 卫生院, 县中心、村医.
+func receivers(l string, rs []alerting.Receiver) string {
+	var out []string
+	for _, r := range rs {
+		name := tr(l, "to."+string(r))
+		if name == "to."+string(r) {
+			name = tr(l, "to.person")
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	sep := "、"
+	if l == langEN {
+		sep = ", "
+	}
+	return strings.Join(out, sep)
 }
 
 // age is a duration as people say it: 45秒, 3分钟, 2小时5分.
@@ -214,6 +306,8 @@ type OpenData struct {
 	Page
 	Alerts  []Row
 	Waiting int
+	// NowMs is the server's clock (Unix ms), which the ticking ages count from.
+	NowMs int64
 }
 
 func (c *Console) openData(q *request) (OpenData, error) {
@@ -221,7 +315,7 @@ func (c *Console) openData(q *request) (OpenData, error) {
 	if err != nil {
 		return OpenData{}, err
 	}
-	d := OpenData{Page: c.page(q, "open"), Alerts: c.rows(q.r.Context(), q.lang, alerts)}
+	d := OpenData{Page: c.page(q, "open"), Alerts: c.rows(q.r.Context(), q.lang, alerts), NowMs: c.o.Now().UnixMilli()}
 	for _, r := range d.Alerts {
 		if r.Waiting {
 			d.Waiting++
@@ -330,14 +424,19 @@ func (c *Console) act(q *request) {
 	}
 	ctx := q.r.Context()
 	var err error
-	switch q.r.PathValue("action") {
+	var a alerting.Alert
+	action := q.r.PathValue("action")
+	switch action {
 	case "ack":
 		_, err = c.o.API.AckAs(ctx, q.caller, id, "console")
 	case "resolve":
 		_, err = c.o.API.ResolveAs(ctx, q.caller, id, alerting.Outcome(q.r.PostForm.Get("outcome")),
 			strings.TrimSpace(q.r.PostForm.Get("note")), "console")
 	case "handover":
-		_, err = c.o.API.HandOverAs(ctx, q.caller, id, q.r.PostForm.Get("to"), "console")
+		to := q.r.PostForm.Get("to")
+		if a, err = c.o.API.HandOverAs(ctx, q.caller, id, to, "console"); err == nil && !c.tellNewHolder(ctx, q.caller, a, to) {
+			action = "handover-nophone"
+		}
 	default:
 		http.NotFound(q.w, q.r)
 		return
@@ -346,7 +445,7 @@ func (c *Console) act(q *request) {
 		http.NotFound(q.w, q.r)
 		return
 	}
-	m := "ok"
+	m := map[string]string{"ack": "acked", "resolve": "resolvedok", "handover": "handed", "handover-nophone": "handednophone"}[action]
 	var bad api.BadRequest
 	switch {
 	case errors.Is(err, alerting.ErrAcknowledged):
@@ -364,11 +463,29 @@ func (c *Console) act(q *request) {
 	http.Redirect(q.w, q.r, fmt.Sprintf("/console/alerts/%d?m=%s", id, m), http.StatusSeeOther)
 }
 
+// tellNewHolder sends the user an alert was handed to an SMS naming who handed it
+// over, with their one-tap link (which opens the address and the numbers to call);
+// false when they have no phone on record (nothing could be sent).
+func (c *Console) tellNewHolder(ctx context.Context, from api.Caller, a alerting.Alert, to string) bool {
+	target, ok, err := c.o.Auth.CallerByName(ctx, to)
+	if err != nil || !ok || target.Phone == "" {
+		return false
+	}
+	err = c.o.Escalation.HandedOver(ctx, a, alerting.Person{ID: from.ID, Name: from.Name, Phone: from.Phone},
+		alerting.Person{ID: target.ID, Name: target.Name, Phone: target.Phone})
+	if err != nil {
+		c.log.Error("telling the new holder of a handed-over alert", "alert", a.Code, "err", err)
+	}
+	return err == nil
+}
+
 // flash is the message shown after an action (the m parameter of the redirect).
 func flash(l, m string) string {
 	switch m {
 	case "taken", "closed", "role", "bad":
 		return tr(l, "refused."+m)
+	case "acked", "resolvedok", "handed", "handednophone":
+		return tr(l, "done."+m)
 	}
 	return ""
 }

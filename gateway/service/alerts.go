@@ -74,6 +74,11 @@ func (g *Gateway) buildAlerting() error {
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
+		CancelledAfterPaging: func(a alerting.Alert, at time.Time) {
+			if err := g.runner.DeviceCancelled(context.Background(), a, at); err != nil {
+				g.log.Error("telling those paged of a device cancel", "alert", a.Code, "err", err)
+			}
+		},
 		Thresholds: rules.PolicyThresholds(pol)})
 	if err := g.restoreConditions(st); err != nil {
 		return err
@@ -87,7 +92,7 @@ func (g *Gateway) buildAlerting() error {
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now})
-	return g.buildConsole(dir, links, pol.Location())
+	return g.buildConsole(dir, links, pol)
 }
 
 // links makes the one-tap link maker when http.public_url is set (nil otherwise),
@@ -104,11 +109,11 @@ func (g *Gateway) links(st *asqlite.Store) (*console.Links, error) {
 }
 
 // buildConsole makes the duty console, fed with every alert change.
-func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, loc *time.Location) error {
+func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, pol policy.Policy) error {
 	ic := g.cfg.Influx
 	c, err := console.New(console.Options{API: g.alertAPI, Auth: g.auth, Directory: dir, Escalation: g.runner,
 		Homes: g.reg, Users: g.reg, Readings: influxread.New(ic.URL, ic.Bucket, ic.Token), Links: links,
-		Paging: g.alerts, Logger: g.log, Now: g.now, Location: loc})
+		Paging: g.alerts, Ladders: pol, Logger: g.log, Now: g.now, Location: pol.Location()})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"go.yaml.in/yaml/v3"
 
 	"carebed/gateway/auth"
 	"carebed/gateway/protocol"
@@ -105,16 +106,62 @@ func (b *browser) signOut() {
 		chromedp.WaitVisible(chromedp.CSS("#login")))
 }
 
+// browserPolicy is testPolicy with the clinic's step at 2 minutes, so that the
+// countdown to it can be read, and a compact page text that, with the test's long
+// one-tap link, still fits one SMS segment (the default text drops the link then).
+const browserPolicy = `
+rules:
+  fall_hold_off: 2s
+ladders:
+  critical:
+    steps:
+      - {after: 0s, notify: [family, village_doctor, village_visitor], channels: [sms]}
+      - {after: 120s, notify: [township_clinic], channels: [sms]}
+    repeat: 0s
+templates:
+  page: "【巴州家庭养老床位】{{.KindZH}}回1或{{.Code}}{{if .Link}} {{.Link}}{{end}}"
+`
+
+// textNow is the text of the first element matching sel now ("" when none), read in
+// one script: a live list replaced under chromedp's node ids cannot fail it.
+func (b *browser) textNow(sel string) string {
+	b.t.Helper()
+	return browserValue(b, chromedp.Evaluate[string](fmt.Sprintf(
+		`(function () { var e = document.querySelector(%q); return e ? e.textContent.trim() : ''; })()`, sel)))
+}
+
+// cardOrder returns the ids of the open alerts' cards, top to bottom.
+func (b *browser) cardOrder() string {
+	b.t.Helper()
+	return browserValue(b, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll('#alerts a[data-id]')).map(a => a.dataset.id).join(' ')`))
+}
+
 // TestDutyConsoleInABrowser: a township's duty staff sign in, an SOS published on
-// MQTT appears on the open page without a reload, they take it (the others paged get
-// 'taken by' SMS) and close it with an outcome; the audit trail has each step with the
-// person. Another township's staff do not see it. A one-tap SMS link acknowledges once
-// and refuses a second use and a tampered token.
+// MQTT appears on the open page without a reload; its age ticks with no event and a
+// countdown says when the clinic is paged; the list puts the most severe first,
+// then those nobody has, then the longest waiting. They take it (a confirmation;
+// the others paged get 'taken by' SMS) and close it with an outcome they must choose
+// and a note the page then shows; the audit trail has each step with the person. A
+// device cancel after paging shows on the card, the alert and the timeline, and
+// reaches those paged by SMS. A hand-over (not offered to the holder) sends the new
+// holder an SMS whose link shows the address and numbers to call. Another township's
+// staff do not see it. A one-tap SMS link acknowledges once, then shows its person
+// what they took; a tampered one gives the duty number.
 func TestDutyConsoleInABrowser(t *testing.T) {
 	e := newAlertEnv(t)
 	e.cfg.HTTP.PublicURL = e.public
+	var node yaml.Node
+	if err := yaml.Unmarshal([]byte(browserPolicy), &node); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Alerting = node
 	e.addUser(registry.User{Name: "duty-blt", Display: "巴伦台镇卫生院值班", Role: auth.RoleTownshipDuty,
 		County: "和静县", Township: "巴伦台镇"}, "duty password 1")
+	e.addUser(registry.User{Name: "duty-blt-2", Display: "巴伦台镇夜班", Role: auth.RoleTownshipDuty,
+		County: "和静县", Township: "巴伦台镇"}, "duty password 3")
+	e.addUser(registry.User{Name: "doc-blt", Display: "测试村医乙", Role: auth.RoleVillageDoctor,
+		County: "和静县", Township: "巴伦台镇", Village: "巴伦台村", Phone: doctorPhone}, "doctor password")
 	e.addUser(registry.User{Name: "duty-other", Display: "别的乡镇值班", Role: auth.RoleTownshipDuty,
 		County: "和静县", Township: "巴润哈尔莫敦镇"}, "duty password 2")
 	r := e.start()
@@ -143,40 +190,152 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 		s := b.text(`#alerts a[data-id]`)
 		return strings.Contains(s, "紧急呼叫") && strings.Contains(s, "巴伦台村") && strings.Contains(s, "已通知"), s
 	})
-	if title := browserValue(b, chromedp.Title()); !strings.HasPrefix(title, "(1) ") {
+	if title := browserValue(b, chromedp.Title()); !strings.HasPrefix(title, "(1) ") || !strings.Contains(title, "乡镇值班台") {
 		t.Errorf("title %q has no badge for the waiting alert", title)
 	}
-	b.screenshot("open-phone", 390, 844)
-	b.screenshot("open-desktop", 1280, 800)
 	e.waitSMS(t, doctorPhone, 1, 10*time.Second)
+	e.waitSMS(t, familyPhone, 1, 10*time.Second)
+	e.waitSMS(t, visitPhone, 1, 10*time.Second)
+	if s := b.textNow(`#alerts a[data-id="1"] .nobody`); s != "无人接手" {
+		t.Errorf("an untaken alert's card says %q, want 无人接手 (in red)", s)
+	}
+	if red := browserValue(b, chromedp.Evaluate[string](
+		`getComputedStyle(document.querySelector('#alerts .nobody')).backgroundColor`)); red != "rgb(198, 40, 40)" {
+		t.Errorf("无人接手 is drawn on %s, want red", red)
+	}
+	if s := b.textNow(`#alerts a[data-id="1"] .next`); !strings.Contains(s, "分钟后升级到卫生院") {
+		t.Errorf("countdown %q, want 'X分钟后升级到卫生院'", s)
+	}
 
-	// Take it, then close it with an outcome.
-	b.run(chromedp.Click(chromedp.CSS(`#alerts a[data-id]`)), chromedp.WaitVisible(chromedp.CSS("#ack")))
+	// The age ticks every second with no event from the server: the list is not
+	// fetched again (the fetches are counted) while its text changes.
+	browserValue(b, chromedp.Evaluate[bool](`(function () {
+		window.__fetches = 0;
+		var f = window.fetch;
+		window.fetch = function () { window.__fetches++; return f.apply(this, arguments); };
+		return true; })()`))
+	ticked := false
+	for try := 0; try < 5 && !ticked; try++ {
+		before := b.textNow(`#alerts a[data-id="1"] .age`)
+		fetches := browserValue(b, chromedp.Evaluate[int](`window.__fetches`))
+		time.Sleep(2200 * time.Millisecond)
+		after := b.textNow(`#alerts a[data-id="1"] .age`)
+		if browserValue(b, chromedp.Evaluate[int](`window.__fetches`)) != fetches {
+			continue // an event came in; try another quiet window
+		}
+		if after == before {
+			t.Fatalf("the age stayed %q for 2 s without an event", before)
+		}
+		ticked = true
+	}
+	if !ticked {
+		t.Fatal("no quiet 2 s without an event to watch the age tick in")
+	}
+
+	// A held fall of the same home and a low battery (a warning): the most severe
+	// first, then the ones nobody has, then the longest waiting.
+	fall := publishClient(t, e.mq.URL, "hj-0002-fall")
+	publish(t, fall, "carebed/v1/hj-0002-fall/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventFall}))
+	waitFor(t, 10*time.Second, "the held fall on the page", func() (bool, string) {
+		order := b.cardOrder()
+		return order == "1 2", order
+	})
+	publish(t, dev, "carebed/v1/hj-0002-sos/telemetry", protocol.EncodeReading(protocol.Reading{Seq: 101,
+		TS: time.Now().UnixMilli(), Battery: f64(9), RSSI: f64(-71)}))
+	waitFor(t, 15*time.Second, "the fall paged and the low battery on the page", func() (bool, string) {
+		order := b.cardOrder()
+		return order == "1 2 3" && strings.Contains(b.textNow(`#alerts a[data-id="2"]`), "已通知"), order
+	})
+	e.waitSMS(t, doctorPhone, 2, 10*time.Second)
+
+	// Take the SOS: a confirmation, and the others paged are told who has it.
+	b.run(chromedp.Click(chromedp.CSS(`#alerts a[data-id="1"]`)), chromedp.WaitVisible(chromedp.CSS("#ack")))
 	if s := b.text("main"); !strings.Contains(s, "测试老人乙") || !strings.Contains(s, "87") || !strings.Contains(s, "村医") {
 		t.Errorf("the alert page lacks the elder, the recent battery reading or the contacts' roles:\n%s", s)
+	}
+	if s := b.text("#next"); !strings.Contains(s, "升级到卫生院") {
+		t.Errorf("the alert's countdown: %q", s)
 	}
 	b.screenshot("alert-phone", 390, 844)
 	b.run(chromedp.Click(chromedp.CSS("#ack")), chromedp.WaitVisible(chromedp.CSS(`#alert[data-state="acknowledged"]`)))
 	if s := b.text("#holder"); !strings.Contains(s, "巴伦台镇卫生院值班") {
 		t.Errorf("after taking it the page says %q", s)
 	}
+	if s := b.text("#flash"); !strings.Contains(s, "您已接手") {
+		t.Errorf("no confirmation after taking it: %q", s)
+	}
 	for _, phone := range []string{doctorPhone, familyPhone, visitPhone} {
-		taken := e.waitSMS(t, phone, 2, 10*time.Second)
-		if last := taken[len(taken)-1]; !strings.Contains(last, "巴伦台镇卫生院值班") || !strings.Contains(last, "接手") {
-			t.Errorf("'taken by' notice to %s: %q", phone, last)
-		}
+		waitFor(t, 10*time.Second, "the 'taken' notice to "+phone, func() (bool, string) {
+			sms := e.smsTo(phone)
+			for _, text := range sms {
+				if strings.Contains(text, "巴伦台镇卫生院值班已接手") && strings.Contains(text, "测试老人乙") {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(sms)
+		})
+	}
+
+	// The list now: the untaken fall, the taken SOS, then the warning.
+	b.run(chromedp.Navigate(e.public+"/console/"), chromedp.WaitVisible(chromedp.CSS(`#alerts a[data-id]`)))
+	if order := b.cardOrder(); order != "2 1 3" {
+		t.Errorf("order after taking the SOS: %s, want 2 1 3 (critical untaken, critical taken, warning)", order)
+	}
+
+	// The fall's device cancels after the pages went out: the alert stays open, the
+	// card and the page say so, the timeline has it, those paged are told.
+	publish(t, fall, "carebed/v1/hj-0002-fall/event", protocol.EncodeEvent(protocol.Event{Seq: 2, TS: time.Now().UnixMilli(), Type: protocol.EventFallCancel, Cancels: 1}))
+	waitFor(t, 10*time.Second, "the cancel on the fall's card", func() (bool, string) {
+		n := browserValue(b, chromedp.Evaluate[int](`document.querySelectorAll('#alerts a[data-id="2"] .cancelled').length`))
+		return n == 1, b.textNow(`#alerts a[data-id="2"]`)
+	})
+	b.screenshot("open-phone", 390, 844)
+	b.screenshot("open-desktop", 1280, 800)
+	for _, phone := range []string{doctorPhone, familyPhone, visitPhone} {
+		waitFor(t, 10*time.Second, "the cancel SMS to "+phone, func() (bool, string) {
+			sms := e.smsTo(phone)
+			return strings.Contains(sms[len(sms)-1], "按了取消"), fmt.Sprint(sms)
+		})
+	}
+	b.run(chromedp.Navigate(e.public + "/console/alerts/2"))
+	if s := b.text("#cancelled"); !strings.Contains(s, "按了取消") {
+		t.Errorf("the fall's page on the cancel: %q", s)
+	}
+	if s := b.text("#timeline"); !strings.Contains(s, "设备按了取消") {
+		t.Errorf("timeline lacks the device cancel:\n%s", s)
+	}
+	if s := b.text("#state"); s == "已结束" {
+		t.Error("the device cancel after paging closed the alert")
+	}
+
+	// Close the SOS: no outcome is chosen for them; the note shows afterwards.
+	b.run(chromedp.Navigate(e.public+"/console/alerts/1"), chromedp.WaitVisible(chromedp.CSS("#resolve")))
+	if v := browserValue(b, chromedp.Evaluate[string](`document.querySelector('#outcome-select').value`)); v != "" {
+		t.Errorf("the close form preselects %q; it must make them choose", v)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#note"), "老人按错了按钮，已上门查看"))
+	b.screenshot("alert-desktop", 1280, 900)
+	b.run(chromedp.Click(chromedp.CSS("#resolve")), chromedp.Sleep(300*time.Millisecond))
+	if state := browserValue(b, chromedp.Evaluate[string](`document.querySelector('#alert').dataset.state`)); state != "acknowledged" {
+		t.Errorf("closed without an outcome chosen: %s", state)
 	}
 	b.run(chromedp.SetValue(chromedp.CSS("#outcome-select"), "handled_at_home"),
-		chromedp.SendKeys(chromedp.CSS("#note"), "老人按错了按钮，已上门查看"))
-	b.screenshot("alert-desktop", 1280, 900)
-	b.run(chromedp.Click(chromedp.CSS("#resolve")), chromedp.WaitVisible(chromedp.CSS(`#alert[data-state="resolved"]`)))
+		chromedp.Click(chromedp.CSS("#resolve")), chromedp.WaitVisible(chromedp.CSS(`#alert[data-state="resolved"]`)))
 	if s := b.text("#state"); s != "已结束" {
 		t.Errorf("state after closing: %q", s)
 	}
+	if s := b.text("#close-note"); !strings.Contains(s, "老人按错了按钮") {
+		t.Errorf("the close note on the alert: %q", s)
+	}
 	timeline := b.text("#timeline")
-	for _, want := range []string{"警报产生", "已发送通知", "已接手", "已结束", "巴伦台镇卫生院值班"} {
+	for _, want := range []string{"警报产生", "已发送通知", "短信", "已接手", "已结束", "在家处理", "巴伦台镇卫生院值班"} {
 		if !strings.Contains(timeline, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, timeline)
+		}
+	}
+	for _, raw := range []string{"raised", "(sms)", "page", "step", "seq", "handled_at_home", "console"} {
+		if strings.Contains(timeline, raw) {
+			t.Errorf("timeline shows the raw %q:\n%s", raw, timeline)
 		}
 	}
 	trail := auditOf(t, e, 1)
@@ -186,13 +345,46 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 		}
 	}
 	b.run(chromedp.Navigate(e.public + "/console/resolved"))
-	if s := b.text("main"); !strings.Contains(s, "在家处理") || !strings.Contains(s, "接手用时") {
+	if s := b.text("main"); !strings.Contains(s, "在家处理") || !strings.Contains(s, "接手用时") || !strings.Contains(s, "老人按错了按钮") {
 		t.Errorf("resolved page: %q", s)
 	}
 	b.screenshot("resolved-phone", 390, 844)
 
-	// Another township's duty staff see nothing of it.
+	// Hand-over: duty-blt takes the fall; the night shift (duty-blt-2) hands it to
+	// the village doctor. The holder is not offered; the doctor gets an SMS with the
+	// link, which shows the address and numbers to call.
+	b.run(chromedp.Navigate(e.public+"/console/alerts/2"), chromedp.WaitVisible(chromedp.CSS("#ack")),
+		chromedp.Click(chromedp.CSS("#ack")), chromedp.WaitVisible(chromedp.CSS(`#alert[data-state="acknowledged"]`)))
 	b.signOut()
+	b.signIn("duty-blt-2", "duty password 3")
+	b.run(chromedp.Navigate(e.public+"/console/alerts/2"), chromedp.WaitVisible(chromedp.CSS("#handover")))
+	offered := browserValue(b, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll('#to option')).map(o => o.value).join(' ')`))
+	if o := " " + offered + " "; !strings.Contains(o, " doc-blt ") || strings.Contains(o, " duty-blt ") || strings.Contains(o, " duty-blt-2 ") {
+		t.Errorf("hand-over offers %q, want doc-blt and neither the holder (duty-blt) nor me (duty-blt-2)", offered)
+	}
+	before := len(e.smsTo(doctorPhone))
+	b.run(chromedp.SetValue(chromedp.CSS("#to"), "doc-blt"), chromedp.Click(chromedp.CSS("#handover")),
+		chromedp.WaitVisible(chromedp.CSS("#flash")))
+	if s := b.text("#flash"); !strings.Contains(s, "已转交") {
+		t.Errorf("after the hand-over: %q", s)
+	}
+	linkRE := regexp.MustCompile(`http://[^ ，。]+/a/[A-Za-z0-9_-]{16}`)
+	var handLink string
+	waitFor(t, 10*time.Second, "the hand-over SMS to the doctor", func() (bool, string) {
+		sms := e.smsTo(doctorPhone)
+		if len(sms) > before && strings.Contains(sms[len(sms)-1], "交给您处理") {
+			handLink = linkRE.FindString(sms[len(sms)-1])
+		}
+		return handLink != "", fmt.Sprint(sms)
+	})
+	b.signOut()
+	for _, visit := range []string{"first", "reopened"} {
+		b.run(chromedp.Navigate(handLink), chromedp.WaitVisible(chromedp.CSS("#link-yours")))
+		checkYours(t, b, visit+" hand-over link")
+	}
+
+	// Another township's duty staff see nothing of it.
 	b.signIn("duty-other", "duty password 2")
 	b.run(chromedp.Navigate(e.public + "/console/resolved"))
 	if s := b.text("main"); strings.Contains(s, "巴伦台村") {
@@ -204,20 +396,15 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 	}
 	b.signOut()
 
-	// A second SOS: the doctor's SMS carries a one-tap link.
+	// A second SOS: the doctor's SMS carries a one-tap link (the site's compact
+	// page text leaves room for it).
 	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 2, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
-	linkRE := regexp.MustCompile(`http://[^ ，。]+/a/[A-Za-z0-9_-]{16}`)
 	var link string
-	waitFor(t, 10*time.Second, "the second page to the doctor, with its link", func() (bool, string) {
+	waitFor(t, 10*time.Second, "the second SOS's page to the doctor, with its link", func() (bool, string) {
 		sms := e.smsTo(doctorPhone)
-		var links []string
-		for _, text := range sms {
-			if l := linkRE.FindString(text); l != "" {
-				links = append(links, l)
-			}
-		}
-		if len(links) >= 2 { // the first alert's page had one too
-			link = links[len(links)-1]
+		last := sms[len(sms)-1]
+		if strings.Contains(last, "紧急呼叫回1或") {
+			link = linkRE.FindString(last)
 		}
 		return link != "", fmt.Sprint(sms)
 	})
@@ -225,21 +412,24 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 	if s := b.text("#link"); !strings.Contains(s, "紧急呼叫") {
 		t.Errorf("link page: %q", s)
 	}
-	b.screenshot("link-phone", 390, 844)
 	b.run(chromedp.Click(chromedp.CSS("#link-ack")), chromedp.WaitVisible(chromedp.CSS("#link-message")))
 	if s := b.text("#link-message"); !strings.Contains(s, "已确认") {
 		t.Errorf("after the tap: %q", s)
 	}
+	checkYours(t, b, "after the tap")
+	b.screenshot("link-phone", 390, 844)
 	waitFor(t, 10*time.Second, "the alert acknowledged by the doctor through the link", func() (bool, string) {
-		trail := auditOf(t, e, 2)
+		trail := auditOf(t, e, 4)
 		return strings.Contains(trail, "acknowledged by home/H-0002/1 via link"), trail
 	})
-	e.waitSMS(t, familyPhone, 4, 10*time.Second) // the family hears the doctor took it
+	waitFor(t, 10*time.Second, "the family told the doctor took it, with the doctor's phone", func() (bool, string) {
+		sms := e.smsTo(familyPhone)
+		return strings.Contains(sms[len(sms)-1], "已接手，电话13800000012"), fmt.Sprint(sms)
+	})
 
-	b.run(chromedp.Navigate(link))
-	if s := b.text("#link-message"); !strings.Contains(s, "已经用过") {
-		t.Errorf("second use of the link: %q", s)
-	}
+	// Reopened by the same person: what they took, not "used".
+	b.run(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#link-yours")))
+	checkYours(t, b, "reopened link")
 	if code, body := call(t, "POST", link, "", ""); code != 410 || !strings.Contains(body, "已经用过") {
 		t.Errorf("second POST of the link: %d", code)
 	}
@@ -252,6 +442,22 @@ func TestDutyConsoleInABrowser(t *testing.T) {
 		t.Errorf("POST of a tampered link: %d, want 404", code)
 	}
 	_ = r
+}
+
+// checkYours checks the one-tap page of the person who holds the alert: the address,
+// tel: links for the home's people and the clinic, and who else was paged.
+func checkYours(t *testing.T, b *browser, what string) {
+	t.Helper()
+	if s := b.text("#link-yours"); !strings.Contains(s, "巴伦台村二组7号") || !strings.Contains(s, "同时被通知的人") {
+		t.Errorf("%s: the page lacks the address or who else was paged:\n%s", what, s)
+	}
+	tels := browserValue(b, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll('#link-yours a[href^="tel:"]')).map(a => a.getAttribute('href')).join(' ')`))
+	for _, want := range []string{"13800000012", "13900000013", "13800000011", "13800000019"} {
+		if !strings.Contains(tels, want) {
+			t.Errorf("%s: no tel: link for %s in %q", what, want, tels)
+		}
+	}
 }
 
 func flip(c byte) string {
