@@ -14,8 +14,10 @@ install:
 	deploy/dev/install
 
 build:
-	mkdir -p $(BIN)
+	@mkdir -p $(BIN)
+	@echo "build: compiling the gateway and firmware-sim into $(BIN)/ (a minute or two the first time, seconds after)"
 	$(GO) build -o $(BIN)/ ./gateway/cmd/gateway ./firmware-sim/cmd/firmware-sim
+	@echo "build: done"
 
 vet:
 	$(GO) vet ./...
@@ -23,6 +25,7 @@ vet:
 # test runs every test against real Mosquitto and InfluxDB started by the tests
 # themselves (deploy/dev/run-*), each on its own ports and folders.
 test: install vet
+	@echo "test: every package against real Mosquitto, InfluxDB, Prometheus and Chromium (about 6 minutes)"
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -count=1 -timeout 40m ./...
 
 # unit runs the tests that need no services.
