@@ -35,7 +35,7 @@ var writerSQL = [numStatements]string{
 	stSetClinic: `UPDATE townships SET clinic_phone = ? WHERE county = ? AND name = ?`,
 	stHome: `SELECT county, township, village, elder, address, lat, lon, care_group, visit_days, round_days
 		FROM homes WHERE id = ?`,
-	stContacts:  `SELECT role, name, phone FROM contacts WHERE home = ? ORDER BY pos`,
+	stContacts: `SELECT role, name, phone FROM contacts WHERE home = ? ORDER BY pos`,
 	stPutHome: `INSERT INTO homes(id, county, township, village, elder, address, lat, lon, care_group, visit_days, round_days)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET
 		county = excluded.county, township = excluded.township, village = excluded.village,
