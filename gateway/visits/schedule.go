@@ -265,21 +265,31 @@ const MaxListUnits = 2 * 67
 func units(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // dueText is the morning list of homes due for kind: the homes most in need first
-// (* marks a recent alert), as many as fit two segments, then "等N户".
+// (* marks a recent alert), each by the number its id ends with (what the check-in
+// SMS takes: "到 21" for H-0021) unless two share it, as many as fit two segments,
+// then "等N户".
 func dueText(kind Kind, ds []Due) string {
 	head := fmt.Sprintf("%s提醒：今天请%s%d户：", kind.Chinese(), kind.Chinese(), len(ds))
-	tail := "。到户后回复：到 户编号 好/一般/差"
+	tail := "。到户后回复：到 编号 好/一般/差"
 	if kind == KindRound {
-		tail = "。巡诊后回复：巡诊 户编号 血压 血糖 心率"
+		tail = "。巡诊后回复：巡诊 编号 血压 血糖 心率"
 	}
 	if slices.ContainsFunc(ds, func(d Due) bool { return d.RecentAlert }) {
 		tail = "（*近日报过警，请先去）" + tail
 	}
+	seen := map[int]int{}
+	for _, d := range ds {
+		seen[tailNumber(d.Care.Place.Home)]++
+	}
 	return fitList(head, tail, ds, func(d Due) string {
-		if d.RecentAlert {
-			return "*" + d.Care.Place.Home
+		label := d.Care.Place.Home
+		if n := tailNumber(label); n >= 0 && seen[n] == 1 {
+			label = strconv.Itoa(n)
 		}
-		return d.Care.Place.Home
+		if d.RecentAlert {
+			return "*" + label
+		}
+		return label
 	})
 }
 
