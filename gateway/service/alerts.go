@@ -84,9 +84,12 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now, TrustedProxies: proxies})
+	if err := g.buildVisits(pol, sms, st); err != nil {
+		return err
+	}
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
-		Logger: g.log, Now: g.now})
+		Inbound: g.visits, Logger: g.log, Now: g.now})
 	return g.buildConsole(dir, links, pol.Location())
 }
 
