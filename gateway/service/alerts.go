@@ -117,7 +117,8 @@ func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, l
 	}
 	g.alerts.Subscribe(c.AlertChanged)
 	g.console = c
-	return nil
+	g.visitsPage, err = console.NewVisitsPage(c, g.visits)
+	return err
 }
 
 // policy parses the alerting section of the configuration.

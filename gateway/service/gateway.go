@@ -84,7 +84,9 @@ type Gateway struct {
 	alertAPI *api.API
 	auth     *auth.Service
 	console  *console.Console
-	visits   *visits.Service
+
+	visits     *visits.Service
+	visitsPage *console.VisitsPage
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds

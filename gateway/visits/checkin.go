@@ -199,3 +199,9 @@ func (s *Service) writePoint(v Visit) {
 		s.log.Warn("visit point not written to the spool", "visit", v.ID, "err", err)
 	}
 }
+
+// Recent returns the visits and rounds recorded since a time, newest first, at most
+// limit.
+func (s *Service) Recent(ctx context.Context, since time.Time, limit int) ([]Visit, error) {
+	return s.st.listN(ctx, limit, `WHERE at_ms >= ?`, since.UnixMilli())
+}

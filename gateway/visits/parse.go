@@ -213,3 +213,39 @@ func clip(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n])
 }
+
+// ParseVitals reads the vitals of a form: blood pressure "135/85", glucose "6.2"
+// (mmol/L), heart rate "72"; a blank field is not given. Errors are *InputError.
+func ParseVitals(bp, glucose, hr string) (Vitals, error) {
+	var v Vitals
+	for _, f := range []struct{ name, value string }{{"血压", bp}, {"血糖", glucose}, {"心率", hr}} {
+		value := strings.TrimSpace(width.Fold.String(f.value))
+		if value == "" {
+			continue
+		}
+		if err := v.set(f.name, value); err != nil {
+			return Vitals{}, err
+		}
+	}
+	return v, nil
+}
+
+// ParseState reads 好, 一般 or 差 (or good, fair, poor); "" is no state.
+func ParseState(s string) (State, bool) {
+	switch s = strings.TrimSpace(s); s {
+	case "", string(StateGood), string(StateFair), string(StatePoor):
+		return State(s), true
+	}
+	st, ok := stateWords[s]
+	return st, ok
+}
+
+// Chinese returns the state's Chinese word.
+func (s State) Chinese() string {
+	for w, st := range stateWords {
+		if st == s {
+			return w
+		}
+	}
+	return ""
+}

@@ -201,7 +201,13 @@ func scanVisit(row interface{ Scan(...any) error }) (Visit, error) {
 
 // list returns visits matching where, newest first.
 func (s *store) list(ctx context.Context, where string, args ...any) ([]Visit, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+visitCols+` FROM visits `+where+` ORDER BY at_ms DESC, id DESC`, args...)
+	return s.listN(ctx, -1, where, args...)
+}
+
+// listN is list with at most limit visits (-1: all).
+func (s *store) listN(ctx context.Context, limit int, where string, args ...any) ([]Visit, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+visitCols+` FROM visits `+where+` ORDER BY at_ms DESC, id DESC LIMIT ?`,
+		append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("visits: list: %w", err)
 	}
