@@ -19,6 +19,8 @@ type Visits interface {
 	Due(ctx context.Context, now time.Time) ([]visits.Due, error)
 	Recent(ctx context.Context, since time.Time, limit int) ([]visits.Visit, error)
 	Record(ctx context.Context, c visits.CheckIn) (visits.Visit, error)
+	OpenLink(ctx context.Context, token string) (visits.LinkView, error)
+	LinkCheckIn(ctx context.Context, token, home string, state visits.State, note string, vit visits.Vitals) (visits.Visit, error)
 }
 
 // VisitsPage is the console's 探访 page: the homes of the caller's area due or
@@ -31,12 +33,14 @@ type VisitsPage struct {
 // NewVisitsPage parses the page's template into the console's pages; call it before
 // the console serves.
 func NewVisitsPage(c *Console, v Visits) (*VisitsPage, error) {
-	t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html",
-		"templates/visits.html", "templates/fragments.html")
-	if err != nil {
-		return nil, err
+	for _, page := range []string{"visits", "visitlink"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html",
+			"templates/"+page+".html", "templates/fragments.html")
+		if err != nil {
+			return nil, err
+		}
+		c.pages[page] = t
 	}
-	c.pages["visits"] = t
 	return &VisitsPage{c: c, v: v}, nil
 }
 
@@ -44,6 +48,8 @@ func NewVisitsPage(c *Console, v Visits) (*VisitsPage, error) {
 func (p *VisitsPage) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/visits", p.c.signedIn(p.show))
 	mux.HandleFunc("POST /console/visits", p.c.signedIn(p.record))
+	mux.HandleFunc("GET /v/{token}", p.linkPage)
+	mux.HandleFunc("POST /v/{token}", p.linkCheckIn)
 }
 
 // recentVisits is how far back the page lists check-ins.

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"carebed/alerting"
@@ -19,9 +20,13 @@ import (
 // folder, the policy's schedule, the SMS channel of the alerts for its lists, the
 // alert store for the homes that move up.
 func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st *asqlite.Store) error {
+	var linkBase string
+	if u := strings.TrimRight(g.cfg.HTTP.PublicURL, "/"); u != "" {
+		linkBase = u + "/v/"
+	}
 	v, err := visits.New(visits.Options{Path: filepath.Join(g.cfg.DataDir, "visits.db"), Homes: g.reg,
 		Schedule: pol.Visits(), Location: pol.Location(), SMS: visitSMS{sms}, Alerts: recentAlerts{st},
-		Spool: g.spool, Registerer: g.o.Registry, Logger: g.log, Now: g.now})
+		Spool: g.spool, LinkBase: linkBase, LinkTTL: g.cfg.HTTP.LinkTTL, Registerer: g.o.Registry, Logger: g.log, Now: g.now})
 	if err != nil {
 		return err
 	}

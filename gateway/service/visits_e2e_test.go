@@ -57,16 +57,34 @@ func TestVisitsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.cfg.Alerting = node
+	e.cfg.HTTP.PublicURL = e.public
 	e.importLedger(visitsLedger)
 	r := e.start()
 
 	// The lists go out at once (due_list_at 00:00 has passed): H-0002 was never
 	// visited, so it is due for a visit and a round.
-	if got := e.waitSMS(t, visitPhone, 1, 15*time.Second)[0]; !strings.HasPrefix(got, "探访提醒：今天请探访1户：2。") {
-		t.Errorf("visitor's list = %q", got)
+	list := e.waitSMS(t, visitPhone, 1, 15*time.Second)[0]
+	_, link, _ := strings.Cut(list, "或点 ")
+	if !strings.HasPrefix(list, "探访提醒：今天请探访1户：2。") || !strings.HasPrefix(link, e.public+"/v/") {
+		t.Errorf("visitor's list = %q", list)
 	}
 	if got := e.waitSMS(t, doctorPhone, 1, 15*time.Second)[0]; !strings.HasPrefix(got, "巡诊提醒：今天请巡诊1户：2。") {
 		t.Errorf("doctor's list = %q", got)
+	}
+
+	// The one-tap link: the page lists H-0002 and changes nothing; its button records
+	// the visit, unconfirmed until the card tap below (within 30 minutes) confirms it.
+	if code, body := get(t, link); code != 200 || !strings.Contains(body, `id="home-H-0002"`) {
+		t.Fatalf("link page: %d %s", code, body)
+	}
+	resp, err := http.PostForm(link, url.Values{"home": {"H-0002"}, "state": {"fair"}, "note": {"需要买药"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "已登记：H-0002 探访") || !strings.Contains(string(b), `id="visitlink-none"`) {
+		t.Errorf("link check-in: %d %s", resp.StatusCode, b)
 	}
 
 	dev := publishClient(t, e.mq.URL, "hj-0002-bed")
@@ -98,7 +116,7 @@ func TestVisitsEndToEnd(t *testing.T) {
 			t.Fatalf("replay: %d %s", code, body)
 		}
 	}
-	checks := map[string]float64{"visit/sms/true": 2, "round/sms/true": 1, "visit/device/true": 1}
+	checks := map[string]float64{"visit/sms/true": 2, "round/sms/true": 1, "visit/device/true": 1, "visit/link/false": 1}
 	for k, want := range checks {
 		p := strings.Split(k, "/")
 		if n := metric(t, r.reg, "carebed_visits_checkins_total", map[string]string{"kind": p[0], "source": p[1], "confirmed": p[2]}); n != want {
@@ -121,11 +139,12 @@ func TestVisitsEndToEnd(t *testing.T) {
 	waitFor(t, 20*time.Second, "visits and the round in InfluxDB", func() (bool, string) {
 		v := e.influx.Count(t, `SELECT COUNT(id) FROM visit WHERE home = 'H-0002'`)
 		rounds := e.influx.Query(t, `SELECT sbp, dbp, glucose, hr, confirmed FROM round WHERE home = 'H-0002'`)
-		return v == 3 && len(rounds) == 1 && fmt.Sprint(rounds[0][1:]) == "[135 85 6.2 72 true]", fmt.Sprint(v, rounds)
+		confirmed := e.influx.Count(t, `SELECT COUNT(id) FROM visit WHERE home = 'H-0002' AND confirmed = true`)
+		return v == 4 && confirmed == 4 && len(rounds) == 1 && fmt.Sprint(rounds[0][1:]) == "[135 85 6.2 72 true]", fmt.Sprint(v, confirmed, rounds)
 	})
 	for _, m := range []string{"visit", "round"} {
 		all := fmt.Sprint(e.influx.Query(t, `SELECT * FROM `+m))
-		for _, private := range []string{"1380000", "测试", "精神"} {
+		for _, private := range []string{"1380000", "测试", "精神", "买药"} {
 			if strings.Contains(all, private) {
 				t.Errorf("InfluxDB %s holds %q: %s", m, private, all)
 			}

@@ -43,7 +43,7 @@ func (s *Service) HandleSMS(ctx context.Context, from, body string) (reply strin
 	}
 	if err == nil {
 		var v Visit
-		v, err = s.smsCheckIn(ctx, from, m)
+		v, err = s.smsCheckIn(ctx, from, m, SourceSMS)
 		if err == nil {
 			return recordedText(v), true, nil
 		}
@@ -57,8 +57,9 @@ func (s *Service) HandleSMS(ctx context.Context, from, body string) (reply strin
 	return "", true, err
 }
 
-// smsCheckIn finds the home an SMS names among the sender's and records the check-in.
-func (s *Service) smsCheckIn(ctx context.Context, from string, m Message) (Visit, error) {
+// smsCheckIn finds the home an SMS (or a link) names among the sender's and records
+// the check-in.
+func (s *Service) smsCheckIn(ctx context.Context, from string, m Message, source string) (Visit, error) {
 	contacts, err := s.o.Homes.ContactsByPhone(ctx, from)
 	if err != nil {
 		return Visit{}, err
@@ -83,7 +84,7 @@ func (s *Service) smsCheckIn(ctx context.Context, from string, m Message) (Visit
 	case m.Kind == KindRound && role != registry.RoleVillageDoctor:
 		return Visit{}, &InputError{Reason: "not_doctor", Answer: "巡诊只能由" + home + "的村医登记。探访请回复：到 " + home}
 	}
-	return s.Record(ctx, CheckIn{Kind: m.Kind, Home: home, Source: SourceSMS, ByRole: role, ByPhone: from,
+	return s.Record(ctx, CheckIn{Kind: m.Kind, Home: home, Source: source, ByRole: role, ByPhone: from,
 		State: m.State, Note: m.Note, Vitals: m.Vitals})
 }
 

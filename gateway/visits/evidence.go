@@ -37,12 +37,12 @@ func (s *Service) Observe(ctx context.Context, m protocol.Message, t points.Tags
 			return nil
 		}
 		when := at(e.TS)
-		if e.Type == protocol.EventVisit {
-			if err := s.deviceVisit(ctx, t, e, when); err != nil {
-				return err
-			}
-		}
+		// The activity first: a check-in recorded once the visit event is counted
+		// finds it.
 		s.active(ctx, t.Home, when)
+		if e.Type == protocol.EventVisit {
+			return s.deviceVisit(ctx, t, e, when)
+		}
 	case protocol.KindTelemetry:
 		for _, r := range m.Telemetry.Readings {
 			if s.readingActive(t.Device, r) {

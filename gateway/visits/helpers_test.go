@@ -90,6 +90,12 @@ type fixture struct {
 // newFixture imports ledger into a fresh registry and opens the visits service.
 func newFixture(t *testing.T, ledger string, alerts Alerts) *fixture {
 	t.Helper()
+	return newFixtureWith(t, ledger, alerts, "")
+}
+
+// newFixtureWith is newFixture with one-tap links starting with linkBase.
+func newFixtureWith(t *testing.T, ledger string, alerts Alerts, linkBase string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	reg, err := registry.Open(filepath.Join(dir, "registry.db"))
 	if err != nil {
@@ -102,7 +108,7 @@ func newFixture(t *testing.T, ledger string, alerts Alerts) *fixture {
 	f := &fixture{reg: reg, clock: &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing)}, sms: &smsBox{},
 		spool: &spoolBox{}, prom: prometheus.NewRegistry()}
 	svc, err := New(Options{Path: filepath.Join(dir, "visits.db"), Homes: reg, Schedule: policy.Default().Visits(),
-		Location: beijing, SMS: f.sms, Alerts: alerts, Spool: f.spool, Registerer: f.prom, Now: f.clock.Now})
+		Location: beijing, SMS: f.sms, Alerts: alerts, Spool: f.spool, LinkBase: linkBase, Registerer: f.prom, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

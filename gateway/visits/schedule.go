@@ -3,6 +3,7 @@ package visits
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -166,7 +167,17 @@ func (s *Service) Morning(ctx context.Context, now time.Time) (Report, error) {
 		}
 	}
 	for _, k := range slices.SortedFunc(mapKeys(byPhone), cmpKey) {
-		res, err := s.sendList(ctx, today, k[0], k[1], dueText(Kind(strings.TrimSuffix(k[0], "_due")), byPhone[k]), now)
+		kind, ds, phone := Kind(strings.TrimSuffix(k[0], "_due")), byPhone[k], k[1]
+		res, err := s.sendList(ctx, today, k[0], phone, now, func() (string, error) {
+			link := ""
+			if s.o.LinkBase != "" {
+				var err error
+				if link, err = s.newLink(ctx, phone, kind, now); err != nil {
+					return "", err
+				}
+			}
+			return dueText(kind, ds, link), nil
+		})
 		if err != nil {
 			return rep, err
 		}
@@ -181,7 +192,8 @@ func (s *Service) Morning(ctx context.Context, now time.Time) (Report, error) {
 		if len(ds) == 0 {
 			continue
 		}
-		res, err := s.sendList(ctx, today, purposeOverdue, t.ClinicPhone, overdueText(t.Name, ds), now)
+		res, err := s.sendList(ctx, today, purposeOverdue, t.ClinicPhone, now,
+			func() (string, error) { return overdueText(t.Name, ds), nil })
 		if err != nil {
 			return rep, err
 		}
@@ -224,13 +236,18 @@ func (r *Report) count(res sendResult, sent *int) {
 }
 
 // sendList sends one list unless it went out today.
-func (s *Service) sendList(ctx context.Context, today int, purpose, phone, text string, now time.Time) (sendResult, error) {
+func (s *Service) sendList(ctx context.Context, today int, purpose, phone string, now time.Time,
+	textOf func() (string, error)) (sendResult, error) {
 	if s.o.SMS == nil {
 		return listSkipped, nil
 	}
 	first, err := s.st.claimList(ctx, today, purpose, phone, now)
 	if err != nil || !first {
 		return listSkipped, err
+	}
+	text, err := textOf()
+	if err != nil {
+		return listFailed, errors.Join(err, s.st.unclaimList(ctx, today, purpose, phone))
 	}
 	retry, err := s.o.SMS.Send(ctx, purpose, phone, text)
 	if err != nil {
@@ -267,12 +284,15 @@ func units(s string) int { return len(utf16.Encode([]rune(s))) }
 // dueText is the morning list of homes due for kind: the homes most in need first
 // (* marks a recent alert), each by the number its id ends with (what the check-in
 // SMS takes: "到 21" for H-0021) unless two share it, as many as fit two segments,
-// then "等N户".
-func dueText(kind Kind, ds []Due) string {
+// then "等N户"; with the one-tap link when there is one.
+func dueText(kind Kind, ds []Due, link string) string {
 	head := fmt.Sprintf("%s提醒：今天请%s%d户：", kind.Chinese(), kind.Chinese(), len(ds))
 	tail := "。到户后回复：到 编号 好/一般/差"
 	if kind == KindRound {
 		tail = "。巡诊后回复：巡诊 编号 血压 血糖 心率"
+	}
+	if link != "" {
+		tail += "，或点 " + link
 	}
 	if slices.ContainsFunc(ds, func(d Due) bool { return d.RecentAlert }) {
 		tail = "（*近日报过警，请先去）" + tail

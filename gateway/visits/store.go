@@ -53,6 +53,12 @@ CREATE TABLE lists_sent (
 	sent_ms INTEGER NOT NULL,
 	PRIMARY KEY (day, purpose, phone)
 ) STRICT;
+CREATE TABLE links (
+	hash       TEXT PRIMARY KEY,
+	phone      TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	expires_ms INTEGER NOT NULL
+) STRICT;
 `}
 
 // Visit is one recorded visit or round. ByPhone and Note are personal data.
@@ -307,4 +313,27 @@ func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
 		return errors.Join(err, tx.Rollback())
 	}
 	return tx.Commit()
+}
+
+// putLink stores a link's token hash for a phone and kind until expires, and drops
+// the links that expired.
+func (s *store) putLink(ctx context.Context, hash, phone string, kind Kind, expires, now time.Time) error {
+	return inTx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM links WHERE expires_ms < ?`, now.UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO links(hash, phone, kind, expires_ms) VALUES (?, ?, ?, ?)`,
+			hash, phone, string(kind), expires.UnixMilli())
+		return err
+	})
+}
+
+// link returns the phone, kind and expiry of a token hash; found false when unknown.
+func (s *store) link(ctx context.Context, hash string) (phone string, kind Kind, expires time.Time, found bool, err error) {
+	var ms int64
+	err = s.db.QueryRowContext(ctx, `SELECT phone, kind, expires_ms FROM links WHERE hash = ?`, hash).Scan(&phone, &kind, &ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", time.Time{}, false, nil
+	}
+	return phone, kind, time.UnixMilli(ms), err == nil, err
 }

@@ -61,7 +61,12 @@ type Options struct {
 	// Alerts moves homes with recent alerts up; nil: no home moves up.
 	Alerts Alerts
 	// Spool takes the visit and round points; nil: none are written.
-	Spool      Spool
+	Spool Spool
+	// LinkBase, if set, is the start of the one-tap link put in each morning list
+	// (the gateway's public URL and "/v/"); the token follows. LinkTTL is how long a
+	// link works (DefaultLinkTTL when 0).
+	LinkBase   string
+	LinkTTL    time.Duration
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -96,6 +101,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.LinkTTL <= 0 {
+		o.LinkTTL = DefaultLinkTTL
 	}
 	if o.Location == nil {
 		o.Location = policy.Default().Location()
