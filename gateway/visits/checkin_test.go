@@ -176,3 +176,24 @@ func TestDeviceVisit(t *testing.T) {
 		t.Errorf("the SMS check-in after the card tap is not confirmed: %+v", vs)
 	}
 }
+
+// TestBusySensorStillConfirms: a bed sensor reporting motion every 10 seconds for
+// hours keeps the latest activity, so a check-in after 2.5 hours of it is confirmed.
+func TestBusySensorStillConfirms(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, smallLedger, nil)
+	start := f.clock.Now()
+	for i := range 900 {
+		at := start.Add(time.Duration(i) * 10 * time.Second)
+		f.clock.Set(at)
+		if err := f.svc.Observe(ctx, reading(uint64(i+1), at, 0.5, true), bedTags(), points.Stamp{Received: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := f.svc.HandleSMS(ctx, visitorJia, "到 H-0001"); err != nil {
+		t.Fatal(err)
+	}
+	if vs := f.visitsOf(t, "H-0001"); len(vs) != 1 || !vs[0].Confirmed {
+		t.Errorf("check-in after hours of motion: %+v", vs)
+	}
+}

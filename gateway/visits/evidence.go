@@ -71,11 +71,7 @@ func (s *Service) readingActive(device string, r protocol.Reading) bool {
 func (s *Service) active(ctx context.Context, home string, at time.Time) {
 	now := s.o.Now()
 	s.mu.Lock()
-	acts := prune(s.activity[home], now)
-	if len(acts) < 256 {
-		acts = append(acts, at)
-	}
-	s.activity[home] = acts
+	s.activity[home] = remember(prune(s.activity[home], now), at)
 	var confirm []Visit
 	keep := s.pending[home][:0]
 	for _, p := range s.pending[home] {
@@ -101,6 +97,23 @@ func (s *Service) active(ctx context.Context, home string, at time.Time) {
 		s.log.Info("check-in confirmed by the home's sensors", "home", home, "visit", v.ID)
 		s.writePoint(v)
 	}
+}
+
+// maxActivity bounds the activity kept per home.
+const maxActivity = 256
+
+// remember adds at to a home's activity: not when the latest is within a minute of
+// it (a sensor reporting every few seconds), and dropping the oldest when full.
+func remember(acts []time.Time, at time.Time) []time.Time {
+	if n := len(acts); n > 0 {
+		if d := at.Sub(acts[n-1]); d > -time.Minute && d < time.Minute {
+			return acts
+		}
+	}
+	if len(acts) >= maxActivity {
+		acts = slices.Delete(acts, 0, 1)
+	}
+	return append(acts, at)
 }
 
 // prune drops activity older than keepActivity.
