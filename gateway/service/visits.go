@@ -26,7 +26,7 @@ func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st *asqlit
 	}
 	v, err := visits.New(visits.Options{Path: filepath.Join(g.cfg.DataDir, "visits.db"), Homes: g.reg,
 		Schedule: pol.Visits(), Location: pol.Location(), SMS: visitSMS{sms}, Alerts: recentAlerts{st},
-		Spool: g.spool, LinkBase: linkBase, LinkTTL: g.cfg.HTTP.LinkTTL, Registerer: g.o.Registry, Logger: g.log, Now: g.now})
+		Spool: g.spool, LinkBase: linkBase, Registerer: g.o.Registry, Logger: g.log, Now: g.now})
 	if err != nil {
 		return err
 	}
