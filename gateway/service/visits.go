@@ -10,6 +10,7 @@ import (
 	"carebed/alerting/notify"
 	"carebed/alerting/policy"
 	asqlite "carebed/alerting/sqlite"
+	"carebed/gateway/influxread"
 	"carebed/gateway/ingest"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
@@ -20,13 +21,15 @@ import (
 // folder, the policy's schedule, the SMS channel of the alerts for its lists, the
 // alert store for the homes that move up.
 func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st *asqlite.Store) error {
+	ic := g.cfg.Influx
 	var linkBase string
 	if u := strings.TrimRight(g.cfg.HTTP.PublicURL, "/"); u != "" {
 		linkBase = u + "/v/"
 	}
 	v, err := visits.New(visits.Options{Path: filepath.Join(g.cfg.DataDir, "visits.db"), Homes: g.reg,
 		Schedule: pol.Visits(), Location: pol.Location(), SMS: visitSMS{sms}, Alerts: recentAlerts{st},
-		Spool: g.spool, LinkBase: linkBase, Registerer: g.o.Registry, Logger: g.log, Now: g.now})
+		Spool: g.spool, LinkBase: linkBase, Registerer: g.o.Registry, Logger: g.log, Now: g.now,
+		History: visits.InfluxHistory{Q: influxread.New(ic.URL, ic.Bucket, ic.Token)}})
 	if err != nil {
 		return err
 	}

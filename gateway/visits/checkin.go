@@ -155,7 +155,7 @@ func (s *Service) Record(ctx context.Context, c CheckIn) (Visit, error) {
 	v := Visit{Kind: c.Kind, Home: p.Home, County: p.County, Township: p.Township, Village: p.Village,
 		At: s.o.Now(), Source: c.Source, ByRole: c.ByRole, ByPhone: c.ByPhone, State: c.State,
 		Note: clip(c.Note, maxNoteRunes), Vitals: c.Vitals}
-	v.Confirmed = s.sawActivity(v.Home, v.At)
+	v.Confirmed = s.sawActivity(v.Home, v.At) || s.historyActive(ctx, v.Home, v.At)
 	if _, err := s.st.insert(ctx, &v, s.o.Now()); err != nil {
 		return Visit{}, err
 	}
@@ -205,4 +205,18 @@ func (s *Service) writePoint(v Visit) {
 // limit.
 func (s *Service) Recent(ctx context.Context, since time.Time, limit int) ([]Visit, error) {
 	return s.st.listN(ctx, limit, `WHERE at_ms >= ?`, since.UnixMilli())
+}
+
+// historyActive asks the stored sensor data for evidence up to Window before at (what
+// came after at is seen as it arrives); false when there is no History or it fails.
+func (s *Service) historyActive(ctx context.Context, home string, at time.Time) bool {
+	if s.o.History == nil {
+		return false
+	}
+	ok, err := s.o.History.Active(ctx, home, at.Add(-Window), at)
+	if err != nil {
+		s.log.Warn("sensor history not read; the check-in waits for live evidence", "home", home, "err", err)
+		return false
+	}
+	return ok
 }

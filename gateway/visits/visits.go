@@ -60,6 +60,8 @@ type Options struct {
 	SMS SMS
 	// Alerts moves homes with recent alerts up; nil: no home moves up.
 	Alerts Alerts
+	// History, if set, is asked for evidence the memory lacks (InfluxHistory).
+	History History
 	// Spool takes the visit and round points; nil: none are written.
 	Spool Spool
 	// LinkBase, if set, is the start of the one-tap link put in each morning list
