@@ -91,7 +91,7 @@ func (s *Service) smsCheckIn(ctx context.Context, from string, m Message, source
 // findHome returns the id of the home a code names: a home id (any case), or the
 // number at the end of one of the sender's homes ("1" or "0001" for H-0001).
 func (s *Service) findHome(ctx context.Context, code string, mine map[string]string) (string, error) {
-	if n, err := strconv.Atoi(code); err == nil {
+	if n, err := strconv.Atoi(code); err == nil && tailNumber(code) == n { // digits only
 		var found []string
 		for h := range mine {
 			if tailNumber(h) == n {
