@@ -58,6 +58,9 @@ type Options struct {
 	// webhooks answer 404.
 	TwilioToken string
 	PublicURL   string
+	// Inbound, if set, is offered every signed, first-seen SMS before the alert
+	// replies (the gateway's visit check-ins).
+	Inbound Inbound
 	// Registerer takes the API's metrics (refused actions); nil: not exported.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger

@@ -49,8 +49,22 @@ func (a *API) inboundSMS(w http.ResponseWriter, r *http.Request) {
 	twiml(w, reply)
 }
 
+// Inbound takes the SMS that are not replies to alerts: the gateway's visit and
+// round check-ins ("到 H-0001", "巡诊 H-0001 ..."). taken false leaves the message to
+// the alert replies; reply is the answer to send back; an error answers 500, so that
+// Twilio's retry of the message may be taken.
+type Inbound interface {
+	HandleSMS(ctx context.Context, from, body string) (reply string, taken bool, err error)
+}
+
 // smsReply acts on an SMS reply and returns the answer to send back.
 func (a *API) smsReply(ctx context.Context, in twilio.Inbound) (string, error) {
+	if a.o.Inbound != nil {
+		reply, taken, err := a.o.Inbound.HandleSMS(ctx, in.From, in.Body)
+		if err != nil || taken {
+			return reply, err
+		}
+	}
 	people, err := a.o.Directory.PeopleByPhone(ctx, in.From)
 	if err != nil {
 		return "", err

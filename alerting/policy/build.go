@@ -54,6 +54,9 @@ func build(c fileConfig) (Policy, error) {
 	if p.templates, p.sources, err = buildTemplates(c.Templates); err != nil {
 		return Policy{}, err
 	}
+	if p.visits, err = buildVisits(c.Visits); err != nil {
+		return Policy{}, err
+	}
 	return p, nil
 }
 

@@ -27,6 +27,7 @@ type fileConfig struct {
 	Townships    map[string]townConfig   `yaml:"townships"`
 	Homes        map[string]homeConfig   `yaml:"homes"`
 	Templates    templatesConfig         `yaml:"templates"`
+	Visits       visitsConfig            `yaml:"visits"`
 }
 
 // townConfig overrides the rules, replaces ladders and adjusts quiet hours for one

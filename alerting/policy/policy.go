@@ -35,6 +35,7 @@ type Policy struct {
 	templates map[string]*template.Template
 	sources   map[string]string
 	loc       *time.Location
+	visits    Visits
 }
 
 // township is a township's rules (merged over the global ones), the ladders it

@@ -29,6 +29,7 @@ const ReasonRateLimited protocol.Reason = "rate_limited"
 // cancels, and any type a later protocol adds) always passes.
 var limitedEvents = map[protocol.EventType]bool{
 	protocol.EventBedExit: true, protocol.EventBedReturn: true, protocol.EventLowBattery: true,
+	protocol.EventVisit: true,
 }
 
 // limitedCost reports whether m counts against its device's limits, and how many

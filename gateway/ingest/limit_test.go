@@ -67,6 +67,10 @@ func TestDeviceLimit(t *testing.T) {
 			{0, "bed-0001", "event", event(1, "bed_exit")}, {0, "bed-0001", "event", event(2, "bed_return")},
 			{0, "bed-0001", "event", event(3, "low_battery")}, {0, "bed-0001", "event", event(4, "bed_exit")},
 		}, 3, 1},
+		{"visit taps count: a stuck card reader cannot flood the visits", []sent{
+			{0, "bed-0001", "event", event(1, "visit")}, {0, "bed-0001", "event", event(2, "visit")},
+			{0, "bed-0001", "event", event(3, "visit")}, {0, "bed-0001", "event", event(4, "visit")},
+		}, 3, 1},
 		{"each device has its own buckets", []sent{
 			{0, "bed-0001", "telemetry", reading(1)}, {0, "bed-0001", "telemetry", reading(2)},
 			{0, "bed-0001", "telemetry", reading(3)}, {0, "bed-0002", "telemetry", reading(1)},

@@ -222,8 +222,8 @@ func TestDecodeCmd(t *testing.T) {
 
 func TestEventTypes(t *testing.T) {
 	types := EventTypes()
-	if len(types) != 11 {
-		t.Fatalf("EventTypes has %d types, want 11", len(types))
+	if len(types) != 12 {
+		t.Fatalf("EventTypes has %d types, want 12", len(types))
 	}
 	types[0] = "changed"
 	if !reflect.DeepEqual(EventTypes()[0], EventSOS) {

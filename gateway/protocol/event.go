@@ -22,11 +22,15 @@ const (
 	EventWaterLeak  EventType = "water_leak"  // water leak detected (漏水)
 	EventTamper     EventType = "tamper"      // device opened, moved or removed (防拆报警)
 	EventLowBattery EventType = "low_battery" // battery low (电量低)
+	// EventVisit: someone came to look after the person: a visitor's card tapped on
+	// the device, or the caregiver button of a pendant or bed sensor (探访打卡). It
+	// raises no alert; the gateway records a visit. Added to v1 backward-compatibly.
+	EventVisit EventType = "visit"
 )
 
 var eventTypes = []EventType{
 	EventSOS, EventSOSCancel, EventFall, EventFallCancel, EventBedExit, EventBedReturn,
-	EventSmoke, EventGas, EventWaterLeak, EventTamper, EventLowBattery,
+	EventSmoke, EventGas, EventWaterLeak, EventTamper, EventLowBattery, EventVisit,
 }
 
 // EventTypes lists every event type of protocol v1. The caller may modify the

@@ -130,6 +130,10 @@ CREATE TABLE responders (
 	legacy     INTEGER NOT NULL DEFAULT 0,
 	created_ms INTEGER NOT NULL
 ) STRICT;
+`, `
+ALTER TABLE homes ADD COLUMN care_group TEXT NOT NULL DEFAULT '';
+ALTER TABLE homes ADD COLUMN visit_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE homes ADD COLUMN round_days INTEGER NOT NULL DEFAULT 0;
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

@@ -89,9 +89,12 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now, TrustedProxies: proxies})
+	if err := g.buildVisits(pol, sms, st); err != nil {
+		return err
+	}
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
-		Logger: g.log, Now: g.now})
+		Inbound: g.visits, Logger: g.log, Now: g.now})
 	return g.buildConsole(dir, links, pol)
 }
 
@@ -119,7 +122,8 @@ func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, p
 	}
 	g.alerts.Subscribe(c.AlertChanged)
 	g.console = c
-	return nil
+	g.visitsPage, err = console.NewVisitsPage(c, g.visits)
+	return err
 }
 
 // policy parses the alerting section of the configuration.

@@ -40,6 +40,7 @@ import (
 	"carebed/gateway/sink"
 	"carebed/gateway/spool"
 	"carebed/gateway/tlsfiles"
+	"carebed/gateway/visits"
 )
 
 // Options are what the caller injects besides the configuration.
@@ -83,6 +84,9 @@ type Gateway struct {
 	alertAPI *api.API
 	auth     *auth.Service
 	console  *console.Console
+
+	visits     *visits.Service
+	visitsPage *console.VisitsPage
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
@@ -174,7 +178,7 @@ func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
-		Observer:    observe.Observer{Rules: g.rules},
+		Observer:    observers{observe.Observer{Rules: g.rules}, g.visits},
 		DedupWindow: g.cfg.Ingest.DedupWindow, DeviceLimit: ingest.DeviceLimit(g.cfg.Ingest.DeviceLimit), Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
@@ -326,6 +330,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		every(ctx, g.cfg.Registry.Refresh, g.log, "registry refresh failed; keeping the devices loaded before", g.refreshDevices)
 	})
 	wg.Go(func() { g.rules.Run(ctx, g.alerts, g.now) })
+	wg.Go(func() { g.visits.Run(ctx) })
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})

@@ -27,6 +27,9 @@ const (
 	colFamilyPhone
 	colClinicPhone
 	colHeartbeat
+	colCareGroup
+	colVisitDays
+	colRoundDays
 	numColumns
 )
 
@@ -34,14 +37,14 @@ const (
 var columnNames = [numColumns]string{
 	"county", "township", "village", "home_id", "elder_name", "address", "lat", "lon",
 	"device_id", "device_kind", "visitor_name", "visitor_phone", "doctor_name",
-	"doctor_phone", "family_phone", "clinic_phone", "heartbeat_s",
+	"doctor_phone", "family_phone", "clinic_phone", "heartbeat_s", "care_group", "visit_days", "round_days",
 }
 
 // columnNamesZH are the Chinese header names accepted for the same columns.
 var columnNamesZH = [numColumns]string{
 	"县", "乡镇", "村", "户编号", "老人姓名", "地址", "纬度", "经度",
 	"设备编号", "设备类型", "探访员", "探访员电话", "村医",
-	"村医电话", "家属电话", "卫生院电话", "心跳间隔",
+	"村医电话", "家属电话", "卫生院电话", "心跳间隔", "照护类别", "探访周期", "巡诊周期",
 }
 
 // requiredCells are the columns no row may leave empty.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"carebed/alerting/policy"
 )
 
 // kindAliases maps what ledgers write in the device kind column (lower-cased) to the
@@ -149,3 +151,52 @@ func checkCell(cell string, multiline bool) error {
 
 // NormalizePhone is normalizePhone for the rest of the registry (users' phones).
 func NormalizePhone(s string) (string, error) { return normalizePhone(s) }
+
+// isCareGroupSeparator reports whether r separates the groups of a care group cell:
+// 、 ; ； or , ， (a "/" is part of the names 独居/留守 and 特困/低保).
+func isCareGroupSeparator(r rune) bool {
+	switch r {
+	case '、', ';', '；', ',', '，':
+		return true
+	}
+	return false
+}
+
+// parseCareGroups reads a care group cell (照护类别): one or more of 独居/留守, 高龄,
+// 失能, 重残, 特困/低保 (or their English keys). It returns their keys sorted and
+// joined by ",", "" for a blank cell.
+func parseCareGroups(cell string) (string, error) {
+	var keys []string
+	for _, part := range strings.FieldsFunc(cell, isCareGroupSeparator) {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		g, ok := policy.ParseCareGroup(part)
+		if !ok {
+			return "", errors.New("unknown care group " + strconv.Quote(strings.TrimSpace(part)) +
+				"; want 独居/留守, 高龄, 失能, 重残 or 特困/低保, separated by 、 or ;")
+		}
+		if !slices.Contains(keys, string(g)) {
+			keys = append(keys, string(g))
+		}
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ","), nil
+}
+
+// maxDays is the longest visit or round interval accepted: a year.
+const maxDays = 366
+
+// parseDays parses a visit or round interval in whole days; blank is 0 (none given).
+// A trailing 天 is allowed.
+func parseDays(cell string) (int, error) {
+	cell = strings.TrimSpace(strings.TrimSuffix(cell, "天"))
+	if cell == "" {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(cell)
+	if err != nil || v < 1 || v > maxDays {
+		return 0, errors.New("want whole days from 1 to " + strconv.Itoa(maxDays))
+	}
+	return v, nil
+}

@@ -36,6 +36,11 @@ type Home struct {
 	VisitorName, VisitorPhone     string
 	DoctorName, DoctorPhone       string
 	Family                        []string
+	// CareGroup is the elder's care groups (照护类别), their keys sorted and joined
+	// by ","; "" for none. VisitDays and RoundDays are the home's own intervals
+	// (探访周期, 巡诊周期) in days, 0 when the ledger gives none.
+	CareGroup            string
+	VisitDays, RoundDays int
 }
 
 // Device is a device as the ledger describes it.

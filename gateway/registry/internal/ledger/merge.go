@@ -82,7 +82,19 @@ func (h *Home) textFields() []textField {
 		{colElder, &h.Elder}, {colAddress, &h.Address},
 		{colVisitorName, &h.VisitorName}, {colVisitorPhone, &h.VisitorPhone},
 		{colDoctorName, &h.DoctorName}, {colDoctorPhone, &h.DoctorPhone},
+		{colCareGroup, &h.CareGroup},
 	}
+}
+
+// dayFields lists the home's interval columns; 0 is blank.
+func (h *Home) dayFields() []dayField {
+	return []dayField{{colVisitDays, &h.VisitDays}, {colRoundDays, &h.RoundDays}}
+}
+
+// dayField is an interval column of a home.
+type dayField struct {
+	c   column
+	dst *int
 }
 
 // conflict reports the first column in which next differs from the home so far;
@@ -99,6 +111,12 @@ func (s *homeState) conflict(next *Home, line int) *Error {
 	}
 	if len(s.Family) > 0 && len(next.Family) > 0 && !slices.Equal(s.Family, next.Family) {
 		return s.conflictError(line, colFamilyPhone, "")
+	}
+	curD, nxtD := s.dayFields(), next.dayFields()
+	for i := range curD {
+		if a, b := *curD[i].dst, *nxtD[i].dst; a != 0 && b != 0 && a != b {
+			return s.conflictError(line, curD[i].c, "")
+		}
 	}
 	return nil
 }
@@ -128,5 +146,11 @@ func (s *homeState) merge(next *Home, line int) {
 	}
 	if len(s.Family) == 0 && len(next.Family) > 0 {
 		s.Family, s.lines[colFamilyPhone] = next.Family, line
+	}
+	curD, nxtD := s.dayFields(), next.dayFields()
+	for i := range curD {
+		if *curD[i].dst == 0 && *nxtD[i].dst != 0 {
+			*curD[i].dst, s.lines[curD[i].c] = *nxtD[i].dst, line
+		}
 	}
 }

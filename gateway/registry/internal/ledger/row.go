@@ -40,7 +40,28 @@ func parseRow(line int, cells *[numColumns]string) (parsedRow, *Error) {
 	if e := row.parseLocation(cells); e != nil {
 		return row, e
 	}
-	return row, row.parseContacts(cells)
+	if e := row.parseContacts(cells); e != nil {
+		return row, e
+	}
+	return row, row.parseCare(cells)
+}
+
+// parseCare fills the home's care groups and its own visit and round intervals.
+func (r *parsedRow) parseCare(cells *[numColumns]string) *Error {
+	g, err := parseCareGroups(cells[colCareGroup])
+	if err != nil {
+		return rowError(r.line, colCareGroup, err.Error())
+	}
+	r.home.CareGroup = g
+	for _, p := range []struct {
+		c   column
+		dst *int
+	}{{colVisitDays, &r.home.VisitDays}, {colRoundDays, &r.home.RoundDays}} {
+		if *p.dst, err = parseDays(cells[p.c]); err != nil {
+			return rowError(r.line, p.c, err.Error())
+		}
+	}
+	return nil
 }
 
 // parseDevice fills the device and the home's place.
@@ -135,5 +156,6 @@ func (h *Home) Equal(o *Home) bool {
 		h.HasLoc == o.HasLoc && h.Lat == o.Lat && h.Lon == o.Lon &&
 		h.VisitorName == o.VisitorName && h.VisitorPhone == o.VisitorPhone &&
 		h.DoctorName == o.DoctorName && h.DoctorPhone == o.DoctorPhone &&
-		slices.Equal(h.Family, o.Family)
+		slices.Equal(h.Family, o.Family) &&
+		h.CareGroup == o.CareGroup && h.VisitDays == o.VisitDays && h.RoundDays == o.RoundDays
 }
