@@ -1,7 +1,7 @@
-// Package backup copies the gateway's SQLite stores (the registry and the alert
-// store) consistently while the gateway runs, and puts such a copy back.
+// Package backup copies the gateway's SQLite stores (the registry, the alert store
+// and the visits) consistently while the gateway runs, and puts such a copy back.
 //
-// A backup is a folder with registry.db and alerts.db written by SQLite's VACUUM
+// A backup is a folder with registry.db, alerts.db and visits.db written by SQLite's VACUUM
 // INTO (a transactionally consistent, compacted copy, safe to take from a live
 // database in WAL mode) and MANIFEST, which lists the files with their sizes and
 // SHA-256. The spool is not backed up: it holds only what InfluxDB has not accepted
@@ -28,7 +28,7 @@ import (
 )
 
 // Files are the stores a backup holds, by file name in the data folder.
-var Files = []string{"registry.db", "alerts.db"}
+var Files = []string{"registry.db", "alerts.db", "visits.db"}
 
 const manifest = "MANIFEST"
 

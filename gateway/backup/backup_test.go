@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,14 @@ func liveData(t *testing.T) (string, *registry.Store) {
 		t.Fatal(err)
 	}
 	al.Close()
+	vis, err := sql.Open("sqlite", filepath.Join(dir, "visits.db")) // any store: a backup copies it whole
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vis.Close()
+	if _, err := vis.Exec(`CREATE TABLE visits (home TEXT); INSERT INTO visits VALUES ('H-0001')`); err != nil {
+		t.Fatal(err)
+	}
 	return dir, reg
 }
 
@@ -52,7 +61,7 @@ func TestTakeAndRestore(t *testing.T) {
 	data, reg := liveData(t)
 	out := filepath.Join(t.TempDir(), "backup")
 	taken, err := Take(ctx, data, out, time.Now())
-	if err != nil || len(taken) != 2 {
+	if err != nil || len(taken) != 3 {
 		t.Fatalf("Take: %v %v", taken, err)
 	}
 	if err := reg.PutUser(ctx, user("after")); err != nil { // a change after the backup
@@ -60,7 +69,7 @@ func TestTakeAndRestore(t *testing.T) {
 	}
 	reg.Close()
 	restored, err := Restore(ctx, out, data, time.Now())
-	if err != nil || len(restored) != 2 {
+	if err != nil || len(restored) != 3 {
 		t.Fatalf("Restore: %v %v", restored, err)
 	}
 	reg, err = registry.Open(filepath.Join(data, "registry.db"))
@@ -76,6 +85,15 @@ func TestTakeAndRestore(t *testing.T) {
 	}
 	if n, err := reg.Summary(ctx); err != nil || n.Devices != 1 {
 		t.Errorf("restored registry: %+v %v", n, err)
+	}
+	vis, err := sql.Open("sqlite", filepath.Join(data, "visits.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vis.Close()
+	var home string
+	if err := vis.QueryRow(`SELECT home FROM visits`).Scan(&home); err != nil || home != "H-0001" {
+		t.Errorf("restored visits: %q %v", home, err)
 	}
 	old, _ := filepath.Glob(filepath.Join(data, "registry.db.before-restore-*"))
 	if len(old) == 0 {
