@@ -52,7 +52,7 @@ func TestResponderIDsAreNotDerivedFromPhones(t *testing.T) {
 }
 
 // downgrade makes the registry file at path look as it did before random responder
-// ids (schema version 3, no responders table).
+// ids (schema version 3: no responders table, nor the later care columns of homes).
 func downgrade(t *testing.T, path string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)
@@ -60,7 +60,9 @@ func downgrade(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`DROP TABLE responders; PRAGMA user_version = 3`); err != nil {
+	if _, err := db.Exec(`DROP TABLE responders; ALTER TABLE homes DROP COLUMN care_group;
+		ALTER TABLE homes DROP COLUMN visit_days; ALTER TABLE homes DROP COLUMN round_days;
+		PRAGMA user_version = 3`); err != nil {
 		t.Fatal(err)
 	}
 }
