@@ -244,6 +244,7 @@ func spots(s *stack) map[string]want {
 		"carebed-duty/5/D":    {spot: m{"home": "H-0007", "silent_devices": "1"}},
 		"carebed-duty/6/A":    {spot: m{"village": "古尔温村"}},
 		"carebed-duty/6/B":    {spot: m{"village": "古尔温村", "offline_devices": "5"}},
+		"carebed-duty/9/A":    {spot: m{"village": "古尔温村", "kind": "visit", "homes": "3"}},
 		"carebed-home/5/A":    {spot: m{"type": "sos"}},
 		"carebed-home/6/A":    {spot: m{"change": "acknowledged", "ack_role": s.ackRole}},
 		"carebed-fleet/1/B":   {spot: m{"offline": "6"}},

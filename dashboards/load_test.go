@@ -49,10 +49,11 @@ func importLedger(t *testing.T, path string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
-		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n")
+		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone,照护类别\n")
 	for _, h := range simHomes {
 		for _, d := range [][2]string{{sos(h.id), "sos_pendant"}, {bed(h.id), "bed_sensor"}} {
-			fmt.Fprintf(&b, "%s,%s,%s,%s,测试老人,%s一组,%.2f,%.2f,%s,%s,探访员,13800000011,村医,13800000012,13900000013,13800000019\n",
+			// 失能: visited weekly, a doctor's round monthly (the 探访巡诊 panel)
+			fmt.Fprintf(&b, "%s,%s,%s,%s,测试老人,%s一组,%.2f,%.2f,%s,%s,探访员,13800000011,村医,13800000012,13900000013,13800000019,失能\n",
 				county, h.township, h.village, h.id, h.village, h.lat, h.lon, d[0], d[1])
 		}
 	}

@@ -49,6 +49,8 @@ ladders:
       - {after: 0s, notify: [family, village_doctor, village_visitor], channels: [sms]}
       - {after: 10m, notify: [township_clinic], channels: [sms]}
     repeat: 0s
+visits:
+  due_list_at: "00:00" # the morning lists (and the 探访巡诊 panel's counts) at the gateway's start
 `
 
 // startStack starts the services, imports the ledger, runs the gateway and starts

@@ -37,7 +37,25 @@ func duty() *dashboard.DashboardBuilder {
 			"range (a power cut or a mast down) and devices offline now per village.", 12, 14})).
 		WithPanel(alertsPerVillage(spec{7, "各村告警", "Where do alerts come from: alerts raised per village over time.", 12, 8})).
 		WithPanel(ackOverTime(spec{8, "应答时间趋势", "Is the time to acknowledge getting better or worse " +
-			"against the 3-minute target (p50 and p90 per interval)?", 12, 8}))
+			"against the 3-minute target (p50 and p90 per interval)?", 12, 8})).
+		WithPanel(visitsDue(spec{9, "探访巡诊 应访与逾期", "Which villages have homes due for a visit or a doctor's round " +
+			"this morning, and how many are overdue (past their interval and grace)? From the morning lists (docs/visits.md).", 24, 8}))
+}
+
+// visitsDue is each village's visits and rounds as the latest morning list saw them
+// (measurement visits_due, written by gateway/visits).
+func visitsDue(s spec) cog.Builder[dashboard.Panel] {
+	q := ql.Select(ql.Last("homes"), ql.Last("due"), ql.Last("overdue")).From("visits_due").
+		Where(append([]ql.Cond{ql.TimeFilter}, inPlaces()...)...).GroupBy("township", "village", "kind")
+	return frame(table.NewPanelBuilder(), s, influxDS, influx("A", q, ql.Table)).
+		WithTransformation(hideColumns("Time")).
+		OverrideByName("kind", []dashboard.DynamicConfigValue{named("类别 kind"),
+			prop("mappings", []dashboard.ValueMapping{textFor([3]string{"visit", "探访", green}, [3]string{"round", "巡诊", green})})}).
+		OverrideByName("homes", []dashboard.DynamicConfigValue{named("在册户 homes")}).
+		OverrideByName("due", []dashboard.DynamicConfigValue{named("今日应访 due")}).
+		OverrideByName("overdue", []dashboard.DynamicConfigValue{named("逾期 overdue"),
+			prop("thresholds", thresholdsValue(step{0, green}, step{1, red})),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
 }
 
 func openBySeverity(s spec) cog.Builder[dashboard.Panel] {

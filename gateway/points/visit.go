@@ -67,3 +67,32 @@ func AppendVisit(dst []byte, v VisitPoint) []byte {
 	dst = strconv.AppendInt(dst, v.At.UnixMilli()*1_000_000+v.ID%1_000_000, 10)
 	return append(dst, '\n')
 }
+
+// VisitsDuePoint is one village's visits or rounds as a morning's lists saw them.
+type VisitsDuePoint struct {
+	County, Township, Village string
+	// Round is true for doctors' rounds (tag kind=round), false for visits (kind=visit).
+	Round bool
+	// Homes are the village's homes on a schedule of this kind; Due those due that
+	// morning (overdue included), Overdue those past their interval and grace.
+	Homes, Due, Overdue int
+	At                  time.Time
+}
+
+// AppendVisitsDue appends the line of a village's morning count (measurement
+// visits_due: tags county, township, village, kind; fields homes, due, overdue).
+// Its timestamp is At in milliseconds: a second run the same minute overwrites it.
+func AppendVisitsDue(dst []byte, v VisitsDuePoint) []byte {
+	kind := "visit"
+	if v.Round {
+		kind = "round"
+	}
+	dst = appendSeries(dst, "visits_due", Tags{County: v.County, Township: v.Township, Village: v.Village, Kind: kind})
+	f := fields{dst: dst}
+	f.integer("homes", int64(v.Homes))
+	f.integer("due", int64(v.Due))
+	f.integer("overdue", int64(v.Overdue))
+	dst = append(f.dst, ' ')
+	dst = strconv.AppendInt(dst, v.At.UnixMilli()*1_000_000, 10)
+	return append(dst, '\n')
+}

@@ -29,3 +29,21 @@ func TestAppendVisit(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendVisitsDue(t *testing.T) {
+	at := time.UnixMilli(1764400000000)
+	for _, tt := range []struct {
+		name string
+		v    VisitsDuePoint
+		want string
+	}{
+		{"visits", VisitsDuePoint{County: "和静县", Township: "和静镇", Village: "A村", Homes: 12, Due: 3, Overdue: 1, At: at},
+			"visits_due,county=和静县,kind=visit,township=和静镇,village=A村 homes=12i,due=3i,overdue=1i 1764400000000000000\n"},
+		{"rounds, none due", VisitsDuePoint{County: "c", Township: "t", Village: "v w", Round: true, Homes: 2, At: at},
+			"visits_due,county=c,kind=round,township=t,village=v\\ w homes=2i,due=0i,overdue=0i 1764400000000000000\n"},
+	} {
+		if got := string(AppendVisitsDue(nil, tt.v)); got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+	}
+}

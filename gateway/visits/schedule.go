@@ -147,6 +147,9 @@ func (s *Service) Morning(ctx context.Context, now time.Time) (Report, error) {
 		return Report{}, err
 	}
 	s.gauges(dues)
+	if err := s.writeVillages(ctx, dues, now); err != nil {
+		s.log.Warn("the villages' visit counts not written to the spool", "err", err)
+	}
 	var rep Report
 	today := day(now, s.o.Location)
 	byPhone := map[[2]string][]Due{}

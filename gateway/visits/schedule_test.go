@@ -3,6 +3,7 @@ package visits
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,58 @@ func TestListOrderAndLength(t *testing.T) {
 		!strings.Contains(clinic, "等119户。详见控制台探访页") || units(clinic) > MaxListUnits {
 		t.Errorf("clinic's list (%d units): %q", units(clinic), clinic)
 	}
+}
+
+// TestMorningWritesVillageCounts: each morning's lists also write, per village and
+// kind, the homes on a schedule and those due and overdue (measurement visits_due,
+// the duty board's panel); they add up to the morning's report.
+func TestMorningWritesVillageCounts(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, monthLedger(), nil)
+	for _, d := range []int{1, 5} { // the first morning, and one with homes overdue
+		morning := time.Date(2026, 12, d, 8, 0, 0, 0, beijing)
+		f.clock.Set(morning)
+		before := len(f.spool.all())
+		rep, err := f.svc.Morning(ctx, morning)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums := map[string]int{}
+		villages := map[string]bool{}
+		for _, rec := range f.spool.all()[before:] {
+			i := strings.Index(rec, "visits_due,")
+			if i < 0 {
+				continue
+			}
+			line := rec[i:]
+			villages[between(line, "village=", " ")+"/"+between(line, "kind=", ",")] = true
+			for _, field := range []string{"homes", "due", "overdue"} {
+				n, err := strconv.Atoi(between(line, " "+field+"=", "i"))
+				if err != nil {
+					n, err = strconv.Atoi(between(line, ","+field+"=", "i"))
+				}
+				if err != nil {
+					t.Fatalf("%s in %q: %v", field, line, err)
+				}
+				sums[field] += n
+			}
+		}
+		if sums["due"] != rep.Due || sums["overdue"] != rep.Overdue || sums["homes"] < rep.Due || len(villages) == 0 {
+			t.Errorf("day %d: villages' counts %v over %d series; want due %d and overdue %d as reported",
+				d, sums, len(villages), rep.Due, rep.Overdue)
+		}
+		if d == 5 && rep.Overdue == 0 {
+			t.Errorf("day %d: no home overdue; the check needs some", d)
+		}
+	}
+}
+
+// between returns what follows start in s up to the next end.
+func between(s, start, end string) string {
+	_, rest, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, end)
+	return v
 }
