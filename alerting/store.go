@@ -165,7 +165,9 @@ type Schedule interface {
 	// NextStep returns the index of the alert's next step and when it is due.
 	NextStep(ctx context.Context, id int64) (int, time.Time, error)
 	// ClaimStep records, in one transaction, that steps from..through are being
-	// sent (their attempts queued) and schedules the next at nextAt (zero: none).
+	// sent (their attempts queued, and counted in flight: Tries 1, so after a crash
+	// the provider is asked before they go again) and schedules the next at nextAt
+	// (zero: none).
 	// ErrClaimed when from is no longer the alert's next step: no step is claimed
 	// twice. The attempts come back with their ids.
 	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []Attempt) ([]Attempt, error)
@@ -174,10 +176,6 @@ type Schedule interface {
 	// AddAttempts records notifications outside the ladder (the 'taken by'
 	// notices); an attempt already recorded is ignored.
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []Attempt) ([]Attempt, error)
-	// StartAttempt records, durably, that the call to the provider for a queued
-	// attempt is about to start: while it stays queued its Tries is at least 1, so
-	// after a crash an attempt with Tries > 0 may have reached the provider.
-	StartAttempt(ctx context.Context, id int64) error
 	// FinishAttempt records an attempt's result; the first page sent marks the
 	// alert notified, and only for that one notified is true.
 	FinishAttempt(ctx context.Context, a Attempt, now time.Time) (notified bool, err error)

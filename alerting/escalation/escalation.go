@@ -27,7 +27,6 @@ type Store interface {
 	ClaimStep(ctx context.Context, id int64, from, through int, nextAt, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error)
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error)
 	FinishAttempt(ctx context.Context, a alerting.Attempt, now time.Time) (notified bool, err error)
-	StartAttempt(ctx context.Context, id int64) error
 	Note(ctx context.Context, alertID int64, now time.Time, what, actor, channel, detail string) error
 	QueuedAttempts(ctx context.Context) ([]alerting.Attempt, error)
 	Attempts(ctx context.Context, alertID int64) ([]alerting.Attempt, error)

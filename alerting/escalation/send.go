@@ -141,11 +141,9 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att alerting.At
 	defer cancel()
 	n := notify.Notification{AlertID: a.ID, AlertCode: a.Code, Kind: a.Kind, Sev: a.Sev,
 		Purpose: notify.Purpose(att.Purpose), To: p, Text: text}
-	// Recorded before the provider hears of it: after a crash from here on, the
-	// provider is asked before the notification goes again (inflight.go).
-	if err := r.o.Store.StartAttempt(ctx, att.ID); err != nil {
-		r.log.Error("recording a notification as in flight; a crash now would send it again", "alert", a.Code, "err", err)
-	}
+	// The claim that queued att recorded it in flight (Tries 1) before any call: after
+	// a crash the provider is asked before it goes again (inflight.go), and the call
+	// waits for no commit of its own.
 	rec, tries, err := notify.Retry(sctx, nf, n, r.o.Retry)
 	status := "sent"
 	if err != nil {

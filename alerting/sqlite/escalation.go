@@ -65,9 +65,9 @@ func (s *Store) ClaimStep(ctx context.Context, id int64, from, through int, next
 		}
 		for i := range attempts {
 			a := &attempts[i]
-			a.AlertID, a.CreatedAt, a.Status = id, now, "queued"
+			a.AlertID, a.CreatedAt, a.Status, a.Tries = id, now, "queued", 1
 			r, err := tx.ExecContext(ctx, `INSERT INTO attempts (alert_id, step, person_id, channel, purpose,
-				created_at, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
+				created_at, status, tries) VALUES (?, ?, ?, ?, ?, ?, 'queued', 1)`,
 				id, a.Step, a.PersonID, a.Channel, a.Purpose, ms(now))
 			if err != nil {
 				return err
@@ -94,9 +94,9 @@ func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attemp
 	err := s.tx(ctx, func(tx *txn) error {
 		for i := range attempts {
 			a := &attempts[i]
-			a.AlertID, a.CreatedAt, a.Status = id, now, "queued"
+			a.AlertID, a.CreatedAt, a.Status, a.Tries = id, now, "queued", 1
 			r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO attempts (alert_id, step, person_id, channel,
-				purpose, created_at, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
+				purpose, created_at, status, tries) VALUES (?, ?, ?, ?, ?, ?, 'queued', 1)`,
 				id, a.Step, a.PersonID, a.Channel, a.Purpose, ms(now))
 			if err != nil {
 				return err
@@ -164,8 +164,10 @@ func (s *Store) DeliveryStatus(ctx context.Context, providerID, status, detail s
 }
 
 // QueuedAttempts returns attempts claimed but not finished: after a crash they are
-// sent again (a page is better twice than never), those in flight (Tries > 0, see
-// StartAttempt) once the provider, when it can be asked, says it does not have them.
+// sent again (a page is better twice than never), once the provider, when it can be
+// asked, says it does not have them. Every attempt is recorded in flight (Tries 1)
+// by the claim that queues it, in the claim's own commit, so the call needs no
+// commit of its own; rows of gateways before that have Tries 0.
 func (s *Store) QueuedAttempts(ctx context.Context) ([]alerting.Attempt, error) {
 	return s.attempts(ctx, `WHERE status = 'queued' ORDER BY id`)
 }
@@ -306,14 +308,4 @@ func (s *Store) DeviceCancelled(ctx context.Context, id int64, now time.Time, de
 		tx.changed(alerting.ChangeDeviceCancelled, id, now, nil)
 		return audit(ctx, tx, id, now, "device_cancelled", device, "device", detail)
 	})
-}
-
-// StartAttempt records, durably, that the call to the provider for a queued attempt
-// is about to start: while the attempt stays queued its Tries becomes at least 1.
-// After a crash, a queued attempt with Tries 0 never reached the provider; one with
-// Tries > 0 was in flight and may have (ask the provider before sending it again).
-// FinishAttempt sets the final count.
-func (s *Store) StartAttempt(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE attempts SET tries = MAX(tries, 1) WHERE id = ? AND status = 'queued'`, id)
-	return err
 }
