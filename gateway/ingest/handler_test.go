@@ -314,3 +314,57 @@ func TestTimestampPastInfluxRange(t *testing.T) {
 		t.Errorf("the alert rules saw %+v; want the invalid ts as 0 (no clock), the good one kept", obs.msgs)
 	}
 }
+
+// An alarm event with fields protocol v1 does not know is taken (and so raises its
+// alert), its fields counted under bounded labels and the message kept in the
+// dead-letter log as a warning; any other event with one is still rejected.
+func TestAlarmWithUnknownFieldIsTakenAndWarned(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	long := strings.Repeat("x", 25)
+	msgs := []Message{
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":1,"type":"sos","floor":2,"`+long+`":1,"A-b":1}`),
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":2,"type":"bed_exit","floor":2}`),
+	}
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 1 {
+		t.Fatalf("%d records stored, want the sos only", len(sp.recs))
+	}
+	for label, want := range map[string]float64{"floor": 1, "other": 2} {
+		if n := testutil.ToFloat64(m.unknown.WithLabelValues(label)); n != want {
+			t.Errorf("unknown_fields{field=%s} = %v, want %v", label, n, want)
+		}
+	}
+	if n := testutil.ToFloat64(m.rejects.WithLabelValues("unknown_field")); n != 1 {
+		t.Errorf("rejects{unknown_field} = %v, want 1 (the bed_exit)", n)
+	}
+	if len(dead.entries) != 2 {
+		t.Fatalf("dead-letter entries %+v, want a warning and a reject", dead.entries)
+	}
+	w, r := dead.entries[0], dead.entries[1]
+	if w.Level != deadletter.LevelWarning || w.Reason != "unknown_field" || !strings.Contains(w.Error, "floor") || !strings.Contains(w.Payload, `"sos"`) {
+		t.Errorf("warning entry %+v", w)
+	}
+	if r.Level != "" || !strings.Contains(r.Payload, "bed_exit") {
+		t.Errorf("reject entry %+v", r)
+	}
+}
+
+func TestFieldLabelsBounded(t *testing.T) {
+	var l fieldLabels
+	for i := range maxFieldLabels {
+		if got := l.label(fmt.Sprintf("f%d", i)); got != fmt.Sprintf("f%d", i) {
+			t.Fatalf("label %d = %q", i, got)
+		}
+	}
+	for name, want := range map[string]string{
+		"f0": "f0", "late_comer": "other", `"a b"`: "other", "other": "other", "": "other",
+		strings.Repeat("a", maxFieldLabelLen+1): "other", "Lat": "other",
+	} {
+		if got := l.label(name); got != want {
+			t.Errorf("label(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

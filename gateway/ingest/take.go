@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"strings"
+
 	"carebed/gateway/deadletter"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
@@ -45,6 +47,9 @@ func (h *Handler) take(b *batch, m *Message) {
 	}
 	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, resultStored})
+	if kind == protocol.KindEvent && len(msg.Event.Unknown) > 0 {
+		h.acceptedUnknown(m, msg.Event)
+	}
 	if n := dropInvalidTS(&msg); n > 0 {
 		h.o.Metrics.invalidTS.WithLabelValues(string(kind)).Add(float64(n))
 	}
@@ -153,6 +158,31 @@ func (h *Handler) reject(b *batch, m *Message, kind protocol.Kind, reason protoc
 	if werr := h.o.DeadLetters.Write(e); werr != nil {
 		h.warn.report("dead-letter log write failed; the rejection is still counted", werr)
 	}
+}
+
+// acceptedUnknown counts the unknown fields of an alarm event that was taken anyway
+// and keeps the message in the dead-letter log as a warning, so the firmware vendor
+// learns of the field while the alarm still pages.
+func (h *Handler) acceptedUnknown(m *Message, e protocol.Event) {
+	for _, f := range e.Unknown {
+		h.o.Metrics.unknown.WithLabelValues(h.o.Metrics.fieldLabels.label(f)).Inc()
+	}
+	err := unknownFieldsWarning{e.Type, e.Unknown}
+	entry := deadletter.NewEntry(m.Received, m.Topic, string(protocol.ReasonUnknownField), err, m.Payload)
+	entry.Level = deadletter.LevelWarning
+	if werr := h.o.DeadLetters.Write(entry); werr != nil {
+		h.warn.report("dead-letter log write failed; the warning is still counted", werr)
+	}
+}
+
+type unknownFieldsWarning struct {
+	typ    protocol.EventType
+	fields []string
+}
+
+func (w unknownFieldsWarning) Error() string {
+	return "accepted: " + string(w.typ) + " event with field(s) protocol v1 does not define: " +
+		strings.Join(w.fields, ", ") + "; the alarm was raised, the field(s) ignored"
 }
 
 type unknownDeviceError string

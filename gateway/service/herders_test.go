@@ -1,0 +1,68 @@
+package service
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"carebed/gateway/deadletter"
+)
+
+// An SOS from firmware that added a field the gateway does not know (issue 17, item
+// 8) still pages the home's ladder; the field is counted and the message kept in the
+// dead-letter log as a warning, not a rejection.
+func TestSOSWithUnknownFieldPages(t *testing.T) {
+	e := newAlertEnv(t)
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	publish(t, dev, "carebed/v1/hj-0002-sos/event",
+		[]byte(`{"v":1,"seq":1,"ts":`+strconv.FormatInt(time.Now().UnixMilli(), 10)+`,"type":"sos","floor":2}`))
+
+	page := e.waitSMS(t, doctorPhone, 1, 15*time.Second)[0]
+	e.waitSMS(t, familyPhone, 1, 10*time.Second)
+	if !strings.Contains(page, "紧急呼叫") || !strings.Contains(page, "测试老人乙") {
+		t.Errorf("page %q is not the SOS page", page)
+	}
+	if n := metric(t, r.reg, "carebed_ingest_unknown_fields_total", map[string]string{"field": "floor"}); n != 1 {
+		t.Errorf("carebed_ingest_unknown_fields_total{field=floor} = %v, want 1", n)
+	}
+	if n := metric(t, r.reg, "carebed_ingest_rejects_total", map[string]string{"reason": "unknown_field"}); n != 0 {
+		t.Errorf("carebed_ingest_rejects_total{reason=unknown_field} = %v, want 0", n)
+	}
+	var entries []deadletter.Entry
+	waitFor(t, 10*time.Second, "a warning in the dead-letter log", func() (bool, string) {
+		entries = readDeadLetters(t, e.cfg.DeadLetterPath())
+		return len(entries) == 1, strings.Repeat("entry ", len(entries))
+	})
+	if w := entries[0]; w.Level != deadletter.LevelWarning || w.Reason != "unknown_field" || !strings.Contains(w.Error, "floor") {
+		t.Errorf("dead-letter entry %+v, want an unknown_field warning naming floor", w)
+	}
+}
+
+// readDeadLetters returns the entries of the dead-letter log at path (none while it
+// does not exist).
+func readDeadLetters(t *testing.T, path string) []deadletter.Entry {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []deadletter.Entry
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e deadletter.Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
