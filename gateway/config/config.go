@@ -165,6 +165,33 @@ type Influx struct {
 	Timeout       time.Duration `yaml:"timeout"`
 	RetryMin      time.Duration `yaml:"retry_min"`
 	RetryMax      time.Duration `yaml:"retry_max"`
+	// PositionsBucket is where device positions (measurement position) go: "db/rp"
+	// on InfluxDB 1.8, a bucket name on 2.x and 3.x. Empty: the retention policy
+	// "positions" of Bucket's database ("carebed/positions"), or Bucket + "_positions"
+	// when Bucket names no retention policy. A person's whereabouts are personal
+	// data: they are kept for less time than the readings.
+	PositionsBucket string `yaml:"positions_bucket"`
+	// PositionsRetention is how long InfluxDB keeps positions (default 30 days); on
+	// 1.8 the gateway creates the retention policy with it at start when it may.
+	PositionsRetention time.Duration `yaml:"positions_retention"`
+}
+
+// Positions returns the bucket ("db/rp" on 1.8) positions are written to.
+func (i Influx) Positions() string {
+	if i.PositionsBucket != "" {
+		return i.PositionsBucket
+	}
+	if db, _, ok := strings.Cut(i.Bucket, "/"); ok {
+		return db + "/positions"
+	}
+	return i.Bucket + "_positions"
+}
+
+func (i Influx) positionsErr() error {
+	if i.Positions() == i.Bucket {
+		return fmt.Errorf("%q is influx.bucket; positions need a bucket or retention policy of their own", i.Positions())
+	}
+	return nil
 }
 
 // HTTP configures the operations and API listener.
@@ -268,6 +295,7 @@ func Default() Config {
 			ConnectTimeout: 10 * time.Second},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
+			PositionsRetention: 30 * 24 * time.Hour,
 		},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour, LinkTTL: 12 * time.Hour},
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
@@ -397,6 +425,8 @@ func (c Config) Validate() error {
 		{"influx.flush_interval", within(c.Influx.FlushInterval, 0, time.Minute)},
 		{"influx.retry_min", atLeast(c.Influx.RetryMin, time.Millisecond)},
 		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
+		{"influx.positions_bucket", c.Influx.positionsErr()},
+		{"influx.positions_retention", within(c.Influx.PositionsRetention, time.Hour, 10*366*24*time.Hour)},
 		{"http.addr", optionalAddr(c.HTTP.Addr)},
 		{"http.session_ttl", atLeast(c.HTTP.SessionTTL, time.Minute)},
 		{"http.public_url", optionalHTTPURL(c.HTTP.PublicURL)},

@@ -368,3 +368,38 @@ func TestFieldLabelsBounded(t *testing.T) {
 		}
 	}
 }
+
+type fakePositions struct{ got []protocol.Message }
+
+func (p *fakePositions) Message(_ string, m protocol.Message, _ time.Time) { p.got = append(p.got, m) }
+
+// A position goes into the record as its own line and to the tracker; a bad one is
+// dropped and counted, and never rejects the SOS it came with.
+func TestFixesStoredTrackedOrDropped(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	pos := &fakePositions{}
+	h.o.Positions = pos
+	msgs := []Message{
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":1,"ts":1764400000000,"type":"sos","lat":42.87,"lon":83.71,"acc_m":15}`),
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":2,"ts":1764400000000,"type":"sos","lat":42.87,"lon":83.71}`),
+	}
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 2 || len(dead.entries) != 0 {
+		t.Fatalf("%d records, %d dead letters; want both SOS stored", len(sp.recs), len(dead.entries))
+	}
+	if !strings.Contains(string(sp.recs[0]), "\nposition,") || !strings.Contains(string(sp.recs[0]), "lat=42.87,lon=83.71,acc_m=15.0") {
+		t.Errorf("record without its position line: %q", sp.recs[0])
+	}
+	if strings.Contains(string(sp.recs[1]), "position,") {
+		t.Errorf("dropped fix stored: %q", sp.recs[1])
+	}
+	if n := testutil.ToFloat64(m.fixDropped.WithLabelValues("fix_accuracy")); n != 1 {
+		t.Errorf("fix_dropped{fix_accuracy} = %v, want 1", n)
+	}
+	if len(pos.got) != 2 || pos.got[0].Event.Fix == nil || pos.got[1].Event.Fix != nil {
+		t.Errorf("tracker got %+v", pos.got)
+	}
+}

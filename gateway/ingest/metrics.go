@@ -17,6 +17,7 @@ type Metrics struct {
 	seqResets    prometheus.Counter
 	invalidTS    *prometheus.CounterVec
 	unknown      *prometheus.CounterVec
+	fixDropped   *prometheus.CounterVec
 	fieldLabels  fieldLabels
 }
 
@@ -69,7 +70,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Fields protocol v1 does not define, in alarm events that were accepted anyway (each message is in the dead-letter log as a warning), by field name (\"other\" beyond a few short plain names).",
 		}, []string{"field"}),
 	}
-	reg.MustRegister(m.unknown, m.messages, m.invalidTS, m.rejects, m.late, m.latency, m.appendErrors, m.queue, m.seqResets)
+	m.fixDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebed_ingest_fix_dropped_total",
+		Help: "Positions (lat, lon, acc_m, fix_ts) dropped from accepted messages, by problem; the message itself was taken.",
+	}, []string{"reason"})
+	for _, p := range protocol.AllFixProblems() {
+		m.fixDropped.WithLabelValues(string(p))
+	}
+	reg.MustRegister(m.fixDropped, m.unknown, m.messages, m.invalidTS, m.rejects, m.late, m.latency, m.appendErrors, m.queue, m.seqResets)
 	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice, ReasonRateLimited) {
 		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
 	}

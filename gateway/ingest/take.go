@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"strings"
+	"time"
 
 	"carebed/gateway/deadletter"
 	"carebed/gateway/points"
@@ -45,8 +46,10 @@ func (h *Handler) take(b *batch, m *Message) {
 		b.results = append(b.results, result{kind, resultDuplicate})
 		return
 	}
+	b.buf = points.AppendPositions(b.buf, tags, msg, stamp)
 	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, resultStored})
+	h.fixes(tags.Device, &msg, m.Received)
 	if kind == protocol.KindEvent && len(msg.Event.Unknown) > 0 {
 		h.acceptedUnknown(m, msg.Event)
 	}
@@ -157,6 +160,29 @@ func (h *Handler) reject(b *batch, m *Message, kind protocol.Kind, reason protoc
 	e := deadletter.NewEntry(m.Received, m.Topic, string(reason), err, m.Payload)
 	if werr := h.o.DeadLetters.Write(e); werr != nil {
 		h.warn.report("dead-letter log write failed; the rejection is still counted", werr)
+	}
+}
+
+// fixes counts the positions dropped from m and hands the ones kept to the position
+// tracker. Positions are never logged.
+func (h *Handler) fixes(device string, m *protocol.Message, received time.Time) {
+	drop := func(p protocol.FixProblem) {
+		if p != "" {
+			h.o.Metrics.fixDropped.WithLabelValues(string(p)).Inc()
+		}
+	}
+	switch m.Topic.Kind {
+	case protocol.KindTelemetry:
+		for i := range m.Telemetry.Readings {
+			drop(m.Telemetry.Readings[i].FixDropped)
+		}
+	case protocol.KindEvent:
+		drop(m.Event.FixDropped)
+	case protocol.KindStatus:
+		drop(m.Status.FixDropped)
+	}
+	if h.o.Positions != nil {
+		h.o.Positions.Message(device, *m, received)
 	}
 }
 

@@ -60,6 +60,11 @@ type Event struct {
 	// (Type.IsAlarm) carried: accepted and skipped, as in Error.Field (shortened,
 	// quoted unless plain). Any other event with an unknown field is rejected.
 	Unknown []string `json:",omitempty"`
+	// Fix is the device's last position (an SOS or fall carries the last fix it
+	// has); nil when not sent or dropped.
+	Fix *Fix `json:",omitempty"`
+	// FixDropped says why a position sent with the event was dropped; "" if none was.
+	FixDropped FixProblem `json:",omitempty"`
 }
 
 const (
@@ -110,6 +115,7 @@ type eventDecoder struct {
 	s    scanner
 	e    Event
 	seen uint16
+	loc  fixFields
 	// unknown is the unknown_field error of the first unknown field, when no field
 	// error came before it; it becomes the error unless the event is an alarm.
 	unknown *Error
@@ -119,7 +125,9 @@ func (d *eventDecoder) member(key []byte) {
 	s := &d.s
 	id := fieldIndex(eventNames, key)
 	if id < 0 {
-		d.unknownField(key)
+		if !s.locationMember(&d.loc, key) {
+			d.unknownField(key)
+		}
 		return
 	}
 	if !s.claim(&d.seen, id, eventNames) {
@@ -181,6 +189,7 @@ func (d *eventDecoder) end() {
 	if !d.e.Type.IsAlarm() {
 		d.e.Unknown = nil
 	}
+	d.e.Fix, d.e.FixDropped = d.loc.fix(d.e.TS)
 	if d.seen&(1<<eV) == 0 {
 		s.missingVersion()
 	}

@@ -130,6 +130,15 @@ CREATE TABLE responders (
 	legacy     INTEGER NOT NULL DEFAULT 0,
 	created_ms INTEGER NOT NULL
 ) STRICT;
+`, `
+CREATE TABLE positions (
+	device      TEXT PRIMARY KEY,
+	lat         REAL NOT NULL,
+	lon         REAL NOT NULL,
+	acc_m       REAL NOT NULL,
+	fix_ms      INTEGER NOT NULL,
+	received_ms INTEGER NOT NULL
+) STRICT;
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

@@ -2,7 +2,9 @@ package service
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"carebed/gateway/deadletter"
+	"carebed/gateway/protocol"
+	"carebed/internal/testlog"
 )
 
 // An SOS from firmware that added a field the gateway does not know (issue 17, item
@@ -65,4 +69,45 @@ func readDeadLetters(t *testing.T, path string) []deadletter.Entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// An SOS with a position (issue 17, item 1) pages as before; the position lands in
+// InfluxDB's position measurement under its own retention policy (30 days, created
+// by the gateway), never in the readings' policy and never in the log, and the
+// gateway keeps it as the device's last known position across a restart.
+func TestSOSPositionStoredApartAndRemembered(t *testing.T) {
+	e := newAlertEnv(t)
+	logs := &testlog.Buffer{}
+	e.logTo = logs
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	now := time.Now().UnixMilli()
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: now, Type: protocol.EventSOS,
+		Fix: &protocol.Fix{Lat: 43.123457, Lon: 84.654321, AccM: 15, TS: now - 60_000}}))
+	e.waitSMS(t, doctorPhone, 1, 15*time.Second)
+
+	waitFor(t, 20*time.Second, "the position in InfluxDB", func() (bool, string) {
+		rows := e.influx.Query(t, `SELECT lat, lon, acc_m, device FROM "positions"."position"`)
+		return len(rows) == 1 && fmt.Sprint(rows[0][1:]) == "[43.123457 84.654321 15 hj-0002-sos]", fmt.Sprint(rows)
+	})
+	if rows := e.influx.Query(t, `SELECT lat FROM "autogen"."position"`); len(rows) != 0 {
+		t.Errorf("positions in the readings' retention policy: %v", rows)
+	}
+	rps := fmt.Sprint(e.influx.Query(t, `SHOW RETENTION POLICIES`))
+	if !strings.Contains(rps, "positions 720h0m0s") {
+		t.Errorf("retention policies %s: want positions 720h0m0s", rps)
+	}
+	if p, ok := r.g.positions.Last("hj-0002-sos"); !ok || p.Lat != 43.123457 || p.At.UnixMilli() != now-60_000 {
+		t.Errorf("last known position %+v %v", p, ok)
+	}
+	r.stop()
+	ps, err := openRegistry(t, e.cfg.Registry.Path).Positions(context.Background())
+	if err != nil || ps["hj-0002-sos"].Lon != 84.654321 {
+		t.Errorf("saved positions %+v %v", ps, err)
+	}
+	for _, s := range []string{"43.12", "84.65"} {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log holds a position (%s)", s)
+		}
+	}
 }

@@ -1,0 +1,101 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/gateway/influxread"
+	"carebed/gateway/points"
+	"carebed/gateway/position"
+)
+
+// positionSaveInterval is how often the last known positions are saved to the registry.
+const positionSaveInterval = 10 * time.Second
+
+// positionsRP makes sure the retention policy positions are written to exists, with
+// influx.positions_retention (InfluxDB 1.8: "db/rp"; on 2.x/3.x the operator creates
+// the bucket with its retention). It is tried at start and again, at most once a
+// minute, while writes find the policy missing; the gateway's InfluxDB user needs
+// the right to create it, else an administrator creates it once (docs/operations.md).
+type positionsRP struct {
+	g    *Gateway
+	mu   sync.Mutex
+	last time.Time
+}
+
+// ensure creates or alters the retention policy; it logs what fails.
+func (p *positionsRP) ensure(ctx context.Context) {
+	p.mu.Lock()
+	if now := p.g.now(); !p.last.IsZero() && now.Sub(p.last) < time.Minute {
+		p.mu.Unlock()
+		return
+	}
+	p.last = p.g.now()
+	p.mu.Unlock()
+	ic := p.g.cfg.Influx
+	db, rp, ok := strings.Cut(ic.Positions(), "/")
+	if !ok || rp == "" {
+		return
+	}
+	dur := fmt.Sprintf("%dm", int64(ic.PositionsRetention/time.Minute))
+	c := influxread.New(ic.URL, db, ic.Token)
+	q := fmt.Sprintf("CREATE RETENTION POLICY %s ON %s DURATION %s REPLICATION 1 SHARD DURATION 1d", quoteIdent(rp), quoteIdent(db), dur)
+	_, err := c.Series(ctx, q)
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		q = fmt.Sprintf("ALTER RETENTION POLICY %s ON %s DURATION %s", quoteIdent(rp), quoteIdent(db), dur)
+		_, err = c.Series(ctx, q)
+	}
+	if err != nil {
+		p.g.log.Warn("could not create the retention policy for positions; positions are not stored in InfluxDB until it exists",
+			"bucket", ic.Positions(), "err", err)
+	}
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// positionsRouter is the sink's writer: positions to their own bucket, the rest to
+// influx.bucket. A positions write InfluxDB refuses for good (the policy missing, no
+// right to write it, a bad point) drops the positions, so they never hold up the
+// readings; the last known positions stay in the registry.
+func (g *Gateway) positionsRouter(main, pos points.LineWriter) *points.Router {
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "carebed_influx_positions_dropped_total",
+		Help: "Position points InfluxDB refused (retention policy missing, no write right); see the log.",
+	})
+	g.o.Registry.MustRegister(dropped)
+	rp := &positionsRP{g: g}
+	g.positionsRP = rp
+	return &points.Router{Main: main, Positions: pos,
+		Drop: func(err error) bool {
+			var he *influxhttp.Error
+			if !errors.As(err, &he) || he.StatusCode < 400 || he.StatusCode >= 500 {
+				return false
+			}
+			if he.StatusCode == http.StatusNotFound {
+				go rp.ensure(context.Background())
+			}
+			return true
+		},
+		Dropped: func(n int, err error) {
+			dropped.Add(float64(n))
+			g.log.Warn("InfluxDB refused position points; dropped", "points", n, "bucket", g.cfg.Influx.Positions(), "err", err)
+		},
+	}
+}
+
+// openPositions builds the position tracker and loads the saved positions.
+func (g *Gateway) openPositions() error {
+	g.positions = position.New(g.reg, g.log)
+	if err := g.positions.Load(context.Background()); err != nil {
+		return fmt.Errorf("registry: last known positions: %w", err)
+	}
+	return nil
+}
