@@ -403,3 +403,17 @@ func TestFixesStoredTrackedOrDropped(t *testing.T) {
 		t.Errorf("tracker got %+v", pos.got)
 	}
 }
+
+func TestRedactLocation(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"v":1,"seq":1,"type":"tamper","x":1,"lat":42.87,"lon":-83.71e0,"acc_m":5}`: `{"v":1,"seq":1,"type":"tamper","x":1,"lat":"(redacted)","lon":"(redacted)","acc_m":5}`,
+		`{"lat" : "42.87", "lon":null}`:                                              `{"lat" : "(redacted)", "lon":"(redacted)"}`,
+		`{"lat":"a\"b","lon":4`:                                                      `{"lat":"(redacted)","lon":"(redacted)"`,
+		`{"v":1,"seq":1,"hr":60}`:                                                    `{"v":1,"seq":1,"hr":60}`,
+		`{"flat":1,"v":1,"lat_x":"42.87"}`:                                           `{"flat":1,"v":1,"lat_x":"42.87"}`,
+	} {
+		if got := string(redactLocation([]byte(in))); got != want {
+			t.Errorf("redactLocation(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

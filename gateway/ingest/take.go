@@ -157,7 +157,7 @@ func (h *Handler) reject(b *batch, m *Message, kind protocol.Kind, reason protoc
 	}
 	b.results = append(b.results, result{kind, resultRejected})
 	h.o.Metrics.rejects.WithLabelValues(string(reason)).Inc()
-	e := deadletter.NewEntry(m.Received, m.Topic, string(reason), err, m.Payload)
+	e := deadletter.NewEntry(m.Received, m.Topic, string(reason), err, redactLocation(m.Payload))
 	if werr := h.o.DeadLetters.Write(e); werr != nil {
 		h.warn.report("dead-letter log write failed; the rejection is still counted", werr)
 	}
@@ -194,7 +194,7 @@ func (h *Handler) acceptedUnknown(m *Message, e protocol.Event) {
 		h.o.Metrics.unknown.WithLabelValues(h.o.Metrics.fieldLabels.label(f)).Inc()
 	}
 	err := unknownFieldsWarning{e.Type, e.Unknown}
-	entry := deadletter.NewEntry(m.Received, m.Topic, string(protocol.ReasonUnknownField), err, m.Payload)
+	entry := deadletter.NewEntry(m.Received, m.Topic, string(protocol.ReasonUnknownField), err, redactLocation(m.Payload))
 	entry.Level = deadletter.LevelWarning
 	if werr := h.o.DeadLetters.Write(entry); werr != nil {
 		h.warn.report("dead-letter log write failed; the warning is still counted", werr)
