@@ -3,6 +3,7 @@ package position
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +57,39 @@ func TestTrackerKeepsNewestAndPersists(t *testing.T) {
 	ps, err := st.Positions(ctx)
 	if err != nil || ps["p-1"].Lat != 42.87 {
 		t.Errorf("stored p-1 = %+v %v", ps["p-1"], err)
+	}
+}
+
+type fakeDevices map[string]registry.Device
+
+func (f fakeDevices) Device(_ context.Context, id string) (registry.Device, error) {
+	d, ok := f[id]
+	if !ok {
+		return d, registry.ErrNotFound
+	}
+	return d, nil
+}
+
+func TestWhere(t *testing.T) {
+	now := time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)
+	devs := fakeDevices{
+		"p-1": {ID: "p-1", Place: registry.Place{Village: "哈尔莫敦村"}, Lat: 42.74, Lon: 86.29},
+		"p-2": {ID: "p-2", Place: registry.Place{Village: "巴伦台村"}},
+	}
+	tr := New(nil, nil)
+	tr.Fix("p-1", protocol.Fix{Lat: 42.89, Lon: 86.09, AccM: 15, TS: now.Add(-3 * time.Hour).UnixMilli()}, 0, now)
+	tr.Fix("p-2", protocol.Fix{Lat: 42.89, Lon: 86.09, AccM: 15, TS: now.Add(-time.Minute).UnixMilli()}, 0, now)
+	tr.Fix("p-old", protocol.Fix{Lat: 42.89, Lon: 86.09, AccM: 15, TS: now.Add(-8 * 24 * time.Hour).UnixMilli()}, 0, now)
+	tests := []struct{ device, prefix string }{
+		{"p-1", "距哈尔莫敦村 23 公里 西北（3 小时前） https://uri.amap.com/marker?position="},
+		{"p-2", "最后位置 https://uri.amap.com/marker?position="}, // the home has no coordinates
+		{"p-old", ""},  // a week and more: no use
+		{"p-none", ""}, // never sent a fix
+	}
+	for _, tt := range tests {
+		got := tr.Where(context.Background(), devs, tt.device, now)
+		if tt.prefix == "" && got != "" || tt.prefix != "" && !strings.HasPrefix(got, tt.prefix) {
+			t.Errorf("Where(%s) = %q, want %q…", tt.device, got, tt.prefix)
+		}
 	}
 }
