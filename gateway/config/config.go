@@ -272,6 +272,11 @@ type Registry struct {
 	Path string `yaml:"path"`
 	// Refresh is how often the in-memory device table is reloaded.
 	Refresh time.Duration `yaml:"refresh"`
+	// MobileOfflineHeartbeats: devices of homes the ledger marks mobile (column 流动
+	// or 游牧: herders on the move, with long gaps in coverage) are offline after this
+	// many heartbeat intervals of silence instead of the policy's offline_heartbeats
+	// (the larger of the two counts; a policy that turns the rule off keeps it off).
+	MobileOfflineHeartbeats int `yaml:"mobile_offline_heartbeats"`
 }
 
 // Log configures log/slog output.
@@ -300,7 +305,7 @@ func Default() Config {
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour, LinkTTL: 12 * time.Hour},
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20, DeviceLimit: defaultDeviceLimit},
-		Registry: Registry{Refresh: 30 * time.Second},
+		Registry: Registry{Refresh: 30 * time.Second, MobileOfflineHeartbeats: 48},
 		Log:      Log{Level: "info", Format: "text"},
 		Twilio:   Twilio{BaseURL: "https://api.twilio.com"},
 		TimeZone: "Asia/Shanghai",
@@ -445,6 +450,7 @@ func (c Config) Validate() error {
 		{"ingest.device_limit.reading_burst", between(c.Ingest.DeviceLimit.ReadingBurst, 4096, 100_000_000)},
 		{"registry.path", nonEmpty(c.Registry.Path)},
 		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},
+		{"registry.mobile_offline_heartbeats", between(c.Registry.MobileOfflineHeartbeats, 1, 10_000)},
 		{"log.level", oneOf(c.Log.Level, "debug", "info", "warn", "error")},
 		{"log.format", oneOf(c.Log.Format, "text", "json")},
 		{"twilio.base_url", httpURL(c.Twilio.BaseURL)},

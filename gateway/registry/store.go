@@ -131,6 +131,7 @@ CREATE TABLE responders (
 	created_ms INTEGER NOT NULL
 ) STRICT;
 `, `
+ALTER TABLE homes ADD COLUMN mobile INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE positions (
 	device      TEXT PRIMARY KEY,
 	lat         REAL NOT NULL,

@@ -74,7 +74,7 @@ func (g *Gateway) buildAlerting() error {
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
-		Thresholds: rules.PolicyThresholds(pol)})
+		Thresholds: mobileThresholds(rules.PolicyThresholds(pol), g.devices.Mobile, g.cfg.Registry.MobileOfflineHeartbeats)})
 	if err := g.restoreConditions(st); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"carebed/alerting"
 	"carebed/gateway/deadletter"
 	"carebed/gateway/protocol"
 	"carebed/internal/testlog"
@@ -109,5 +110,39 @@ func TestSOSPositionStoredApartAndRemembered(t *testing.T) {
 		if strings.Contains(logs.String(), s) {
 			t.Errorf("the log holds a position (%s)", s)
 		}
+	}
+}
+
+// A herder's home (ledger column 游牧) keeps quiet through coverage gaps: its devices
+// are offline only after registry.mobile_offline_heartbeats heartbeats, while a
+// settled home's device is offline after the policy's three (issue 17, item 5).
+func TestMobileHomeOfflineLater(t *testing.T) {
+	e := newEnv(t, false)
+	e.importLedger("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
+		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,游牧\n" +
+		"和静县,巴音布鲁克镇,巴西里克村,H-0101,测试牧民甲,夏牧场,42.89,84.15,hb-0101-sos,sos_pendant,,,,,,是\n" +
+		"和静县,巴音布鲁克镇,巴音郭楞村,H-0102,测试老人丁,村东1号,42.90,84.20,hb-0102-sos,sos_pendant,,,,,,否\n")
+	r := e.start()
+	for _, id := range []string{"hb-0101-sos", "hb-0102-sos"} {
+		c := publishClient(t, e.mq.URL, id)
+		publish(t, c, "carebed/v1/"+id+"/status", protocol.EncodeStatus(protocol.Status{Online: true, HeartbeatS: 10, Seq: 1}))
+	}
+	offline := func(device string) bool {
+		as, err := r.g.alerts.List(context.Background(), alerting.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Kind == alerting.KindDeviceOffline && a.Device == device {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 60*time.Second, "the settled home's pendant offline after 3 × 10 s", func() (bool, string) {
+		return offline("hb-0102-sos"), ""
+	})
+	if offline("hb-0101-sos") {
+		t.Error("the herder's pendant is offline after 30 s of silence; want 48 heartbeats")
 	}
 }

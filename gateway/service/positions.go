@@ -12,6 +12,7 @@ import (
 	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"carebed/alerting/rules"
 	"carebed/gateway/influxread"
 	"carebed/gateway/points"
 	"carebed/gateway/position"
@@ -98,4 +99,22 @@ func (g *Gateway) openPositions() error {
 		return fmt.Errorf("registry: last known positions: %w", err)
 	}
 	return nil
+}
+
+// mobileThresholds gives the devices of homes the ledger marks mobile (流动/游牧) the
+// offline threshold of registry.mobile_offline_heartbeats: herders move through
+// valleys without coverage for hours, and a warning every time would teach the duty
+// staff to ignore device-offline alerts. The larger count wins; a policy that turns
+// the rule off (0) keeps it off. The rules engine remembers a device's thresholds
+// until its place changes, so a home marked mobile by a later import takes the new
+// threshold for devices already seen at the next start.
+func mobileThresholds(base func(township, home string) rules.Thresholds, mobile func(home string) bool,
+	heartbeats int) func(township, home string) rules.Thresholds {
+	return func(township, home string) rules.Thresholds {
+		t := base(township, home)
+		if t.OfflineHeartbeats > 0 && mobile(home) {
+			t.OfflineHeartbeats = max(t.OfflineHeartbeats, heartbeats)
+		}
+		return t
+	}
 }

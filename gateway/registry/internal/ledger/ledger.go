@@ -36,6 +36,10 @@ type Home struct {
 	VisitorName, VisitorPhone     string
 	DoctorName, DoctorPhone       string
 	Family                        []string
+	// Mobile marks a household that moves with its herds (ledger column 流动 or
+	// 游牧): its devices get the longer offline threshold of mobile homes. A home is
+	// mobile when any of its rows says so.
+	Mobile bool
 }
 
 // Device is a device as the ledger describes it.

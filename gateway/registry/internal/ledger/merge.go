@@ -129,4 +129,7 @@ func (s *homeState) merge(next *Home, line int) {
 	if len(s.Family) == 0 && len(next.Family) > 0 {
 		s.Family, s.lines[colFamilyPhone] = next.Family, line
 	}
+	if next.Mobile && !s.Mobile {
+		s.Mobile, s.lines[colMobile] = true, line
+	}
 }
