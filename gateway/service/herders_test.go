@@ -11,10 +11,14 @@ import (
 	"testing"
 	"time"
 
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+
 	"carebed/alerting"
 	"carebed/gateway/deadletter"
 	"carebed/gateway/protocol"
+	"carebed/internal/devsvc"
 	"carebed/internal/testlog"
+	"carebed/internal/testwait"
 )
 
 // An SOS from firmware that added a field the gateway does not know (issue 17, item
@@ -144,5 +148,24 @@ func TestMobileHomeOfflineLater(t *testing.T) {
 	})
 	if offline("hb-0101-sos") {
 		t.Error("the herder's pendant is offline after 30 s of silence; want 48 heartbeats")
+	}
+}
+
+// InfluxDB 1.8 answers a write to a missing retention policy with 500: the positions
+// are dropped (and the policy created again) rather than retried forever, which
+// would hold up every reading behind them; a server that is down is retried.
+func TestPositionsRefusedByRealInflux(t *testing.T) {
+	inf := devsvc.StartInflux(t)
+	client := influxdb2.NewClient(inf.URL, "")
+	defer client.Close()
+	err := client.WriteAPIBlocking("", inf.DB+"/nowhere").WriteRecord(context.Background(), "position,device=a lat=1.0 1")
+	if drop, missing := positionsRefused(err); !drop || !missing {
+		t.Errorf("write to a missing retention policy (%v): drop %v, missing %v; want both", err, drop, missing)
+	}
+	down := influxdb2.NewClient("http://"+testwait.FreeAddr(t), "")
+	defer down.Close()
+	err = down.WriteAPIBlocking("", inf.DB+"/autogen").WriteRecord(context.Background(), "position,device=a lat=1.0 1")
+	if drop, _ := positionsRefused(err); err == nil || drop {
+		t.Errorf("write to a server that is down (%v): drop %v; want a retry", err, drop)
 	}
 }

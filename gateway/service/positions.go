@@ -48,7 +48,8 @@ func (p *positionsRP) ensure(ctx context.Context) {
 	}
 	dur := fmt.Sprintf("%dm", int64(ic.PositionsRetention/time.Minute))
 	c := influxread.New(ic.URL, db, ic.Token)
-	q := fmt.Sprintf("CREATE RETENTION POLICY %s ON %s DURATION %s REPLICATION 1 SHARD DURATION 1d", quoteIdent(rp), quoteIdent(db), dur)
+	// No SHARD DURATION: InfluxDB picks one that fits (1 h below 2 days, 1 d to 6 months).
+	q := fmt.Sprintf("CREATE RETENTION POLICY %s ON %s DURATION %s REPLICATION 1", quoteIdent(rp), quoteIdent(db), dur)
 	_, err := c.Series(ctx, q)
 	if err != nil && strings.Contains(err.Error(), "already exists") {
 		q = fmt.Sprintf("ALTER RETENTION POLICY %s ON %s DURATION %s", quoteIdent(rp), quoteIdent(db), dur)
@@ -76,20 +77,33 @@ func (g *Gateway) positionsRouter(main, pos points.LineWriter) *points.Router {
 	g.positionsRP = rp
 	return &points.Router{Main: main, Positions: pos,
 		Drop: func(err error) bool {
-			var he *influxhttp.Error
-			if !errors.As(err, &he) || he.StatusCode < 400 || he.StatusCode >= 500 {
-				return false
-			}
-			if he.StatusCode == http.StatusNotFound {
+			drop, missing := positionsRefused(err)
+			if missing {
 				go rp.ensure(context.Background())
 			}
-			return true
+			return drop
 		},
 		Dropped: func(n int, err error) {
 			dropped.Add(float64(n))
 			g.log.Warn("InfluxDB refused position points; dropped", "points", n, "bucket", g.cfg.Influx.Positions(), "err", err)
 		},
 	}
+}
+
+// positionsRefused reports whether a failed positions write is not worth retrying
+// (drop), and whether it failed because the retention policy or bucket is missing.
+// InfluxDB 1.8 answers a write to a missing retention policy with 500 "retention
+// policy not found", so the message decides, not only the status; other 5xx and
+// network errors are retried like any write.
+func positionsRefused(err error) (drop, missing bool) {
+	var he *influxhttp.Error
+	if !errors.As(err, &he) {
+		return false, false
+	}
+	msg := strings.ToLower(he.Message + " " + he.Error())
+	missing = strings.Contains(msg, "retention policy not found") || strings.Contains(msg, "database not found") ||
+		he.StatusCode == http.StatusNotFound
+	return missing || he.StatusCode >= 400 && he.StatusCode < 500, missing
 }
 
 // openPositions builds the position tracker and loads the saved positions.
