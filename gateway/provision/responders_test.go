@@ -60,7 +60,9 @@ func downgrade(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`DROP TABLE responders; PRAGMA user_version = 3`); err != nil {
+	// Undo migrations 4 (responders) and 5 (positions, homes.mobile).
+	if _, err := db.Exec(`DROP TABLE responders; DROP TABLE positions; ALTER TABLE homes DROP COLUMN mobile;
+		PRAGMA user_version = 3`); err != nil {
 		t.Fatal(err)
 	}
 }
