@@ -121,3 +121,25 @@ func (r *Router) WriteRecord(ctx context.Context, lines ...string) error {
 	}
 	return err
 }
+
+// WithoutPositions returns rec (a spool record) without its position lines, for the
+// dead-letter log: a record InfluxDB refused is kept there for people to read, and a
+// person's whereabouts are not theirs to read. It returns rec itself when it holds
+// no position.
+func WithoutPositions(rec []byte) []byte {
+	if !bytes.Contains(rec, []byte("\n"+PositionMeasurement+",")) {
+		return rec
+	}
+	out := make([]byte, 0, len(rec))
+	for rest := rec; len(rest) > 0; {
+		line, tail, found := bytes.Cut(rest, []byte{'\n'})
+		rest = tail
+		if !bytes.HasPrefix(line, positionPrefix) {
+			out = append(out, line...)
+			if found {
+				out = append(out, '\n')
+			}
+		}
+	}
+	return out
+}

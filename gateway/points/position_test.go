@@ -81,3 +81,14 @@ func TestRouterSplitsPositions(t *testing.T) {
 		t.Errorf("err %v, positions %q", err, posW.got)
 	}
 }
+
+func TestWithoutPositions(t *testing.T) {
+	rec := "bed-0001 7\nevent,device=a,type=sos seq=7i 1\nposition,device=a lat=42.87,lon=83.71,acc_m=5.0,seq=7i 1\n"
+	if got := string(WithoutPositions([]byte(rec))); got != "bed-0001 7\nevent,device=a,type=sos seq=7i 1\n" {
+		t.Errorf("WithoutPositions = %q", got)
+	}
+	plain := "bed-0001 8\ntelemetry,device=a hr=60.0 1\n"
+	if got := string(WithoutPositions([]byte(plain))); got != plain {
+		t.Errorf("WithoutPositions changed a record without positions: %q", got)
+	}
+}
