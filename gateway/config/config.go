@@ -165,6 +165,33 @@ type Influx struct {
 	Timeout       time.Duration `yaml:"timeout"`
 	RetryMin      time.Duration `yaml:"retry_min"`
 	RetryMax      time.Duration `yaml:"retry_max"`
+	// PositionsBucket is where device positions (measurement position) go: "db/rp"
+	// on InfluxDB 1.8, a bucket name on 2.x and 3.x. Empty: the retention policy
+	// "positions" of Bucket's database ("carebed/positions"), or Bucket + "_positions"
+	// when Bucket names no retention policy. A person's whereabouts are personal
+	// data: they are kept for less time than the readings.
+	PositionsBucket string `yaml:"positions_bucket"`
+	// PositionsRetention is how long InfluxDB keeps positions (default 30 days); on
+	// 1.8 the gateway creates the retention policy with it at start when it may.
+	PositionsRetention time.Duration `yaml:"positions_retention"`
+}
+
+// Positions returns the bucket ("db/rp" on 1.8) positions are written to.
+func (i Influx) Positions() string {
+	if i.PositionsBucket != "" {
+		return i.PositionsBucket
+	}
+	if db, _, ok := strings.Cut(i.Bucket, "/"); ok {
+		return db + "/positions"
+	}
+	return i.Bucket + "_positions"
+}
+
+func (i Influx) positionsErr() error {
+	if i.Positions() == i.Bucket {
+		return fmt.Errorf("%q is influx.bucket; positions need a bucket or retention policy of their own", i.Positions())
+	}
+	return nil
 }
 
 // HTTP configures the operations and API listener.
@@ -245,6 +272,11 @@ type Registry struct {
 	Path string `yaml:"path"`
 	// Refresh is how often the in-memory device table is reloaded.
 	Refresh time.Duration `yaml:"refresh"`
+	// MobileOfflineHeartbeats: devices of homes the ledger marks mobile (column 流动
+	// or 游牧: herders on the move, with long gaps in coverage) are offline after this
+	// many heartbeat intervals of silence instead of the policy's offline_heartbeats
+	// (the larger of the two counts; a policy that turns the rule off keeps it off).
+	MobileOfflineHeartbeats int `yaml:"mobile_offline_heartbeats"`
 }
 
 // Log configures log/slog output.
@@ -268,11 +300,12 @@ func Default() Config {
 			ConnectTimeout: 10 * time.Second},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
+			PositionsRetention: 30 * 24 * time.Hour,
 		},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour, LinkTTL: 12 * time.Hour},
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20},
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20, DeviceLimit: defaultDeviceLimit},
-		Registry: Registry{Refresh: 30 * time.Second},
+		Registry: Registry{Refresh: 30 * time.Second, MobileOfflineHeartbeats: 48},
 		Log:      Log{Level: "info", Format: "text"},
 		Twilio:   Twilio{BaseURL: "https://api.twilio.com"},
 		TimeZone: "Asia/Shanghai",
@@ -397,6 +430,8 @@ func (c Config) Validate() error {
 		{"influx.flush_interval", within(c.Influx.FlushInterval, 0, time.Minute)},
 		{"influx.retry_min", atLeast(c.Influx.RetryMin, time.Millisecond)},
 		{"influx.retry_max", atLeast(c.Influx.RetryMax, c.Influx.RetryMin)},
+		{"influx.positions_bucket", c.Influx.positionsErr()},
+		{"influx.positions_retention", within(c.Influx.PositionsRetention, time.Hour, 10*366*24*time.Hour)},
 		{"http.addr", optionalAddr(c.HTTP.Addr)},
 		{"http.session_ttl", atLeast(c.HTTP.SessionTTL, time.Minute)},
 		{"http.public_url", optionalHTTPURL(c.HTTP.PublicURL)},
@@ -415,6 +450,7 @@ func (c Config) Validate() error {
 		{"ingest.device_limit.reading_burst", between(c.Ingest.DeviceLimit.ReadingBurst, 4096, 100_000_000)},
 		{"registry.path", nonEmpty(c.Registry.Path)},
 		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},
+		{"registry.mobile_offline_heartbeats", between(c.Registry.MobileOfflineHeartbeats, 1, 10_000)},
 		{"log.level", oneOf(c.Log.Level, "debug", "info", "warn", "error")},
 		{"log.format", oneOf(c.Log.Format, "text", "json")},
 		{"twilio.base_url", httpURL(c.Twilio.BaseURL)},

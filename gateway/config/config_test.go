@@ -19,8 +19,9 @@ func TestLoadErrors(t *testing.T) {
 		"bad_influx":     `config: influx.url: parse "127.0.0.1:8086": first path segment in URL cannot contain colon`,
 		"client_id_not_username": `config: mqtt.client_id: "carebed-gateway" must equal mqtt.username "gateway" (the broker ties each ` +
 			`session to its username; leave client_id out to use the username, see docs/operations.md, Upgrading: the gateway's client id)`,
-		"bad_proxy":           `config: http.trusted_proxies: [1]: "10.0.0" is neither an address nor a CIDR`,
-		"small_reading_burst": "config: ingest.device_limit.reading_burst: 2000 is outside 4096..100000000",
+		"bad_proxy":             `config: http.trusted_proxies: [1]: "10.0.0" is neither an address nor a CIDR`,
+		"small_reading_burst":   "config: ingest.device_limit.reading_burst: 2000 is outside 4096..100000000",
+		"positions_same_bucket": `config: influx.positions_bucket: "carebed/autogen" is influx.bucket; positions need a bucket or retention policy of their own`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -118,6 +119,18 @@ func TestEnvEmptyTurnsBrokerOff(t *testing.T) {
 
 // TestExampleIsTheDefaults keeps deploy/gateway.example.yml, the documentation of
 // every key, equal to Default().
+func TestPositionsBucket(t *testing.T) {
+	for _, c := range []struct{ bucket, positions, want string }{
+		{"carebed/autogen", "", "carebed/positions"},
+		{"carebed", "", "carebed_positions"},
+		{"carebed/autogen", "carebed/where", "carebed/where"},
+	} {
+		if got := (Influx{Bucket: c.bucket, PositionsBucket: c.positions}).Positions(); got != c.want {
+			t.Errorf("Positions() of %q, %q = %q, want %q", c.bucket, c.positions, got, c.want)
+		}
+	}
+}
+
 func TestExampleIsTheDefaults(t *testing.T) {
 	cfg, err := Load("../../deploy/gateway.example.yml", nil)
 	if err != nil {

@@ -26,7 +26,14 @@ type Entry struct {
 	PayloadB64 string    `json:"payload_b64,omitempty"`
 	Size       int       `json:"size"`
 	Truncated  bool      `json:"truncated,omitempty"`
+	// Level is "warning" for a message that was accepted and acted on although
+	// something in it was wrong (an alarm event with an unknown field); empty for a
+	// rejected message.
+	Level string `json:"level,omitempty"`
 }
+
+// LevelWarning marks an entry of a message that was accepted.
+const LevelWarning = "warning"
 
 // Log appends entries to a file, rotating it to path+".1" at maxBytes.
 type Log struct {

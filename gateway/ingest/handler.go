@@ -35,6 +35,12 @@ type Observer interface {
 	Observe(ctx context.Context, m protocol.Message, tags points.Tags, s points.Stamp) error
 }
 
+// Positions keeps the last known position of each device.
+type Positions interface {
+	// Message takes the fixes of an accepted message that arrived at received.
+	Message(device string, m protocol.Message, received time.Time)
+}
+
 // DeadLetters keeps rejected messages.
 type DeadLetters interface {
 	Write(deadletter.Entry) error
@@ -56,6 +62,8 @@ type Options struct {
 	Logger      *slog.Logger
 	// Observer, if set, sees accepted messages before their acknowledgement.
 	Observer Observer
+	// Positions, if set, takes the fixes of accepted messages.
+	Positions Positions
 	// LateAfter flags messages whose ts is older than this on arrival.
 	LateAfter time.Duration
 	// DedupWindow is how many recent seqs per device the duplicate filter remembers.

@@ -314,3 +314,106 @@ func TestTimestampPastInfluxRange(t *testing.T) {
 		t.Errorf("the alert rules saw %+v; want the invalid ts as 0 (no clock), the good one kept", obs.msgs)
 	}
 }
+
+// An alarm event with fields protocol v1 does not know is taken (and so raises its
+// alert), its fields counted under bounded labels and the message kept in the
+// dead-letter log as a warning; any other event with one is still rejected.
+func TestAlarmWithUnknownFieldIsTakenAndWarned(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	long := strings.Repeat("x", 25)
+	msgs := []Message{
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":1,"type":"sos","floor":2,"`+long+`":1,"A-b":1}`),
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":2,"type":"bed_exit","floor":2}`),
+	}
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 1 {
+		t.Fatalf("%d records stored, want the sos only", len(sp.recs))
+	}
+	for label, want := range map[string]float64{"floor": 1, "other": 2} {
+		if n := testutil.ToFloat64(m.unknown.WithLabelValues(label)); n != want {
+			t.Errorf("unknown_fields{field=%s} = %v, want %v", label, n, want)
+		}
+	}
+	if n := testutil.ToFloat64(m.rejects.WithLabelValues("unknown_field")); n != 1 {
+		t.Errorf("rejects{unknown_field} = %v, want 1 (the bed_exit)", n)
+	}
+	if len(dead.entries) != 2 {
+		t.Fatalf("dead-letter entries %+v, want a warning and a reject", dead.entries)
+	}
+	w, r := dead.entries[0], dead.entries[1]
+	if w.Level != deadletter.LevelWarning || w.Reason != "unknown_field" || !strings.Contains(w.Error, "floor") || !strings.Contains(w.Payload, `"sos"`) {
+		t.Errorf("warning entry %+v", w)
+	}
+	if r.Level != "" || !strings.Contains(r.Payload, "bed_exit") {
+		t.Errorf("reject entry %+v", r)
+	}
+}
+
+func TestFieldLabelsBounded(t *testing.T) {
+	var l fieldLabels
+	for i := range maxFieldLabels {
+		if got := l.label(fmt.Sprintf("f%d", i)); got != fmt.Sprintf("f%d", i) {
+			t.Fatalf("label %d = %q", i, got)
+		}
+	}
+	for name, want := range map[string]string{
+		"f0": "f0", "late_comer": "other", `"a b"`: "other", "other": "other", "": "other",
+		strings.Repeat("a", maxFieldLabelLen+1): "other", "Lat": "other",
+	} {
+		if got := l.label(name); got != want {
+			t.Errorf("label(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+type fakePositions struct{ got []protocol.Message }
+
+func (p *fakePositions) Message(_ string, m protocol.Message, _ time.Time) { p.got = append(p.got, m) }
+
+// A position goes into the record as its own line and to the tracker; a bad one is
+// dropped and counted, and never rejects the SOS it came with.
+func TestFixesStoredTrackedOrDropped(t *testing.T) {
+	sp := &fakeSpool{}
+	h, dead, m := newTestHandler(sp)
+	pos := &fakePositions{}
+	h.o.Positions = pos
+	msgs := []Message{
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":1,"ts":1764400000000,"type":"sos","lat":42.87,"lon":83.71,"acc_m":15}`),
+		msg("carebed/v1/bed-0001/event", `{"v":1,"seq":2,"ts":1764400000000,"type":"sos","lat":42.87,"lon":83.71}`),
+	}
+	if err := h.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.recs) != 2 || len(dead.entries) != 0 {
+		t.Fatalf("%d records, %d dead letters; want both SOS stored", len(sp.recs), len(dead.entries))
+	}
+	if !strings.Contains(string(sp.recs[0]), "\nposition,") || !strings.Contains(string(sp.recs[0]), "lat=42.87,lon=83.71,acc_m=15.0") {
+		t.Errorf("record without its position line: %q", sp.recs[0])
+	}
+	if strings.Contains(string(sp.recs[1]), "position,") {
+		t.Errorf("dropped fix stored: %q", sp.recs[1])
+	}
+	if n := testutil.ToFloat64(m.fixDropped.WithLabelValues("fix_accuracy")); n != 1 {
+		t.Errorf("fix_dropped{fix_accuracy} = %v, want 1", n)
+	}
+	if len(pos.got) != 2 || pos.got[0].Event.Fix == nil || pos.got[1].Event.Fix != nil {
+		t.Errorf("tracker got %+v", pos.got)
+	}
+}
+
+func TestRedactLocation(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"v":1,"seq":1,"type":"tamper","x":1,"lat":42.87,"lon":-83.71e0,"acc_m":5}`: `{"v":1,"seq":1,"type":"tamper","x":1,"lat":"(redacted)","lon":"(redacted)","acc_m":5}`,
+		`{"lat" : "42.87", "lon":null}`:                                              `{"lat" : "(redacted)", "lon":"(redacted)"}`,
+		`{"lat":"a\"b","lon":4`:                                                      `{"lat":"(redacted)","lon":"(redacted)"`,
+		`{"v":1,"seq":1,"hr":60}`:                                                    `{"v":1,"seq":1,"hr":60}`,
+		`{"flat":1,"v":1,"lat_x":"42.87"}`:                                           `{"flat":1,"v":1,"lat_x":"42.87"}`,
+	} {
+		if got := string(redactLocation([]byte(in))); got != want {
+			t.Errorf("redactLocation(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -16,6 +16,9 @@ type Metrics struct {
 	queue        prometheus.Gauge
 	seqResets    prometheus.Counter
 	invalidTS    *prometheus.CounterVec
+	unknown      *prometheus.CounterVec
+	fixDropped   *prometheus.CounterVec
+	fieldLabels  fieldLabels
 }
 
 // Extra reject reasons decided by the ingest rather than the protocol decoder.
@@ -62,8 +65,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "carebed_ingest_invalid_ts_total",
 			Help: "Readings and events whose ts lies past 2262-04-11 (InfluxDB's end of time): stored at their arrival, flagged ts_invalid.",
 		}, []string{"kind"}),
+		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebed_ingest_unknown_fields_total",
+			Help: "Fields protocol v1 does not define, in alarm events that were accepted anyway (each message is in the dead-letter log as a warning), by field name (\"other\" beyond a few short plain names).",
+		}, []string{"field"}),
 	}
-	reg.MustRegister(m.messages, m.invalidTS, m.rejects, m.late, m.latency, m.appendErrors, m.queue, m.seqResets)
+	m.fixDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebed_ingest_fix_dropped_total",
+		Help: "Positions (lat, lon, acc_m, fix_ts) dropped from accepted messages, by problem; the message itself was taken.",
+	}, []string{"reason"})
+	for _, p := range protocol.AllFixProblems() {
+		m.fixDropped.WithLabelValues(string(p))
+	}
+	reg.MustRegister(m.fixDropped, m.unknown, m.messages, m.invalidTS, m.rejects, m.late, m.latency, m.appendErrors, m.queue, m.seqResets)
 	for _, r := range append(protocol.AllReasons(), ReasonUnknownDevice, ReasonRateLimited) {
 		m.rejects.WithLabelValues(string(r)) // every reason shows from the start, at 0
 	}

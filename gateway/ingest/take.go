@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"strings"
+	"time"
+
 	"carebed/gateway/deadletter"
 	"carebed/gateway/points"
 	"carebed/gateway/protocol"
@@ -43,8 +46,13 @@ func (h *Handler) take(b *batch, m *Message) {
 		b.results = append(b.results, result{kind, resultDuplicate})
 		return
 	}
+	b.buf = points.AppendPositions(b.buf, tags, msg, stamp)
 	b.ends = append(b.ends, len(b.buf))
 	b.results = append(b.results, result{kind, resultStored})
+	h.fixes(tags.Device, &msg, m.Received)
+	if kind == protocol.KindEvent && len(msg.Event.Unknown) > 0 {
+		h.acceptedUnknown(m, msg.Event)
+	}
 	if n := dropInvalidTS(&msg); n > 0 {
 		h.o.Metrics.invalidTS.WithLabelValues(string(kind)).Add(float64(n))
 	}
@@ -149,10 +157,58 @@ func (h *Handler) reject(b *batch, m *Message, kind protocol.Kind, reason protoc
 	}
 	b.results = append(b.results, result{kind, resultRejected})
 	h.o.Metrics.rejects.WithLabelValues(string(reason)).Inc()
-	e := deadletter.NewEntry(m.Received, m.Topic, string(reason), err, m.Payload)
+	e := deadletter.NewEntry(m.Received, m.Topic, string(reason), err, redactLocation(m.Payload))
 	if werr := h.o.DeadLetters.Write(e); werr != nil {
 		h.warn.report("dead-letter log write failed; the rejection is still counted", werr)
 	}
+}
+
+// fixes counts the positions dropped from m and hands the ones kept to the position
+// tracker. Positions are never logged.
+func (h *Handler) fixes(device string, m *protocol.Message, received time.Time) {
+	drop := func(p protocol.FixProblem) {
+		if p != "" {
+			h.o.Metrics.fixDropped.WithLabelValues(string(p)).Inc()
+		}
+	}
+	switch m.Topic.Kind {
+	case protocol.KindTelemetry:
+		for i := range m.Telemetry.Readings {
+			drop(m.Telemetry.Readings[i].FixDropped)
+		}
+	case protocol.KindEvent:
+		drop(m.Event.FixDropped)
+	case protocol.KindStatus:
+		drop(m.Status.FixDropped)
+	}
+	if h.o.Positions != nil {
+		h.o.Positions.Message(device, *m, received)
+	}
+}
+
+// acceptedUnknown counts the unknown fields of an alarm event that was taken anyway
+// and keeps the message in the dead-letter log as a warning, so the firmware vendor
+// learns of the field while the alarm still pages.
+func (h *Handler) acceptedUnknown(m *Message, e protocol.Event) {
+	for _, f := range e.Unknown {
+		h.o.Metrics.unknown.WithLabelValues(h.o.Metrics.fieldLabels.label(f)).Inc()
+	}
+	err := unknownFieldsWarning{e.Type, e.Unknown}
+	entry := deadletter.NewEntry(m.Received, m.Topic, string(protocol.ReasonUnknownField), err, redactLocation(m.Payload))
+	entry.Level = deadletter.LevelWarning
+	if werr := h.o.DeadLetters.Write(entry); werr != nil {
+		h.warn.report("dead-letter log write failed; the warning is still counted", werr)
+	}
+}
+
+type unknownFieldsWarning struct {
+	typ    protocol.EventType
+	fields []string
+}
+
+func (w unknownFieldsWarning) Error() string {
+	return "accepted: " + string(w.typ) + " event with field(s) protocol v1 does not define: " +
+		strings.Join(w.fields, ", ") + "; the alarm was raised, the field(s) ignored"
 }
 
 type unknownDeviceError string

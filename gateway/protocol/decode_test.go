@@ -60,6 +60,19 @@ func TestDecodeRejects(t *testing.T) {
 		{"status with reading field", st, `{"v":1,"online":true,"battery":50}`, ReasonUnknownField, "battery"},
 		{"weird unknown field name", st, `{"v":1,"online":true,"a b\n":1}`, ReasonUnknownField, `"a b\n"`},
 		{"empty field name", st, `{"v":1,"online":true,"":1}`, ReasonUnknownField, `""`},
+		{"unknown field in a bed_exit", ev, `{"v":1,"seq":1,"type":"bed_exit","floor":2}`, ReasonUnknownField, "floor"},
+		{"unknown field before a non-alarm type", ev, `{"v":1,"seq":1,"floor":2,"confidence":7,"type":"tamper"}`, ReasonUnknownField, "floor"},
+		{"unknown field before an unknown type", ev, `{"v":1,"seq":1,"floor":2,"type":"SOS"}`, ReasonUnknownField, "floor"},
+		{"unknown field in a cancel", ev, `{"v":1,"seq":1,"type":"sos_cancel","cancels":1,"floor":2}`, ReasonUnknownField, "floor"},
+		{"alarm keeps ranges", ev, `{"v":1,"seq":1,"floor":2,"type":"sos","confidence":7}`, ReasonOutOfRange, "confidence"},
+		{"alarm keeps types", ev, `{"v":1,"seq":"1","floor":2,"type":"fall"}`, ReasonBadType, "seq"},
+		{"alarm keeps required fields", ev, `{"v":1,"floor":2,"type":"smoke"}`, ReasonMissingField, "seq"},
+		{"alarm keeps duplicates", ev, `{"v":1,"seq":1,"type":"gas","floor":2,"seq":2}`, ReasonDuplicateField, "seq"},
+		{"alarm keeps JSON syntax", ev, `{"v":1,"seq":1,"type":"gas","floor":[}`, ReasonBadJSON, ""},
+		{"alarm keeps the version", ev, `{"v":2,"seq":1,"type":"sos","floor":2}`, ReasonBadVersion, "v"},
+		{"alarm keeps the size", ev, `{"v":1,"seq":1,"type":"sos","floor":"` + strings.Repeat("x", MaxMessageSize) + `"}`, ReasonOversize, ""},
+		{"status keeps unknown fields out", st, `{"v":1,"online":true,"floor":2}`, ReasonUnknownField, "floor"},
+		{"telemetry keeps unknown fields out", tel, `{"v":1,"seq":1,"hr":60,"floor":2}`, ReasonUnknownField, "floor"},
 		{"null payload", st, `null`, ReasonBadType, ""},
 		{"payload number", st, `1`, ReasonBadType, ""},
 		{"device publishes cmd", "carebed/v1/bed-0001/cmd", `{"v":1,"type":"ack_feedback"}`, ReasonBadTopic, ""},
@@ -110,6 +123,14 @@ func TestDecodeAccepts(t *testing.T) {
 			func(m Message) bool { return *m.Telemetry.Readings[0].RSSI == 0 }},
 		{"status with seq 0", "carebed/v1/bed-0001/status", `{"v":1,"online":true,"seq":0}`,
 			func(m Message) bool { return m.Status == Status{Online: true} }},
+		{"sos with an unknown field", "carebed/v1/bed-0001/event", `{"v":1,"seq":9,"floor":2,"type":"sos"}`,
+			func(m Message) bool {
+				return m.Event.Type == EventSOS && reflect.DeepEqual(m.Event.Unknown, []string{"floor"})
+			}},
+		{"alarms with unknown fields", "carebed/v1/bed-0001/event", `{"v":1,"seq":9,"type":"water_leak","a b":{"x":[1]},"floor":"2"}`,
+			func(m Message) bool {
+				return m.Event.Type == EventWaterLeak && reflect.DeepEqual(m.Event.Unknown, []string{`"a b"`, "floor"})
+			}},
 		{"fall_cancel without cancels", "carebed/v1/bed-0001/event", `{"v":1,"seq":9,"type":"fall_cancel"}`,
 			func(m Message) bool { return m.Event.Cancels == 0 && m.Event.Type == EventFallCancel }},
 	}

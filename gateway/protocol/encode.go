@@ -19,7 +19,7 @@ func EncodeReading(r Reading) []byte {
 // EncodeBatch returns rs as a telemetry batch {"v":1,"batch":[...]}; the readings
 // carry no v. The caller keeps rs non-empty and the result within MaxBatchSize
 // bytes, or Decode rejects it: a reading within the protocol's ranges takes at most
-// 280 bytes, so 230 readings always fit.
+// 280 bytes (390 with a position), so 230 readings (168 with positions) always fit.
 func EncodeBatch(rs []Reading) []byte {
 	b := make([]byte, 0, 32+128*len(rs))
 	b = append(b, `{"v":1,"batch":[`...)
@@ -46,7 +46,8 @@ func appendReading(b []byte, r Reading) []byte {
 		b = strconv.AppendBool(append(b, `,"occupied":`...), *r.Occupied)
 	}
 	b = appendFloat(b, `,"motion":`, r.Motion)
-	return appendFloat(b, `,"temp_c":`, r.TempC)
+	b = appendFloat(b, `,"temp_c":`, r.TempC)
+	return appendFix(b, r.Fix)
 }
 
 // EncodeEvent returns e as the payload of an event topic. A zero TS and a zero
@@ -60,6 +61,7 @@ func EncodeEvent(e Event) []byte {
 	if e.Cancels != 0 {
 		b = appendUint(b, `,"cancels":`, e.Cancels)
 	}
+	b = appendFix(b, e.Fix)
 	return append(b, '}')
 }
 
@@ -77,6 +79,7 @@ func EncodeStatus(s Status) []byte {
 	if s.Seq != 0 {
 		b = appendUint(b, `,"seq":`, s.Seq)
 	}
+	b = appendFix(b, s.Fix)
 	return append(b, '}')
 }
 

@@ -129,4 +129,13 @@ func TestEncodedReadingSize(t *testing.T) {
 	if strings.Contains(string(b), "e-") {
 		t.Errorf("worst case should be in plain notation: %s", b)
 	}
+	// With a position: at most 390 bytes.
+	r.Fix = &Fix{Lat: -89.123456789012345, Lon: -179.12345678901234, AccM: 9999.1234567890123, TS: math.MaxInt64}
+	b = EncodeBatch([]Reading{r})
+	if n := len(b) - len(`{"v":1,"batch":[]}`) + 1; n > 390 {
+		t.Errorf("a worst-case reading with a position takes %d bytes in a batch: %s", n, b)
+	}
+	if tel, err := DecodeTelemetry(b); err != nil || tel.Readings[0].FixDropped != "" {
+		t.Errorf("worst-case reading with a position: %+v %v", tel, err)
+	}
 }

@@ -41,6 +41,18 @@ func EventTypes() []EventType { return append([]EventType(nil), eventTypes...) }
 // those events may carry Cancels.
 func (t EventType) IsCancel() bool { return t == EventSOSCancel || t == EventFallCancel }
 
+// IsAlarm reports whether t is a life-safety alarm (sos, fall, smoke, gas,
+// water_leak). An alarm event is never rejected for a field protocol v1 does not
+// know: the field is skipped and named in Event.Unknown, so a firmware update that
+// adds a field cannot silence the alarms of a whole device model.
+func (t EventType) IsAlarm() bool {
+	switch t {
+	case EventSOS, EventFall, EventSmoke, EventGas, EventWaterLeak:
+		return true
+	}
+	return false
+}
+
 // Event is one discrete event reported by a device.
 type Event struct {
 	Seq        uint64    // the device's message counter
@@ -48,6 +60,15 @@ type Event struct {
 	Type       EventType // what happened
 	Confidence *float64  // the device's confidence in the detection, 0..1; nil when not sent
 	Cancels    uint64    // for sos_cancel and fall_cancel: seq of the event cancelled; 0 when not sent
+	// Unknown names the fields protocol v1 does not define that an alarm event
+	// (Type.IsAlarm) carried: accepted and skipped, as in Error.Field (shortened,
+	// quoted unless plain). Any other event with an unknown field is rejected.
+	Unknown []string `json:",omitempty"`
+	// Fix is the device's last position (an SOS or fall carries the last fix it
+	// has); nil when not sent or dropped.
+	Fix *Fix `json:",omitempty"`
+	// FixDropped says why a position sent with the event was dropped; "" if none was.
+	FixDropped FixProblem `json:",omitempty"`
 }
 
 const (
@@ -98,13 +119,19 @@ type eventDecoder struct {
 	s    scanner
 	e    Event
 	seen uint16
+	loc  fixFields
+	// unknown is the unknown_field error of the first unknown field, when no field
+	// error came before it; it becomes the error unless the event is an alarm.
+	unknown *Error
 }
 
 func (d *eventDecoder) member(key []byte) {
 	s := &d.s
 	id := fieldIndex(eventNames, key)
 	if id < 0 {
-		s.unknown(key, "an event")
+		if !s.locationMember(&d.loc, key) {
+			d.unknownField(key)
+		}
 		return
 	}
 	if !s.claim(&d.seen, id, eventNames) {
@@ -144,8 +171,29 @@ func (s *scanner) eventType() EventType {
 	return ""
 }
 
+// unknownField skips the value of a field events do not have and remembers it: the
+// type, which may come later, decides whether it is rejected (see Type.IsAlarm).
+func (d *eventDecoder) unknownField(key []byte) {
+	s := &d.s
+	d.e.Unknown = append(d.e.Unknown, fieldName(key))
+	if s.first != nil || d.unknown != nil {
+		s.skip()
+		return
+	}
+	s.unknown(key, "an event")
+	d.unknown, s.first = s.first, nil
+}
+
 func (d *eventDecoder) end() {
 	s := &d.s
+	if d.unknown != nil && !d.e.Type.IsAlarm() {
+		// An error recorded after the unknown field came later in the payload.
+		s.first = d.unknown
+	}
+	if !d.e.Type.IsAlarm() {
+		d.e.Unknown = nil
+	}
+	d.e.Fix, d.e.FixDropped = d.loc.fix(d.e.TS)
 	if d.seen&(1<<eV) == 0 {
 		s.missingVersion()
 	}

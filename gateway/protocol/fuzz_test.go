@@ -68,6 +68,15 @@ func checkRoundTrip(t *testing.T, m Message) {
 	if err != nil {
 		t.Fatalf("re-encoded %s is rejected: %v", payload, err)
 	}
+	m.Event.Unknown = nil // the encoder writes only the fields of protocol v1
+	// and only the fixes kept
+	m.Event.FixDropped, m.Status.FixDropped = "", ""
+	if m.Topic.Kind == KindTelemetry {
+		m.Telemetry.Readings = slices.Clone(m.Telemetry.Readings)
+		for i := range m.Telemetry.Readings {
+			m.Telemetry.Readings[i].FixDropped = ""
+		}
+	}
 	if !reflect.DeepEqual(got, m) {
 		t.Fatalf("round trip through %s\ngot  %+v\nwant %+v", payload, got, m)
 	}
@@ -86,6 +95,7 @@ type (
 		Motion   *float64 `json:"motion"`
 		TempC    *float64 `json:"temp_c"`
 		Occupied *bool    `json:"occupied"`
+		stdFix
 	}
 	stdTelemetry struct {
 		stdReading
@@ -98,6 +108,7 @@ type (
 		Type       *string  `json:"type"`
 		Confidence *float64 `json:"confidence"`
 		Cancels    *uint64  `json:"cancels"`
+		stdFix
 	}
 	stdStatus struct {
 		V          *int    `json:"v"`
@@ -106,8 +117,50 @@ type (
 		Online     *bool   `json:"online"`
 		FW         *string `json:"fw"`
 		HeartbeatS *int    `json:"heartbeat_s"`
+		stdFix
+	}
+	// stdFix holds the location fields as sent: a bad one drops the fix, it does not
+	// reject the message.
+	stdFix struct {
+		Lat   json.RawMessage `json:"lat"`
+		Lon   json.RawMessage `json:"lon"`
+		AccM  json.RawMessage `json:"acc_m"`
+		FixTS json.RawMessage `json:"fix_ts"`
 	}
 )
+
+// check compares what the decoder made of the location fields with what they hold:
+// no fix and no problem when none was sent; when a fix was kept, exactly the numbers
+// sent.
+func (f stdFix) check(t *testing.T, got *Fix, problem FixProblem) {
+	t.Helper()
+	sent := f.Lat != nil || f.Lon != nil || f.AccM != nil || f.FixTS != nil
+	switch {
+	case !sent && (got != nil || problem != ""):
+		t.Fatalf("no location sent, got fix %+v problem %q", got, problem)
+	case sent && (got == nil) == (problem == ""):
+		t.Fatalf("location sent, got fix %+v and problem %q: want exactly one", got, problem)
+	case got == nil:
+		return
+	}
+	var want Fix
+	for _, v := range []struct {
+		raw json.RawMessage
+		dst any
+	}{{f.Lat, &want.Lat}, {f.Lon, &want.Lon}, {f.AccM, &want.AccM}} {
+		if err := json.Unmarshal(v.raw, v.dst); err != nil {
+			t.Fatalf("fix %+v kept from %s: %v", got, v.raw, err)
+		}
+	}
+	if f.FixTS != nil {
+		if err := json.Unmarshal(f.FixTS, &want.TS); err != nil {
+			t.Fatalf("fix %+v kept with fix_ts %s: %v", got, f.FixTS, err)
+		}
+	}
+	if *got != want {
+		t.Fatalf("fix %+v, encoding/json reads %+v", *got, want)
+	}
+}
 
 func (r stdReading) reading() Reading {
 	return Reading{Seq: val(r.Seq), TS: val(r.TS), Battery: r.Battery, RSSI: r.RSSI, HR: r.HR,
@@ -138,18 +191,57 @@ func checkAgainstEncodingJSON(t *testing.T, m Message, payload []byte) {
 				want.Telemetry.Readings[i] = r.reading()
 			}
 		}
+		for i := range want.Telemetry.Readings {
+			got := m.Telemetry.Readings[i]
+			if v.Batch != nil {
+				v.Batch[i].check(t, got.Fix, got.FixDropped)
+			} else {
+				v.check(t, got.Fix, got.FixDropped)
+			}
+			want.Telemetry.Readings[i].Fix, want.Telemetry.Readings[i].FixDropped = got.Fix, got.FixDropped
+		}
 	case KindEvent:
 		var v stdEvent
+		if m.Event.Unknown != nil {
+			if !m.Event.Type.IsAlarm() {
+				t.Fatalf("%s event with unknown fields %q accepted", m.Event.Type, m.Event.Unknown)
+			}
+			payload = knownEventFields(t, payload)
+		}
 		stdDecode(t, payload, &v)
-		want.Event = Event{Seq: val(v.Seq), TS: val(v.TS), Type: EventType(val(v.Type)), Confidence: v.Confidence, Cancels: val(v.Cancels)}
+		want.Event = Event{Seq: val(v.Seq), TS: val(v.TS), Type: EventType(val(v.Type)), Confidence: v.Confidence, Cancels: val(v.Cancels), Unknown: m.Event.Unknown,
+			Fix: m.Event.Fix, FixDropped: m.Event.FixDropped}
+		v.check(t, m.Event.Fix, m.Event.FixDropped)
 	case KindStatus:
 		var v stdStatus
 		stdDecode(t, payload, &v)
-		want.Status = Status{Seq: val(v.Seq), TS: val(v.TS), Online: val(v.Online), FW: val(v.FW), HeartbeatS: val(v.HeartbeatS)}
+		want.Status = Status{Seq: val(v.Seq), TS: val(v.TS), Online: val(v.Online), FW: val(v.FW), HeartbeatS: val(v.HeartbeatS),
+			Fix: m.Status.Fix, FixDropped: m.Status.FixDropped}
+		v.check(t, m.Status.Fix, m.Status.FixDropped)
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Fatalf("encoding/json reads %q differently\nours %+v\nstd  %+v", payload, m, want)
 	}
+}
+
+// knownEventFields returns payload without the fields events do not have (by exact
+// name: encoding/json would match "SEQ" to seq).
+func knownEventFields(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		t.Fatalf("accepted %q, which encoding/json rejects: %v", payload, err)
+	}
+	for k := range raw {
+		if !slices.Contains(eventNames, k) && !slices.Contains(locationNames, k) {
+			delete(raw, k)
+		}
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func stdDecode(t *testing.T, payload []byte, v any) {

@@ -13,6 +13,10 @@ type Status struct {
 	Online     bool   // false: the device went offline (usually its Last Will)
 	FW         string // firmware version, at most MaxFWLength characters; "" when not sent
 	HeartbeatS int    // the device's heartbeat interval in seconds, 10..86400; 0 when not sent
+	// Fix is the device's position; nil when not sent or dropped.
+	Fix *Fix `json:",omitempty"`
+	// FixDropped says why a position sent with the status was dropped; "" if none was.
+	FixDropped FixProblem `json:",omitempty"`
 }
 
 const (
@@ -53,13 +57,16 @@ type statusDecoder struct {
 	s    scanner
 	st   Status
 	seen uint16
+	loc  fixFields
 }
 
 func (d *statusDecoder) member(key []byte) {
 	s := &d.s
 	id := fieldIndex(statusNames, key)
 	if id < 0 {
-		s.unknown(key, "a status message")
+		if !s.locationMember(&d.loc, key) {
+			s.unknown(key, "a status message")
+		}
 		return
 	}
 	if !s.claim(&d.seen, id, statusNames) {
@@ -97,6 +104,7 @@ func (s *scanner) fw() string {
 }
 
 func (d *statusDecoder) end() {
+	d.st.Fix, d.st.FixDropped = d.loc.fix(d.st.TS)
 	if d.seen&(1<<sV) == 0 {
 		d.s.missingVersion()
 	}

@@ -16,6 +16,10 @@ type Reading struct {
 	Motion   *float64 // movement in bed, 0 (still) ..1
 	TempC    *float64 // room temperature, °C, -50..80
 	Occupied *bool    // someone is in bed
+	// Fix is the device's position when it sent one; nil when not sent or dropped.
+	Fix *Fix `json:",omitempty"`
+	// FixDropped says why a position sent with the reading was dropped; "" if none was.
+	FixDropped FixProblem `json:",omitempty"`
 }
 
 // Telemetry is the payload of a telemetry topic: one reading, or a batch of readings
@@ -78,6 +82,7 @@ func (r *Reading) float(id int) **float64 {
 type readingFields struct {
 	r    Reading
 	seen uint16
+	loc  fixFields
 }
 
 // readingMember reads the value of key into f. It returns false, reading nothing,
@@ -85,7 +90,7 @@ type readingFields struct {
 func (s *scanner) readingMember(f *readingFields, key []byte) bool {
 	id := fieldIndex(readingNames, key)
 	if id < 0 {
-		return false
+		return s.locationMember(&f.loc, key)
 	}
 	if !s.claim(&f.seen, id, readingNames) {
 		return true
@@ -109,11 +114,15 @@ func (s *scanner) readingMember(f *readingFields, key []byte) bool {
 }
 
 // endReading checks a reading once all its fields are read.
+// A reading with a position and nothing else is not empty.
 func (s *scanner) endReading(f *readingFields) {
+	f.r.Fix, f.r.FixDropped = f.loc.fix(f.r.TS)
 	switch {
 	case f.seen&(1<<fSeq) == 0:
 		s.missing("seq", "every reading carries seq, the device's message counter")
-	case f.seen&dataFields == 0:
+	case f.seen&dataFields == 0 && f.r.FixDropped != "":
+		s.failf(ReasonEmptyReading, "", "the reading has none of battery, rssi, hr, rr, occupied, motion, temp_c, and its position was dropped (%s)", f.r.FixDropped)
+	case f.seen&dataFields == 0 && f.r.Fix == nil:
 		s.failf(ReasonEmptyReading, "", "the reading has none of battery, rssi, hr, rr, occupied, motion, temp_c")
 	}
 }
@@ -189,7 +198,7 @@ func (d *telemetryDecoder) batch() {
 	switch {
 	case d.t.Batch:
 		s.duplicate("batch")
-	case d.f.seen != 0:
+	case d.f.seen != 0 || d.f.loc.seen != 0:
 		s.skip()
 		s.failf(ReasonUnknownField, "batch", "cannot be mixed with reading fields; send one reading, or {\"v\":1,\"batch\":[...]} with seq and the values inside each reading")
 	default:
@@ -203,6 +212,11 @@ func (d *telemetryDecoder) readingField(key []byte) {
 	if id := fieldIndex(readingNames, key); d.t.Batch && id >= 0 {
 		s.skip()
 		s.failf(ReasonUnknownField, readingNames[id], "a batch message carries only v and batch; put %s inside each reading of the batch", readingNames[id])
+		return
+	}
+	if id := fieldIndex(locationNames, key); d.t.Batch && id >= 0 {
+		s.skip()
+		s.failf(ReasonUnknownField, locationNames[id], "a batch message carries only v and batch; put %s inside each reading of the batch", locationNames[id])
 		return
 	}
 	if !s.readingMember(&d.f, key) {

@@ -60,8 +60,11 @@ func downgrade(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Undo migrations 4 (responders), 5 (care columns of homes) and 6 (positions,
+	// homes.mobile).
 	if _, err := db.Exec(`DROP TABLE responders; ALTER TABLE homes DROP COLUMN care_group;
 		ALTER TABLE homes DROP COLUMN visit_days; ALTER TABLE homes DROP COLUMN round_days;
+		DROP TABLE positions; ALTER TABLE homes DROP COLUMN mobile;
 		PRAGMA user_version = 3`); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,9 @@ import (
 // the same columns named 县,乡镇,村,户编号,老人姓名,地址,纬度,经度,设备编号,设备类型,
 // 探访员,探访员电话,村医,村医电话,家属电话; clinic_phone (卫生院电话), heartbeat_s
 // (心跳间隔), care_group (照护类别: 独居/留守, 高龄, 失能, 重残, 特困/低保, separated by
-// 、 or ;), visit_days (探访周期) and round_days (巡诊周期) may be added. Rows of one home may leave its columns blank to repeat
+// 、 or ;), visit_days (探访周期), round_days (巡诊周期) and mobile (流动 or 游牧: 是 for a
+// household that moves with its herds; any row of the home may say so) may be added.
+// Rows of one home may leave its columns blank to repeat
 // another row's values, but may not contradict them. A home in the file gets exactly
 // what its rows say: a column blank on all of them is cleared.
 //

@@ -16,13 +16,13 @@ type querier interface {
 
 // deviceSelect selects the columns scanDevice reads.
 const deviceSelect = `SELECT d.id, d.kind, d.heartbeat_s, h.county, h.township, h.village, h.id,
-	coalesce(h.lat, 0), coalesce(h.lon, 0) FROM devices d JOIN homes h ON h.id = d.home`
+	coalesce(h.lat, 0), coalesce(h.lon, 0), h.mobile FROM devices d JOIN homes h ON h.id = d.home`
 
 // scanDevice scans one row of deviceSelect.
 func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var d Device
 	p := &d.Place
-	err := row.Scan(&d.ID, &d.Kind, &d.HeartbeatS, &p.County, &p.Township, &p.Village, &p.Home, &d.Lat, &d.Lon)
+	err := row.Scan(&d.ID, &d.Kind, &d.HeartbeatS, &p.County, &p.Township, &p.Village, &p.Home, &d.Lat, &d.Lon, &d.Mobile)
 	return d, err
 }
 

@@ -45,6 +45,8 @@ type Device struct {
 	HeartbeatS int
 	Place      Place
 	Lat, Lon   float64
+	// Mobile: the device's home moves with its herds (ledger column 流动/游牧).
+	Mobile bool
 }
 
 // Person is someone to reach for a home. Role is one of the Role constants; Phone is

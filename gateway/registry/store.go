@@ -134,6 +134,16 @@ CREATE TABLE responders (
 ALTER TABLE homes ADD COLUMN care_group TEXT NOT NULL DEFAULT '';
 ALTER TABLE homes ADD COLUMN visit_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE homes ADD COLUMN round_days INTEGER NOT NULL DEFAULT 0;
+`, `
+ALTER TABLE homes ADD COLUMN mobile INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE positions (
+	device      TEXT PRIMARY KEY,
+	lat         REAL NOT NULL,
+	lon         REAL NOT NULL,
+	acc_m       REAL NOT NULL,
+	fix_ms      INTEGER NOT NULL,
+	received_ms INTEGER NOT NULL
+) STRICT;
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

@@ -33,14 +33,15 @@ var writerSQL = [numStatements]string{
 	stVillage:   `INSERT INTO villages(county, township, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	stClinic:    `SELECT clinic_phone FROM townships WHERE county = ? AND name = ?`,
 	stSetClinic: `UPDATE townships SET clinic_phone = ? WHERE county = ? AND name = ?`,
-	stHome: `SELECT county, township, village, elder, address, lat, lon, care_group, visit_days, round_days
+	stHome: `SELECT county, township, village, elder, address, lat, lon, care_group, visit_days, round_days, mobile
 		FROM homes WHERE id = ?`,
 	stContacts: `SELECT role, name, phone FROM contacts WHERE home = ? ORDER BY pos`,
-	stPutHome: `INSERT INTO homes(id, county, township, village, elder, address, lat, lon, care_group, visit_days, round_days)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET
+	stPutHome: `INSERT INTO homes(id, county, township, village, elder, address, lat, lon, care_group, visit_days, round_days, mobile)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET
 		county = excluded.county, township = excluded.township, village = excluded.village,
 		elder = excluded.elder, address = excluded.address, lat = excluded.lat, lon = excluded.lon,
-		care_group = excluded.care_group, visit_days = excluded.visit_days, round_days = excluded.round_days`,
+		care_group = excluded.care_group, visit_days = excluded.visit_days, round_days = excluded.round_days,
+		mobile = excluded.mobile`,
 	stDelContacts: `DELETE FROM contacts WHERE home = ?`,
 	stPutContact:  `INSERT INTO contacts(home, pos, role, name, phone) VALUES (?, ?, ?, ?, ?)`,
 	stDevice:      `SELECT kind, heartbeat_s, home FROM devices WHERE id = ?`,
@@ -116,7 +117,7 @@ func (w *writer) home(ctx context.Context, id string) (ledger.Home, bool, error)
 	h := ledger.Home{ID: id}
 	var lat, lon sql.NullFloat64
 	err := w.st[stHome].QueryRowContext(ctx, id).Scan(&h.County, &h.Township,
-		&h.Village, &h.Elder, &h.Address, &lat, &lon, &h.CareGroup, &h.VisitDays, &h.RoundDays)
+		&h.Village, &h.Elder, &h.Address, &lat, &lon, &h.CareGroup, &h.VisitDays, &h.RoundDays, &h.Mobile)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, false, nil
 	}
@@ -157,7 +158,7 @@ func (w *writer) putHome(ctx context.Context, h *ledger.Home) error {
 		lat, lon = sql.NullFloat64{Float64: h.Lat, Valid: true}, sql.NullFloat64{Float64: h.Lon, Valid: true}
 	}
 	if err := w.exec(ctx, stPutHome, h.ID, h.County, h.Township, h.Village, h.Elder, h.Address, lat, lon,
-		h.CareGroup, h.VisitDays, h.RoundDays); err != nil {
+		h.CareGroup, h.VisitDays, h.RoundDays, h.Mobile); err != nil {
 		return err
 	}
 	if err := w.exec(ctx, stDelContacts, h.ID); err != nil {

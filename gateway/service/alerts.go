@@ -79,7 +79,7 @@ func (g *Gateway) buildAlerting() error {
 				g.log.Error("telling those paged of a device cancel", "alert", a.Code, "err", err)
 			}
 		},
-		Thresholds: rules.PolicyThresholds(pol)})
+		Thresholds: mobileThresholds(rules.PolicyThresholds(pol), g.devices.Mobile, g.cfg.Registry.MobileOfflineHeartbeats)})
 	if err := g.restoreConditions(st); err != nil {
 		return err
 	}

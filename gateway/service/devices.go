@@ -11,7 +11,14 @@ import (
 // deviceTable is the registry's devices in memory, swapped whole on refresh, so the
 // ingest looks devices up without touching SQLite.
 type deviceTable struct {
-	m atomic.Pointer[map[string]points.Tags]
+	m      atomic.Pointer[map[string]points.Tags]
+	mobile atomic.Pointer[map[string]bool] // homes the ledger marks mobile
+}
+
+// Mobile reports whether the ledger marks home mobile (流动/游牧).
+func (t *deviceTable) Mobile(home string) bool {
+	m := t.mobile.Load()
+	return m != nil && (*m)[home]
 }
 
 // Lookup returns the tags of a registered device.
@@ -31,10 +38,15 @@ func (t *deviceTable) load(ctx context.Context, reg *registry.Store) (int, error
 		return 0, err
 	}
 	m := make(map[string]points.Tags, len(devs))
+	mobile := make(map[string]bool)
 	for _, d := range devs {
 		m[d.ID] = points.Tags{County: d.Place.County, Township: d.Place.Township,
 			Village: d.Place.Village, Home: d.Place.Home, Device: d.ID, Kind: d.Kind}
+		if d.Mobile {
+			mobile[d.Place.Home] = true
+		}
 	}
 	t.m.Store(&m)
+	t.mobile.Store(&mobile)
 	return len(m), nil
 }

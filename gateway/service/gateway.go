@@ -35,6 +35,7 @@ import (
 	"carebed/gateway/mqttsession"
 	"carebed/gateway/observe"
 	"carebed/gateway/outbound"
+	"carebed/gateway/position"
 	"carebed/gateway/registry"
 	"carebed/gateway/responderinlet"
 	"carebed/gateway/sink"
@@ -85,8 +86,10 @@ type Gateway struct {
 	auth     *auth.Service
 	console  *console.Console
 
-	visits     *visits.Service
-	visitsPage *console.VisitsPage
+	visits      *visits.Service
+	visitsPage  *console.VisitsPage
+	positions   *position.Tracker // positions.go
+	positionsRP *positionsRP
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
@@ -95,7 +98,7 @@ type Gateway struct {
 func New(cfg config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, o: o}
 	g.defaults()
-	steps := []func() error{g.openStores, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
+	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
 		g.readinessMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -178,7 +181,7 @@ func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
-		Observer:    observers{observe.Observer{Rules: g.rules}, g.visits},
+		Observer: observers{observe.Observer{Rules: g.rules}, g.visits}, Positions: g.positions,
 		DedupWindow: g.cfg.Ingest.DedupWindow, DeviceLimit: ingest.DeviceLimit(g.cfg.Ingest.DeviceLimit), Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
@@ -203,7 +206,8 @@ func (g *Gateway) buildSink() error {
 	opts := influxdb2.DefaultOptions().SetHTTPClient(influxHTTPClient(ic.Timeout))
 	g.influx = influxdb2.NewClientWithOptions(ic.URL, ic.Token, opts)
 	g.closers = append(g.closers, func() error { g.influx.Close(); return nil })
-	g.sink = sink.New(sink.Options{Source: g.spool, Writer: g.influx.WriteAPIBlocking(ic.Org, ic.Bucket),
+	writer := g.positionsRouter(g.influx.WriteAPIBlocking(ic.Org, ic.Bucket), g.influx.WriteAPIBlocking(ic.Org, ic.Positions()))
+	g.sink = sink.New(sink.Options{Source: g.spool, Writer: writer,
 		DeadLetters: g.dead, Metrics: sink.NewMetrics(g.o.Registry), Logger: g.log,
 		BatchRecords: ic.BatchPoints, FlushInterval: ic.FlushInterval, RetryMin: ic.RetryMin, RetryMax: ic.RetryMax, Now: g.now})
 	return nil
@@ -322,7 +326,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 	sinkCtx, stopSink := context.WithCancel(context.Background())
 	defer stopSink()
 	sinkDone := make(chan struct{})
-	go func() { g.runSink(sinkCtx); close(sinkDone) }()
+	go func() {
+		ensure, cancel := context.WithTimeout(sinkCtx, 10*time.Second)
+		g.positionsRP.ensure(ensure) // before the first write of a position
+		cancel()
+		g.runSink(sinkCtx)
+		close(sinkDone)
+	}()
+	posCtx, stopPos := context.WithCancel(context.Background())
+	defer stopPos()
+	posDone := make(chan struct{})
+	go func() { g.positions.Run(posCtx, positionSaveInterval); close(posDone) }()
 	if g.http != nil {
 		wg.Go(func() { g.serveHTTP() })
 	}
@@ -336,6 +350,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	escDone := make(chan struct{})
 	go func() { g.runner.Run(escCtx); close(escDone) }() //nolint:errcheck // Run returns nil
 	err := g.runIntake(ctx)
+	stopPos() // after the intake: it saves what the last messages brought
+	<-posDone
 	stopEsc()
 	<-escDone
 	stopSink()

@@ -34,7 +34,12 @@ func TestNoPersonalDataLeavesTheRegistry(t *testing.T) {
 	r := e.start()
 
 	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
-	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS}))
+	// The SOS carries a position (personal data too: issue 17), as do a rejected
+	// message and an alarm accepted with a warning, both dead-lettered.
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: time.Now().UnixMilli(), Type: protocol.EventSOS,
+		Fix: &protocol.Fix{Lat: 43.123457, Lon: 84.654321, AccM: 12}})) // positionLat, positionLon
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", []byte(`{"v":1,"seq":2,"type":"tamper","floor":1,"lat":`+positionLat+`,"lon":`+positionLon+`,"acc_m":12}`))
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", []byte(`{"v":1,"seq":3,"type":"fall","floor":1,"lat":`+positionLat+`,"lon":`+positionLon+`,"acc_m":12}`))
 	e.waitSMS(t, doctorPhone, 1, 10*time.Second)
 	if err := e.twilio.SendSMS(context.Background(), e.public+"/webhooks/twilio/sms", doctorPhone, twilioFrom, "1"); err != nil {
 		t.Fatal(err)
@@ -79,7 +84,10 @@ func TestNoPersonalDataLeavesTheRegistry(t *testing.T) {
 	if !strings.Contains(sources["dead letters"], "ghost-0001") || !strings.Contains(sources["InfluxDB"], "hj-0002-sos") {
 		t.Fatal("the run left too little to scan: no dead letter or no InfluxDB data")
 	}
-	secrets := personalData(t, e.cfg.Registry.Path)
+	secrets := append(personalData(t, e.cfg.Registry.Path), positionLat, positionLon)
+	if !strings.Contains(sources["dead letters"], "floor") {
+		t.Fatal("the dead-letter log lacks the messages with positions it was meant to hold")
+	}
 	for where, text := range sources {
 		for _, s := range secrets {
 			if s != "" && strings.Contains(text, s) {
@@ -90,6 +98,11 @@ func TestNoPersonalDataLeavesTheRegistry(t *testing.T) {
 	t.Logf("scanned for %d names, addresses and phone numbers: log %d bytes, metrics %d, InfluxDB %d, dead letters %d",
 		len(secrets), len(sources["log"]), len(sources["metrics"]), len(sources["InfluxDB"]), len(sources["dead letters"]))
 }
+
+// positionLat and positionLon are the position the privacy test's SOS carries: it
+// belongs in InfluxDB's positions retention policy only (influxDump reads the
+// readings' policy), never in the log, the metrics or the dead-letter log.
+const positionLat, positionLon = "43.123457", "84.654321"
 
 // personalData lists every name, address and phone number in the registry: elders,
 // contacts, clinics, users; phones as stored (+86...) and as dialled (138...).

@@ -263,7 +263,8 @@ func permanent(err error) bool {
 
 func (s *Sink) deadLetter(rec []byte, err error) {
 	s.o.Metrics.rejected.Inc()
-	e := deadletter.NewEntry(s.o.Now(), "influx", "influx_rejected", err, rec)
+	// Positions stay out of the dead-letter log (personal data; issue 17).
+	e := deadletter.NewEntry(s.o.Now(), "influx", "influx_rejected", err, points.WithoutPositions(rec))
 	if werr := s.o.DeadLetters.Write(e); werr != nil {
 		s.log.Error("dead-letter log write failed", "err", werr)
 	}

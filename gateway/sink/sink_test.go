@@ -62,7 +62,22 @@ func record(i int) []byte {
 	return append(rec, fmt.Sprintf("telemetry,device=bed-0001 seq=%di %d\n", i, i)...)
 }
 
+// recordWithPosition is record, and every tenth (3, 13, ...) carries a position too,
+// which must never reach the dead-letter log.
+func recordWithPosition(i int) []byte {
+	rec := record(i)
+	if i%10 == 3 {
+		rec = append(rec, fmt.Sprintf("position,device=bed-0001 lat=42.87,lon=83.71,acc_m=5.0,seq=%di %d\n", i, i)...)
+	}
+	return rec
+}
+
 func openSpool(t *testing.T, n int) *spool.Spool {
+	t.Helper()
+	return openSpoolWith(t, n, record)
+}
+
+func openSpoolWith(t *testing.T, n int, record func(int) []byte) *spool.Spool {
 	t.Helper()
 	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), NoSync: true})
 	if err != nil {
@@ -98,35 +113,35 @@ func TestFlush(t *testing.T) {
 		wantLines int
 		wantDead  int
 	}{
-		{"all accepted", func(int, []string) error { return nil }, 50, 0},
+		{"all accepted", func(int, []string) error { return nil }, 55, 0},
 		{"server errors then ok", func(calls int, _ []string) error {
 			if calls < 3 {
 				return status(http.StatusServiceUnavailable)
 			}
 			return nil
-		}, 50, 0},
+		}, 55, 0},
 		{"unreachable then ok", func(calls int, _ []string) error {
 			if calls < 2 {
 				return errors.New("dial tcp: connection refused")
 			}
 			return nil
-		}, 50, 0},
+		}, 55, 0},
 		{"too many requests then ok", func(calls int, _ []string) error {
 			if calls < 2 {
 				return status(http.StatusTooManyRequests)
 			}
 			return nil
-		}, 50, 0},
+		}, 55, 0},
 		{"two malformed points isolated", func(_ int, lines []string) error {
 			if hasBad(lines) {
 				return status(http.StatusBadRequest)
 			}
 			return nil
-		}, 48, 2},
+		}, 52, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sp := openSpool(t, 50)
+			sp := openSpoolWith(t, 50, recordWithPosition)
 			w := &fakeWriter{}
 			w.fn = func(lines []string) error { return c.fn(w.calls, lines) }
 			dead := &fakeDead{}
@@ -139,6 +154,11 @@ func TestFlush(t *testing.T) {
 			}
 			if len(w.accepted) != c.wantLines || len(dead.entries) != c.wantDead {
 				t.Errorf("accepted %d lines, dead-lettered %d; want %d, %d", len(w.accepted), len(dead.entries), c.wantLines, c.wantDead)
+			}
+			for _, e := range dead.entries {
+				if strings.Contains(e.Payload, "lat=") {
+					t.Errorf("a position in the dead-letter log: %q", e.Payload)
+				}
 			}
 			if st := sp.Stats(); st.Records != 0 {
 				t.Errorf("spool still holds %d records", st.Records)

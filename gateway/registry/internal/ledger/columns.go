@@ -30,6 +30,7 @@ const (
 	colCareGroup
 	colVisitDays
 	colRoundDays
+	colMobile
 	numColumns
 )
 
@@ -37,15 +38,18 @@ const (
 var columnNames = [numColumns]string{
 	"county", "township", "village", "home_id", "elder_name", "address", "lat", "lon",
 	"device_id", "device_kind", "visitor_name", "visitor_phone", "doctor_name",
-	"doctor_phone", "family_phone", "clinic_phone", "heartbeat_s", "care_group", "visit_days", "round_days",
+	"doctor_phone", "family_phone", "clinic_phone", "heartbeat_s", "care_group", "visit_days", "round_days", "mobile",
 }
 
 // columnNamesZH are the Chinese header names accepted for the same columns.
 var columnNamesZH = [numColumns]string{
 	"县", "乡镇", "村", "户编号", "老人姓名", "地址", "纬度", "经度",
 	"设备编号", "设备类型", "探访员", "探访员电话", "村医",
-	"村医电话", "家属电话", "卫生院电话", "心跳间隔", "照护类别", "探访周期", "巡诊周期",
+	"村医电话", "家属电话", "卫生院电话", "心跳间隔", "照护类别", "探访周期", "巡诊周期", "流动",
 }
+
+// mobileAliasZH is a second Chinese header for the mobile column.
+const mobileAliasZH = "游牧"
 
 // requiredCells are the columns no row may leave empty.
 var requiredCells = []column{colCounty, colTownship, colVillage, colHome, colDevice, colKind}
@@ -59,6 +63,9 @@ func lookupColumn(name string) (column, bool) {
 		if strings.EqualFold(name, columnNames[c]) || name == columnNamesZH[c] {
 			return c, true
 		}
+	}
+	if name == mobileAliasZH {
+		return colMobile, true
 	}
 	return 0, false
 }

@@ -51,6 +51,18 @@ func parseCoord(cell string, limit float64) (float64, error) {
 const maxHeartbeatS = 86400
 
 // parseHeartbeat parses a heartbeat interval in seconds; blank means the default.
+// parseMobile reads the mobile column: 是, 流动, 游牧, yes, y, 1 or true for a home
+// that moves with its herds; empty, 否, 定居, no, n, 0 or false for one that does not.
+func parseMobile(cell string) (bool, error) {
+	switch strings.ToLower(cell) {
+	case "", "否", "定居", "no", "n", "0", "false":
+		return false, nil
+	case "是", "流动", "游牧", "yes", "y", "1", "true":
+		return true, nil
+	}
+	return false, errors.New("want 是 (the household moves with its herds: 流动, 游牧) or 否, or leave it empty")
+}
+
 func parseHeartbeat(cell string) (int, error) {
 	if cell == "" {
 		return DefaultHeartbeatS, nil

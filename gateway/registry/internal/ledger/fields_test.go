@@ -125,3 +125,17 @@ func TestParseCoord(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMobile(t *testing.T) {
+	for cell, want := range map[string]bool{"": false, "否": false, "定居": false, "No": false, "0": false,
+		"是": true, "流动": true, "游牧": true, "YES": true, "1": true} {
+		if got, err := parseMobile(cell); err != nil || got != want {
+			t.Errorf("parseMobile(%q) = %v, %v; want %v", cell, got, err, want)
+		}
+	}
+	for _, cell := range []string{"maybe", "夏牧场", "2"} {
+		if _, err := parseMobile(cell); err == nil {
+			t.Errorf("parseMobile(%q) accepted", cell)
+		}
+	}
+}

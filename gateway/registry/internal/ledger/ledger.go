@@ -41,6 +41,10 @@ type Home struct {
 	// (探访周期, 巡诊周期) in days, 0 when the ledger gives none.
 	CareGroup            string
 	VisitDays, RoundDays int
+	// Mobile marks a household that moves with its herds (ledger column 流动 or
+	// 游牧): its devices get the longer offline threshold of mobile homes. A home is
+	// mobile when any of its rows says so.
+	Mobile bool
 }
 
 // Device is a device as the ledger describes it.

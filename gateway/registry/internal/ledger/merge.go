@@ -153,4 +153,7 @@ func (s *homeState) merge(next *Home, line int) {
 			*curD[i].dst, s.lines[curD[i].c] = *nxtD[i].dst, line
 		}
 	}
+	if next.Mobile && !s.Mobile {
+		s.Mobile, s.lines[colMobile] = true, line
+	}
 }

@@ -81,6 +81,11 @@ func (r *parsedRow) parseDevice(cells *[numColumns]string) *Error {
 	if err != nil {
 		return rowError(r.line, colHeartbeat, err.Error())
 	}
+	mobile, err := parseMobile(cells[colMobile])
+	if err != nil {
+		return rowError(r.line, colMobile, err.Error())
+	}
+	r.home.Mobile = mobile
 	r.home.County, r.home.Township, r.home.Village = cells[colCounty], cells[colTownship], cells[colVillage]
 	r.home.ID = cells[colHome]
 	r.device = Device{ID: id, Kind: kind, HeartbeatS: hb, Home: cells[colHome]}
@@ -153,7 +158,7 @@ func (r *parsedRow) parseContacts(cells *[numColumns]string) *Error {
 func (h *Home) Equal(o *Home) bool {
 	return h.County == o.County && h.Township == o.Township && h.Village == o.Village && h.ID == o.ID &&
 		h.Elder == o.Elder && h.Address == o.Address &&
-		h.HasLoc == o.HasLoc && h.Lat == o.Lat && h.Lon == o.Lon &&
+		h.HasLoc == o.HasLoc && h.Lat == o.Lat && h.Lon == o.Lon && h.Mobile == o.Mobile &&
 		h.VisitorName == o.VisitorName && h.VisitorPhone == o.VisitorPhone &&
 		h.DoctorName == o.DoctorName && h.DoctorPhone == o.DoctorPhone &&
 		slices.Equal(h.Family, o.Family) &&

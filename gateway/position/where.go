@@ -1,0 +1,43 @@
+package position
+
+import (
+	"context"
+	"time"
+
+	"carebed/gateway/geo"
+	"carebed/gateway/protocol"
+	"carebed/gateway/registry"
+)
+
+// Devices finds a registered device with its home's place and coordinates: the
+// registry.
+type Devices interface {
+	Device(ctx context.Context, id string) (registry.Device, error)
+}
+
+// Where is the text an SOS or fall page gives about where the person is, from the
+// device's last known position seen from its home village: "距巴伦台村 23 公里 西北
+// https://uri.amap.com/marker?position=…", with the fix's age when it is older than
+// geo.StaleAfter. Without the home's coordinates it says "最后位置" and the link. It
+// returns "" when the device has no position younger than protocol.MaxFixAge or is
+// not registered. The SMS texts (alerting/policy templates) are to carry it; see
+// docs/operations.md, Upgrading: herders.
+func (t *Tracker) Where(ctx context.Context, devices Devices, device string, now time.Time) string {
+	p, ok := t.Last(device)
+	if !ok || now.Sub(p.At) > protocol.MaxFixAge {
+		return ""
+	}
+	d, err := devices.Device(ctx, device)
+	if err != nil {
+		return ""
+	}
+	fix := geo.Fix{Point: geo.Point{Lat: p.Lat, Lon: p.Lon}, AccM: p.AccM, At: p.At}
+	if d.Lat == 0 && d.Lon == 0 {
+		s := "最后位置"
+		if age := now.Sub(p.At); age > geo.StaleAfter {
+			s += "（" + geo.Age(age) + "前）"
+		}
+		return s + " " + geo.MapLink(fix.Point)
+	}
+	return geo.Where(geo.Home{Village: d.Place.Village, Point: geo.Point{Lat: d.Lat, Lon: d.Lon}}, fix, now)
+}
