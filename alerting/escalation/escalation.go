@@ -60,7 +60,10 @@ type Options struct {
 	Feedback    Feedback
 	// Link, when set, makes the one-tap acknowledgement link for a page to p by SMS
 	// ("" for none).
-	Link     func(ctx context.Context, a alerting.Alert, p alerting.Person) (string, error)
+	Link func(ctx context.Context, a alerting.Alert, p alerting.Person) (string, error)
+	// Where, when set, says where an SOS or fall alert's device is when it is away
+	// from home (policy.Message.Where); "" at home or when nobody knows.
+	Where    func(ctx context.Context, a alerting.Alert) string
 	Metrics  *Metrics
 	Logger   *slog.Logger
 	Now      func() time.Time

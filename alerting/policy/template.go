@@ -50,13 +50,18 @@ type Message struct {
 	// Link is the one-tap acknowledgement link for this person (pages by SMS, when
 	// the gateway has a public address); empty otherwise.
 	Link string
+	// Where says where the elder's device last was when it is away from home (an
+	// SOS or a fall of a herder's pendant): "距哈尔莫敦村 23 公里 西北 https://uri.amap.com/…",
+	// with the fix's age when it is old; empty at home or without a recent fix. It
+	// makes the page two SMS: worth it to find a tent on a summer pasture.
+	Where string
 }
 
 // defaultTemplates are Chinese SMS texts; 【...】 is the sender signature SMS gateways
 // in China require.
 var defaultTemplates = map[string]string{
-	PurposePage:      "【巴州家庭养老床位】{{.KindZH}}：{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}，{{.Time}}{{if .Late}}（晚到{{.Late}}）{{end}}。回复1或{{.Code}}表示您去处理{{if .Link}} {{.Link}}{{end}}",
-	PurposeEscalated: "【巴州家庭养老床位】{{.Minutes}}分钟无人接手！{{.KindZH}}：{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}，{{.Time}}。回复1或{{.Code}}表示您去处理{{if .Link}} {{.Link}}{{end}}",
+	PurposePage:      "【巴州家庭养老床位】{{.KindZH}}：{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}，{{.Time}}{{if .Late}}（晚到{{.Late}}）{{end}}。回复1或{{.Code}}表示您去处理{{if .Link}} {{.Link}}{{end}}{{if .Where}}。位置：{{.Where}}{{end}}",
+	PurposeEscalated: "【巴州家庭养老床位】{{.Minutes}}分钟无人接手！{{.KindZH}}：{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}，{{.Time}}。回复1或{{.Code}}表示您去处理{{if .Link}} {{.Link}}{{end}}{{if .Where}}。位置：{{.Where}}{{end}}",
 	PurposeFamily:    "【巴州家庭养老床位】{{if .Elder}}{{.Elder}}{{else}}家中{{end}}{{.Time}}{{.KindZH}}。{{if .Coming}}已请{{.Coming}}上门{{if .ComingPhone}}，电话{{.ComingPhone}}{{end}}{{else}}正在联系村医和卫生院{{end}}。您不用回复。",
 	PurposeTaken:     "【巴州家庭养老床位】{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}{{.KindZH}}：{{.By}}已接手{{if .ByPhone}}，电话{{.ByPhone}}{{end}}。",
 	PurposeResolved:  "【巴州家庭养老床位】{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}{{.KindZH}}已处理完{{if .By}}（{{.By}}）{{end}}。",

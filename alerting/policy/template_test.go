@@ -31,6 +31,12 @@ func TestRender(t *testing.T) {
 		{"page, longest names", PurposePage, with(func(m *Message) {
 			m.Kind, m.Village, m.Elder, m.Late = "bed_exit_prolonged", "巴音郭楞蒙古自治州某某村", "阿依古丽·买买提", "125分钟"
 		}), "【巴州家庭养老床位】夜间离床未归：巴音郭楞蒙古自治州某某村阿依古丽·买买提，03:12（晚到125分钟）。回复1或K7M2表示您去处理", 67, 1},
+		{"page of a herder away from home", PurposePage, with(func(m *Message) {
+			m.Where = "距哈尔莫墩村 23 公里 西北 https://uri.amap.com/marker?position=86.09000,42.89000"
+		}), "【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去处理。位置：距哈尔莫墩村 23 公里 西北 https://uri.amap.com/marker?position=86.09000,42.89000", 118, 2},
+		{"escalated, with a stale position", PurposeEscalated, with(func(m *Message) {
+			m.Minutes, m.Where = 3, "距哈尔莫墩村 23 公里 西北（3 小时前） https://uri.amap.com/marker?position=86.09000,42.89000"
+		}), "【巴州家庭养老床位】3分钟无人接手！紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去处理。位置：距哈尔莫墩村 23 公里 西北（3 小时前） https://uri.amap.com/marker?position=86.09000,42.89000", 133, 2},
 		{"escalated", PurposeEscalated, with(func(m *Message) { m.Minutes = 3 }),
 			"【巴州家庭养老床位】3分钟无人接手！紧急呼叫：哈尔莫墩村王奶奶，03:12。回复1或K7M2表示您去处理", 52, 1},
 		{"family", PurposeFamily, with(func(m *Message) { m.Coming, m.ComingPhone = "村医李明", "13800000012" }),

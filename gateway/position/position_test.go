@@ -75,14 +75,17 @@ func TestWhere(t *testing.T) {
 	devs := fakeDevices{
 		"p-1": {ID: "p-1", Place: registry.Place{Village: "哈尔莫敦村"}, Lat: 42.74, Lon: 86.29},
 		"p-2": {ID: "p-2", Place: registry.Place{Village: "巴伦台村"}},
+		"p-3": {ID: "p-3", Place: registry.Place{Village: "哈尔莫敦村"}, Lat: 42.89, Lon: 86.09},
 	}
 	tr := New(nil, nil)
 	tr.Fix("p-1", protocol.Fix{Lat: 42.89, Lon: 86.09, AccM: 15, TS: now.Add(-3 * time.Hour).UnixMilli()}, 0, now)
 	tr.Fix("p-2", protocol.Fix{Lat: 42.89, Lon: 86.09, AccM: 15, TS: now.Add(-time.Minute).UnixMilli()}, 0, now)
+	tr.Fix("p-3", protocol.Fix{Lat: 42.8955, Lon: 86.09, AccM: 15, TS: now.Add(-time.Minute).UnixMilli()}, 0, now)
 	tr.Fix("p-old", protocol.Fix{Lat: 42.89, Lon: 86.09, AccM: 15, TS: now.Add(-8 * 24 * time.Hour).UnixMilli()}, 0, now)
 	tests := []struct{ device, prefix string }{
 		{"p-1", "距哈尔莫敦村 23 公里 西北（3 小时前） https://uri.amap.com/marker?position="},
 		{"p-2", "最后位置 https://uri.amap.com/marker?position="}, // the home has no coordinates
+		{"p-3", ""},    // 600 m from home: at home, the address says it
 		{"p-old", ""},  // a week and more: no use
 		{"p-none", ""}, // never sent a fix
 	}

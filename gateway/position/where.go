@@ -19,9 +19,10 @@ type Devices interface {
 // device's last known position seen from its home village: "距巴伦台村 23 公里 西北
 // https://uri.amap.com/marker?position=…", with the fix's age when it is older than
 // geo.StaleAfter. Without the home's coordinates it says "最后位置" and the link. It
-// returns "" when the device has no position younger than protocol.MaxFixAge or is
-// not registered. The SMS texts (alerting/policy templates) are to carry it; see
-// docs/operations.md, Upgrading: herders.
+// returns "" when the device has no position younger than protocol.MaxFixAge, is
+// not registered, or is at home (within AtHome, or the fix's accuracy, of its home's
+// coordinates: the page's address says it all). The SOS and fall pages carry it
+// (alerting/policy's Where).
 func (t *Tracker) Where(ctx context.Context, devices Devices, device string, now time.Time) string {
 	p, ok := t.Last(device)
 	if !ok || now.Sub(p.At) > protocol.MaxFixAge {
@@ -39,5 +40,13 @@ func (t *Tracker) Where(ctx context.Context, devices Devices, device string, now
 		}
 		return s + " " + geo.MapLink(fix.Point)
 	}
-	return geo.Where(geo.Home{Village: d.Place.Village, Point: geo.Point{Lat: d.Lat, Lon: d.Lon}}, fix, now)
+	home := geo.Point{Lat: d.Lat, Lon: d.Lon}
+	if geo.Distance(home, fix.Point) <= max(AtHome, fix.AccM) {
+		return ""
+	}
+	return geo.Where(geo.Home{Village: d.Place.Village, Point: home}, fix, now)
 }
+
+// AtHome is how near its home (in metres) a device's fix counts as at home, where
+// the page's village and address are enough and a map link would cost a second SMS.
+const AtHome = 1000.0

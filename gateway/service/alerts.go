@@ -70,7 +70,7 @@ func (g *Gateway) buildAlerting() error {
 		linkFor = links.Make
 	}
 	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
-		Notifiers: notifiers, Link: linkFor,
+		Notifiers: notifiers, Link: linkFor, Where: g.whereIs,
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
@@ -96,6 +96,11 @@ func (g *Gateway) buildAlerting() error {
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
 		Inbound: g.visits, Logger: g.log, Now: g.now})
 	return g.buildConsole(dir, links, pol)
+}
+
+// whereIs says where an alert's device is when away from home, for its pages.
+func (g *Gateway) whereIs(ctx context.Context, a alerting.Alert) string {
+	return g.positions.Where(ctx, g.reg, a.Device, g.now())
 }
 
 // links makes the one-tap link maker when http.public_url is set (nil otherwise),
