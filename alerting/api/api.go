@@ -43,6 +43,8 @@ type Store interface {
 type Escalation interface {
 	Ack(ctx context.Context, id int64, p alerting.Person, channel string) (alerting.Alert, error)
 	Delivery(ctx context.Context, providerID, status, detail string) error
+	// HandedOver tells to, the new holder of a, by SMS with their one-tap link.
+	HandedOver(ctx context.Context, a alerting.Alert, from, to alerting.Person) error
 }
 
 // Options configure the API.

@@ -84,6 +84,10 @@ func (e storeEscalation) Ack(ctx context.Context, id int64, p alerting.Person, c
 
 func (storeEscalation) Delivery(context.Context, string, string, string) error { return nil }
 
+func (storeEscalation) HandedOver(context.Context, alerting.Alert, alerting.Person, alerting.Person) error {
+	return nil
+}
+
 // site is an API over a real alert store.
 type site struct {
 	path string

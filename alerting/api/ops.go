@@ -149,5 +149,12 @@ func (a *API) HandOverAs(ctx context.Context, c Caller, id int64, to, channel st
 	case target.ID == c.ID:
 		return al, BadRequest{"to: you have it already"}
 	}
-	return a.o.Store.HandOver(ctx, id, c.ID, target.ID, channel, a.o.Now())
+	al, err = a.o.Store.HandOver(ctx, id, c.ID, target.ID, channel, a.o.Now())
+	if err == nil && target.Phone != "" { // the same on every channel: the new holder hears of it
+		if terr := a.o.Escalation.HandedOver(ctx, al, alerting.Person{ID: c.ID, Name: c.Name, Phone: c.Phone},
+			alerting.Person{ID: target.ID, Name: target.Name, Phone: target.Phone}); terr != nil {
+			a.log.Error("telling the new holder of a handed-over alert", "alert", al.Code, "err", terr)
+		}
+	}
+	return al, err
 }

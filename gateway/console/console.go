@@ -87,7 +87,10 @@ type Options struct {
 	// so, since the duty staff must phone people themselves.
 	Paging Paging
 	// Ladders, if set, give the open alerts their countdown to the next step.
-	Ladders  Ladders
+	Ladders Ladders
+	// Where, if set, says where an alert's device is when away from home (the
+	// pages' text: distance, direction, map link); "" at home or unknown.
+	Where    func(ctx context.Context, a alerting.Alert) string
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Location *time.Location

@@ -86,6 +86,7 @@ var words = map[string][2]string{ // [zh, en]
 	"elder":                  {"老人", "Elder"},
 	"address":                {"地址", "Address"},
 	"map":                    {"地图", "Map"},
+	"link.away":              {"设备位置（不在家）", "The device is away from home"},
 	"contacts":               {"联系人", "Contacts"},
 	"readings":               {"最近数据", "Recent readings"},
 	"noreadings":             {"最近一小时没有数据", "No readings in the last hour"},

@@ -1,10 +1,11 @@
 package console
 
 import (
+	"carebed/gateway/geo"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
+	"strings"
 
 	"carebed/alerting"
 	"carebed/alerting/api"
@@ -19,11 +20,14 @@ type LinkData struct {
 	CanAck  bool
 	// Yours: the link's person holds the alert (after the tap, reopened, or handed
 	// to them): the page then shows where to go and whom to call.
-	Yours    bool
-	Address  string
-	MapURL   string
-	Contacts []Contact
-	Paged    []string
+	Yours   bool
+	Address string
+	MapURL  string
+	// Away and AwayURL say where the alert's device is when away from home (a
+	// herder's pendant on a summer pasture): "距巴伦台村 23 公里 西北" and its map link.
+	Away, AwayURL string
+	Contacts      []Contact
+	Paged         []string
 	// DutyPhone is the number to call when the link cannot help (used by someone
 	// else, expired, altered): the township clinic's, else the county centre's.
 	DutyPhone, DutyLabel string
@@ -74,11 +78,17 @@ func (c *Console) yours(ctx context.Context, l string, d *LinkData, a alerting.A
 	d.Yours, d.Message = true, tr(l, "link.yours")
 	if h, err := c.o.Homes.Home(ctx, a.Place.Home); err == nil {
 		d.Address = h.Address
-		if h.Lat != 0 || h.Lon != 0 {
-			d.MapURL = fmt.Sprintf("geo:%.5f,%.5f", h.Lat, h.Lon)
+		if h.Lat != 0 || h.Lon != 0 { // AMap, in GCJ-02: the map people in China use
+			d.MapURL = geo.MapLink(geo.Point{Lat: h.Lat, Lon: h.Lon})
 		}
 		for _, p := range h.People {
 			d.Contacts = append(d.Contacts, Contact{Role: tr(l, "role."+p.Role), Name: p.Name, Phone: p.Phone})
+		}
+	}
+	if c.o.Where != nil && (a.Kind == alerting.KindSOS || a.Kind == alerting.KindFall) {
+		d.Away, d.AwayURL, _ = strings.Cut(c.o.Where(ctx, a), " https://")
+		if d.AwayURL != "" {
+			d.AwayURL = "https://" + d.AwayURL
 		}
 	}
 	c.dutyPhone(ctx, l, d, a.Place, false)

@@ -424,7 +424,6 @@ func (c *Console) act(q *request) {
 	}
 	ctx := q.r.Context()
 	var err error
-	var a alerting.Alert
 	action := q.r.PathValue("action")
 	switch action {
 	case "ack":
@@ -434,7 +433,7 @@ func (c *Console) act(q *request) {
 			strings.TrimSpace(q.r.PostForm.Get("note")), "console")
 	case "handover":
 		to := q.r.PostForm.Get("to")
-		if a, err = c.o.API.HandOverAs(ctx, q.caller, id, to, "console"); err == nil && !c.tellNewHolder(ctx, q.caller, a, to) {
+		if _, err = c.o.API.HandOverAs(ctx, q.caller, id, to, "console"); err == nil && !c.hasPhone(ctx, to) {
 			action = "handover-nophone"
 		}
 	default:
@@ -463,20 +462,12 @@ func (c *Console) act(q *request) {
 	http.Redirect(q.w, q.r, fmt.Sprintf("/console/alerts/%d?m=%s", id, m), http.StatusSeeOther)
 }
 
-// tellNewHolder sends the user an alert was handed to an SMS naming who handed it
-// over, with their one-tap link (which opens the address and the numbers to call);
-// false when they have no phone on record (nothing could be sent).
-func (c *Console) tellNewHolder(ctx context.Context, from api.Caller, a alerting.Alert, to string) bool {
+// hasPhone reports whether the user an alert was handed to has a phone on record:
+// the hand-over (alerting/api) sent them an SMS with their one-tap link, else the
+// page says nothing could be sent.
+func (c *Console) hasPhone(ctx context.Context, to string) bool {
 	target, ok, err := c.o.Auth.CallerByName(ctx, to)
-	if err != nil || !ok || target.Phone == "" {
-		return false
-	}
-	err = c.o.Escalation.HandedOver(ctx, a, alerting.Person{ID: from.ID, Name: from.Name, Phone: from.Phone},
-		alerting.Person{ID: target.ID, Name: target.Name, Phone: target.Phone})
-	if err != nil {
-		c.log.Error("telling the new holder of a handed-over alert", "alert", a.Code, "err", err)
-	}
-	return err == nil
+	return err == nil && ok && target.Phone != ""
 }
 
 // flash is the message shown after an action (the m parameter of the redirect).

@@ -121,7 +121,7 @@ func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, p
 	ic := g.cfg.Influx
 	c, err := console.New(console.Options{API: g.alertAPI, Auth: g.auth, Directory: dir, Escalation: g.runner,
 		Homes: g.reg, Users: g.reg, Readings: influxread.New(ic.URL, ic.Bucket, ic.Token), Links: links,
-		Paging: g.alerts, Ladders: pol, Logger: g.log, Now: g.now, Location: pol.Location()})
+		Paging: g.alerts, Ladders: pol, Where: g.whereIs, Logger: g.log, Now: g.now, Location: pol.Location()})
 	if err != nil {
 		return err
 	}
