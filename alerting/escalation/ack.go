@@ -37,32 +37,45 @@ func (r *Runner) Ack(ctx context.Context, id int64, p alerting.Person, channel s
 // told are the statuses of a page whose person has been, or is being, paged.
 var told = map[string]bool{"queued": true, "sent": true, "delivered": true}
 
-// tellTaken sends a 'taken by' notice to every other person paged about a, on the
-// channels they were paged on.
-func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Person) error {
+// notices are the attempts of a notice of purpose to everyone paged about a (a page
+// still being sent counts: its person is about to be asked to go), once per person
+// and channel, on the channels they were paged on, but for those skip leaves out;
+// not yet recorded. people has their details by id.
+func (r *Runner) notices(ctx context.Context, a alerting.Alert, purpose notify.Purpose,
+	skip func(alerting.Person) bool) (map[string]alerting.Person, []alerting.Attempt, error) {
 	paged, err := r.o.Store.Attempts(ctx, a.ID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	people := map[string]alerting.Person{}
 	var notices []alerting.Attempt
 	seen := map[string]bool{}
 	for _, att := range paged {
 		key := att.PersonID + "/" + att.Channel
-		// A page still being sent (queued) counts: its person is about to be asked to
-		// go and must hear that someone has.
-		if att.Purpose != string(notify.PurposePage) || !told[att.Status] || att.PersonID == by.ID || seen[key] {
+		if att.Purpose != string(notify.PurposePage) || !told[att.Status] || seen[key] {
 			continue
 		}
 		seen[key] = true
 		p, ok, err := r.o.Directory.Person(ctx, att.PersonID)
-		// The same phone as whoever took it (the clinic's duty phone, taken on the
-		// console by the clinic's duty staff) is not told that it took it.
-		if err != nil || !ok || by.Phone != "" && p.Phone == by.Phone {
+		if err != nil || !ok || skip(p) {
 			continue
 		}
 		people[p.ID] = p
-		notices = append(notices, alerting.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel, Purpose: string(notify.PurposeTaken)})
+		notices = append(notices, alerting.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel, Purpose: string(purpose)})
+	}
+	return people, notices, nil
+}
+
+// tellTaken sends a 'taken by' notice to every other person paged about a, on the
+// channels they were paged on.
+func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Person) error {
+	// The same phone as whoever took it (the clinic's duty phone, taken on the
+	// console by the clinic's duty staff) is not told that it took it.
+	people, notices, err := r.notices(ctx, a, notify.PurposeTaken, func(p alerting.Person) bool {
+		return p.ID == by.ID || by.Phone != "" && p.Phone == by.Phone
+	})
+	if err != nil {
+		return err
 	}
 	if len(notices) == 0 {
 		return nil

@@ -14,26 +14,9 @@ import (
 // (someone should still look in); the ladder goes on until someone takes it.
 func (r *Runner) DeviceCancelled(ctx context.Context, a alerting.Alert, at time.Time) error {
 	ctx = context.WithoutCancel(ctx)
-	paged, err := r.o.Store.Attempts(ctx, a.ID)
+	people, notices, err := r.notices(ctx, a, notify.PurposeCancelled, func(alerting.Person) bool { return false })
 	if err != nil {
 		return err
-	}
-	people := map[string]alerting.Person{}
-	var notices []alerting.Attempt
-	seen := map[string]bool{}
-	for _, att := range paged {
-		key := att.PersonID + "/" + att.Channel
-		if att.Purpose != string(notify.PurposePage) || !told[att.Status] || seen[key] {
-			continue
-		}
-		seen[key] = true
-		p, ok, err := r.o.Directory.Person(ctx, att.PersonID)
-		if err != nil || !ok {
-			continue
-		}
-		people[p.ID] = p
-		notices = append(notices, alerting.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel,
-			Purpose: string(notify.PurposeCancelled)})
 	}
 	if len(notices) == 0 {
 		return nil
