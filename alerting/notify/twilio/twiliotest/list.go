@@ -42,13 +42,7 @@ func (a *API) HoldAnswers() (release func()) {
 // Twilio's paging fields (next_page_uri is null on the last page). The fake sends
 // every message at once, so each has its date_sent and status "sent".
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != a.accountSID || pass != a.authToken {
-		WriteError(w, http.StatusUnauthorized, 20003, "Authenticate")
-		return
-	}
-	if r.PathValue("sid") != a.accountSID {
-		WriteError(w, http.StatusNotFound, 20404, "The requested resource was not found")
+	if !a.authorized(w, r) {
 		return
 	}
 	q := r.URL.Query()

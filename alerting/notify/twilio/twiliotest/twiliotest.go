@@ -82,14 +82,23 @@ func (a *API) Messages() []Message {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
-func (a *API) createMessage(w http.ResponseWriter, r *http.Request) {
+// authorized answers as Twilio does a request without the account's credentials
+// (401) or for another account (404), and reports whether the request may go on.
+func (a *API) authorized(w http.ResponseWriter, r *http.Request) bool {
 	user, pass, ok := r.BasicAuth()
 	if !ok || user != a.accountSID || pass != a.authToken {
 		WriteError(w, http.StatusUnauthorized, 20003, "Authenticate")
-		return
+		return false
 	}
 	if r.PathValue("sid") != a.accountSID {
 		WriteError(w, http.StatusNotFound, 20404, "The requested resource was not found")
+		return false
+	}
+	return true
+}
+
+func (a *API) createMessage(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(w, r) {
 		return
 	}
 	if err := r.ParseForm(); err != nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
