@@ -37,10 +37,10 @@ func (r *Runner) Ack(ctx context.Context, id int64, p alerting.Person, channel s
 // told are the statuses of a page whose person has been, or is being, paged.
 var told = map[string]bool{"queued": true, "sent": true, "delivered": true}
 
-// notices are the attempts of a notice of purpose to everyone paged about a (a page
-// still being sent counts: its person is about to be asked to go), once per person
-// and channel, on the channels they were paged on, but for those skip leaves out;
-// not yet recorded. people has their details by id.
+// notices records the attempts of a notice of purpose to everyone paged about a (a
+// page still being sent counts: its person is about to be asked to go), once per
+// person and channel, on the channels they were paged on, but for those skip leaves
+// out; none when nobody is left. people has their details by id.
 func (r *Runner) notices(ctx context.Context, a alerting.Alert, purpose notify.Purpose,
 	skip func(alerting.Person) bool) (map[string]alerting.Person, []alerting.Attempt, error) {
 	paged, err := r.o.Store.Attempts(ctx, a.ID)
@@ -63,7 +63,11 @@ func (r *Runner) notices(ctx context.Context, a alerting.Alert, purpose notify.P
 		people[p.ID] = p
 		notices = append(notices, alerting.Attempt{Step: -1, PersonID: p.ID, Channel: att.Channel, Purpose: string(purpose)})
 	}
-	return people, notices, nil
+	if len(notices) == 0 {
+		return people, nil, nil
+	}
+	notices, err = r.o.Store.AddAttempts(ctx, a.ID, r.o.Now(), notices)
+	return people, notices, err
 }
 
 // tellTaken sends a 'taken by' notice to every other person paged about a, on the
@@ -74,14 +78,7 @@ func (r *Runner) tellTaken(ctx context.Context, a alerting.Alert, by alerting.Pe
 	people, notices, err := r.notices(ctx, a, notify.PurposeTaken, func(p alerting.Person) bool {
 		return p.ID == by.ID || by.Phone != "" && p.Phone == by.Phone
 	})
-	if err != nil {
-		return err
-	}
-	if len(notices) == 0 {
-		return nil
-	}
-	notices, err = r.o.Store.AddAttempts(ctx, a.ID, r.o.Now(), notices)
-	if err != nil {
+	if err != nil || len(notices) == 0 {
 		return err
 	}
 	m, err := r.message(ctx, a)

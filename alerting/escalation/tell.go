@@ -15,14 +15,7 @@ import (
 func (r *Runner) DeviceCancelled(ctx context.Context, a alerting.Alert, at time.Time) error {
 	ctx = context.WithoutCancel(ctx)
 	people, notices, err := r.notices(ctx, a, notify.PurposeCancelled, func(alerting.Person) bool { return false })
-	if err != nil {
-		return err
-	}
-	if len(notices) == 0 {
-		return nil
-	}
-	notices, err = r.o.Store.AddAttempts(ctx, a.ID, r.o.Now(), notices)
-	if err != nil {
+	if err != nil || len(notices) == 0 {
 		return err
 	}
 	r.log.Info("device cancelled after paging; telling those paged", "alert", a.Code, "notices", len(notices))
