@@ -175,3 +175,21 @@ func twiml(w http.ResponseWriter, msg string) {
 	b.WriteString("</Response>")
 	w.Write([]byte(b.String())) //nolint:errcheck // the client went away
 }
+
+// Chain offers an SMS to each Inbound in turn; the first that takes it answers it.
+// An error stops the chain, so that Twilio's retry offers the message again.
+type Chain []Inbound
+
+// HandleSMS implements Inbound.
+func (c Chain) HandleSMS(ctx context.Context, from, body string) (string, bool, error) {
+	for _, in := range c {
+		if in == nil {
+			continue
+		}
+		reply, taken, err := in.HandleSMS(ctx, from, body)
+		if err != nil || taken {
+			return reply, taken, err
+		}
+	}
+	return "", false, nil
+}

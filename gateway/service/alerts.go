@@ -94,7 +94,7 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
-		Inbound: g.visits, Logger: g.log, Now: g.now})
+		Inbound: g.inbound(), Logger: g.log, Now: g.now})
 	return g.buildConsole(dir, links, pol)
 }
 
@@ -192,4 +192,10 @@ func (g *Gateway) restoreConditions(st *asqlite.Store) error {
 		g.log.Info("alert conditions restored", "devices", n)
 	}
 	return nil
+}
+
+// inbound is the chain of handlers an SMS that is not a reply to an alert goes
+// through, in order: the first that takes it answers it.
+func (g *Gateway) inbound() api.Chain {
+	return api.Chain{g.visits}
 }
