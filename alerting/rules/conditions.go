@@ -225,7 +225,8 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 		if !d.stale {
 			w.due = d.due(now, t)
 		}
-		if !d.silent && t.OfflineHeartbeats > 0 && now.Sub(d.lastSeen) > time.Duration(t.OfflineHeartbeats)*d.heartbeat {
+		if !d.silent && t.OfflineHeartbeats > 0 && now.Sub(d.lastSeen) > time.Duration(t.OfflineHeartbeats)*d.heartbeat &&
+			!e.o.NoHeartbeat(d.obs.Device) {
 			d.silent, w.silent = true, true
 		}
 		if len(w.due) > 0 || w.silent {

@@ -72,3 +72,27 @@ func TestDerivedConditions(t *testing.T) {
 		})
 	}
 }
+
+// An elder's own phone sends no heartbeats: after its SOS by SMS it stays silent and
+// must never be declared offline, while a device of the same home still is.
+func TestNoHeartbeatDeviceNeverOffline(t *testing.T) {
+	for _, c := range []struct {
+		device      string
+		wantOffline bool
+	}{{"hj-0002-phone", false}, {"hj-0002-bed", true}} {
+		st := openStore(t)
+		e := New(Options{Store: st, NoHeartbeat: func(d string) bool { return d == "hj-0002-phone" }})
+		ctx := context.Background()
+		if err := e.Observe(ctx, alerting.Observation{Device: c.device, Place: place, At: t0, Received: t0,
+			Reading: bed(false, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Tick(ctx, t0.Add(16*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := st.OpenAlert(ctx, place.Home, alerting.KindDeviceOffline)
+		if got := err == nil; got != c.wantOffline {
+			t.Errorf("%s: offline alert open = %v, want %v", c.device, got, c.wantOffline)
+		}
+	}
+}

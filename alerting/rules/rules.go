@@ -70,7 +70,10 @@ type Options struct {
 	// CancelledAfterPaging is told about a device cancel that came after the pages
 	// went out (recorded; the alert stays open), so those paged can be told.
 	CancelledAfterPaging func(a alerting.Alert, at time.Time)
-	Logger               *slog.Logger
+	// NoHeartbeat, when set, names the devices that send no heartbeats (an elder's
+	// own phone, which only sends SMS): they are never declared offline.
+	NoHeartbeat func(device string) bool
+	Logger      *slog.Logger
 }
 
 // Engine applies the rules.
@@ -91,6 +94,9 @@ func New(o Options) *Engine {
 	}
 	if o.Raised == nil {
 		o.Raised = func(alerting.Alert) {}
+	}
+	if o.NoHeartbeat == nil {
+		o.NoHeartbeat = func(string) bool { return false }
 	}
 	return &Engine{o: o, log: o.Logger.With("component", "rules")}
 }

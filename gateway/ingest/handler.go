@@ -7,6 +7,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -148,6 +149,38 @@ func (h *Handler) Handle(ctx context.Context, msgs []Message) error {
 // failing HandleAsync waits, so a caller that feeds it from the MQTT reader makes the
 // broker queue instead of the gateway buffering without bound.
 func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(error)) error {
+	return h.handleAsync(ctx, msgs, done, nil)
+}
+
+// ErrNotStored is returned (wrapped, with the reason) by Offer for a message that was
+// rejected: it is in the dead-letter log, not in the spool.
+var ErrNotStored = errors.New("ingest: message rejected")
+
+// Offer takes in one message that did not come from the broker (an SOS sent by SMS)
+// and waits until it is durably in the spool, or a duplicate. A message rejected
+// (unknown device, bad payload) is in the dead-letter log and Offer returns an error
+// wrapping ErrNotStored, so that its sender is never told it got through.
+func (h *Handler) Offer(ctx context.Context, m Message) error {
+	var rejected bool
+	errc := make(chan error, 1)
+	err := h.handleAsync(ctx, []Message{m}, func(err error) { errc <- err }, func(rs []result) {
+		rejected = len(rs) != 1 || rs[0].result == resultRejected
+	})
+	if err != nil {
+		return err
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	if rejected {
+		return fmt.Errorf("%w (see the dead-letter log)", ErrNotStored)
+	}
+	return nil
+}
+
+// handleAsync is HandleAsync; seen, when set, is shown the results of the checks
+// before anything is handed off.
+func (h *Handler) handleAsync(ctx context.Context, msgs []Message, done func(error), seen func([]result)) error {
 	scratch := scratches.get()
 	// keys and results live on in finish, after this returns.
 	out := outcomes.get()
@@ -155,6 +188,9 @@ func (h *Handler) HandleAsync(ctx context.Context, msgs []Message, done func(err
 		keys: out.keys[:0], results: out.results[:0]}
 	for i := range msgs {
 		h.take(&b, &msgs[i])
+	}
+	if seen != nil {
+		seen(b.results)
 	}
 	defer scratch.put(&b)
 	fail := func() {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -46,7 +47,11 @@ func Devices(ctx context.Context, reg *registry.Store, o Options) ([]Issued, err
 	}
 	known := make(map[string]string, len(devs))
 	for _, d := range devs {
-		known[d.ID] = ""
+		if !d.SMSOnly() { // an elder's own phone sends SMS, never MQTT
+			known[d.ID] = ""
+		} else if slices.Contains(o.IDs, d.ID) {
+			return nil, fmt.Errorf("%s is an elder's own phone (sms_phone): it sends SMS and needs no MQTT credentials", d.ID)
+		}
 	}
 	return issue(ctx, reg, registry.PrincipalDevice, known, o)
 }
@@ -192,7 +197,7 @@ func BrokerUsers(ctx context.Context, reg *registry.Store, gatewayUser, gatewayP
 	}
 	registered := make(map[string]bool, len(devs))
 	for _, d := range devs {
-		registered[d.ID] = true
+		registered[d.ID] = !d.SMSOnly()
 	}
 	out := []brokerauth.Principal{{Kind: brokerauth.Gateway, ID: gatewayUser, Hash: credential.Hash(gatewayPassword)}}
 	for _, c := range creds {

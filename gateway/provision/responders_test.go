@@ -60,9 +60,10 @@ func downgrade(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// Undo migrations 4 (responders), 5 (care columns of homes) and 6 (positions,
-	// homes.mobile).
-	if _, err := db.Exec(`DROP TABLE responders; ALTER TABLE homes DROP COLUMN care_group;
+	// Undo migrations 4 (responders), 5 (care columns of homes), 6 (positions,
+	// homes.mobile) and 7 (devices.phone).
+	if _, err := db.Exec(`DROP INDEX devices_phone; ALTER TABLE devices DROP COLUMN phone;
+		DROP TABLE responders; ALTER TABLE homes DROP COLUMN care_group;
 		ALTER TABLE homes DROP COLUMN visit_days; ALTER TABLE homes DROP COLUMN round_days;
 		DROP TABLE positions; ALTER TABLE homes DROP COLUMN mobile;
 		PRAGMA user_version = 3`); err != nil {

@@ -61,7 +61,7 @@ func TestImportRowChecks(t *testing.T) {
 			want: []string{`line 4: device_id: "qm-1" is also on line 2`}},
 		{name: "duplicate of a bad row", rows: "且末县,且末镇,A村,H-1,,,,,qm-1,tv,,,,,\n" +
 			"且末县,且末镇,A村,H-1,,,,,qm-1,sos_pendant,,,,,\n",
-			want: []string{`line 2: device_kind: unknown device kind "tv"; want sos_pendant, fall_sensor, bed_sensor, smoke_detector, gas_detector or water_sensor`,
+			want: []string{`line 2: device_kind: unknown device kind "tv"; want sos_pendant, fall_sensor, bed_sensor, smoke_detector, gas_detector, water_sensor or sms_phone`,
 				`line 3: device_id: "qm-1" is also on line 2`}},
 		{name: "home in another county", rows: "且末县,且末镇,A村,H-1,,,,,qm-1,sos_pendant,,,,,\n" +
 			"若羌县,且末镇,A村,H-1,,,,,qm-2,sos_pendant,,,,,\n",

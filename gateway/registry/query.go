@@ -16,13 +16,13 @@ type querier interface {
 
 // deviceSelect selects the columns scanDevice reads.
 const deviceSelect = `SELECT d.id, d.kind, d.heartbeat_s, h.county, h.township, h.village, h.id,
-	coalesce(h.lat, 0), coalesce(h.lon, 0), h.mobile FROM devices d JOIN homes h ON h.id = d.home`
+	coalesce(h.lat, 0), coalesce(h.lon, 0), h.mobile, d.phone FROM devices d JOIN homes h ON h.id = d.home`
 
 // scanDevice scans one row of deviceSelect.
 func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var d Device
 	p := &d.Place
-	err := row.Scan(&d.ID, &d.Kind, &d.HeartbeatS, &p.County, &p.Township, &p.Village, &p.Home, &d.Lat, &d.Lon, &d.Mobile)
+	err := row.Scan(&d.ID, &d.Kind, &d.HeartbeatS, &p.County, &p.Township, &p.Village, &p.Home, &d.Lat, &d.Lon, &d.Mobile, &d.Phone)
 	return d, err
 }
 
@@ -34,6 +34,22 @@ func (s *Store) Device(ctx context.Context, id string) (Device, error) {
 	}
 	if err != nil {
 		return Device{}, fmt.Errorf("registry: device %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// DeviceByPhone returns the sms_phone device whose own number is phone (normalised),
+// or an error wrapping ErrNotFound. The ledger lets a number be one device's only.
+func (s *Store) DeviceByPhone(ctx context.Context, phone string) (Device, error) {
+	if phone == "" {
+		return Device{}, fmt.Errorf("device by phone: %w", ErrNotFound)
+	}
+	d, err := scanDevice(s.db.QueryRowContext(ctx, deviceSelect+` WHERE d.phone = ? ORDER BY d.id LIMIT 1`, phone))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Device{}, fmt.Errorf("device by phone: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Device{}, fmt.Errorf("registry: device by phone: %w", err)
 	}
 	return d, nil
 }

@@ -9,9 +9,11 @@
 package registry
 
 import (
-	"carebed/alerting"
 	"errors"
 	"strconv"
+
+	"carebed/alerting"
+	"carebed/gateway/registry/internal/ledger"
 )
 
 // ErrNotFound is returned (wrapped) when a device, home or township is not in the registry.
@@ -47,7 +49,14 @@ type Device struct {
 	Lat, Lon   float64
 	// Mobile: the device's home moves with its herds (ledger column 流动/游牧).
 	Mobile bool
+	// Phone is an sms_phone's own number (ledger column device_phone); personal data.
+	Phone string
 }
+
+// SMSOnly reports whether d is an elder's own phone (sms_phone): it never connects
+// by MQTT, holds no broker credentials, sends no heartbeats and is never offline;
+// an SMS from its Phone asking for help raises its SOS.
+func (d Device) SMSOnly() bool { return d.Kind == ledger.KindSMSPhone }
 
 // Person is someone to reach for a home. Role is one of the Role constants; Phone is
 // normalised (+86XXXXXXXXXXX or E.164). Name is personal data, as is Phone; family

@@ -144,6 +144,9 @@ CREATE TABLE positions (
 	fix_ms      INTEGER NOT NULL,
 	received_ms INTEGER NOT NULL
 ) STRICT;
+`, `
+ALTER TABLE devices ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+CREATE INDEX devices_phone ON devices(phone) WHERE phone <> '';
 `}
 
 // migrate applies the migrations the database has not had yet, each in its own

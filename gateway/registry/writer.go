@@ -44,10 +44,10 @@ var writerSQL = [numStatements]string{
 		mobile = excluded.mobile`,
 	stDelContacts: `DELETE FROM contacts WHERE home = ?`,
 	stPutContact:  `INSERT INTO contacts(home, pos, role, name, phone) VALUES (?, ?, ?, ?, ?)`,
-	stDevice:      `SELECT kind, heartbeat_s, home FROM devices WHERE id = ?`,
-	stPutDevice: `INSERT INTO devices(id, home, kind, heartbeat_s) VALUES (?, ?, ?, ?)
+	stDevice:      `SELECT kind, heartbeat_s, home, phone FROM devices WHERE id = ?`,
+	stPutDevice: `INSERT INTO devices(id, home, kind, heartbeat_s, phone) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET home = excluded.home, kind = excluded.kind,
-		heartbeat_s = excluded.heartbeat_s`,
+		heartbeat_s = excluded.heartbeat_s, phone = excluded.phone`,
 }
 
 // writer reads and writes the registry inside one import transaction through
@@ -175,7 +175,7 @@ func (w *writer) putHome(ctx context.Context, h *ledger.Home) error {
 // device reads a stored device.
 func (w *writer) device(ctx context.Context, id string) (ledger.Device, bool, error) {
 	d := ledger.Device{ID: id}
-	err := w.st[stDevice].QueryRowContext(ctx, id).Scan(&d.Kind, &d.HeartbeatS, &d.Home)
+	err := w.st[stDevice].QueryRowContext(ctx, id).Scan(&d.Kind, &d.HeartbeatS, &d.Home, &d.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, false, nil
 	}
@@ -187,7 +187,7 @@ func (w *writer) device(ctx context.Context, id string) (ledger.Device, bool, er
 
 // putDevice stores a device.
 func (w *writer) putDevice(ctx context.Context, d *ledger.Device) error {
-	return w.exec(ctx, stPutDevice, d.ID, d.Home, d.Kind, d.HeartbeatS)
+	return w.exec(ctx, stPutDevice, d.ID, d.Home, d.Kind, d.HeartbeatS, d.Phone)
 }
 
 // contacts returns a home's people in paging order: visitor, doctor, family. A person

@@ -24,7 +24,9 @@ import (
 	"carebed/gateway/console"
 	"carebed/gateway/directory"
 	"carebed/gateway/influxread"
+	"carebed/gateway/ingest"
 	"carebed/gateway/outbound"
+	"carebed/gateway/smssos"
 )
 
 // buildAlerting opens the alert store and wires the rules, the escalation runner,
@@ -74,6 +76,7 @@ func (g *Gateway) buildAlerting() error {
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
+		NoHeartbeat: g.devices.SMSOnly,
 		CancelledAfterPaging: func(a alerting.Alert, at time.Time) {
 			if err := g.runner.DeviceCancelled(context.Background(), a, at); err != nil {
 				g.log.Error("telling those paged of a device cancel", "alert", a.Code, "err", err)
@@ -197,5 +200,13 @@ func (g *Gateway) restoreConditions(st *asqlite.Store) error {
 // inbound is the chain of handlers an SMS that is not a reply to an alert goes
 // through, in order: the first that takes it answers it.
 func (g *Gateway) inbound() api.Chain {
-	return api.Chain{g.visits}
+	sos := smssos.New(smssos.Options{Phones: g.reg, Intake: offer(func(ctx context.Context, m ingest.Message) error {
+		return g.handler.Offer(ctx, m) // built after the alerting, before HTTP listens
+	}), Registerer: g.o.Registry, Logger: g.log, Now: g.now})
+	return api.Chain{sos, g.visits}
 }
+
+// offer is a func as a smssos.Intake.
+type offer func(ctx context.Context, m ingest.Message) error
+
+func (f offer) Offer(ctx context.Context, m ingest.Message) error { return f(ctx, m) }

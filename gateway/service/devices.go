@@ -13,6 +13,13 @@ import (
 type deviceTable struct {
 	m      atomic.Pointer[map[string]points.Tags]
 	mobile atomic.Pointer[map[string]bool] // homes the ledger marks mobile
+	phones atomic.Pointer[map[string]bool] // elders' own phones (sms_phone)
+}
+
+// SMSOnly reports whether device is an elder's own phone, which sends no heartbeats.
+func (t *deviceTable) SMSOnly(device string) bool {
+	m := t.phones.Load()
+	return m != nil && (*m)[device]
 }
 
 // Mobile reports whether the ledger marks home mobile (流动/游牧).
@@ -38,8 +45,11 @@ func (t *deviceTable) load(ctx context.Context, reg *registry.Store) (int, error
 		return 0, err
 	}
 	m := make(map[string]points.Tags, len(devs))
-	mobile := make(map[string]bool)
+	mobile, phones := make(map[string]bool), make(map[string]bool)
 	for _, d := range devs {
+		if d.SMSOnly() {
+			phones[d.ID] = true
+		}
 		m[d.ID] = points.Tags{County: d.Place.County, Township: d.Place.Township,
 			Village: d.Place.Village, Home: d.Place.Home, Device: d.ID, Kind: d.Kind}
 		if d.Mobile {
@@ -48,5 +58,6 @@ func (t *deviceTable) load(ctx context.Context, reg *registry.Store) (int, error
 	}
 	t.m.Store(&m)
 	t.mobile.Store(&mobile)
+	t.phones.Store(&phones)
 	return len(m), nil
 }

@@ -31,6 +31,7 @@ const (
 	colVisitDays
 	colRoundDays
 	colMobile
+	colDevicePhone
 	numColumns
 )
 
@@ -39,6 +40,7 @@ var columnNames = [numColumns]string{
 	"county", "township", "village", "home_id", "elder_name", "address", "lat", "lon",
 	"device_id", "device_kind", "visitor_name", "visitor_phone", "doctor_name",
 	"doctor_phone", "family_phone", "clinic_phone", "heartbeat_s", "care_group", "visit_days", "round_days", "mobile",
+	"device_phone",
 }
 
 // columnNamesZH are the Chinese header names accepted for the same columns.
@@ -46,6 +48,7 @@ var columnNamesZH = [numColumns]string{
 	"县", "乡镇", "村", "户编号", "老人姓名", "地址", "纬度", "经度",
 	"设备编号", "设备类型", "探访员", "探访员电话", "村医",
 	"村医电话", "家属电话", "卫生院电话", "心跳间隔", "照护类别", "探访周期", "巡诊周期", "流动",
+	"设备电话",
 }
 
 // mobileAliasZH is a second Chinese header for the mobile column.

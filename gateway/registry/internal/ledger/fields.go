@@ -23,7 +23,8 @@ var kindAliases = map[string]string{
 	KindGasDetector: KindGasDetector, "燃气报警器": KindGasDetector, "燃气探测器": KindGasDetector,
 	"可燃气体报警器":       KindGasDetector,
 	KindWaterSensor: KindWaterSensor, "水浸传感器": KindWaterSensor, "水浸报警器": KindWaterSensor,
-	"漏水传感器": KindWaterSensor,
+	"漏水传感器":      KindWaterSensor,
+	KindSMSPhone: KindSMSPhone, "手机": KindSMSPhone, "老人手机": KindSMSPhone, "短信手机": KindSMSPhone,
 }
 
 // parseKind returns the device kind a ledger cell names.
@@ -32,7 +33,7 @@ func parseKind(cell string) (string, error) {
 		return k, nil
 	}
 	return "", errors.New("unknown device kind " + strconv.Quote(cell) +
-		"; want sos_pendant, fall_sensor, bed_sensor, smoke_detector, gas_detector or water_sensor")
+		"; want sos_pendant, fall_sensor, bed_sensor, smoke_detector, gas_detector, water_sensor or sms_phone")
 }
 
 // parseCoord parses a latitude or longitude cell that must lie within ±limit degrees.

@@ -21,6 +21,9 @@ const (
 	KindSmokeDetector = "smoke_detector"
 	KindGasDetector   = "gas_detector"
 	KindWaterSensor   = "water_sensor"
+	// KindSMSPhone is an elder's own (feature) phone: it never connects by MQTT; an
+	// SMS from its number (device_phone) asking for help raises an SOS.
+	KindSMSPhone = "sms_phone"
 )
 
 // DefaultHeartbeatS is the heartbeat interval, in seconds, of a row that gives none.
@@ -52,6 +55,8 @@ type Device struct {
 	ID, Kind   string
 	HeartbeatS int
 	Home       string
+	// Phone is an sms_phone's own number (device_phone), normalised; "" for other kinds.
+	Phone string
 }
 
 // Row is one good row: its device, and the township clinic phone it gives ("" for
@@ -88,6 +93,7 @@ type Ledger struct {
 	homes    map[string]*homeState
 	clinics  map[[2]string]clinicState
 	firstDev map[string]int // device id -> first line it is on
+	firstTel map[string]int // sms_phone number -> first line it is on
 }
 
 // Home returns the home with the given id, or nil.
@@ -110,7 +116,7 @@ func Read(r io.Reader) (*Ledger, error) {
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
-	l := &Ledger{homes: map[string]*homeState{}, clinics: map[[2]string]clinicState{}, firstDev: map[string]int{}}
+	l := &Ledger{homes: map[string]*homeState{}, clinics: map[[2]string]clinicState{}, firstDev: map[string]int{}, firstTel: map[string]int{}}
 	h, err := l.readHeader(cr)
 	if err != nil || l.BadHeader {
 		return l, err
@@ -191,6 +197,9 @@ func (l *Ledger) addRow(line int, rec []string, h *header) *Error {
 		return e
 	}
 	if e := l.checkClinic(&row); e != nil {
+		return e
+	}
+	if e := l.checkDevicePhone(&row); e != nil {
 		return e
 	}
 	l.keep(&row)

@@ -31,6 +31,46 @@ func (l *Ledger) checkDuplicate(line int, id string) *Error {
 	return nil
 }
 
+// checkDevicePhone reports an sms_phone number already on an earlier good row, and
+// a number that is both an elder's own phone and a responder's (visitor, doctor or
+// family) in this ledger, in either order: a "1" from it would be both an SOS and an
+// acknowledgement.
+func (l *Ledger) checkDevicePhone(row *parsedRow) *Error {
+	h := &row.home
+	for _, c := range []struct {
+		col    column
+		phones []string
+	}{{colVisitorPhone, []string{h.VisitorPhone}}, {colDoctorPhone, []string{h.DoctorPhone}}, {colFamilyPhone, h.Family}} {
+		for _, tel := range c.phones {
+			if first, ok := l.firstTel[tel]; ok && tel != "" {
+				return rowError(row.line, c.col, "is the elder's own phone (sms_phone) on line "+
+					strconv.Itoa(first)+"; an elder's own phone cannot be a responder's")
+			}
+		}
+	}
+	tel := row.device.Phone
+	if tel == "" {
+		return nil
+	}
+	if first, ok := l.firstTel[tel]; ok {
+		return rowError(row.line, colDevicePhone, "the same phone is on line "+strconv.Itoa(first))
+	}
+	for _, other := range append(slices.Clip(l.Homes), h) {
+		if slices.Contains(contactPhones(other), tel) {
+			return rowError(row.line, colDevicePhone, "is also a visitor's, doctor's or family phone of home "+other.ID+
+				"; an elder's own phone cannot be a responder's")
+		}
+	}
+	l.firstTel[tel] = row.line
+	return nil
+}
+
+// contactPhones lists the phones of h's responders.
+func contactPhones(h *Home) []string {
+	out := append([]string{h.VisitorPhone, h.DoctorPhone}, h.Family...)
+	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
+}
+
 // checkClinic reports a township clinic phone that differs from an earlier row's.
 func (l *Ledger) checkClinic(row *parsedRow) *Error {
 	prev, ok := l.clinics[[2]string{row.home.County, row.home.Township}]

@@ -89,6 +89,26 @@ func (r *parsedRow) parseDevice(cells *[numColumns]string) *Error {
 	r.home.County, r.home.Township, r.home.Village = cells[colCounty], cells[colTownship], cells[colVillage]
 	r.home.ID = cells[colHome]
 	r.device = Device{ID: id, Kind: kind, HeartbeatS: hb, Home: cells[colHome]}
+	return r.parseDevicePhone(cells)
+}
+
+// parseDevicePhone fills an sms_phone's own number, which it must have; no other
+// kind takes one.
+func (r *parsedRow) parseDevicePhone(cells *[numColumns]string) *Error {
+	cell := cells[colDevicePhone]
+	switch {
+	case r.device.Kind != KindSMSPhone && cell != "":
+		return rowError(r.line, colDevicePhone, "only an sms_phone (手机) row takes a phone number")
+	case r.device.Kind != KindSMSPhone:
+		return nil
+	case cell == "":
+		return rowError(r.line, colDevicePhone, "is empty; an sms_phone (手机) row needs the phone's own number")
+	}
+	v, err := normalizePhone(cell)
+	if err != nil {
+		return rowError(r.line, colDevicePhone, err.Error())
+	}
+	r.device.Phone = v
 	return nil
 }
 
