@@ -30,10 +30,10 @@ func TestParsePosition(t *testing.T) {
 		{"-33.86,151.21", true, -33.86, 151.21, 557},
 		{"1", false, 0, 0, 0},
 		{"救命", false, 0, 0, 0},
-		{"SOS 42,83", false, 0, 0, 0},          // no decimal point: not a position
-		{"0.0,0.0", false, 0, 0, 0},            // what receivers say before a fix
-		{"95.1,83.7", false, 0, 0, 0},          // latitude out of range
-		{"42.87,183.71", false, 0, 0, 0},       // longitude out of range
+		{"SOS 42,83", false, 0, 0, 0},    // no decimal point: not a position
+		{"0.0,0.0", false, 0, 0, 0},      // what receivers say before a fix
+		{"95.1,83.7", false, 0, 0, 0},    // latitude out of range
+		{"42.87,183.71", false, 0, 0, 0}, // longitude out of range
 	}
 	for _, c := range cases {
 		f, ok := ParsePosition(c.body)
