@@ -42,6 +42,19 @@ type Policy interface {
 	ReleaseAt(township string, sev alerting.Severity, t time.Time) time.Time
 	Render(purpose string, m policy.Message) (string, error)
 	Limits() policy.Limits
+	Nearby() policy.Nearby
+}
+
+// Nearby finds the responders near an SOS or fall device that is far from home (a
+// herder on a summer pasture): the gateway's last known positions and the registry.
+type Nearby interface {
+	// Nearest returns up to n people (village doctors and visitors) nearest to
+	// where a's device is, none of a's home's own, nearest first; none when the
+	// device's last fix is within beyondKM of home, too old, or unknown.
+	Nearest(ctx context.Context, a alerting.Alert, beyondKM float64, n int) ([]alerting.Person, error)
+	// From says how far and which way a's device is from p ("8.5 公里 西北") when p
+	// is not one of a's home's own people; ok false when p is.
+	From(ctx context.Context, a alerting.Alert, p alerting.Person) (near string, ok bool)
 }
 
 // Feedback tells the device that raised an alert that help is coming.
@@ -63,7 +76,10 @@ type Options struct {
 	Link func(ctx context.Context, a alerting.Alert, p alerting.Person) (string, error)
 	// Where, when set, says where an SOS or fall alert's device is when it is away
 	// from home (policy.Message.Where); "" at home or when nobody knows.
-	Where    func(ctx context.Context, a alerting.Alert) string
+	Where func(ctx context.Context, a alerting.Alert) string
+	// Nearby, when set, adds the responders nearest to an SOS or fall device far
+	// from home to the ladder's first step (policy.Nearby).
+	Nearby   Nearby
 	Metrics  *Metrics
 	Logger   *slog.Logger
 	Now      func() time.Time

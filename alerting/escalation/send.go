@@ -90,7 +90,9 @@ func (r *Runner) pageText(ctx context.Context, a alerting.Alert, att alerting.At
 		return r.o.Policy.Render(policy.PurposeFamily, m)
 	}
 	purpose := policy.PurposePage
-	if att.Step > 0 {
+	if near, ok := r.near(ctx, a, p); ok {
+		purpose, m.Near = policy.PurposeNearby, near
+	} else if att.Step > 0 {
 		purpose = policy.PurposeEscalated
 		m.Minutes = max(1, int(r.o.Now().Sub(a.OpenedAt).Round(time.Minute).Minutes()))
 	}
@@ -98,6 +100,15 @@ func (r *Runner) pageText(ctx context.Context, a alerting.Alert, att alerting.At
 		return r.o.Policy.Render(purpose, m)
 	}
 	return r.withLink(ctx, a, p, purpose, m)
+}
+
+// near says how far a's device is from p when p was paged as one near it.
+func (r *Runner) near(ctx context.Context, a alerting.Alert, p alerting.Person) (string, bool) {
+	if r.o.Nearby == nil || (a.Kind != alerting.KindSOS && a.Kind != alerting.KindFall) ||
+		(p.Role != alerting.ReceiverVillageDoctor && p.Role != alerting.ReceiverVillageVisitor) {
+		return "", false
+	}
+	return r.o.Nearby.From(ctx, a, p)
 }
 
 // withLink renders m with p's one-tap link when the text still fits one SMS segment;

@@ -45,6 +45,11 @@ func (r *Runner) step(ctx context.Context, d alerting.Due, now time.Time) error 
 			empty = append(empty, e)
 			ps, stepAtts = e.people, e.atts
 		}
+		if i == 0 {
+			near := r.nearby(ctx, a, ps)
+			ps = append(ps, near...)
+			stepAtts = append(stepAtts, attemptsFor(i, near, st.Channels, notify.PurposePage)...)
+		}
 		for _, p := range ps {
 			people[p.ID] = p
 		}
@@ -79,6 +84,36 @@ func (r *Runner) nextAt(a alerting.Alert, l policy.Ladder, i int, now time.Time)
 		return now
 	}
 	return at
+}
+
+// nearby is who near an SOS or fall device far from home the first step also pages
+// (Options.Nearby): people with a phone none of the home's own people (paged) has.
+// A failure to find them is logged and the ladder goes on without them.
+func (r *Runner) nearby(ctx context.Context, a alerting.Alert, paged []alerting.Person) []alerting.Person {
+	cfg := r.o.Policy.Nearby()
+	if r.o.Nearby == nil || cfg.Count == 0 || (a.Kind != alerting.KindSOS && a.Kind != alerting.KindFall) {
+		return nil
+	}
+	near, err := r.o.Nearby.Nearest(ctx, a, cfg.BeyondKM, cfg.Count)
+	if err != nil {
+		r.log.Error("finding the responders near a device far from home; the ladder goes on without them", "alert", a.Code, "err", err)
+		return nil
+	}
+	phones := map[string]bool{}
+	for _, p := range paged {
+		phones[p.Phone] = true
+	}
+	var out []alerting.Person
+	for _, p := range near {
+		if p.Phone != "" && !phones[p.Phone] {
+			phones[p.Phone] = true
+			out = append(out, p)
+		}
+	}
+	if len(out) > 0 {
+		r.log.Info("the device is far from home; the nearest responders are paged too", "alert", a.Code, "nearby", len(out))
+	}
+	return out
 }
 
 // people resolves receivers, dropping duplicates (one person with two roles).

@@ -28,6 +28,7 @@ type fileConfig struct {
 	Homes        map[string]homeConfig   `yaml:"homes"`
 	Templates    templatesConfig         `yaml:"templates"`
 	Visits       visitsConfig            `yaml:"visits"`
+	Nearby       nearbyConfig            `yaml:"nearby"`
 }
 
 // townConfig overrides the rules, replaces ladders and adjusts quiet hours for one
@@ -72,6 +73,7 @@ type templatesConfig struct {
 	Family    *string `yaml:"family"`
 	Cancelled *string `yaml:"cancelled"`
 	HandOver  *string `yaml:"handover"`
+	Nearby    *string `yaml:"nearby"`
 }
 
 // Parse reads a YAML document whose top level is the alerting section (the keys rules,

@@ -19,11 +19,12 @@ const (
 	PurposeResolved  = "resolved"  // tell those involved that it is over
 	PurposeCancelled = "cancelled" // tell those paged that the device cancelled after paging
 	PurposeHandOver  = "handover"  // tell the new holder an alert was handed to them
+	PurposeNearby    = "nearby"    // ask a responder near a herder far from home to go
 )
 
 // purposes lists the templates in the order of the file.
 var purposes = []string{PurposePage, PurposeEscalated, PurposeFamily, PurposeTaken, PurposeResolved,
-	PurposeCancelled, PurposeHandOver}
+	PurposeCancelled, PurposeHandOver, PurposeNearby}
 
 // Message is the data a template sees. Every field is text ready to print.
 type Message struct {
@@ -55,6 +56,9 @@ type Message struct {
 	// with the fix's age when it is old; empty at home or without a recent fix. It
 	// makes the page two SMS: worth it to find a tent on a summer pasture.
 	Where string
+	// Near says how far and which way the elder's device is from the responder paged
+	// because they are near it (nearby), e.g. "8.5 公里 西北"; empty otherwise.
+	Near string
 }
 
 // defaultTemplates are Chinese SMS texts; 【...】 is the sender signature SMS gateways
@@ -66,6 +70,7 @@ var defaultTemplates = map[string]string{
 	PurposeTaken:     "【巴州家庭养老床位】{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}{{.KindZH}}：{{.By}}已接手{{if .ByPhone}}，电话{{.ByPhone}}{{end}}。",
 	PurposeResolved:  "【巴州家庭养老床位】{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}{{.KindZH}}已处理完{{if .By}}（{{.By}}）{{end}}。",
 	PurposeCancelled: "【巴州家庭养老床位】{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}的设备{{.Time}}按了取消。{{.KindZH}}警报仍开着，请打电话或上门看一眼。",
+	PurposeNearby:    "【巴州家庭养老床位】{{.KindZH}}：{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}在外，距您{{.Near}}，{{.Time}}。回复1或{{.Code}}表示您去{{if .Link}} {{.Link}}{{end}}{{if .Where}}。位置：{{.Where}}{{end}}",
 	PurposeHandOver:  "【巴州家庭养老床位】{{.By}}把{{.Village}}{{if .Elder}}{{.Elder}}{{else}}{{.Home}}{{end}}{{.KindZH}}交给您处理{{if .ByPhone}}，TA电话{{.ByPhone}}{{end}}{{if .Link}} {{.Link}}{{end}}",
 }
 
@@ -119,7 +124,8 @@ func buildTemplates(c templatesConfig) (map[string]*template.Template, map[strin
 		src[k] = v
 	}
 	for k, v := range map[string]*string{PurposePage: c.Page, PurposeTaken: c.Taken, PurposeResolved: c.Resolved,
-		PurposeEscalated: c.Escalated, PurposeFamily: c.Family, PurposeCancelled: c.Cancelled, PurposeHandOver: c.HandOver} {
+		PurposeEscalated: c.Escalated, PurposeFamily: c.Family, PurposeCancelled: c.Cancelled, PurposeHandOver: c.HandOver,
+		PurposeNearby: c.Nearby} {
 		if v != nil {
 			src[k] = *v
 		}

@@ -72,7 +72,7 @@ func TestRender(t *testing.T) {
 		})
 	}
 	if _, err := p.Render("reminder", Message{}); err == nil ||
-		err.Error() != `policy: unknown template "reminder" (page, escalated, family, taken, resolved, cancelled, handover)` {
+		err.Error() != `policy: unknown template "reminder" (page, escalated, family, taken, resolved, cancelled, handover, nearby)` {
 		t.Errorf("unknown purpose: %v", err)
 	}
 }
@@ -122,5 +122,44 @@ func TestTemplateTooLong(t *testing.T) {
 	_, err := Parse([]byte(`templates: {page: "{{range 100000}}{{$.Village}}{{end}}"}`))
 	if want := "alerting.templates.page: renders the sample alert to more than 4000 bytes"; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+// The page for a responder near a herder far from home says how far and which way;
+// with the position it is two segments, as every page with a position.
+func TestRenderNearby(t *testing.T) {
+	m := Message{Code: "K7M2", Kind: "sos", Village: "哈尔莫墩村", Home: "H-0012", Elder: "王奶奶", Time: "03:12", Near: "8.5 公里 西北"}
+	got, err := Default().Render(PurposeNearby, m)
+	want := "【巴州家庭养老床位】紧急呼叫：哈尔莫墩村王奶奶在外，距您8.5 公里 西北，03:12。回复1或K7M2表示您去"
+	if err != nil || got != want || Segments(got) != 1 {
+		t.Errorf("nearby page %q (%d segments), %v\nwant %q", got, Segments(got), err, want)
+	}
+	m.Where = "距哈尔莫墩村 23 公里 西北 https://uri.amap.com/marker?position=86.09000,42.89000"
+	if got, _ := Default().Render(PurposeNearby, m); Segments(got) != 2 || !strings.HasSuffix(got, "。位置："+m.Where) {
+		t.Errorf("nearby page with the position %q: %d segments", got, Segments(got))
+	}
+}
+
+func TestNearbyConfig(t *testing.T) {
+	for _, c := range []struct {
+		yaml, err string
+		want      Nearby
+	}{
+		{"", "", Nearby{BeyondKM: 5, Count: 2}},
+		{"nearby: {beyond_km: 10, count: 3}", "", Nearby{BeyondKM: 10, Count: 3}},
+		{"nearby: {count: 0}", "", Nearby{BeyondKM: 5, Count: 0}},
+		{"nearby: {beyond_km: 0}", "alerting.nearby.beyond_km: 0 is not 0.5 to 500 km", Nearby{}},
+		{"nearby: {count: 50}", "alerting.nearby.count: 50 is not 0 (none) to 10", Nearby{}},
+	} {
+		p, err := Parse([]byte(c.yaml + "\n"))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.yaml, err, c.err)
+			}
+			continue
+		}
+		if err != nil || p.Nearby() != c.want {
+			t.Errorf("%q: %+v, %v; want %+v", c.yaml, p.Nearby(), err, c.want)
+		}
 	}
 }

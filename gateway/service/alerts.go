@@ -26,6 +26,7 @@ import (
 	"carebed/gateway/influxread"
 	"carebed/gateway/ingest"
 	"carebed/gateway/outbound"
+	"carebed/gateway/position"
 	"carebed/gateway/smssos"
 )
 
@@ -72,7 +73,7 @@ func (g *Gateway) buildAlerting() error {
 		linkFor = links.Make
 	}
 	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
-		Notifiers: notifiers, Link: linkFor, Where: g.whereIs,
+		Notifiers: notifiers, Link: linkFor, Where: g.whereIs, Nearby: directory.Nearby{Dir: dir, Near: g.nearby},
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },
@@ -99,6 +100,11 @@ func (g *Gateway) buildAlerting() error {
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
 		Inbound: g.inbound(), Logger: g.log, Now: g.now})
 	return g.buildConsole(dir, links, pol)
+}
+
+// nearby lists the responders near a device far from its home (positions).
+func (g *Gateway) nearby(ctx context.Context, device string, beyond float64) ([]position.Near, error) {
+	return g.positions.Nearby(ctx, g.reg, device, beyond, g.now())
 }
 
 // whereIs says where an alert's device is when away from home, for its pages.

@@ -169,3 +169,38 @@ func TestPositionsRefusedByRealInflux(t *testing.T) {
 		t.Errorf("write to a server that is down (%v): drop %v; want a retry", err, drop)
 	}
 }
+
+// An SOS from a herder's pendant 180 km from her village (issue 17, item 3) also pages,
+// in the first step, the two responders nearest to where she is (the doctor and the
+// visitor of 巴西里克村, 10 km away), telling them how far and which way; the home's
+// own people get their usual pages; a nearby doctor's "1" takes the alert.
+func TestSOSFarFromHomePagesNearestResponders(t *testing.T) {
+	e := newAlertEnv(t)
+	e.importLedger("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
+		"和静县,巴音布鲁克镇,巴西里克村,H-0101,测试牧民甲,巴西里克村一组,42.95,84.20,hb-0101-bed,bed_sensor,测试探访员丙,13800000042,测试村医丙,13800000041,13900000043,13800000049\n")
+	r := e.start()
+	dev := publishClient(t, e.mq.URL, "hj-0002-sos")
+	now := time.Now().UnixMilli()
+	publish(t, dev, "carebed/v1/hj-0002-sos/event", protocol.EncodeEvent(protocol.Event{Seq: 1, TS: now, Type: protocol.EventSOS,
+		Fix: &protocol.Fix{Lat: 42.90, Lon: 84.10, AccM: 15, TS: now - 60_000}}))
+
+	far := e.waitSMS(t, "+8613800000041", 1, 15*time.Second)[0]
+	if !strings.Contains(far, "巴伦台村测试老人乙在外，距您9.9 公里 西南") || !strings.Contains(far, "uri.amap.com") {
+		t.Errorf("nearby doctor's page %q: want the distance from him and the map link", far)
+	}
+	e.waitSMS(t, "+8613800000042", 1, 10*time.Second)
+	own := e.waitSMS(t, doctorPhone, 1, 10*time.Second)[0]
+	if strings.Contains(own, "距您") || !strings.Contains(own, "距巴伦台村") {
+		t.Errorf("home doctor's page %q: want the usual page with the distance from the village", own)
+	}
+	if got := e.smsTo("+8613900000043"); len(got) != 0 {
+		t.Errorf("the other home's family was paged: %q", got)
+	}
+	if status, answer := e.postSMS(t, "", "+8613800000041", "1"); status != 200 || !strings.Contains(answer, "已确认") {
+		t.Errorf("nearby doctor's reply answered %d %q, want an acknowledgement", status, answer)
+	}
+	alerts, err := r.g.alerts.List(context.Background(), alerting.Filter{})
+	if err != nil || len(alerts) != 1 || alerts[0].State != alerting.StateAcknowledged {
+		t.Errorf("alerts %+v %v, want the SOS acknowledged", alerts, err)
+	}
+}
