@@ -40,6 +40,12 @@ const (
 	KindVillageOutage    Kind = "village_outage"
 )
 
+// Located reports whether the texts about an alert of kind k say where its device
+// last was when it is away from home: an SOS or a fall (where to go), and a device
+// gone offline (where and when it was last heard of, for a herder's pendant out of
+// coverage).
+func (k Kind) Located() bool { return k == KindSOS || k == KindFall || k == KindDeviceOffline }
+
 // State is where an alert is in its life.
 type State string
 

@@ -214,7 +214,7 @@ func (r *Runner) message(ctx context.Context, a alerting.Alert) (policy.Message,
 	if a.LateBy > time.Minute {
 		m.Late = fmt.Sprintf("%d分钟", int(a.LateBy.Minutes()))
 	}
-	if r.o.Where != nil && (a.Kind == alerting.KindSOS || a.Kind == alerting.KindFall) {
+	if r.o.Where != nil && a.Kind.Located() {
 		m.Where = r.o.Where(ctx, a)
 	}
 	return m, nil

@@ -104,3 +104,41 @@ func TestSMSByAudience(t *testing.T) {
 		})
 	}
 }
+
+// The pages of a herder's device gone offline say where and when it was last heard
+// of (issue 17, item 5), as an SOS's say where to go; a low battery's do not.
+func TestOfflinePageNamesLastPosition(t *testing.T) {
+	const where = "距巴伦台村 23 公里 西北（3 小时前） https://uri.amap.com/marker?position=86.09000,42.89000"
+	for _, c := range []struct {
+		kind alerting.Kind
+		want bool
+	}{{alerting.KindDeviceOffline, true}, {alerting.KindSOS, true}, {alerting.KindLowBattery, false}} {
+		f := newFixture(t)
+		pol, err := policy.Parse([]byte("quiet_hours: {severities: []}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := New(Options{Store: f.store, Policy: pol.WithLocation(time.FixedZone("CST", 8*3600)),
+			Directory: directory{}, Notifiers: map[string]notify.Notifier{"sms": f.sms},
+			Retry: notify.RetryOptions{Min: time.Millisecond, Max: time.Millisecond}, Now: f.clk.now,
+			Where: func(context.Context, alerting.Alert) string { return where }})
+		sev := alerting.Warning
+		if c.kind == alerting.KindSOS {
+			sev = alerting.Critical
+		}
+		if _, _, err := f.store.Raise(context.Background(), alerting.Raise{Kind: c.kind, Sev: sev,
+			Place: place, Device: "hj-0002-sos", EventAt: t0, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		f.at(r, 0)
+		var page string
+		for _, n := range f.sms.sent {
+			if n.To.Role != alerting.ReceiverFamily {
+				page = n.Text
+			}
+		}
+		if page == "" || strings.Contains(page, "位置："+where) != c.want {
+			t.Errorf("%s: page %q, want the position: %v", c.kind, page, c.want)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (c *Console) yours(ctx context.Context, l string, d *LinkData, a alerting.A
 			d.Contacts = append(d.Contacts, Contact{Role: tr(l, "role."+p.Role), Name: p.Name, Phone: p.Phone})
 		}
 	}
-	if c.o.Where != nil && (a.Kind == alerting.KindSOS || a.Kind == alerting.KindFall) {
+	if c.o.Where != nil && a.Kind.Located() {
 		d.Away, d.AwayURL, _ = strings.Cut(c.o.Where(ctx, a), " https://")
 		if d.AwayURL != "" {
 			d.AwayURL = "https://" + d.AwayURL
