@@ -65,10 +65,10 @@ func TestVisitsEndToEnd(t *testing.T) {
 	// visited, so it is due for a visit and a round.
 	list := e.waitSMS(t, visitPhone, 1, 15*time.Second)[0]
 	_, link, _ := strings.Cut(list, "或点 ")
-	if !strings.HasPrefix(list, "探访提醒：今天请探访1户：2。") || !strings.HasPrefix(link, e.public+"/v/") {
+	if !strings.HasPrefix(list, "【巴州家庭养老床位】探访提醒：今天请探访1户：2。") || !strings.HasPrefix(link, e.public+"/v/") {
 		t.Errorf("visitor's list = %q", list)
 	}
-	if got := e.waitSMS(t, doctorPhone, 1, 15*time.Second)[0]; !strings.HasPrefix(got, "巡诊提醒：今天请巡诊1户：2。") {
+	if got := e.waitSMS(t, doctorPhone, 1, 15*time.Second)[0]; !strings.HasPrefix(got, "【巴州家庭养老床位】巡诊提醒：今天请巡诊1户：2。") {
 		t.Errorf("doctor's list = %q", got)
 	}
 

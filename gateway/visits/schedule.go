@@ -277,6 +277,10 @@ func (s *Service) gauges(dues []Due) {
 	}
 }
 
+// Signature opens every SMS the visits send, as every SMS of the gateway: carriers
+// in China require the sender's signature, and people know the texts by it.
+const Signature = "【巴州家庭养老床位】"
+
 // MaxListUnits is the longest list SMS: two concatenated UCS-2 segments of 67
 // characters (UTF-16 units).
 const MaxListUnits = 2 * 67
@@ -289,7 +293,7 @@ func units(s string) int { return len(utf16.Encode([]rune(s))) }
 // SMS takes: "到 21" for H-0021) unless two share it, as many as fit two segments,
 // then "等N户"; with the one-tap link when there is one.
 func dueText(kind Kind, ds []Due, link string) string {
-	head := fmt.Sprintf("%s提醒：今天请%s%d户：", kind.Chinese(), kind.Chinese(), len(ds))
+	head := fmt.Sprintf("%s%s提醒：今天请%s%d户：", Signature, kind.Chinese(), kind.Chinese(), len(ds))
 	tail := "。到户后回复：到 编号 好/一般/差"
 	if kind == KindRound {
 		tail = "。巡诊后回复：巡诊 编号 血压 血糖 心率"
@@ -326,7 +330,7 @@ func overdueText(township string, ds []Due) string {
 			nr++
 		}
 	}
-	head := township + "逾期：" + strconv.Itoa(nv) + "户未按期探访，" + strconv.Itoa(nr) + "户未按期巡诊："
+	head := Signature + township + "逾期：" + strconv.Itoa(nv) + "户未按期探访，" + strconv.Itoa(nr) + "户未按期巡诊："
 	return fitList(head, "。详见控制台探访页", ds, func(d Due) string {
 		label := d.Care.Place.Home
 		if d.Kind == KindRound {

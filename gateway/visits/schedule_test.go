@@ -159,18 +159,18 @@ func TestListOrderAndLength(t *testing.T) {
 	}
 	// Visitor 1 has H-0020..H-0039 (16 scheduled): H-0038 alerted; H-0020 visited on
 	// day 1 (due day 8, 1 day late) comes last. Homes are named by their numbers.
-	want := "探访提醒：今天请探访16户：*38、21、22、23、25、26、27、28、30、31、32、33、35、36、37、20" +
+	want := "【巴州家庭养老床位】探访提醒：今天请探访16户：*38、21、22、23、25、26、27、28、30、31、32、33、35、36、37、20" +
 		"（*近日报过警，请先去）。到户后回复：到 编号 好/一般/差"
 	if visitor1 != want {
 		t.Errorf("visitor 1's list:\n got %q\nwant %q", visitor1, want)
 	}
-	if doctor0 != "巡诊提醒：今天请巡诊16户：*38、2、3、7、8、12、13、17、18、22、23、27、28、32、33、37"+
+	if doctor0 != "【巴州家庭养老床位】巡诊提醒：今天请巡诊16户：*38、2、3、7、8、12、13、17、18、22、23、27、28、32、33、37"+
 		"（*近日报过警，请先去）。巡诊后回复：巡诊 编号 血压 血糖 心率" {
 		t.Errorf("doctor 0's list: %q", doctor0)
 	}
 	// 和静镇: 80 homes to visit, none visited but H-0020 (1 day late, within the
 	// grace): 79 overdue; 40 rounds, none made.
-	if !strings.HasPrefix(clinic, "和静镇逾期：79户未按期探访，40户未按期巡诊：*H-0038、*H-0038巡诊、H-0000、") ||
+	if !strings.HasPrefix(clinic, "【巴州家庭养老床位】和静镇逾期：79户未按期探访，40户未按期巡诊：*H-0038、*H-0038巡诊、H-0000、") ||
 		!strings.Contains(clinic, "等119户。详见控制台探访页") || units(clinic) > MaxListUnits {
 		t.Errorf("clinic's list (%d units): %q", units(clinic), clinic)
 	}
