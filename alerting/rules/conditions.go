@@ -91,6 +91,17 @@ func (e *Engine) thresholdsOf(d *devState, p alerting.Place) Thresholds {
 	return d.t
 }
 
+// ThresholdsChanged makes every device look its thresholds up again at its next
+// message or tick: the registry changed what they depend on (a home newly marked
+// mobile gets its longer offline threshold without a restart).
+func (e *Engine) ThresholdsChanged() {
+	e.conds.mu.Lock()
+	defer e.conds.mu.Unlock()
+	for _, d := range e.conds.devices {
+		d.hasT = false
+	}
+}
+
 // forgetLowBattery makes the device's next low reading raise the alert again.
 func (c *conditions) forgetLowBattery(device string) {
 	c.mu.Lock()

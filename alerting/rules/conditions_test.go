@@ -96,3 +96,37 @@ func TestNoHeartbeatDeviceNeverOffline(t *testing.T) {
 		}
 	}
 }
+
+// A home newly marked mobile gets its longer offline threshold at the next registry
+// refresh (ThresholdsChanged), not only after a restart: the device's cached
+// thresholds are looked up again.
+func TestThresholdsChangedTakesEffect(t *testing.T) {
+	for _, c := range []struct {
+		changed     bool
+		wantOffline bool
+	}{{false, true}, {true, false}} {
+		st := openStore(t)
+		heartbeats := 3
+		e := New(Options{Store: st, Thresholds: func(string, string) Thresholds {
+			th := DefaultThresholds
+			th.OfflineHeartbeats = heartbeats
+			return th
+		}})
+		ctx := context.Background()
+		if err := e.Observe(ctx, alerting.Observation{Device: "hj-0002-bed", Place: place, At: t0, Received: t0,
+			Reading: bed(false, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		heartbeats = 48 // the ledger now marks the home mobile
+		if c.changed {
+			e.ThresholdsChanged()
+		}
+		if err := e.Tick(ctx, t0.Add(16*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := st.OpenAlert(ctx, place.Home, alerting.KindDeviceOffline)
+		if got := err == nil; got != c.wantOffline {
+			t.Errorf("changed %v: offline alert open = %v, want %v", c.changed, got, c.wantOffline)
+		}
+	}
+}

@@ -166,6 +166,9 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 		return fmt.Errorf("load registry: %w", err)
 	}
 	g.writeHomes(ctx)
+	if g.rules != nil { // a home newly marked mobile, or moved
+		g.rules.ThresholdsChanged()
+	}
 	if old := g.nDev.Swap(int64(n)); old != int64(n) {
 		g.log.Info("registry loaded", "devices", n)
 	}
