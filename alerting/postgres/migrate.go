@@ -2,11 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"carebed/internal/pgschema"
 )
 
 // component is this store's name in schema_versions: the registry, users and
@@ -87,59 +86,11 @@ var migrations = []string{
 }
 
 // ErrNewerSchema means the database was migrated by a newer gateway than this one.
-var ErrNewerSchema = errors.New("the database's schema is newer than this gateway knows")
-
-// migrationLock is the key of the advisory lock that keeps two gateways starting at
-// once from migrating together ("carebed" in ASCII, as a number).
-const migrationLock = 0x63617265626564
+var ErrNewerSchema = pgschema.ErrNewerSchema
 
 // migrate brings the schema up to the newest version, one transaction a version,
 // under an advisory lock. It refuses (ErrNewerSchema) a database at a version this
 // code does not know, and changes nothing then.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	return migrateTo(ctx, pool, migrations)
-}
-
-// migrateTo applies steps (migrations, or a longer list in tests).
-func migrateTo(ctx context.Context, pool *pgxpool.Pool, steps []string) error {
-	for {
-		done, err := migrateOne(ctx, pool, steps)
-		if err != nil || done {
-			return err
-		}
-	}
-}
-
-// migrateOne applies the next missing step, if any, in one transaction, and reports
-// whether the schema was already up to date.
-func migrateOne(ctx context.Context, pool *pgxpool.Pool, steps []string) (upToDate bool, err error) {
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_versions (
-			component TEXT PRIMARY KEY, version INTEGER NOT NULL, migrated_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-			return err
-		}
-		var v int
-		err := tx.QueryRow(ctx, `SELECT version FROM schema_versions WHERE component = $1`, component).Scan(&v)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		switch {
-		case v > len(steps):
-			return fmt.Errorf("%w: %s schema version %d, this gateway knows up to %d; run the newer gateway "+
-				"(or restore a backup taken before the upgrade)", ErrNewerSchema, component, v, len(steps))
-		case v == len(steps):
-			upToDate = true
-			return nil
-		}
-		if _, err := tx.Exec(ctx, steps[v]); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO schema_versions (component, version) VALUES ($1, $2)
-			ON CONFLICT (component) DO UPDATE SET version = excluded.version, migrated_at = now()`, component, v+1)
-		return err
-	})
-	return upToDate, err
+	return pgschema.Migrate(ctx, pool, component, migrations)
 }

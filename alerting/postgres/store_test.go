@@ -15,6 +15,7 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/storetest"
 	"carebed/internal/devsvc"
+	"carebed/internal/pgschema"
 )
 
 var t0 = time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
@@ -92,10 +93,10 @@ func TestMigrations(t *testing.T) {
 	}
 	defer pool.Close()
 	newer := append(append([]string(nil), migrations...), `ALTER TABLE alerts ADD COLUMN newer TEXT NOT NULL DEFAULT ''`)
-	if err := migrateTo(ctx, pool, newer); err != nil {
+	if err := pgschema.Migrate(ctx, pool, component, newer); err != nil {
 		t.Fatal(err)
 	}
-	if err := migrateTo(ctx, pool, newer); err != nil { // ...once
+	if err := pgschema.Migrate(ctx, pool, component, newer); err != nil { // ...once
 		t.Fatalf("a migration already applied ran again: %v", err)
 	}
 	if v := version(); v != len(newer) {
