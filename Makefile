@@ -8,8 +8,8 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
-# install puts the real services in place: Mosquitto (apt) and InfluxDB 1.8.3 (built
-# once into .bin/ from the Go module proxy).
+# install puts the real services in place: Mosquitto, Prometheus and PostgreSQL (apt)
+# and InfluxDB 1.8.3 (built once into .bin/ from the Go module proxy).
 install:
 	deploy/dev/install
 
@@ -22,7 +22,7 @@ build:
 vet:
 	$(GO) vet ./...
 
-# test runs every test against real Mosquitto and InfluxDB started by the tests
+# test runs every test against real Mosquitto, InfluxDB and PostgreSQL started by the tests
 # themselves (deploy/dev/run-*), each on its own ports and folders.
 test: install vet
 	@echo "test: every package against real Mosquitto, InfluxDB, Prometheus and Chromium (about 6 minutes)"

@@ -174,7 +174,8 @@ type Schedule interface {
 	// Reschedule moves the due step of an alert to at; nothing when it moved on.
 	Reschedule(ctx context.Context, id int64, step int, at time.Time) error
 	// AddAttempts records notifications outside the ladder (the 'taken by'
-	// notices); an attempt already recorded is ignored.
+	// notices); an attempt already recorded is not stored again and comes back with
+	// its id.
 	AddAttempts(ctx context.Context, id int64, now time.Time, attempts []Attempt) ([]Attempt, error)
 	// FinishAttempt records an attempt's result; the first page sent marks the
 	// alert notified, and only for that one notified is true.

@@ -89,7 +89,10 @@ func stepDetail(from, through, n int) string {
 	return steps + ": " + strconv.Itoa(n) + " notifications"
 }
 
-// AddAttempts records notifications outside the ladder (the 'taken by' notices).
+// AddAttempts records notifications outside the ladder (the 'taken by' notices). An
+// attempt already recorded (same alert, step, person, channel and purpose) is not
+// inserted again; it comes back with the id of the row already there (SQLite's last
+// insert id would be whatever row this connection inserted before).
 func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attempts []alerting.Attempt) ([]alerting.Attempt, error) {
 	err := s.tx(ctx, func(tx *txn) error {
 		for i := range attempts {
@@ -101,7 +104,19 @@ func (s *Store) AddAttempts(ctx context.Context, id int64, now time.Time, attemp
 			if err != nil {
 				return err
 			}
-			if a.ID, err = r.LastInsertId(); err != nil {
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				if a.ID, err = r.LastInsertId(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM attempts WHERE alert_id = ? AND step = ?
+				AND person_id = ? AND channel = ? AND purpose = ?`,
+				id, a.Step, a.PersonID, a.Channel, a.Purpose).Scan(&a.ID); err != nil {
 				return err
 			}
 		}

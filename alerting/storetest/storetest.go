@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"RepliesTakenOnce", repliesTakenOnce},
 		{"FeedHasEveryChange", feedHasEveryChange},
 		{"DeviceCancelledStaysOpen", deviceCancelledStaysOpen},
+		{"AddedAttemptKeepsItsID", addedAttemptKeepsItsID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -542,5 +543,33 @@ func deviceCancelledStaysOpen(t *testing.T, s alerting.Store) {
 	}
 	if b, err := s.Alert(ctx, a.ID); err != nil || !b.Open() {
 		t.Errorf("after the cancel: %+v %v, want open", b, err)
+	}
+}
+
+// addedAttemptKeepsItsID: a notice recorded again (the device cancels twice after
+// paging) is not stored twice, and comes back with the id of the attempt already
+// there, so that finishing it updates that attempt and no other row.
+func addedAttemptKeepsItsID(t *testing.T, s alerting.Store) {
+	ctx := context.Background()
+	a, _ := raise(t, s, alerting.KindSOS, 0)
+	notice := []alerting.Attempt{{Step: -1, PersonID: "p1", Channel: "sms", Purpose: "device_cancelled"}}
+	first, err := s.AddAttempts(ctx, a.ID, t0, slices.Clone(notice))
+	if err != nil || len(first) != 1 || first[0].ID == 0 {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	// Other writes in between (an audit row, another alert's attempt).
+	if err := s.Note(ctx, a.ID, t0, "escalation_empty_step", "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := raiseAt(t, s, alerting.Place{County: "和静县", Township: "巴伦台镇", Village: "巴伦台村", Home: "H-0002"}, alerting.KindSOS, 0)
+	if _, err := s.AddAttempts(ctx, b.ID, t0, slices.Clone(notice)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.AddAttempts(ctx, a.ID, t0.Add(time.Minute), slices.Clone(notice))
+	if err != nil || len(again) != 1 || again[0].ID != first[0].ID {
+		t.Fatalf("recorded again: %+v %v; want the id %d of the attempt already there", again, err, first[0].ID)
+	}
+	if atts, _ := s.Attempts(ctx, a.ID); len(atts) != 1 {
+		t.Fatalf("attempts of the alert: %+v, want one", atts)
 	}
 }

@@ -42,6 +42,10 @@ type Config struct {
 	// TimeZone is where quiet hours, day and night are reckoned (Xinjiang keeps
 	// Beijing time officially).
 	TimeZone string `yaml:"time_zone"`
+
+	// Database chooses the alert store: SQLite in data_dir (the default) or a
+	// PostgreSQL database several gateways can share.
+	Database Database `yaml:"database"`
 }
 
 // Twilio configures SMS. Without an account SID and token, SMS go to the outbox file
@@ -58,6 +62,18 @@ type Twilio struct {
 	// against it.
 	PublicURL string `yaml:"public_url"`
 }
+
+// Database is where the alert store lives. The registry, users and sessions stay in
+// SQLite in data_dir for now (docs/scaling.md).
+type Database struct {
+	// URL of a PostgreSQL database, postgres://user:password@host:port/dbname?sslmode=...
+	// (CAREBED_DATABASE_URL overrides it). Empty (the default): SQLite,
+	// data_dir/alerts.db.
+	URL string `yaml:"url"`
+}
+
+// Postgres reports whether the alert store is PostgreSQL.
+func (d Database) Postgres() bool { return d.URL != "" }
 
 // Webhook configures the clinic-system webhook notifier.
 type Webhook struct {
@@ -360,7 +376,7 @@ func decode(b []byte, cfg *Config) error {
 var Env = []string{"CAREBED_MQTT_URL", "CAREBED_MQTT_USERNAME", "CAREBED_MQTT_PASSWORD", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
 	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR",
 	"CAREBED_TWILIO_ACCOUNT_SID", "CAREBED_TWILIO_AUTH_TOKEN", "CAREBED_TWILIO_FROM", "CAREBED_TWILIO_BASE_URL",
-	"CAREBED_HTTP_PUBLIC_URL"}
+	"CAREBED_HTTP_PUBLIC_URL", "CAREBED_DATABASE_URL"}
 
 // applyEnv overrides endpoint keys from the environment. A variable that is set, even
 // to an empty string, overrides: CAREBED_EMBEDDED_BROKER_ADDR= turns the broker off.
@@ -376,6 +392,7 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
 		"CAREBED_DATA_DIR": &cfg.DataDir, "CAREBED_TWILIO_ACCOUNT_SID": &cfg.Twilio.AccountSID,
 		"CAREBED_TWILIO_AUTH_TOKEN": &cfg.Twilio.AuthToken, "CAREBED_TWILIO_FROM": &cfg.Twilio.From,
 		"CAREBED_TWILIO_BASE_URL": &cfg.Twilio.BaseURL, "CAREBED_HTTP_PUBLIC_URL": &cfg.HTTP.PublicURL,
+		"CAREBED_DATABASE_URL": &cfg.Database.URL,
 	}
 	for _, name := range Env {
 		if v, ok := lookupEnv(name); ok {
@@ -450,6 +467,7 @@ func (c Config) Validate() error {
 		{"ingest.device_limit.reading_burst", between(c.Ingest.DeviceLimit.ReadingBurst, 4096, 100_000_000)},
 		{"registry.path", nonEmpty(c.Registry.Path)},
 		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},
+		{"database.url", postgresURL(c.Database.URL)},
 		{"registry.mobile_offline_heartbeats", between(c.Registry.MobileOfflineHeartbeats, 1, 10_000)},
 		{"log.level", oneOf(c.Log.Level, "debug", "info", "warn", "error")},
 		{"log.format", oneOf(c.Log.Format, "text", "json")},
@@ -621,6 +639,26 @@ func (c Config) twilioFrom() error {
 func (c Config) webhookSecret() error {
 	if c.Webhook.URL != "" && len(c.Webhook.Secret) < 16 {
 		return errors.New("must be at least 16 bytes when webhook.url is set")
+	}
+	return nil
+}
+
+// postgresURL checks an optional PostgreSQL URL: scheme postgres or postgresql, a
+// host and a database name. Its text is never quoted back: it may hold a password.
+func postgresURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("is not a URL (postgres://user:password@host:5432/dbname)")
+	case u.Scheme != "postgres" && u.Scheme != "postgresql":
+		return fmt.Errorf("scheme %q is not postgres or postgresql", u.Scheme)
+	case u.Host == "":
+		return errors.New("names no host (postgres://user:password@host:5432/dbname)")
+	case strings.Trim(u.Path, "/") == "":
+		return errors.New("names no database (postgres://user:password@host:5432/dbname)")
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ func TestLoadErrors(t *testing.T) {
 		"bad_proxy":             `config: http.trusted_proxies: [1]: "10.0.0" is neither an address nor a CIDR`,
 		"small_reading_burst":   "config: ingest.device_limit.reading_burst: 2000 is outside 4096..100000000",
 		"positions_same_bucket": `config: influx.positions_bucket: "carebed/autogen" is influx.bucket; positions need a bucket or retention policy of their own`,
+		"database_scheme":       `config: database.url: scheme "mysql" is not postgres or postgresql`,
+		"database_no_name":      `config: database.url: names no database (postgres://user:password@host:5432/dbname)`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -83,6 +85,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CAREBED_TWILIO_FROM":          "+15005550006",
 		"CAREBED_TWILIO_BASE_URL":      "http://127.0.0.1:9",
 		"CAREBED_HTTP_PUBLIC_URL":      "https://cb.example.cn",
+		"CAREBED_DATABASE_URL":         "postgres://carebed:pw@127.0.0.1:5432/carebed",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := Load("testdata/conf.good.yml", lookup)
@@ -91,7 +94,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	got := []string{cfg.MQTT.URL, cfg.MQTT.Username, cfg.MQTT.Password, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
 		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir, cfg.Twilio.AccountSID, cfg.Twilio.AuthToken,
-		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL}
+		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL, cfg.Database.URL}
 	for i, name := range Env {
 		if got[i] != env[name] {
 			t.Errorf("%s: got %q", name, got[i])

@@ -16,6 +16,7 @@ import (
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/webhook"
 	"carebed/alerting/policy"
+	apostgres "carebed/alerting/postgres"
 	"carebed/alerting/rules"
 	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/alertrecord"
@@ -37,7 +38,7 @@ func (g *Gateway) buildAlerting() error {
 	if err != nil {
 		return err
 	}
-	st, err := asqlite.Open(g.cfg.AlertsPath())
+	st, err := g.openAlertStore()
 	if err != nil {
 		return err
 	}
@@ -107,6 +108,27 @@ func (g *Gateway) nearby(ctx context.Context, device string, beyond float64) ([]
 	return g.positions.Nearby(ctx, g.reg, device, beyond, g.now())
 }
 
+// alertStoreOpenTimeout bounds connecting to PostgreSQL and migrating its schema at
+// start: a database that does not answer stops the start with an error (systemd
+// restarts the gateway) rather than hanging it.
+const alertStoreOpenTimeout = time.Minute
+
+// openAlertStore opens the alert store the configuration chooses: PostgreSQL when
+// database.url is set, else SQLite in the data folder.
+func (g *Gateway) openAlertStore() (alerting.Store, error) {
+	if !g.cfg.Database.Postgres() {
+		return asqlite.Open(g.cfg.AlertsPath())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), alertStoreOpenTimeout)
+	defer cancel()
+	st, err := apostgres.Open(ctx, g.cfg.Database.URL, apostgres.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("database.url: %w", err)
+	}
+	g.log.Info("alert store on PostgreSQL", "registry, users and sessions", "SQLite in "+g.cfg.DataDir)
+	return st, nil
+}
+
 // whereIs says where an alert's device is when away from home, for its pages.
 func (g *Gateway) whereIs(ctx context.Context, a alerting.Alert) string {
 	return g.positions.Where(ctx, g.reg, a.Device, g.now())
@@ -114,7 +136,7 @@ func (g *Gateway) whereIs(ctx context.Context, a alerting.Alert) string {
 
 // links makes the one-tap link maker when http.public_url is set (nil otherwise),
 // with its key kept in the data folder so links survive restarts.
-func (g *Gateway) links(st *asqlite.Store) (*console.Links, error) {
+func (g *Gateway) links(st alerting.Store) (*console.Links, error) {
 	if g.cfg.HTTP.PublicURL == "" {
 		return nil, nil
 	}
@@ -191,7 +213,7 @@ func (g *Gateway) publish(topic string, payload []byte) error {
 
 // restoreConditions loads the rules' per-device state saved by the previous run, for
 // the devices still registered.
-func (g *Gateway) restoreConditions(st *asqlite.Store) error {
+func (g *Gateway) restoreConditions(st alerting.Store) error {
 	registered := func(device string) bool { _, ok := g.devices.Lookup(device); return ok }
 	n, err := g.rules.Restore(context.Background(), st, g.now(), registered)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestRestartStillFindsSilentDevice(t *testing.T) {
 	})
 }
 
-func offlineAlerts(t *testing.T, st *asqlite.Store) int {
+func offlineAlerts(t *testing.T, st alerting.Reader) int {
 	t.Helper()
 	all, err := st.List(context.Background(), alerting.Filter{})
 	if err != nil {

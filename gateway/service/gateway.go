@@ -21,10 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"carebed/alerting"
 	"carebed/alerting/api"
 	"carebed/alerting/escalation"
 	"carebed/alerting/rules"
-	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/auth"
 	"carebed/gateway/broker"
 	"carebed/gateway/brokerstats"
@@ -79,7 +79,7 @@ type Gateway struct {
 	http    *http.Server
 	closers []func() error
 
-	alerts   *asqlite.Store
+	alerts   alerting.Store
 	rules    *rules.Engine
 	runner   *escalation.Runner
 	alertAPI *api.API

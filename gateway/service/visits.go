@@ -9,7 +9,6 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/notify"
 	"carebed/alerting/policy"
-	asqlite "carebed/alerting/sqlite"
 	"carebed/gateway/influxread"
 	"carebed/gateway/ingest"
 	"carebed/gateway/points"
@@ -20,7 +19,7 @@ import (
 // buildVisits opens the visits service (探访关爱, 巡诊): its own database in the data
 // folder, the policy's schedule, the SMS channel of the alerts for its lists, the
 // alert store for the homes that move up.
-func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st *asqlite.Store) error {
+func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st alerting.Store) error {
 	ic := g.cfg.Influx
 	var linkBase string
 	if u := strings.TrimRight(g.cfg.HTTP.PublicURL, "/"); u != "" {
@@ -49,7 +48,7 @@ func (s visitSMS) Send(ctx context.Context, purpose, to, text string) (bool, err
 }
 
 // recentAlerts reads the homes with alerts raised since a time from the alert store.
-type recentAlerts struct{ st *asqlite.Store }
+type recentAlerts struct{ st alerting.Reader }
 
 // maxRecentAlerts bounds the alerts read for the morning lists.
 const maxRecentAlerts = 5000

@@ -1,4 +1,5 @@
-// Package devsvc starts the real services (Mosquitto 2, InfluxDB 1.8, Prometheus 2)
+// Package devsvc starts the real services (Mosquitto 2, InfluxDB 1.8, Prometheus 2,
+// PostgreSQL)
 // for integration tests: each on free loopback ports, in the test's own temporary
 // folder, through the deploy/dev/run-* scripts, so tests run exactly the
 // configuration developers run.
@@ -12,7 +13,8 @@
 // (environment variable CI set), where a missing service is a failure: see Require.
 // Binaries: $CAREBED_MOSQUITTO, else mosquitto on PATH, else /usr/sbin/mosquitto;
 // $CAREBED_INFLUXD, else $REPO/.bin/influxd (built by deploy/dev/install);
-// $CAREBED_PROMETHEUS, else prometheus on PATH, else /usr/bin/prometheus. The run
+// $CAREBED_PROMETHEUS, else prometheus on PATH, else /usr/bin/prometheus;
+// $CAREBED_POSTGRES_BIN, else the newest /usr/lib/postgresql/*/bin (Debian). The run
 // scripts read the rest of their environment as usual, e.g. CAREBED_INFLUX_FLUX=false
 // starts InfluxDB without Flux, which saves about 3.5 s of CPU per start.
 //
@@ -76,7 +78,8 @@ func findGoMod(dir string) (string, bool) {
 	}
 }
 
-// Require checks that the binary for what ("mosquitto", "influxd" or "prometheus")
+// Require checks that the binary for what ("mosquitto", "influxd", "prometheus" or
+// "postgres")
 // and its run script are present. When one is missing it fails the test if the
 // environment variable CI is non-empty (a missing service in CI is a failure, never a
 // skip), and skips it otherwise, saying how to install. The Start functions call it.
@@ -102,8 +105,10 @@ func missing(what string) error {
 		bin, err = influxdBinary()
 	case prometheusName:
 		bin, err = prometheusBinary()
+	case postgresName:
+		bin, err = postgresBinary()
 	default:
-		return fmt.Errorf("unknown service %q (want %q, %q or %q)", what, mosquittoName, influxdName, prometheusName)
+		return fmt.Errorf("unknown service %q (want %q, %q, %q or %q)", what, mosquittoName, influxdName, prometheusName, postgresName)
 	}
 	if err != nil {
 		return err

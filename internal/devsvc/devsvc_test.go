@@ -188,13 +188,16 @@ func (r *recordTB) Fatalf(format string, args ...any) { r.failed = fmt.Sprintf(f
 
 func TestRequire(t *testing.T) {
 	t.Setenv("CAREBED_MOSQUITTO", "/nonexistent/mosquitto")
+	t.Setenv("CAREBED_POSTGRES_BIN", "/nonexistent/postgresql/bin")
 	for _, tc := range []struct {
 		name, ci, what    string
 		wantSkip, wantErr bool
 	}{
 		{name: "missing binary, no CI: skip", what: "mosquitto", wantSkip: true},
 		{name: "missing binary in CI: fail", ci: "true", what: "mosquitto", wantErr: true},
-		{name: "unknown service: skip outside CI", what: "postgres", wantSkip: true},
+		{name: "missing postgres, no CI: skip", what: "postgres", wantSkip: true},
+		{name: "missing postgres in CI: fail", ci: "true", what: "postgres", wantErr: true},
+		{name: "unknown service: skip outside CI", what: "nosuch", wantSkip: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("CI", tc.ci)
@@ -203,7 +206,8 @@ func TestRequire(t *testing.T) {
 			if (r.skipped != "") != tc.wantSkip || (r.failed != "") != tc.wantErr {
 				t.Fatalf("skipped %q, failed %q", r.skipped, r.failed)
 			}
-			if msg := r.skipped + r.failed; tc.what == "mosquitto" && !strings.Contains(msg, "/nonexistent/mosquitto") {
+			if msg := r.skipped + r.failed; tc.what == "mosquitto" && !strings.Contains(msg, "/nonexistent/mosquitto") ||
+				tc.what == "postgres" && !strings.Contains(msg, "/nonexistent/postgresql/bin") {
 				t.Fatalf("message does not name the missing binary: %q", msg)
 			}
 		})
@@ -212,7 +216,7 @@ func TestRequire(t *testing.T) {
 
 func TestRepoRoot(t *testing.T) {
 	root := RepoRoot()
-	for _, f := range []string{"go.mod", "deploy/dev/run-mosquitto", "deploy/dev/run-influxd"} {
+	for _, f := range []string{"go.mod", "deploy/dev/run-mosquitto", "deploy/dev/run-influxd", "deploy/dev/run-postgres"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("RepoRoot %s: %v", root, err)
 		}

@@ -29,6 +29,9 @@ type proc struct {
 	done     chan struct{} // closed once the process has exited and been reaped
 	waitErr  error         // valid after done is closed
 	stopped  bool          // stop or kill was called: an exit is expected
+	// term is the signal of a graceful stop: SIGTERM when zero. PostgreSQL's is
+	// SIGINT (fast shutdown); its SIGTERM waits for every client to disconnect.
+	term syscall.Signal
 }
 
 // startProc runs deploy/dev/run-<name> with args, in dir.
@@ -126,15 +129,19 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// stop sends SIGTERM and waits for the exit; after grace it sends SIGKILL and reports
-// that the graceful stop failed.
+// stop sends SIGTERM (or p.term) and waits for the exit; after grace it sends SIGKILL
+// and reports that the graceful stop failed.
 func (p *proc) stop(grace time.Duration) error {
 	if !p.running() {
 		return nil
 	}
 	p.stopped = true
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("devsvc: SIGTERM to %s (pid %d): %w", p.name, p.pid(), err)
+	sig := p.term
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("devsvc: %v to %s (pid %d): %w", sig, p.name, p.pid(), err)
 	}
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
@@ -143,7 +150,7 @@ func (p *proc) stop(grace time.Duration) error {
 		return nil
 	case <-timer.C:
 		p.kill()
-		return fmt.Errorf("devsvc: %s (pid %d) did not stop within %v of SIGTERM; killed", p.name, p.pid(), grace)
+		return fmt.Errorf("devsvc: %s (pid %d) did not stop within %v of %v; killed", p.name, p.pid(), grace, sig)
 	}
 }
 

@@ -63,11 +63,11 @@ var rules = []rule{
 		tests: true,
 	},
 	{
-		name: "only the wiring constructs the SQLite alert store; everyone else speaks alerting's words",
+		name: "only the wiring constructs an alert store (SQLite, PostgreSQL); everyone else speaks alerting's words",
 		who: func(p string) bool {
-			return p != "carebed/gateway/service" && !strings.Contains(p, "/cmd/") && !under(p, "carebed/alerting/sqlite")
+			return p != "carebed/gateway/service" && !strings.Contains(p, "/cmd/") && !alertStore(p)
 		},
-		bad: func(i string) bool { return under(i, "carebed/alerting/sqlite") },
+		bad: alertStore,
 	},
 	{
 		name: "firmware-sim speaks only the device protocol",
@@ -83,6 +83,11 @@ var rules = []rule{
 		bad:   func(i string) bool { return strings.HasPrefix(i, "carebed/") && strings.Contains(i, "/cmd/") },
 		tests: true,
 	},
+}
+
+// alertStore reports whether p is an implementation of alerting.Store.
+func alertStore(p string) bool {
+	return under(p, "carebed/alerting/sqlite") || under(p, "carebed/alerting/postgres")
 }
 
 // broken returns the imports of p that break r.
@@ -128,7 +133,10 @@ func TestRulesCatchBreaks(t *testing.T) {
 			t.Errorf("rule %q does not catch %+v", r.name, breaks[i])
 		}
 	}
-	if bad := rules[1].broken(pkg{path: "carebed/gateway/service", imports: []string{"carebed/alerting/sqlite"}}); len(bad) != 0 {
-		t.Errorf("the wiring may construct the SQLite store: %v", bad)
+	if bad := rules[1].broken(pkg{path: "carebed/gateway/service", imports: []string{"carebed/alerting/sqlite", "carebed/alerting/postgres"}}); len(bad) != 0 {
+		t.Errorf("the wiring may construct the alert stores: %v", bad)
+	}
+	if bad := rules[1].broken(pkg{path: "carebed/alerting/api", imports: []string{"carebed/alerting/postgres"}}); len(bad) == 0 {
+		t.Error("the PostgreSQL store may be constructed outside the wiring")
 	}
 }

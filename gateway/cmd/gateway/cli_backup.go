@@ -26,8 +26,15 @@ func backupCmd(ctx context.Context, args []string, stderr io.Writer, env func(st
 		return err
 	}
 	fmt.Fprintf(stderr, "backed up %s into %s\n", strings.Join(taken, ", "), fs.Arg(0))
+	if cfg.Database.Postgres() {
+		fmt.Fprintln(stderr, notInBackup)
+	}
 	return nil
 }
+
+// notInBackup warns that the alert store is not in a backup when it is on PostgreSQL.
+const notInBackup = "the alert store is in PostgreSQL (database.url), not in this backup: " +
+	"back it up with pg_dump (docs/operations.md, Upgrading: PostgreSQL)"
 
 // restoreCmd runs `gateway restore [-config FILE] DIR` with the gateway stopped.
 func restoreCmd(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) error {
@@ -44,5 +51,8 @@ func restoreCmd(ctx context.Context, args []string, stderr io.Writer, env func(s
 	}
 	fmt.Fprintf(stderr, "restored %s into %s (the replaced files are kept as *.before-restore-*)\n",
 		strings.Join(restored, ", "), cfg.DataDir)
+	if cfg.Database.Postgres() {
+		fmt.Fprintln(stderr, notInBackup)
+	}
 	return nil
 }

@@ -141,3 +141,20 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("restored registry lacks the devices:\n%s", out)
 	}
 }
+
+// TestBackupSaysPostgresIsNotInIt: with the alert store on PostgreSQL, backup and
+// restore say that the alerts are not in the backup (pg_dump is).
+func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
+	c := newCLI(t)
+	c.env["CAREBED_DATABASE_URL"] = "postgres://carebed:pw@127.0.0.1:9/carebed"
+	dir := filepath.Join(t.TempDir(), "b1")
+	for _, args := range [][]string{{"backup", dir}, {"restore", dir}} {
+		code, _, errs := c.run("", args...)
+		if code != 0 || !strings.Contains(errs, "not in this backup") || !strings.Contains(errs, "pg_dump") {
+			t.Errorf("gateway %s: exit %d, said %q; want a word that the alerts are not in it", args[0], code, errs)
+		}
+		if strings.Contains(errs, "carebed:pw") {
+			t.Errorf("gateway %s printed the database password: %q", args[0], errs)
+		}
+	}
+}
