@@ -51,6 +51,9 @@ type Herd struct {
 	Season string
 	// Zone is the household's local time, for the calendar (default UTC+6).
 	Zone *time.Location
+	// NoGaps gives the device coverage everywhere (a demo scripts its gaps with
+	// offline events instead).
+	NoGaps bool
 	// Seed varies the grazing wander and the coverage gaps.
 	Seed uint64
 }
@@ -137,7 +140,7 @@ const (
 // at the winter quarters, and away from them (on the pasture, on the trek) except
 // for one gap of one to four hours in every six (valleys, no mast in sight).
 func (h Herd) Covered(t time.Time) bool {
-	if !h.Away(t) {
+	if h.NoGaps || !h.Away(t) {
 		return true
 	}
 	slot := t.Unix() / int64(gapSlot/time.Second)

@@ -117,6 +117,11 @@ func TestCoverageGaps(t *testing.T) {
 	if slices.Equal(g, gaps(other, summerDay)) {
 		t.Error("another seed gave the same gaps")
 	}
+	always := herd()
+	always.NoGaps = true
+	if g := gaps(always, summerDay); len(g) != 0 {
+		t.Errorf("gaps without gaps: %v", g)
+	}
 }
 
 // herderPendant is a herder's pendant on the pasture in July.

@@ -46,6 +46,7 @@ func TestParseModelEvents(t *testing.T) {
 		{"sms lasting", "events:\n  - {at: 1m, home: H-1, do: sms, for: 1m}\n", "events[0].for: sms does not last"},
 		{"bad pasture", "name: x\nherders:\n  H-0021: {pasture: \"42.87 83.71\"}\n", `line 2: herders.H-0021.pasture: "42.87 83.71" is not "lat,lon"`},
 		{"pasture off the globe", "herders:\n  H-0021: {pasture: \"95,83.71\"}\n", "herders.H-0021.pasture"},
+		{"bad coverage", "herders:\n  H-0021: {coverage: never}\n", `herders.H-0021.coverage: "never" is neither gaps nor always`},
 		{"bad season", "herders:\n  H-0021: {season: spring}\n", `herders.H-0021.season: "spring" is neither summer nor winter`},
 		{"herder typo", "herders:\n  H-0021: {pastrue: \"42.87,83.71\"}\n", "field pastrue not found"},
 	}
@@ -88,18 +89,18 @@ func TestSettings(t *testing.T) {
 // TestHerd: a herder home's herd winters at home and summers on the scenario's
 // pasture, or on one 25 to 45 km west drawn from the seed, the same every time.
 func TestHerd(t *testing.T) {
-	s, err := Parse([]byte("seed: 3\nherders:\n  H-0021: {pasture: \"42.87,83.71\", season: summer}\n"))
+	s, err := Parse([]byte("seed: 3\nherders:\n  H-0021: {pasture: \"42.87,83.71\", season: summer, coverage: always}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	home := device.LatLon{Lat: 43.03, Lon: 84.15}
 	h := s.Herd("H-0021", home)
-	if h.Winter != home || h.Summer != (device.LatLon{Lat: 42.87, Lon: 83.71}) || h.Season != device.SeasonSummer {
+	if h.Winter != home || h.Summer != (device.LatLon{Lat: 42.87, Lon: 83.71}) || h.Season != device.SeasonSummer || !h.NoGaps {
 		t.Errorf("H-0021's herd %+v", h)
 	}
 	g := s.Herd("H-0099", home)
 	d := device.DistanceM(home, g.Summer)
-	if g.Season != "" || d < 24000 || d > 46000 || g.Summer.Lon >= home.Lon {
+	if g.Season != "" || g.NoGaps || d < 24000 || d > 46000 || g.Summer.Lon >= home.Lon {
 		t.Errorf("a drawn pasture %+v, %.0f m from home; want 25-45 km west", g.Summer, d)
 	}
 	if again := s.Herd("H-0099", home); again.Summer != g.Summer || again.Seed != g.Seed {

@@ -61,12 +61,16 @@ type Herder struct {
 	// Season keeps the herd on the pasture ("summer") or at the winter quarters
 	// ("winter"); "" follows the calendar (up on 1 June, down on 20 September).
 	Season string `yaml:"season"`
+	// Coverage is "gaps" (default: away from home, one gap of 1 to 4 hours in every
+	// 6) or "always" (no gaps but the scenario's offline events).
+	Coverage string `yaml:"coverage"`
 }
 
 type herdSetting struct {
 	pasture    device.LatLon
 	hasPasture bool
 	season     string
+	noGaps     bool
 }
 
 // Devices tunes the device models; zero values keep the models' defaults.

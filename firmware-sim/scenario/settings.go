@@ -130,6 +130,13 @@ func (s *Scenario) checkHerders(l lines) error {
 		default:
 			return fail("season", "%q is neither summer nor winter (or leave it out: the calendar)", h.Season)
 		}
+		switch h.Coverage {
+		case "", "gaps":
+		case "always":
+			hs.noGaps = true
+		default:
+			return fail("coverage", "%q is neither gaps nor always", h.Coverage)
+		}
 		s.herds[home] = hs
 	}
 	return nil
@@ -153,7 +160,7 @@ func (s Scenario) Herd(home string, at device.LatLon) device.Herd {
 	seed := s.Seed ^ fnv(home)
 	h := device.Herd{Winter: at, Zone: s.Location(), Seed: seed}
 	hs := s.herds[home]
-	h.Season = hs.season
+	h.Season, h.NoGaps = hs.season, hs.noGaps
 	if hs.hasPasture {
 		h.Summer = hs.pasture
 		return h
