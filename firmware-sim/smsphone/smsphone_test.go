@@ -136,3 +136,17 @@ func TestE164(t *testing.T) {
 		}
 	}
 }
+
+// FuzzE164: whatever a ledger's device_phone holds, E164 gives an E.164 number or
+// an error.
+func FuzzE164(f *testing.F) {
+	for _, s := range []string{"13800000021", "+86 138-0000-0021", "+14155550100", "０１", "+", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := E164(s)
+		if err == nil && !e164.MatchString(n) {
+			t.Fatalf("E164(%q) = %q", s, n)
+		}
+	})
+}
