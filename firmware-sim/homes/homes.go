@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -95,7 +96,8 @@ func New(o Options) (*Homes, error) {
 	if len(o.Ledger) == 0 {
 		return nil, errors.New("homes: the ledger has no devices")
 	}
-	fleet.FillHomes(o.Ledger)
+	o.Ledger = slices.Clone(o.Ledger)
+	fleet.FillHomes(o.Ledger) // a phone's row may be in another file than its home's coordinates
 	h := &Homes{o: o, byID: map[string]*unit{}, byHome: map[string][]*unit{}, byVillage: map[string][]*unit{},
 		phones: map[string]*smsphone.Phone{}}
 	start := o.Clock.Now()
