@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func TestEveryPanelAnswersOnRealData(t *testing.T) {
 	t.Run("alert rules", func(t *testing.T) { rulesHealthy(t, s.prom) })
 	sources := loadDatasources(t)
 	wants := expectations(t, s)
+	t.Run("positions of the selected township only", func(t *testing.T) { s.positionsOfOneTownship(t) })
 	for _, b := range loadBoards(t) {
 		t.Run(b.UID, func(t *testing.T) {
 			for _, sel := range selections {
@@ -245,6 +247,7 @@ func spots(s *stack) map[string]want {
 		"carebed-duty/6/A":    {spot: m{"village": "古尔温村"}},
 		"carebed-duty/6/B":    {spot: m{"village": "古尔温村", "offline_devices": "5"}},
 		"carebed-duty/9/A":    {spot: m{"village": "古尔温村", "kind": "visit", "homes": "3"}},
+		"carebed-duty/10/A":   {spot: m{"township": "巴伦台镇", "home": "H-0002", "device": sos("H-0002"), "lat": "43.1234", "lon": "86.0512", "acc_m": "12"}},
 		"carebed-home/5/A":    {spot: m{"type": "sos"}},
 		"carebed-home/6/A":    {spot: m{"change": "acknowledged", "ack_role": s.ackRole}},
 		"carebed-fleet/1/B":   {spot: m{"offline": "6"}},
@@ -276,4 +279,51 @@ func rulesHealthy(t *testing.T, prom *devsvc.Prometheus) {
 		}
 		return len(rules) >= 9 && len(bad) == 0, fmt.Sprintf("%d rules; %v", len(rules), bad)
 	})
+}
+
+// positionsOfOneTownship runs the duty board's position map with one township
+// selected, as its duty staff would: it shows that township's herder (H-0002, on
+// its pasture, at the fix's time) and not the other township's (H-0006).
+func (s *stack) positionsOfOneTownship(t *testing.T) {
+	var duty boardFile
+	for _, b := range loadBoards(t) {
+		if b.UID == "carebed-duty" {
+			duty = b
+		}
+	}
+	var tg targetJSON
+	for _, p := range duty.Panels {
+		if p.Title == "流动人员位置" && len(p.Targets) == 1 {
+			tg = p.Targets[0]
+		}
+	}
+	if tg.Query == "" {
+		t.Fatal("the duty board has no position map")
+	}
+	vars := []interpolate.Variable{
+		{Name: "county", Multi: true, IncludeAll: true, AllValue: ".*", All: true},
+		{Name: "township", Multi: true, IncludeAll: true, AllValue: ".*", Options: []string{"巴伦台镇", "乃门莫敦镇"}, Selected: []string{"巴伦台镇"}},
+		{Name: "village", Multi: true, IncludeAll: true, AllValue: ".*", All: true},
+	}
+	req := interpolate.Request{Range: interpolate.TimeRange{Now: time.Now(), Last: testRange}, MaxDataPoints: 1900, Vars: vars}
+	q, rows, err := s.ask(tg, req)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	fixAt := ""
+	for _, r := range rows {
+		if r["township"] != "巴伦台镇" || r["home"] == "H-0006" {
+			t.Errorf("%s\nanswers %v of another township", q, r)
+		}
+		if r["home"] == "H-0002" {
+			fixAt = r["time"]
+		}
+	}
+	if fixAt == "" {
+		t.Fatalf("%s\nanswers %v, without the township's herder H-0002", q, rows)
+	}
+	ms, err := strconv.ParseInt(fixAt, 10, 64) // influxread asks for epoch milliseconds
+	if at := time.UnixMilli(ms); err != nil || time.Since(at) < 9*time.Minute || time.Since(at) > time.Hour {
+		t.Errorf("H-0002's position is at %s (%v); its fix was taken ten minutes before the test sent it", fixAt, err)
+	}
 }

@@ -14,22 +14,24 @@ import (
 	"carebed/internal/testwait"
 )
 
-// simHome is one simulated home: two devices, an SOS pendant and a bed sensor.
+// simHome is one simulated home: two devices, an SOS pendant and a bed sensor;
+// a mobile home's pendant (a herder's, with GPS) sends its position from pasture.
 type simHome struct {
 	township, village, id string
 	lat, lon              float64
+	pasture               *[2]float64
 }
 
 // The simulated homes: two townships of 和静县; 古尔温村 has the six devices that
 // make a village outage.
 var simHomes = []simHome{
-	{"巴伦台镇", "巴伦台村", "H-0001", 42.74, 86.29},
-	{"巴伦台镇", "巴伦台村", "H-0002", 42.75, 86.31},
-	{"巴伦台镇", "古尔温村", "H-0003", 42.81, 86.42},
-	{"巴伦台镇", "古尔温村", "H-0004", 42.82, 86.43},
-	{"巴伦台镇", "古尔温村", "H-0005", 42.83, 86.44},
-	{"乃门莫敦镇", "包尔布呼村", "H-0006", 42.21, 86.12},
-	{"乃门莫敦镇", "包尔布呼村", "H-0007", 42.22, 86.13},
+	{"巴伦台镇", "巴伦台村", "H-0001", 42.74, 86.29, nil},
+	{"巴伦台镇", "巴伦台村", "H-0002", 42.75, 86.31, &[2]float64{43.1234, 86.0512}},
+	{"巴伦台镇", "古尔温村", "H-0003", 42.81, 86.42, nil},
+	{"巴伦台镇", "古尔温村", "H-0004", 42.82, 86.43, nil},
+	{"巴伦台镇", "古尔温村", "H-0005", 42.83, 86.44, nil},
+	{"乃门莫敦镇", "包尔布呼村", "H-0006", 42.21, 86.12, &[2]float64{42.8765, 85.6789}},
+	{"乃门莫敦镇", "包尔布呼村", "H-0007", 42.22, 86.13, nil},
 }
 
 const county = "和静县"
@@ -49,12 +51,13 @@ func importLedger(t *testing.T, path string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
-		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone,照护类别\n")
+		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone,照护类别,流动\n")
 	for _, h := range simHomes {
+		mobile := map[bool]string{true: "是"}[h.pasture != nil]
 		for _, d := range [][2]string{{sos(h.id), "sos_pendant"}, {bed(h.id), "bed_sensor"}} {
 			// 失能: visited weekly, a doctor's round monthly (the 探访巡诊 panel)
-			fmt.Fprintf(&b, "%s,%s,%s,%s,测试老人,%s一组,%.2f,%.2f,%s,%s,探访员,13800000011,村医,13800000012,13900000013,13800000019,失能\n",
-				county, h.township, h.village, h.id, h.village, h.lat, h.lon, d[0], d[1])
+			fmt.Fprintf(&b, "%s,%s,%s,%s,测试老人,%s一组,%.2f,%.2f,%s,%s,探访员,13800000011,村医,13800000012,13900000013,13800000019,失能,%s\n",
+				county, h.township, h.village, h.id, h.village, h.lat, h.lon, d[0], d[1], mobile)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -133,6 +136,21 @@ func (s *stack) everyDeviceReports(t *testing.T) {
 	}
 }
 
+// positions has every mobile home's pendant say it is online with the last fix its
+// receiver took on the pasture ten minutes ago (accuracy 12 m).
+func (s *stack) positions(t *testing.T) {
+	t.Helper()
+	for _, h := range simHomes {
+		if h.pasture == nil {
+			continue
+		}
+		now := time.Now()
+		st := protocol.Status{Seq: s.next(sos(h.id)), TS: now.UnixMilli(), Online: true, FW: "2.1.0", HeartbeatS: 60,
+			Fix: &protocol.Fix{Lat: h.pasture[0], Lon: h.pasture[1], AccM: 12, TS: now.Add(-10 * time.Minute).UnixMilli()}}
+		s.publish(t, sos(h.id), protocol.KindStatus, protocol.EncodeStatus(st))
+	}
+}
+
 // replayAfterOutage sends a batch a bed sensor kept while it could not reach the
 // broker: readings of ten minutes ago, late and replayed.
 func (s *stack) replayAfterOutage(t *testing.T, device string) {
@@ -155,6 +173,7 @@ func (s *stack) garbage(t *testing.T, device string) {
 func (s *stack) load(t *testing.T) {
 	t.Helper()
 	s.everyDeviceReports(t)
+	s.positions(t)
 	s.replayAfterOutage(t, bed("H-0006"))
 	s.garbage(t, bed("H-0002"))
 	s.sosWithFailedPage(t, "H-0001", 1)
@@ -261,8 +280,9 @@ func (s *stack) waitStored(t *testing.T) {
 		"the low battery":        `SELECT "battery" FROM "telemetry" WHERE "battery" <= 15`,
 		"the replayed readings":  `SELECT "hr" FROM "telemetry" WHERE "replayed" = true`,
 		"the second SOS's alert": `SELECT "state" FROM "alert" WHERE "home" = 'H-0006' AND "kind" = 'sos'`,
+		"the herders' positions": `SELECT "lat" FROM "positions"."position"`,
 	} {
-		want := map[string]int{"every home": len(simHomes), "the replayed readings": 2}[what]
+		want := map[string]int{"every home": len(simHomes), "the replayed readings": 2, "the herders' positions": 2}[what]
 		testwait.Until(t, 30*time.Second, what+" in InfluxDB", func() (bool, string) {
 			n := len(s.influx.Query(t, q))
 			return n >= max(want, 1), fmt.Sprintf("%d rows", n)

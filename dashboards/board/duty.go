@@ -39,7 +39,39 @@ func duty() *dashboard.DashboardBuilder {
 		WithPanel(ackOverTime(spec{8, "应答时间趋势", "Is the time to acknowledge getting better or worse " +
 			"against the 3-minute target (p50 and p90 per interval)?", 12, 8})).
 		WithPanel(visitsDue(spec{9, "探访巡诊 应访与逾期", "Which villages have homes due for a visit or a doctor's round " +
-			"this morning, and how many are overdue (past their interval and grace)? From the morning lists (docs/visits.md).", 24, 8}))
+			"this morning, and how many are overdue (past their interval and grace)? From the morning lists (docs/visits.md).", 24, 8})).
+		WithPanel(positionMap(spec{10, "流动人员位置", "Where are the township's people on the move (herders on their pastures): " +
+			"the last position each device with a satellite receiver sent in the last 30 days, with the time of that fix " +
+			"and its accuracy in metres. Only the selected places' devices.", 24, 14}))
+}
+
+// PositionsRP is the retention policy of the datasource's database that holds the
+// position measurement: the gateway's default influx.positions_bucket on InfluxDB
+// 1.8 ("carebed/positions"); on 2.x/3.x map the positions bucket to it (DBRP).
+const PositionsRP = "positions"
+
+// positionMap shows the last known position of every device in the selected places
+// that sends positions (a herder's GPS pendant): one marker per device at its newest
+// fix, with the fix's time (the time column), accuracy, home and device in the
+// tooltip. The view fits the markers: pastures are far from the homes' map.
+func positionMap(s spec) cog.Builder[dashboard.Panel] {
+	q := ql.Select(ql.Last(fieldLat), ql.Col(fieldLon), ql.Col("acc_m")).FromRP(PositionsRP, "position").
+		Where(append([]ql.Cond{ql.Since(recent)}, inPlaces()...)...).GroupBy("township", "village", "home", "device")
+	markers := common.NewMapLayerOptionsBuilder().Type("markers").Name("最后位置 last position").Tooltip(true).
+		Location(common.NewFrameGeometrySourceBuilder().Mode(common.FrameGeometrySourceModeCoords).
+			Latitude(fieldLat).Longitude(fieldLon)).
+		Config(map[string]any{"showLegend": false, "style": map[string]any{
+			"color": map[string]any{"fixed": blue}, "size": map[string]any{"fixed": 7}, "opacity": 0.9,
+			"symbol": map[string]any{"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
+			"text":   map[string]any{"mode": "field", "field": "home"}, "textConfig": map[string]any{"fontSize": 10, "offsetY": -12}}})
+	return frame(geomap.NewPanelBuilder(), s, influxDS, influx("A", q, ql.Table)).
+		View(geomap.NewMapViewConfigBuilder().Id("fit").Lat(43).Lon(85).Zoom(7).MaxZoom(12).Padding(10).AllLayers(true)).
+		Basemap(common.NewMapLayerOptionsBuilder().Type("default").Name("底图 basemap")).
+		Controls(geomap.NewControlsOptionsBuilder().ShowZoom(true).MouseWheelZoom(true).ShowScale(true)).
+		Tooltip(geomap.NewTooltipOptionsBuilder().Mode(geomap.TooltipModeDetails)).
+		Layers([]cog.Builder[common.MapLayerOptions]{markers}).
+		OverrideByName("Time", []dashboard.DynamicConfigValue{named("定位时间 fix time")}).
+		OverrideByName("acc_m", []dashboard.DynamicConfigValue{named("精度 accuracy"), prop("unit", "lengthm")})
 }
 
 // visitsDue is each village's visits and rounds as the latest morning list saw them

@@ -79,6 +79,13 @@ func (q *Query) From(measurement string) *Query {
 	return q
 }
 
+// FromRP reads the measurement in the retention policy rp of the datasource's
+// database ("rp"."measurement"): positions live in one of their own.
+func (q *Query) FromRP(rp, measurement string) *Query {
+	q.from = Ident(rp) + "." + Ident(measurement)
+	return q
+}
+
 // FromQuery reads the answer of a subquery.
 func (q *Query) FromQuery(sub *Query) *Query {
 	q.sub = sub

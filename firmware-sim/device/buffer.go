@@ -7,7 +7,8 @@ import (
 )
 
 // BatchReadings is the most readings a replayed batch carries: a reading takes at
-// most 280 bytes, so 200 stay well under protocol.MaxBatchSize.
+// most 280 bytes, so 200 stay well under protocol.MaxBatchSize. Readings with a
+// position (up to 390 bytes) are cut sooner, by size (Batches).
 const BatchReadings = 200
 
 // maxEvents bounds the events a device keeps while offline; past it the oldest goes.
@@ -56,11 +57,23 @@ func cmpSeq(a, b uint64) int {
 	return 0
 }
 
-// Batches cuts readings into batches of at most BatchReadings, in order.
+// batchOverhead is what a batch adds around its readings: {"v":1,"batch":[ ]} and
+// a comma per reading.
+const batchOverhead = len(`{"v":1,"batch":[]}`)
+
+// Batches cuts readings into batches of at most BatchReadings, each within
+// protocol.MaxBatchSize, in order.
 func Batches(rs []protocol.Reading) [][]protocol.Reading {
 	var out [][]protocol.Reading
 	for len(rs) > 0 {
-		n := min(len(rs), BatchReadings)
+		n, size := 0, batchOverhead
+		for n < min(len(rs), BatchReadings) {
+			l := len(protocol.EncodeReading(rs[n])) + 1
+			if n > 0 && size+l > protocol.MaxBatchSize {
+				break
+			}
+			n, size = n+1, size+l
+		}
 		out = append(out, rs[:n:n])
 		rs = rs[n:]
 	}

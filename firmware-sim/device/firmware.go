@@ -124,6 +124,7 @@ type Firmware struct {
 	heard     []Heard
 	reboots   int
 	voice     bool // plays ack_feedback by voice (else by its LED)
+	gps       *GPS // a herder's pendant's receiver; nil for devices without one
 	log       *slog.Logger
 }
 

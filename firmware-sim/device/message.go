@@ -45,6 +45,9 @@ func (f *Firmware) reading(t time.Time, fill func(*protocol.Reading, time.Time))
 	if fill != nil {
 		fill(&r, t)
 	}
+	if r.Fix == nil {
+		r.Fix = f.freshFix(t)
+	}
 	f.emit(Message{Device: f.c.ID, Kind: protocol.KindTelemetry, Payload: protocol.EncodeReading(r), Seqs: []uint64{r.Seq}, reading: &r})
 }
 
@@ -54,6 +57,9 @@ func (f *Firmware) event(t time.Time, typ protocol.EventType, confidence *float6
 	e := protocol.Event{Seq: f.seq.Next(), TS: f.ts(t), Type: typ, Confidence: confidence}
 	if typ.IsCancel() {
 		e.Cancels = cancels
+	}
+	if typ == protocol.EventSOS || typ == protocol.EventFall {
+		e.Fix = f.lastFix(t) // the last fix the device has, however old
 	}
 	f.emit(eventMessage(f.c.ID, e, false))
 	f.log.Info("event", "type", typ, "seq", e.Seq, "connected", f.connected)

@@ -51,3 +51,15 @@ func (p *Pendant) Press(now time.Time) (protocol.EventType, uint64) {
 	p.sos, p.sosAt = p.event(now, protocol.EventSOS, nil, 0), now
 	return protocol.EventSOS, p.sos
 }
+
+// NewHerderPendant returns the pendant of an elder who moves with the herds: an SOS
+// pendant with a satellite receiver (g) that moves with g.Herd between the winter
+// quarters and the summer pasture. Its readings carry the fix of the moment when the
+// receiver has one, its SOS, fall and online status the last fix it has, however
+// old; Covered says when it has mobile coverage (the caller cuts its link in the
+// gaps: it keeps its readings and replays them as batches afterwards).
+func NewHerderPendant(c Config, window time.Duration, g GPS) *Pendant {
+	p := NewPendant(c, window)
+	p.gps = &g
+	return p
+}

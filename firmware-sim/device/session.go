@@ -16,7 +16,7 @@ func (f *Firmware) Up(now time.Time) []Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.connected = true
-	st := protocol.Status{Seq: f.seq.Next(), TS: f.ts(now), Online: true, FW: f.c.FW, HeartbeatS: f.heartbeatS()}
+	st := protocol.Status{Seq: f.seq.Next(), TS: f.ts(now), Online: true, FW: f.c.FW, HeartbeatS: f.heartbeatS(), Fix: f.lastFix(now)}
 	out := []Message{{Device: f.c.ID, Kind: protocol.KindStatus, Retained: true, Payload: protocol.EncodeStatus(st), Seqs: []uint64{st.Seq}}}
 	events, readings := f.buf.take()
 	for _, e := range events {

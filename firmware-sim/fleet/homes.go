@@ -20,12 +20,22 @@ type LedgerDevice struct {
 	// Heartbeat is the ledger's heartbeat interval (心跳间隔, seconds); 0 when the
 	// ledger has none or it is not a whole number of seconds.
 	Heartbeat time.Duration
+	// Lat and Lon are the home's coordinates (纬度, 经度); HasPos says the ledger
+	// gave both.
+	Lat, Lon float64
+	HasPos   bool
+	// Mobile marks a household that moves with its herds (流动 or 游牧: 是).
+	Mobile bool
+	// Phone is an SMS-only phone's own number (device_phone, 设备电话).
+	Phone string
 }
 
 // ledgerColumns maps the header names the simulator reads, English or Chinese, to
 // what they hold.
 var ledgerColumns = map[string]string{"device_id": "id", "设备编号": "id", "device_kind": "kind", "设备类型": "kind",
-	"home_id": "home", "户编号": "home", "village": "village", "村": "village", "heartbeat_s": "heartbeat", "心跳间隔": "heartbeat"}
+	"home_id": "home", "户编号": "home", "village": "village", "村": "village", "heartbeat_s": "heartbeat", "心跳间隔": "heartbeat",
+	"lat": "lat", "纬度": "lat", "lon": "lon", "经度": "lon", "mobile": "mobile", "流动": "mobile", "游牧": "mobile",
+	"device_phone": "phone", "设备电话": "phone"}
 
 // ReadLedger reads the devices of a bed ledger CSV (the file the registry imports;
 // English or Chinese header).
@@ -54,6 +64,7 @@ func ReadLedger(r io.Reader) ([]LedgerDevice, error) {
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
+			FillHomes(out)
 			return out, nil
 		}
 		if err != nil {
@@ -80,10 +91,52 @@ func ledgerRow(rec []string, col map[string]int) (LedgerDevice, bool) {
 	if s, err := strconv.Atoi(field("heartbeat")); err == nil && s > 0 && s <= 86400 {
 		d.Heartbeat = time.Duration(s) * time.Second
 	}
+	lat, errLat := strconv.ParseFloat(field("lat"), 64)
+	lon, errLon := strconv.ParseFloat(field("lon"), 64)
+	if errLat == nil && errLon == nil && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 {
+		d.Lat, d.Lon, d.HasPos = lat, lon, true
+	}
+	switch strings.ToLower(field("mobile")) {
+	case "是", "流动", "游牧", "yes", "y", "1", "true":
+		d.Mobile = true
+	}
+	d.Phone = field("phone")
 	return d, true
 }
 
-// LedgerDevices reads device ids and kinds from a bed ledger CSV.
+// Homes' rows may leave home columns blank to repeat another row's; FillHomes
+// gives every row of a home the coordinates and the mobile mark any of them has.
+func FillHomes(devs []LedgerDevice) {
+	type home struct {
+		lat, lon    float64
+		pos, mobile bool
+	}
+	by := map[string]*home{}
+	for _, d := range devs {
+		h := by[d.Home]
+		if h == nil {
+			h = &home{}
+			by[d.Home] = h
+		}
+		if d.HasPos && !h.pos {
+			h.lat, h.lon, h.pos = d.Lat, d.Lon, true
+		}
+		h.mobile = h.mobile || d.Mobile
+	}
+	for i := range devs {
+		h := by[devs[i].Home]
+		if !devs[i].HasPos && h.pos {
+			devs[i].Lat, devs[i].Lon, devs[i].HasPos = h.lat, h.lon, true
+		}
+		devs[i].Mobile = h.mobile
+	}
+}
+
+// SMSPhone is the kind of an SMS-only phone (手机): it never connects by MQTT.
+const SMSPhone = "sms_phone"
+
+// LedgerDevices reads the ids and kinds of the devices of a bed ledger CSV that
+// speak MQTT (all but SMS-only phones).
 func LedgerDevices(r io.Reader) (map[string]string, error) {
 	devs, err := ReadLedger(r)
 	if err != nil {
@@ -91,7 +144,9 @@ func LedgerDevices(r io.Reader) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(devs))
 	for _, d := range devs {
-		out[d.ID] = d.Kind
+		if d.Kind != SMSPhone {
+			out[d.ID] = d.Kind
+		}
 	}
 	return out, nil
 }
@@ -152,6 +207,7 @@ func normalKind(k string) string {
 		{"smoke_detector", []string{"smoke", "烟"}},
 		{"gas_detector", []string{"gas", "燃气", "可燃"}},
 		{"water_sensor", []string{"water", "水浸", "漏水"}},
+		{"sms_phone", []string{"sms", "phone", "手机"}},
 	} {
 		for _, w := range m.words {
 			if strings.Contains(l, w) {

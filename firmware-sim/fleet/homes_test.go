@@ -69,6 +69,39 @@ func TestDemoLedgerPayloadsDecode(t *testing.T) {
 	}
 }
 
+// TestReadLedgerHerders: a herder's home (流动 是 on any of its rows) with its
+// coordinates, a pendant and an SMS-only phone with its own number; the phone is
+// not among the MQTT devices.
+func TestReadLedgerHerders(t *testing.T) {
+	csv := "户编号,村,纬度,经度,设备编号,设备类型,流动,设备电话\n" +
+		"H-21,巴西里克村,43.03,84.15,hb-0021-sos,紧急呼叫器,,\n" +
+		"H-21,巴西里克村,,,hb-0021-phone,手机,是,138 0000 0021\n" +
+		"H-22,巴西里克村,91,84.15,hb-0022-sos,sos_pendant,否,\n" +
+		"H-23,巴西里克村,NaN,84,hb-0023-phone,sms_phone,yes,+8613800000023\n"
+	devs, err := ReadLedger(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LedgerDevice{
+		{ID: "hb-0021-sos", Kind: "sos_pendant", Home: "H-21", Village: "巴西里克村", Lat: 43.03, Lon: 84.15, HasPos: true, Mobile: true},
+		{ID: "hb-0021-phone", Kind: SMSPhone, Home: "H-21", Village: "巴西里克村", Lat: 43.03, Lon: 84.15, HasPos: true, Mobile: true, Phone: "138 0000 0021"},
+		{ID: "hb-0022-sos", Kind: "sos_pendant", Home: "H-22", Village: "巴西里克村"},
+		{ID: "hb-0023-phone", Kind: SMSPhone, Home: "H-23", Village: "巴西里克村", Mobile: true, Phone: "+8613800000023"},
+	}
+	if len(devs) != len(want) {
+		t.Fatalf("%d devices: %+v", len(devs), devs)
+	}
+	for i := range want {
+		if devs[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i, devs[i], want[i])
+		}
+	}
+	kinds, _ := LedgerDevices(strings.NewReader(csv))
+	if _, ok := kinds["hb-0021-phone"]; ok || kinds["hb-0021-sos"] != "sos_pendant" {
+		t.Errorf("MQTT devices %v; an SMS-only phone is not one", kinds)
+	}
+}
+
 func TestReadLedgerHeartbeat(t *testing.T) {
 	f, err := os.Open("../../deploy/demo/ledger.csv")
 	if err != nil {
@@ -91,6 +124,7 @@ func TestReadLedgerHeartbeat(t *testing.T) {
 func FuzzReadLedger(f *testing.F) {
 	f.Add([]byte("county,home_id,device_id,device_kind,heartbeat_s\n和静县,H-1,bed-0001,bed_sensor,60\n"))
 	f.Add([]byte("\ufeff县,户编号,设备编号,设备类型,村,心跳间隔\n和静县,H-1,sos-0001,紧急呼叫器,巴伦台村,x\n"))
+	f.Add([]byte("户编号,纬度,经度,设备编号,设备类型,游牧,设备电话\nH-1,43.03,84.15,p-0001,手机,是,13800000021\nH-1,,,s-0001,sos,,\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		devs, err := ReadLedger(bytes.NewReader(b))
 		if err != nil {
@@ -99,6 +133,9 @@ func FuzzReadLedger(f *testing.F) {
 		for _, d := range devs {
 			if d.Heartbeat < 0 || d.Heartbeat > 24*time.Hour {
 				t.Fatalf("heartbeat %v", d.Heartbeat)
+			}
+			if d.HasPos && !(d.Lat >= -90 && d.Lat <= 90 && d.Lon >= -180 && d.Lon <= 180) {
+				t.Fatalf("position %v,%v", d.Lat, d.Lon)
 			}
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"carebed/firmware-sim/link"
 	"carebed/firmware-sim/scenario"
 	"carebed/firmware-sim/simclock"
+	"carebed/firmware-sim/smsphone"
 )
 
 // Options configure Homes.
@@ -43,6 +45,9 @@ type Options struct {
 	Passwords map[string]string
 	// Retry and Jitter are passed to every link (see link.Options).
 	Retry, Jitter time.Duration
+	// SMS is the gateway's inbound-SMS webhook the ledger's SMS-only phones text
+	// (sms_phone rows; they never connect by MQTT). Without it their sms steps fail.
+	SMS smsphone.Webhook
 	// Logger gets the devices' lines (default: discarded).
 	Logger *slog.Logger
 }
@@ -69,7 +74,8 @@ type Homes struct {
 	byID      map[string]*unit
 	byHome    map[string][]*unit
 	byVillage map[string][]*unit
-	mu        sync.Mutex // serialises scenario steps with the rounds
+	phones    map[string]*smsphone.Phone // SMS-only phones by home
+	mu        sync.Mutex                 // serialises scenario steps with the rounds
 }
 
 // unit is one device: its ledger row, its model and its link.
@@ -77,6 +83,9 @@ type unit struct {
 	row   fleet.LedgerDevice
 	model device.Model
 	link  *link.Link
+	// cut says why the link has no signal: the scenario (offline, power_cut) or a
+	// herder's coverage gap; the signal returns when neither holds.
+	scenarioCut, gapCut bool
 }
 
 var _ scenario.Target = (*Homes)(nil)
@@ -87,12 +96,25 @@ func New(o Options) (*Homes, error) {
 	if len(o.Ledger) == 0 {
 		return nil, errors.New("homes: the ledger has no devices")
 	}
-	h := &Homes{o: o, byID: map[string]*unit{}, byHome: map[string][]*unit{}, byVillage: map[string][]*unit{}}
+	o.Ledger = slices.Clone(o.Ledger)
+	fleet.FillHomes(o.Ledger) // a phone's row may be in another file than its home's coordinates
+	h := &Homes{o: o, byID: map[string]*unit{}, byHome: map[string][]*unit{}, byVillage: map[string][]*unit{},
+		phones: map[string]*smsphone.Phone{}}
 	start := o.Clock.Now()
 	routines := map[string]*device.Routine{}
+	seen := map[string]bool{}
 	for _, row := range o.Ledger {
-		if h.byID[row.ID] != nil {
+		if seen[row.ID] {
 			return nil, fmt.Errorf("homes: device %s is twice in the ledger", row.ID)
+		}
+		seen[row.ID] = true
+		if row.Kind == fleet.SMSPhone {
+			p, err := smsphone.New(row.ID, row.Home, row.Phone, o.SMS, o.Scenario.Seed, o.Logger)
+			if err != nil {
+				return nil, fmt.Errorf("homes: %w (ledger column device_phone, 设备电话)", err)
+			}
+			h.phones[row.Home] = p
+			continue
 		}
 		r := routines[row.Home]
 		if r == nil {
@@ -113,7 +135,7 @@ func New(o Options) (*Homes, error) {
 
 // build makes a device's model and link.
 func (h *Homes) build(row fleet.LedgerDevice, r *device.Routine, start time.Time) (*unit, error) {
-	m, err := model(h.config(row, start), row.Kind, r, h.o.Scenario.Devices)
+	m, err := model(h.config(row, start), row, r, h.o.Scenario)
 	if err != nil {
 		return nil, err
 	}
@@ -140,10 +162,17 @@ func (h *Homes) config(row fleet.LedgerDevice, start time.Time) device.Config {
 		KeepReadings: h.o.Scenario.Devices.KeepReadings, Seed: seed, Logger: h.o.Logger.With("home", row.Home)}
 }
 
-// model makes the model of a device kind.
-func model(c device.Config, kind string, r *device.Routine, d scenario.Devices) (device.Model, error) {
-	switch kind {
+// model makes the model of a device: its kind's, and for the pendant of a home
+// that moves with its herds (流动, with coordinates), a herder's pendant with GPS
+// whose herd winters at the home.
+func model(c device.Config, row fleet.LedgerDevice, r *device.Routine, sc scenario.Scenario) (device.Model, error) {
+	d := sc.Devices
+	switch row.Kind {
 	case "sos_pendant":
+		if row.Mobile && row.HasPos {
+			herd := sc.Herd(row.Home, device.LatLon{Lat: row.Lat, Lon: row.Lon})
+			return device.NewHerderPendant(c, d.SOSCancelWindow, device.GPS{Herd: herd}), nil
+		}
 		return device.NewPendant(c, d.SOSCancelWindow), nil
 	case "fall_sensor":
 		return device.NewWearable(c, device.WearableConfig{ActivitiesPerHour: d.ActivitiesPerHour, Awake: r.Awake,

@@ -2,6 +2,7 @@ package homes
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -22,6 +23,7 @@ type world struct {
 	w    *watch.Watcher
 	clk  *simclock.Manual
 	sent []scenario.Sent
+	step time.Duration // how far drive moves the clock at a time (default 5 s)
 }
 
 func startWorld(t *testing.T) *world {
@@ -72,7 +74,7 @@ func (wd *world) drive(t *testing.T, d time.Duration, played <-chan []scenario.S
 			}
 			return wd.clk.Waiting() >= want, fmt.Sprint(wd.clk.Now(), wd.clk.Waiting())
 		})
-		wd.clk.Advance(5 * time.Second)
+		wd.clk.Advance(cmp.Or(wd.step, 5*time.Second))
 	}
 	if played != nil {
 		t.Fatal("the scenario did not finish")

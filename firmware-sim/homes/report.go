@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"carebed/firmware-sim/fleet"
 )
 
 // Totals are what the devices of one kind did in a run.
@@ -33,6 +35,22 @@ func (h *Homes) Totals() []Totals {
 		for _, heard := range u.model.Core().Heard() {
 			if heard.Played {
 				t.Played++
+			}
+		}
+	}
+	for _, p := range h.phones {
+		t := by[fleet.SMSPhone]
+		if t == nil {
+			t = &Totals{Kind: fleet.SMSPhone}
+			by[fleet.SMSPhone] = t
+		}
+		t.Devices++
+		for _, s := range p.Sent() {
+			t.Published++
+			if s.Status/100 == 2 {
+				t.Acked++
+			} else {
+				t.Failed++
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"carebed/firmware-sim/device"
 	"carebed/firmware-sim/link"
+	"carebed/firmware-sim/smsphone"
 )
 
 // connectAtOnce bounds the connections opened in parallel.
@@ -51,13 +52,28 @@ func (h *Homes) connect(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// round moves every device to now and publishes what it made.
+// round moves every device to now and publishes what it made. A herder's device
+// that has just lost its coverage (a gap on the pasture) loses its signal first,
+// and gets it back when the gap ends (unless the scenario keeps it cut).
 func (h *Homes) round(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, u := range h.units {
+		if covered := u.model.Core().Covered(now); covered == u.gapCut {
+			u.gapCut = !covered
+			u.setSignal()
+		}
 		u.model.Tick(now)
 		u.link.Flush()
+	}
+}
+
+// setSignal cuts or restores the link as the scenario and the coverage say.
+func (u *unit) setSignal() {
+	if u.scenarioCut || u.gapCut {
+		u.link.Cut()
+	} else {
+		u.link.Restore()
 	}
 }
 
@@ -87,6 +103,9 @@ func (h *Homes) Model(id string) device.Model {
 	}
 	return nil
 }
+
+// Phone returns the SMS-only phone of a home, or nil.
+func (h *Homes) Phone(home string) *smsphone.Phone { return h.phones[home] }
 
 // Link returns the link of a device, or nil.
 func (h *Homes) Link(id string) *link.Link {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,6 +46,8 @@ func (j *injection) Do(st Step) Sent {
 		return Sent{} // the fleet ends its power cuts itself
 	case "power_cut":
 		return j.powerCut(st)
+	case "sms": // a webhook, not an MQTT event
+		return Sent{Type: st.Do, Err: errors.New("sms needs the SMS-only phones of firmware-sim run")}
 	}
 	base := map[string]string{SOSCancel: "sos", FallCancel: "fall"}[st.Do]
 	if base == "" {

@@ -38,6 +38,17 @@ func TestParseModelEvents(t *testing.T) {
 		{"devices typo", "devices: {sos_window: 20s}\n", "field sos_window not found"},
 		{"negative window", "devices: {sos_cancel_window: -1s}\n", "devices: sos_cancel_window: negative"},
 		{"unknown top key", "name: x\nspeed: 2\nhomes: 3\n", "line 3: field homes not found"},
+		{"sms", "events:\n  - {at: 20s, home: H-0021, do: sms, text: \"SOS 42.87,83.71\"}\n", ""},
+		{"sms without text", "events:\n  - {at: 20s, home: H-0021, do: sms}\n", ""},
+		{"herders", "herders:\n  H-0021: {pasture: \"42.87, 83.71\", season: summer}\n  H-0022: {season: winter}\n", ""},
+		{"text on an sos", "events:\n  - {at: 1m, home: H-1, do: sos, text: hi}\n", "events[0].text: only an sms"},
+		{"sms too long", "events:\n  - {at: 1m, home: H-1, do: sms, text: \"" + strings.Repeat("救", 71) + "\"}\n", "events[0].text: longer than one SMS"},
+		{"sms lasting", "events:\n  - {at: 1m, home: H-1, do: sms, for: 1m}\n", "events[0].for: sms does not last"},
+		{"bad pasture", "name: x\nherders:\n  H-0021: {pasture: \"42.87 83.71\"}\n", `line 2: herders.H-0021.pasture: "42.87 83.71" is not "lat,lon"`},
+		{"pasture off the globe", "herders:\n  H-0021: {pasture: \"95,83.71\"}\n", "herders.H-0021.pasture"},
+		{"bad coverage", "herders:\n  H-0021: {coverage: never}\n", `herders.H-0021.coverage: "never" is neither gaps nor always`},
+		{"bad season", "herders:\n  H-0021: {season: spring}\n", `herders.H-0021.season: "spring" is neither summer nor winter`},
+		{"herder typo", "herders:\n  H-0021: {pastrue: \"42.87,83.71\"}\n", "field pastrue not found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,6 +83,31 @@ func TestSettings(t *testing.T) {
 	now := time.Date(2026, 1, 15, 20, 0, 0, 0, time.UTC) // 02:00 on the 16th, Xinjiang time
 	if got := s.Begin(now).In(s.Location()).Format("2006-01-02 15:04"); got != "2026-01-16 21:30" {
 		t.Errorf("begins %s", got)
+	}
+}
+
+// TestHerd: a herder home's herd winters at home and summers on the scenario's
+// pasture, or on one 25 to 45 km west drawn from the seed, the same every time.
+func TestHerd(t *testing.T) {
+	s, err := Parse([]byte("seed: 3\nherders:\n  H-0021: {pasture: \"42.87,83.71\", season: summer, coverage: always}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := device.LatLon{Lat: 43.03, Lon: 84.15}
+	h := s.Herd("H-0021", home)
+	if h.Winter != home || h.Summer != (device.LatLon{Lat: 42.87, Lon: 83.71}) || h.Season != device.SeasonSummer || !h.NoGaps {
+		t.Errorf("H-0021's herd %+v", h)
+	}
+	g := s.Herd("H-0099", home)
+	d := device.DistanceM(home, g.Summer)
+	if g.Season != "" || g.NoGaps || d < 24000 || d > 46000 || g.Summer.Lon >= home.Lon {
+		t.Errorf("a drawn pasture %+v, %.0f m from home; want 25-45 km west", g.Summer, d)
+	}
+	if again := s.Herd("H-0099", home); again.Summer != g.Summer || again.Seed != g.Seed {
+		t.Errorf("drawn twice: %+v then %+v", g, again)
+	}
+	if other := s.Herd("H-0098", home); other.Summer == g.Summer {
+		t.Error("two homes drew the same pasture")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -42,9 +43,34 @@ type Scenario struct {
 	Clocks map[string]string `yaml:"clocks"`
 	// Devices tunes the device models.
 	Devices Devices `yaml:"devices"`
-	Events  []Event `yaml:"events"`
+	// Herders places the herds of homes that move with them (ledger 流动 是), by
+	// home: the summer pasture and, to keep the herd there (or at home) whatever
+	// the date, the season. A mobile home without an entry gets a pasture from the
+	// seed, 25 to 45 km west of home, and moves by the calendar.
+	Herders map[string]Herder `yaml:"herders"`
+	Events  []Event           `yaml:"events"`
 
 	clocks map[string]device.Clock
+	herds  map[string]herdSetting
+}
+
+// Herder is where a herding home's herd goes.
+type Herder struct {
+	// Pasture is the summer pasture, "lat,lon" in WGS-84 degrees.
+	Pasture string `yaml:"pasture"`
+	// Season keeps the herd on the pasture ("summer") or at the winter quarters
+	// ("winter"); "" follows the calendar (up on 1 June, down on 20 September).
+	Season string `yaml:"season"`
+	// Coverage is "gaps" (default: away from home, one gap of 1 to 4 hours in every
+	// 6) or "always" (no gaps but the scenario's offline events).
+	Coverage string `yaml:"coverage"`
+}
+
+type herdSetting struct {
+	pasture    device.LatLon
+	hasPasture bool
+	season     string
+	noGaps     bool
 }
 
 // Devices tunes the device models; zero values keep the models' defaults.
@@ -79,11 +105,21 @@ type Event struct {
 	Village string `yaml:"village"`
 	// For is how long a power cut, an offline period, an anomaly or a bed exit lasts.
 	For time.Duration `yaml:"for"`
+	// Text, for sms, is what the elder texts from the home's SMS-only phone
+	// (default 救命).
+	Text string `yaml:"text"`
 }
+
+// DefaultSMSText is what an sms event texts when it has no text.
+const DefaultSMSText = "救命"
+
+// maxSMSText bounds an sms event's text: one SMS of 70 characters (UCS-2).
+const maxSMSText = 70
 
 // deviceFor is which of the home's devices does each thing.
 var deviceFor = map[string]string{"sos": "sos_pendant", "fall": "fall_sensor", "bed_exit": "bed_sensor",
-	"smoke": "smoke_detector", "gas": "gas_detector", "water_leak": "water_sensor", "tamper": "sos_pendant"}
+	"smoke": "smoke_detector", "gas": "gas_detector", "water_leak": "water_sensor", "tamper": "sos_pendant",
+	"sms": "sms_phone"}
 
 // needsFor are the things that last a while: they need For.
 var needsFor = map[string]bool{"power_cut": true, "offline": true, "high_hr": true, "low_hr": true,
@@ -164,6 +200,10 @@ func (e Event) check() error {
 		return fmt.Errorf("do: %q is not one of %s", e.Do, strings.Join(Dos(), ", "))
 	case e.CancelAfter < 0 || e.CancelAfter > 0 && e.Do != "sos" && e.Do != "fall":
 		return errors.New("cancel_after: only sos and fall can be cancelled, after a positive time")
+	case e.Text != "" && e.Do != "sms":
+		return errors.New("text: only an sms has a text")
+	case utf8.RuneCountInString(e.Text) > maxSMSText || !utf8.ValidString(e.Text):
+		return fmt.Errorf("text: longer than one SMS (%d characters)", maxSMSText)
 	case e.Kind != "" && (e.Do != "fall" || !device.IsFallKind(e.Kind)):
 		return fmt.Errorf("kind: %q is not a kind of fall (%s)", e.Kind, strings.Join(fallKinds(), ", "))
 	case needsFor[e.Do] && e.For <= 0 || e.For < 0:

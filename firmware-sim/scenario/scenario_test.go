@@ -64,7 +64,7 @@ func (r *recorder) PowerCut(devices []string, d time.Duration) error {
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func TestRun(t *testing.T) {
-	s, err := Parse([]byte("events:\n  - {at: 20ms, home: H-1, do: fall, cancel_after: 30ms}\n  - {at: 10ms, home: H-2, do: sos}\n  - {at: 40ms, home: H-9, do: sos}\n  - {at: 60ms, village: 巴伦台村, do: power_cut, for: 1s}\n"))
+	s, err := Parse([]byte("events:\n  - {at: 20ms, home: H-1, do: fall, cancel_after: 30ms}\n  - {at: 10ms, home: H-2, do: sos}\n  - {at: 40ms, home: H-9, do: sos}\n  - {at: 60ms, village: 巴伦台村, do: power_cut, for: 1s}\n  - {at: 70ms, home: H-2, do: sms}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +81,12 @@ func TestRun(t *testing.T) {
 	if got := strings.Join(rec.sent, "|"); got != want {
 		t.Errorf("sent %s\nwant %s", got, want)
 	}
-	if len(sent) != 5 || sent[2].Home != "H-9" || sent[2].Err == nil {
-		t.Errorf("summary %+v: want the event of a home without devices reported as failed", sent)
+	if len(sent) != 6 || sent[2].Home != "H-9" || sent[2].Err == nil || sent[5].Type != "sms" || sent[5].Err == nil {
+		t.Errorf("summary %+v: want the event of a home without devices, and the sms (no phones here), reported as failed", sent)
 	}
 	var b strings.Builder
 	Summary(&b, sent)
-	if !strings.Contains(b.String(), "4 of 5 scenario events sent") {
+	if !strings.Contains(b.String(), "4 of 6 scenario events sent") {
 		t.Errorf("summary:\n%s", b.String())
 	}
 }

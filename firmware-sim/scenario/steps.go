@@ -21,6 +21,8 @@ type Step struct {
 	Do            string
 	For           time.Duration
 	Kind          string
+	// Text is what an sms step texts.
+	Text string
 }
 
 // Follow-up steps.
@@ -35,7 +37,10 @@ const (
 func (s Scenario) Steps() []Step {
 	var out []Step
 	for _, e := range s.Events {
-		st := Step{At: e.At, Home: e.Home, Village: e.Village, Do: e.Do, For: e.For, Kind: e.Kind}
+		st := Step{At: e.At, Home: e.Home, Village: e.Village, Do: e.Do, For: e.For, Kind: e.Kind, Text: e.Text}
+		if e.Do == "sms" && st.Text == "" {
+			st.Text = DefaultSMSText
+		}
 		out = append(out, st)
 		if f := followUp(e); f != "" {
 			end := e.At + e.For + e.CancelAfter

@@ -8,29 +8,47 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 	_ "time/tzdata" // Asia/Urumqi and friends without the system's zone database
 
+	"carebed/firmware-sim/fleet"
 	"carebed/firmware-sim/homes"
 	"carebed/firmware-sim/scenario"
 	"carebed/firmware-sim/simclock"
+	"carebed/firmware-sim/smsphone"
 )
 
 // homeFlags are the flags of run and demo.
 type homeFlags struct {
-	broker, ledger, scenario, passwords *string
-	every, duration                     *time.Duration
+	broker, scenario, passwords *string
+	ledgers                     *files
+	every, duration             *time.Duration
+	smsWebhook, smsToken, smsTo *string
 }
 
+// files is a flag that may be given more than once.
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
 func newHomeFlags(fs *flag.FlagSet) homeFlags {
-	return homeFlags{
+	f := homeFlags{
 		broker:    fs.String("broker", "tcp://127.0.0.1:1883", "MQTT broker URL"),
-		ledger:    fs.String("ledger", "", "bed ledger CSV whose devices to play"),
+		ledgers:   &files{},
 		scenario:  fs.String("scenario", "", "scenario YAML file"),
 		passwords: fs.String("passwords", "", "CSV of device_id,password (default: no passwords)"),
 		every:     fs.Duration("every", 0, "how often each device reports (0: the ledger's heartbeat interval)"),
 		duration:  fs.Duration("duration", 0, "stop after this long, simulated (0: the scenario's duration; demo: until interrupted)"),
+		smsWebhook: fs.String("sms-webhook", "", "the gateway's inbound-SMS webhook as Twilio calls it, "+
+			"e.g. http://127.0.0.1:8080/webhooks/twilio/sms: where SMS-only phones (sms_phone) text"),
+		smsToken: fs.String("twilio-token", os.Getenv("CAREBED_TWILIO_AUTH_TOKEN"),
+			"the Twilio auth token the webhook is signed with (default $CAREBED_TWILIO_AUTH_TOKEN)"),
+		smsTo: fs.String("gateway-number", smsphone.DefaultTo, "the gateway's Twilio number the phones text (To)"),
 	}
+	fs.Var(f.ledgers, "ledger", "bed ledger CSV whose devices to play (again for more files: their rows are joined)")
+	return f
 }
 
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -91,9 +109,16 @@ func readScenario(cmd, path string) (scenario.Scenario, error) {
 
 // homeOptions reads the ledger and passwords and sets the clock.
 func homeOptions(f homeFlags, sc scenario.Scenario, stderr io.Writer) (homes.Options, error) {
-	devs, err := readLedger(*f.ledger)
-	if err != nil {
-		return homes.Options{}, err
+	if len(*f.ledgers) == 0 {
+		return homes.Options{}, errors.New("no -ledger FILE.csv to open")
+	}
+	var devs []fleet.LedgerDevice
+	for _, path := range *f.ledgers {
+		d, err := readLedger(path)
+		if err != nil {
+			return homes.Options{}, err
+		}
+		devs = append(devs, d...)
 	}
 	var pw map[string]string
 	if *f.passwords != "" {
@@ -111,6 +136,7 @@ func homeOptions(f homeFlags, sc scenario.Scenario, stderr io.Writer) (homes.Opt
 	return homes.Options{Broker: *f.broker, Ledger: devs, Scenario: sc, Clock: simclock.NewScaled(sc.Begin(now), sc.Speed),
 		Every: *f.every, Step: time.Duration(float64(200*time.Millisecond) * sc.Speed), FirstSeq: uint64(now.UnixMilli()),
 		Passwords: pw, Retry: 5 * time.Second, Jitter: 500 * time.Millisecond,
+		SMS:    smsphone.Webhook{URL: *f.smsWebhook, AuthToken: *f.smsToken, To: *f.smsTo},
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}, nil
 }
 

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,16 +19,20 @@ import (
 )
 
 const usage = `usage:
-  firmware-sim demo -broker URL -ledger FILE.csv [-every D] [-duration D] [-passwords FILE.csv]
-      every device of the ledger runs its firmware model (pendant, fall sensor, bed
-      sensor, detectors) on its own MQTT connection, in real time
-  firmware-sim run -broker URL -ledger FILE.csv -scenario FILE.yml [-every D] [-passwords FILE.csv]
+  firmware-sim demo -broker URL -ledger FILE.csv [-ledger MORE.csv] [-every D] [-duration D] [-passwords FILE.csv]
+                    [-sms-webhook URL -twilio-token T [-gateway-number +86...]]
+      every device of the ledger runs its firmware model (pendant, herder's GPS
+      pendant, fall sensor, bed sensor, detectors) on its own MQTT connection, in
+      real time; SMS-only phones (sms_phone) text the gateway's Twilio webhook
+  firmware-sim run -broker URL -ledger FILE.csv -scenario FILE.yml [same flags as demo]
       the same, and the scenario's events happen on time (at its speed, from its
       start); ends with a summary of what was sent and what each kind of device did
   firmware-sim load -broker URL [-devices 1000] [-conns 8] [-rate 20000] [-duration 30s] [-qos 1] [-prefix bed]
       offer a fixed message rate from many devices over a few connections
-  firmware-sim ledger [-homes 100] [-seed 1]
-      write a bed ledger CSV of generated homes (3 devices each) for the registry
+  firmware-sim ledger [-homes 100] [-herders 0] [-seed 1]
+      write a bed ledger CSV of generated homes (3 devices each) for the registry;
+      -herders N adds N herder homes (流动 是) with a GPS pendant and an SMS-only
+      phone each (columns 流动 and 设备电话)
   firmware-sim falleval [-loso [-c8-only]] [DIR]
       run the wearable's fall detector over every SisFall recording under DIR (or
       $SISFALL_DIR; files named like F05_SA03_R02.txt) and print sensitivity and
@@ -109,11 +114,15 @@ func ledger(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	homes := fs.Int("homes", 100, "number of homes")
+	herders := fs.Int("herders", 0, "number of herder homes (a GPS pendant and an SMS-only phone each) after them")
 	seed := fs.Uint64("seed", 1, "the same seed writes the same ledger")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return population.Write(stdout, *homes, *seed)
+	if *homes < 0 || *herders < 0 {
+		return errors.New("ledger: -homes and -herders cannot be negative")
+	}
+	return population.WriteWith(stdout, population.Options{Homes: *homes, Herders: *herders, Seed: *seed})
 }
 
 // report runs the fleet, printing progress every second, then the totals.
