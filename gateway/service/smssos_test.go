@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"carebed/alerting"
+	"carebed/firmware-sim/smsphone"
 	"carebed/gateway/provision"
 	"carebed/gateway/smssos"
 	"carebed/internal/testlog"
@@ -35,9 +36,15 @@ func TestSOSBySMSFromElderPhone(t *testing.T) {
 	e.importLedger(smsPhoneLedger)
 	r := e.start()
 
-	status, answer := e.postSMS(t, "SMsos00000000000000000000000001", elderPhone, "SOS 42.87,83.71")
-	if status != 200 || !strings.Contains(answer, smssos.ReplyRaisedAt) {
-		t.Fatalf("answer to the elder: %d %q, want 200 and %q", status, answer, smssos.ReplyRaisedAt)
+	// The simulator's feature phone texts as Twilio delivers it (firmware-sim/smsphone).
+	phone, err := smsphone.New("hj-0002-phone", "H-0002", "13900000077", smsphone.Webhook{
+		URL: e.public + "/webhooks/twilio/sms", AuthToken: twilioToken, To: twilioFrom, AccountSID: twilioSID}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := phone.Send(context.Background(), time.Now(), "SOS 42.87,83.71")
+	if err != nil || sent.Status != 200 {
+		t.Fatalf("the phone's SMS: %+v %v, want 200", sent, err)
 	}
 	page := e.waitSMS(t, doctorPhone, 1, 15*time.Second)[0]
 	e.waitSMS(t, familyPhone, 1, 10*time.Second)
@@ -56,14 +63,28 @@ func TestSOSBySMSFromElderPhone(t *testing.T) {
 	})
 
 	// The same SMS again (Twilio's retry) changes nothing; the doctor's "1" takes it.
-	if status, _ := e.postSMS(t, "SMsos00000000000000000000000001", elderPhone, "SOS 42.87,83.71"); status != 200 {
+	if status, answer := e.postSMS(t, sent.MessageSID, elderPhone, "SOS 42.87,83.71"); status != 200 || strings.Contains(answer, "求救") {
 		t.Errorf("replay answered %d", status)
+	}
+	// A second call for help before anyone came is answered and counts on the same
+	// alert: nobody is paged twice.
+	if status, answer := e.postSMS(t, "", elderPhone, "救命"); status != 200 || !strings.Contains(answer, smssos.ReplyRaised) {
+		t.Errorf("second SMS answered %d %q, want %q", status, answer, smssos.ReplyRaised)
 	}
 	if status, answer := e.postSMS(t, "", doctorPhone, "1"); status != 200 || !strings.Contains(answer, "已确认") {
 		t.Errorf("doctor's reply answered %d %q, want an acknowledgement", status, answer)
 	}
 	if alerts, _ := r.g.alerts.List(context.Background(), alerting.Filter{}); len(alerts) != 1 || alerts[0].State != alerting.StateAcknowledged {
 		t.Errorf("alerts after the replay and the reply: %+v, want the one SOS, acknowledged", alerts)
+	}
+	pages := 0
+	for _, m := range e.smsTo(familyPhone) {
+		if strings.Contains(m, "紧急呼叫。已请") { // the family's page, not the 'taken' notice
+			pages++
+		}
+	}
+	if pages != 1 {
+		t.Errorf("the family got %d SOS messages, want 1: %q", pages, e.smsTo(familyPhone))
 	}
 	if n := metric(t, r.reg, "carebed_sms_sos_total", map[string]string{"result": "raised", "position": "yes"}); n != 1 {
 		t.Errorf("carebed_sms_sos_total{raised,yes} = %v, want 1", n)
