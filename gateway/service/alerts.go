@@ -92,6 +92,9 @@ func (g *Gateway) buildAlerting() error {
 	if err := g.buildVisits(pol, sms, st); err != nil {
 		return err
 	}
+	if err := g.buildDigest(pol, sms, st); err != nil {
+		return err
+	}
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
 		Inbound: g.inbound(), Logger: g.log, Now: g.now})
@@ -197,5 +200,9 @@ func (g *Gateway) restoreConditions(st *asqlite.Store) error {
 // inbound is the chain of handlers an SMS that is not a reply to an alert goes
 // through, in order: the first that takes it answers it.
 func (g *Gateway) inbound() api.Chain {
-	return api.Chain{g.visits}
+	chain := api.Chain{g.visits}
+	if g.digest != nil { // a nil *digest.Service in the chain would not be skipped
+		chain = append(chain, g.digest)
+	}
+	return chain
 }
