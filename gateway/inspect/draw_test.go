@@ -154,8 +154,8 @@ func TestParseInspectors(t *testing.T) {
 	}
 	for text, want := range map[string]string{
 		"张三\n张三,民政局\n": "line 2: 张三 is on the list twice",
-		"# nobody\n":      "no inspectors in the list",
-		",民政局\n":          "line 1: no name",
+		"# nobody\n":   "no inspectors in the list",
+		",民政局\n":       "line 1: no name",
 	} {
 		if _, err := ParseInspectors(text); err == nil || err.Error() != want {
 			t.Errorf("%q: %v, want %s", text, err, want)

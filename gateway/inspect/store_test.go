@@ -113,7 +113,9 @@ func TestGather(t *testing.T) {
 	bj := policy.Default().Location()
 	from, to := nov.Bounds(bj)
 	at := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, bj) }
-	place := func(h string) registry.Place { return registry.Place{County: "和静县", Township: "巴伦台镇", Village: "村", Home: h} }
+	place := func(h string) registry.Place {
+		return registry.Place{County: "和静县", Township: "巴伦台镇", Village: "村", Home: h}
+	}
 	care := careFake{{Place: place("H-1")}, {Place: place("H-2")}, {Place: registry.Place{County: "和硕县", Home: "H-3"}}}
 	var dueAt time.Time
 	vf := visitsFake{at: &dueAt,
@@ -132,9 +134,9 @@ func TestGather(t *testing.T) {
 		return a
 	}
 	af := alertsFake{
-		alert("H-2", at(10, 3, 0), func(a *alerting.Alert) { a.AckedAt = a.OpenedAt.Add(6 * time.Minute) }),  // slow
-		alert("H-2", at(11, 3, 0), func(a *alerting.Alert) { a.AckedAt = a.OpenedAt.Add(4 * time.Minute) }),  // in time
-		alert("H-1", at(12, 3, 0), func(a *alerting.Alert) { a.State = alerting.StateOpen }),                  // never taken
+		alert("H-2", at(10, 3, 0), func(a *alerting.Alert) { a.AckedAt = a.OpenedAt.Add(6 * time.Minute) }), // slow
+		alert("H-2", at(11, 3, 0), func(a *alerting.Alert) { a.AckedAt = a.OpenedAt.Add(4 * time.Minute) }), // in time
+		alert("H-1", at(12, 3, 0), func(a *alerting.Alert) { a.State = alerting.StateOpen }),                // never taken
 		alert("H-1", at(13, 3, 0), func(a *alerting.Alert) { a.State, a.Outcome = alerting.StateResolved, alerting.OutcomeCancelled }),
 		alert("H-1", at(14, 3, 0), func(a *alerting.Alert) { a.State, a.Outcome = alerting.StateResolved, alerting.OutcomeAutoResolved }),
 		alert("H-2", at(1, 0, 0).Add(-time.Minute), func(a *alerting.Alert) { a.AckedAt = a.OpenedAt.Add(time.Hour) }), // October
