@@ -130,8 +130,10 @@ func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, p
 	}
 	g.alerts.Subscribe(c.AlertChanged)
 	g.console = c
-	g.visitsPage, err = console.NewVisitsPage(c, g.visits)
-	return err
+	if g.visitsPage, err = console.NewVisitsPage(c, g.visits); err != nil {
+		return err
+	}
+	return g.buildInspectPage(c)
 }
 
 // policy parses the alerting section of the configuration.

@@ -89,7 +89,8 @@ type Gateway struct {
 
 	visits      *visits.Service
 	visitsPage  *console.VisitsPage
-	digest      *digest.Service   // digest.go; nil when off
+	digest      *digest.Service // digest.go; nil when off
+	inspectPage *console.InspectPage
 	positions   *position.Tracker // positions.go
 	positionsRP *positionsRP
 }
