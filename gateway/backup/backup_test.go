@@ -45,7 +45,7 @@ func liveData(t *testing.T) (string, *registry.Store) {
 		t.Fatal(err)
 	}
 	al.Close()
-	for _, name := range []string{"visits.db", "digest.db"} {
+	for _, name := range []string{"visits.db", "digest.db", "inspect.db"} {
 		db, err := sql.Open("sqlite", filepath.Join(dir, name)) // any store: a backup copies it whole
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +63,7 @@ func TestTakeAndRestore(t *testing.T) {
 	data, reg := liveData(t)
 	out := filepath.Join(t.TempDir(), "backup")
 	taken, err := Take(ctx, data, out, time.Now())
-	if err != nil || len(taken) != 4 {
+	if err != nil || len(taken) != 5 {
 		t.Fatalf("Take: %v %v", taken, err)
 	}
 	if err := reg.PutUser(ctx, user("after")); err != nil { // a change after the backup
@@ -71,7 +71,7 @@ func TestTakeAndRestore(t *testing.T) {
 	}
 	reg.Close()
 	restored, err := Restore(ctx, out, data, time.Now())
-	if err != nil || len(restored) != 4 {
+	if err != nil || len(restored) != 5 {
 		t.Fatalf("Restore: %v %v", restored, err)
 	}
 	reg, err = registry.Open(filepath.Join(data, "registry.db"))
@@ -88,7 +88,7 @@ func TestTakeAndRestore(t *testing.T) {
 	if n, err := reg.Summary(ctx); err != nil || n.Devices != 1 {
 		t.Errorf("restored registry: %+v %v", n, err)
 	}
-	for _, name := range []string{"visits.db", "digest.db"} {
+	for _, name := range []string{"visits.db", "digest.db", "inspect.db"} {
 		db, err := sql.Open("sqlite", filepath.Join(data, name))
 		if err != nil {
 			t.Fatal(err)

@@ -33,7 +33,7 @@ const usage = `usage:
   gateway users disable|list [-config FILE] [NAME]
   gateway tokens create [-config FILE] [-label L] [-ttl D] NAME
                                                       an API token for a system acting as NAME
-  gateway backup [-config FILE] DIR                   copy the registry and alert store (while running)
+  gateway backup [-config FILE] DIR                   copy the SQLite stores (while running)
   gateway restore [-config FILE] DIR                  put a backup back (gateway stopped)
   gateway report inspect [-config FILE] -month YYYY-MM -homes N -inspectors FILE [-seed S]
                          [-county C] [-slow D]        the month's random inspection draw (双随机)
