@@ -200,10 +200,14 @@ func (s *Service) Send(ctx context.Context, now time.Time) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	done, err := s.st.sentIn(ctx, week)
+	if err != nil {
+		return rep, err
+	}
 	weeks := map[string]Week{}
 	var errs []error
 	for _, c := range contacts {
-		if c.Role != registry.RoleFamily || !subs[c.Phone] {
+		if c.Role != registry.RoleFamily || !subs[c.Phone] || done[[2]string{c.Phone, c.Home}] {
 			continue
 		}
 		res, err := s.sendOne(ctx, week, due, now, c, weeks)
@@ -316,17 +320,26 @@ func (s *Service) Week(ctx context.Context, h registry.Home, due time.Time) (Wee
 	return w, nil
 }
 
-// Run sends the digests when they are due, looking every Tick, until ctx ends.
+// Run sends the digests when they are due, looking every Tick, until ctx ends. Once
+// a week's run has left nothing failed or held (or the week is past CatchUp), Run
+// rests until the next week's time.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(Tick)
 	defer t.Stop()
+	var done time.Time // the due time of the week finished
 	for {
-		rep, err := s.Send(ctx, s.o.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Error("family digests failed; tried again", "err", err)
-		case rep.Sent > 0 || rep.Failed > 0:
-			s.log.Info("family digests sent", "sent", rep.Sent, "failed", rep.Failed, "held", rep.Held)
+		now := s.o.Now()
+		if due := s.Due(now); !due.Equal(done) {
+			rep, err := s.Send(ctx, now)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Error("family digests failed; tried again", "err", err)
+			case err == nil && rep.Failed == 0 && rep.Held == 0:
+				done = due
+			}
+			if rep.Sent > 0 || rep.Failed > 0 {
+				s.log.Info("family digests sent", "sent", rep.Sent, "failed", rep.Failed, "held", rep.Held)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -141,6 +141,24 @@ func (s *store) claim(ctx context.Context, week, phone, home string, now time.Ti
 	return n == 1, err
 }
 
+// sentIn returns the (phone, home) pairs the week's digest went to.
+func (s *store) sentIn(ctx context.Context, week string) (map[[2]string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT phone, home FROM sent WHERE week = ?`, week)
+	if err != nil {
+		return nil, fmt.Errorf("digest: sent: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, fmt.Errorf("digest: sent: %w", err)
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
 // unclaim forgets a digest that could not be sent, so the next tick tries again.
 func (s *store) unclaim(ctx context.Context, week, phone, home string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sent WHERE week = ? AND phone = ? AND home = ?`, week, phone, home)
