@@ -204,7 +204,7 @@ func (s *Service) Send(ctx context.Context, now time.Time) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	weeks := map[string]Week{}
+	weeks := map[string]weekRead{}
 	var errs []error
 	for _, c := range contacts {
 		if c.Role != registry.RoleFamily || !subs[c.Phone] || done[[2]string{c.Phone, c.Home}] {
@@ -228,6 +228,12 @@ func (s *Service) Send(ctx context.Context, now time.Time) (Report, error) {
 
 type result int
 
+// weekRead is a home's week as read in one run, or why it could not be.
+type weekRead struct {
+	w   Week
+	err error
+}
+
 const (
 	skipped result = iota // sent before, or not to be sent
 	sent
@@ -237,7 +243,7 @@ const (
 
 // sendOne sends one home's digest to one phone unless it went out this week.
 func (s *Service) sendOne(ctx context.Context, week string, due, now time.Time, c registry.Contact,
-	weeks map[string]Week) (result, error) {
+	weeks map[string]weekRead) (result, error) {
 	h, err := s.o.Homes.Home(ctx, c.Home)
 	if err != nil {
 		return failed, err
@@ -252,14 +258,16 @@ func (s *Service) sendOne(ctx context.Context, week string, due, now time.Time, 
 	if err != nil || !first {
 		return skipped, err
 	}
-	w, ok := weeks[c.Home]
+	wk, ok := weeks[c.Home]
 	if !ok {
-		if w, err = s.Week(ctx, h, due); err != nil {
-			s.m.sms.WithLabelValues("failed").Inc()
-			return failed, errors.Join(err, s.st.unclaim(ctx, week, c.Phone, c.Home))
-		}
-		weeks[c.Home] = w
+		wk.w, wk.err = s.Week(ctx, h, due)
+		weeks[c.Home] = wk // a failed read is not tried again for the home's next phone in this run
 	}
+	if wk.err != nil {
+		s.m.sms.WithLabelValues("failed").Inc()
+		return failed, errors.Join(wk.err, s.st.unclaim(ctx, week, c.Phone, c.Home))
+	}
+	w := wk.w
 	retry, err := s.o.SMS.Send(ctx, Purpose, c.Phone, Text(s.o.Signature, w))
 	if err != nil {
 		s.m.sms.WithLabelValues("failed").Inc()

@@ -304,3 +304,43 @@ func TestSend(t *testing.T) {
 		}
 	}
 }
+
+// downSleep is InfluxDB unreachable while down is set.
+type downSleep struct {
+	sleep
+	down *bool
+}
+
+func (d downSleep) Occupancy(ctx context.Context, home string, from, to time.Time) ([]Reading, error) {
+	if *d.down {
+		return nil, errors.New("influxread: connection refused")
+	}
+	return d.sleep.Occupancy(ctx, home, from, to)
+}
+
+// TestSendInfluxDown: a week that cannot be read is not sent, and not given up: the
+// next run sends it.
+func TestSendInfluxDown(t *testing.T) {
+	ctx := context.Background()
+	down := true
+	sms := &smsLog{}
+	clk := &clock{t: bj(20, 12, 0)}
+	s, err := New(Options{Path: filepath.Join(t.TempDir(), "digest.db"), Homes: homes{}, Sleep: downSleep{down: &down},
+		Policy: testPolicy(t), SMS: sms, Schedule: Schedule{Weekday: time.Sunday, At: 19 * time.Hour},
+		Location: beijing, Now: clk.now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, _, err := s.HandleSMS(ctx, famB, "订阅"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Send(ctx, bj(29, 19, 0))
+	if err == nil || rep.Failed != 1 || len(sms.sent()) != 0 {
+		t.Fatalf("InfluxDB down: %+v %v %q", rep, err, sms.sent())
+	}
+	down = false
+	if rep, err := s.Send(ctx, bj(29, 19, 1)); err != nil || rep.Sent != 1 || len(sms.sent()) != 1 {
+		t.Fatalf("InfluxDB back: %+v %v %q", rep, err, sms.sent())
+	}
+}
