@@ -2,6 +2,7 @@ package digest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,20 @@ func TestClockAndHours(t *testing.T) {
 			t.Errorf("hoursText(%v) = %s, want %s", d, got, want)
 		}
 	}
+}
+
+// FuzzParseWord: only 订阅, 退订 and TD (with spaces and a final 。 or !) are taken.
+func FuzzParseWord(f *testing.F) {
+	for _, s := range []string{"订阅", " 退订。", "td", "TD!", "1", "到 H-0001", "订阅一下"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		on, ok := parseWord(body)
+		w := strings.TrimRight(strings.TrimSpace(body), "。.！! ")
+		switch {
+		case !ok:
+		case on && w != "订阅", !on && w != "退订" && !strings.EqualFold(w, "td"):
+			t.Fatalf("%q taken as %v", body, on)
+		}
+	})
 }

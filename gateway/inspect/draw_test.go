@@ -162,3 +162,24 @@ func TestParseInspectors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseInspectors: any file gives a list of named, distinct inspectors or an
+// error, never a panic.
+func FuzzParseInspectors(f *testing.F) {
+	for _, s := range []string{"张三,县民政局\n李四\n", "# x\n\n", "\ufeff王五，卫健委\r\n", ",\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		ins, err := ParseInspectors(text)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, in := range ins {
+			if in.Name == "" || seen[in.Name] {
+				t.Fatalf("%q: %v", text, ins)
+			}
+			seen[in.Name] = true
+		}
+	})
+}

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	"carebed/gateway/registry"
 )
 
 // FileName is the draws' database in the data folder.
@@ -287,13 +285,4 @@ func ReadMonth(ctx context.Context, dataDir string, m Month) (Record, error) {
 	}
 	defer s.Close()
 	return s.Month(ctx, m)
-}
-
-// Places of the stored draw, for checking an area's rights.
-func (r Record) Places() []registry.Place {
-	out := make([]registry.Place, len(r.Entries))
-	for i, e := range r.Entries {
-		out[i] = e.Place
-	}
-	return out
 }
