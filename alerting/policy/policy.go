@@ -173,6 +173,17 @@ func (p Policy) ReleaseAt(township string, sev alerting.Severity, t time.Time) t
 	return release.In(t.Location())
 }
 
+// QuietHours returns a township's quiet hours (its own, else the global ones) in the
+// policy's zone: the window in which held severities wait, and in which messages that
+// are not alerts (the weekly family digest) are not sent at all.
+func (p Policy) QuietHours(township string) Window {
+	q := p.quiet
+	if tw, ok := p.townships[township]; ok {
+		q = tw.quiet
+	}
+	return q.window.In(p.Location())
+}
+
 // Limits returns the rate limit and the SMS budget.
 func (p Policy) Limits() Limits { return p.limits }
 

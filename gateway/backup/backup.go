@@ -1,11 +1,12 @@
-// Package backup copies the gateway's SQLite stores (the registry, the alert store
-// and the visits) consistently while the gateway runs, and puts such a copy back.
+// Package backup copies the gateway's SQLite stores (the registry, the alert store,
+// the visits, the family digest's subscriptions and the inspection draws)
+// consistently while the gateway runs, and puts such a copy back.
 //
-// A backup is a folder with registry.db, alerts.db and visits.db written by SQLite's VACUUM
-// INTO (a transactionally consistent, compacted copy, safe to take from a live
-// database in WAL mode) and MANIFEST, which lists the files with their sizes and
-// SHA-256. The spool is not backed up: it holds only what InfluxDB has not accepted
-// yet, and InfluxDB has its own backup.
+// A backup is a folder with registry.db, alerts.db, visits.db, digest.db and
+// inspect.db written by SQLite's VACUUM INTO (a transactionally consistent, compacted
+// copy, safe to take from a live database in WAL mode) and MANIFEST, which lists the
+// files with their sizes and SHA-256. The spool is not backed up: it holds only what
+// InfluxDB has not accepted yet, and InfluxDB has its own backup.
 package backup
 
 import (
@@ -28,7 +29,7 @@ import (
 )
 
 // Files are the stores a backup holds, by file name in the data folder.
-var Files = []string{"registry.db", "alerts.db", "visits.db"}
+var Files = []string{"registry.db", "alerts.db", "visits.db", "digest.db", "inspect.db"}
 
 const manifest = "MANIFEST"
 

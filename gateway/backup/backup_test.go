@@ -45,13 +45,15 @@ func liveData(t *testing.T) (string, *registry.Store) {
 		t.Fatal(err)
 	}
 	al.Close()
-	vis, err := sql.Open("sqlite", filepath.Join(dir, "visits.db")) // any store: a backup copies it whole
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vis.Close()
-	if _, err := vis.Exec(`CREATE TABLE visits (home TEXT); INSERT INTO visits VALUES ('H-0001')`); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"visits.db", "digest.db", "inspect.db"} {
+		db, err := sql.Open("sqlite", filepath.Join(dir, name)) // any store: a backup copies it whole
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`CREATE TABLE visits (home TEXT); INSERT INTO visits VALUES ('H-0001')`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir, reg
 }
@@ -61,7 +63,7 @@ func TestTakeAndRestore(t *testing.T) {
 	data, reg := liveData(t)
 	out := filepath.Join(t.TempDir(), "backup")
 	taken, err := Take(ctx, data, out, time.Now())
-	if err != nil || len(taken) != 3 {
+	if err != nil || len(taken) != 5 {
 		t.Fatalf("Take: %v %v", taken, err)
 	}
 	if err := reg.PutUser(ctx, user("after")); err != nil { // a change after the backup
@@ -69,7 +71,7 @@ func TestTakeAndRestore(t *testing.T) {
 	}
 	reg.Close()
 	restored, err := Restore(ctx, out, data, time.Now())
-	if err != nil || len(restored) != 3 {
+	if err != nil || len(restored) != 5 {
 		t.Fatalf("Restore: %v %v", restored, err)
 	}
 	reg, err = registry.Open(filepath.Join(data, "registry.db"))
@@ -86,14 +88,16 @@ func TestTakeAndRestore(t *testing.T) {
 	if n, err := reg.Summary(ctx); err != nil || n.Devices != 1 {
 		t.Errorf("restored registry: %+v %v", n, err)
 	}
-	vis, err := sql.Open("sqlite", filepath.Join(data, "visits.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vis.Close()
-	var home string
-	if err := vis.QueryRow(`SELECT home FROM visits`).Scan(&home); err != nil || home != "H-0001" {
-		t.Errorf("restored visits: %q %v", home, err)
+	for _, name := range []string{"visits.db", "digest.db", "inspect.db"} {
+		db, err := sql.Open("sqlite", filepath.Join(data, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var home string
+		if err := db.QueryRow(`SELECT home FROM visits`).Scan(&home); err != nil || home != "H-0001" {
+			t.Errorf("restored %s: %q %v", name, home, err)
+		}
 	}
 	old, _ := filepath.Glob(filepath.Join(data, "registry.db.before-restore-*"))
 	if len(old) == 0 {

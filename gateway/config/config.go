@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,6 +37,8 @@ type Config struct {
 	// Webhook posts notifications of ladder steps with channel "webhook" to a clinic
 	// system (JSON, X-Carebed-Signature: sha256=HMAC of the body). Empty URL: off.
 	Webhook Webhook `yaml:"webhook"`
+	// Digest is the weekly family digest SMS (docs/family-digest.md).
+	Digest Digest `yaml:"digest"`
 	// Alerting is the routing and escalation policy (alerting/policy parses and
 	// checks it; see deploy/alerting.example.yml). Absent: the design's defaults.
 	Alerting yaml.Node `yaml:"alerting"`
@@ -79,6 +82,61 @@ func (d Database) Postgres() bool { return d.URL != "" }
 type Webhook struct {
 	URL    string `yaml:"url"`
 	Secret string `yaml:"secret"`
+}
+
+// Digest configures the weekly family digest SMS.
+type Digest struct {
+	// Enabled turns the digest and the answers to 订阅/退订 on. Nothing is sent to a
+	// phone that has not subscribed.
+	Enabled bool `yaml:"enabled"`
+	// Weekday is the day it goes out: sunday … saturday (or 周日 … 周六, 星期日 …).
+	Weekday string `yaml:"weekday"`
+	// At is the time of day it goes out, HH:MM in time_zone.
+	At string `yaml:"at"`
+	// Signature starts each digest: 【…】, as carriers require.
+	Signature string `yaml:"signature"`
+}
+
+// weekdays are the names Digest.Weekday takes.
+var weekdays = func() map[string]time.Weekday {
+	m := map[string]time.Weekday{}
+	for d, names := range [][]string{{"sunday", "周日", "星期日", "星期天", "周天"}, {"monday", "周一", "星期一"},
+		{"tuesday", "周二", "星期二"}, {"wednesday", "周三", "星期三"}, {"thursday", "周四", "星期四"},
+		{"friday", "周五", "星期五"}, {"saturday", "周六", "星期六"}} {
+		for _, n := range names {
+			m[n] = time.Weekday(d)
+		}
+	}
+	return m
+}()
+
+// Day returns the weekday Weekday names.
+func (d Digest) Day() (time.Weekday, error) {
+	wd, ok := weekdays[strings.ToLower(strings.TrimSpace(d.Weekday))]
+	if !ok {
+		return 0, fmt.Errorf("%q is not a day of the week; use sunday … saturday or 周日 … 周六", d.Weekday)
+	}
+	return wd, nil
+}
+
+// Time returns At as the time since midnight.
+func (d Digest) Time() (time.Duration, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(d.At))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM", d.At)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// signatureErr checks the signature: 【name】, the name 2 to 16 characters.
+func (d Digest) signatureErr() error {
+	name, ok := strings.CutPrefix(d.Signature, "【")
+	if name, ok2 := strings.CutSuffix(name, "】"); ok && ok2 {
+		if n := utf8.RuneCountInString(name); n >= 2 && n <= 16 && !strings.ContainsAny(name, "【】") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q must be 【name】 with a name of 2 to 16 characters", d.Signature)
 }
 
 // SMSEnabled reports whether Twilio credentials are configured.
@@ -324,6 +382,7 @@ func Default() Config {
 		Registry: Registry{Refresh: 30 * time.Second, MobileOfflineHeartbeats: 48},
 		Log:      Log{Level: "info", Format: "text"},
 		Twilio:   Twilio{BaseURL: "https://api.twilio.com"},
+		Digest:   Digest{Enabled: true, Weekday: "sunday", At: "19:00", Signature: "【巴州家庭养老床位】"},
 		TimeZone: "Asia/Shanghai",
 	}
 }
@@ -477,6 +536,9 @@ func (c Config) Validate() error {
 		{"webhook.url", optionalHTTPURL(c.Webhook.URL)},
 		{"webhook.secret", c.webhookSecret()},
 		{"time_zone", zone(c.TimeZone)},
+		{"digest.weekday", errOf(c.Digest.Day())},
+		{"digest.at", errOf(c.Digest.Time())},
+		{"digest.signature", c.Digest.signatureErr()},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {
@@ -669,6 +731,9 @@ func optionalHTTPURL(s string) error {
 	}
 	return httpURL(s)
 }
+
+// errOf is the error of a two-valued call.
+func errOf[T any](_ T, err error) error { return err }
 
 func zone(name string) error {
 	_, err := Location(name)

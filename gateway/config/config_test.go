@@ -219,3 +219,35 @@ func TestEmbeddedBrokerLimitsValidated(t *testing.T) {
 		})
 	}
 }
+
+// TestDigestValidated names the digest's key in each error and reads its day and time.
+func TestDigestValidated(t *testing.T) {
+	for _, c := range []struct {
+		key string
+		set func(*Digest)
+	}{
+		{"digest.weekday", func(d *Digest) { d.Weekday = "someday" }},
+		{"digest.weekday", func(d *Digest) { d.Weekday = "" }},
+		{"digest.at", func(d *Digest) { d.At = "25:00" }},
+		{"digest.at", func(d *Digest) { d.At = "7pm" }},
+		{"digest.signature", func(d *Digest) { d.Signature = "巴州家庭养老床位" }},
+		{"digest.signature", func(d *Digest) { d.Signature = "【】" }},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			cfg := Default()
+			cfg.fillDerived()
+			c.set(&cfg.Digest)
+			err := cfg.Validate()
+			if err == nil || !strings.HasPrefix(err.Error(), "config: "+c.key+": ") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, c.key)
+			}
+		})
+	}
+	d := Digest{Weekday: "周三", At: "07:30"}
+	if wd, err := d.Day(); err != nil || wd != time.Wednesday {
+		t.Errorf("Day() = %v %v", wd, err)
+	}
+	if at, err := d.Time(); err != nil || at != 7*time.Hour+30*time.Minute {
+		t.Errorf("Time() = %v %v", at, err)
+	}
+}

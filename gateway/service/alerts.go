@@ -97,6 +97,9 @@ func (g *Gateway) buildAlerting() error {
 	if err := g.buildVisits(pol, sms, st); err != nil {
 		return err
 	}
+	if err := g.buildDigest(pol, sms, st); err != nil {
+		return err
+	}
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
 		TwilioToken: g.cfg.Twilio.AuthToken, PublicURL: g.cfg.Twilio.PublicURL, Registerer: g.o.Registry,
 		Inbound: g.inbound(), Logger: g.log, Now: g.now})
@@ -158,8 +161,10 @@ func (g *Gateway) buildConsole(dir *directory.Directory, links *console.Links, p
 	}
 	g.alerts.Subscribe(c.AlertChanged)
 	g.console = c
-	g.visitsPage, err = console.NewVisitsPage(c, g.visits)
-	return err
+	if g.visitsPage, err = console.NewVisitsPage(c, g.visits); err != nil {
+		return err
+	}
+	return g.buildInspectPage(c)
 }
 
 // policy parses the alerting section of the configuration.
@@ -231,7 +236,11 @@ func (g *Gateway) inbound() api.Chain {
 	sos := smssos.New(smssos.Options{Phones: g.reg, Intake: offer(func(ctx context.Context, m ingest.Message) error {
 		return g.handler.Offer(ctx, m) // built after the alerting, before HTTP listens
 	}), Registerer: g.o.Registry, Logger: g.log, Now: g.now})
-	return api.Chain{sos, g.visits}
+	chain := api.Chain{sos, g.visits}
+	if g.digest != nil { // a nil *digest.Service in the chain would not be skipped
+		chain = append(chain, g.digest)
+	}
+	return chain
 }
 
 // offer is a func as a smssos.Intake.

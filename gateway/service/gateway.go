@@ -31,6 +31,7 @@ import (
 	"carebed/gateway/config"
 	"carebed/gateway/console"
 	"carebed/gateway/deadletter"
+	"carebed/gateway/digest"
 	"carebed/gateway/ingest"
 	"carebed/gateway/mqttsession"
 	"carebed/gateway/observe"
@@ -88,6 +89,8 @@ type Gateway struct {
 
 	visits      *visits.Service
 	visitsPage  *console.VisitsPage
+	digest      *digest.Service // digest.go; nil when off
+	inspectPage *console.InspectPage
 	positions   *position.Tracker // positions.go
 	positionsRP *positionsRP
 }
@@ -348,6 +351,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	})
 	wg.Go(func() { g.rules.Run(ctx, g.alerts, g.now) })
 	wg.Go(func() { g.visits.Run(ctx) })
+	if g.digest != nil {
+		wg.Go(func() { g.digest.Run(ctx) })
+	}
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})

@@ -32,6 +32,8 @@ type env struct {
 	cfg    config.Config
 	// logTo, when set, receives the gateway's log besides the test's log.
 	logTo io.Writer
+	// now, when set, is the gateway's clock.
+	now func() time.Time
 }
 
 // newEnv starts InfluxDB and, unless embedded, Mosquitto, and configures a gateway
@@ -137,7 +139,7 @@ func (e *env) start() *running {
 		w, level = io.MultiWriter(w, e.logTo), slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-	g, err := New(e.cfg, Options{Logger: log, Registry: reg})
+	g, err := New(e.cfg, Options{Logger: log, Registry: reg, Now: e.now})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -207,6 +207,12 @@ func (s *Service) Recent(ctx context.Context, since time.Time, limit int) ([]Vis
 	return s.st.listN(ctx, limit, `WHERE at_ms >= ?`, since.UnixMilli())
 }
 
+// Between returns a home's visits and rounds at or after from and before to, newest
+// first.
+func (s *Service) Between(ctx context.Context, home string, from, to time.Time) ([]Visit, error) {
+	return s.st.list(ctx, `WHERE home = ? AND at_ms >= ? AND at_ms < ?`, home, from.UnixMilli(), to.UnixMilli())
+}
+
 // historyActive asks the stored sensor data for evidence up to Window before at (what
 // came after at is seen as it arrives); false when there is no History or it fails.
 func (s *Service) historyActive(ctx context.Context, home string, at time.Time) bool {

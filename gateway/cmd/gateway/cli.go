@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"carebed/gateway/config"
 	"carebed/gateway/registry"
@@ -32,8 +33,10 @@ const usage = `usage:
   gateway users disable|list [-config FILE] [NAME]
   gateway tokens create [-config FILE] [-label L] [-ttl D] NAME
                                                       an API token for a system acting as NAME
-  gateway backup [-config FILE] DIR                   copy the registry and alert store (while running)
+  gateway backup [-config FILE] DIR                   copy the SQLite stores (while running)
   gateway restore [-config FILE] DIR                  put a backup back (gateway stopped)
+  gateway report inspect [-config FILE] -month YYYY-MM -homes N -inspectors FILE [-seed S]
+                         [-county C] [-slow D]        the month's random inspection draw (双随机)
 Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
 CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL, CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET,
 CAREBED_HTTP_ADDR, CAREBED_HTTP_PUBLIC_URL, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backupCmd(ctx, args[1:], stderr, env)
 	case cmd == "restore":
 		err = restoreCmd(ctx, args[1:], stderr, env)
+	case cmd == "report" && sub == "inspect":
+		err = reportInspect(ctx, args[2:], stdout, stderr, env, time.Now())
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
