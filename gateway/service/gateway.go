@@ -148,7 +148,7 @@ func (g *Gateway) openStores() error {
 	}
 	sp, err := spool.Open(spool.Options{Dir: g.cfg.SpoolDir(), MaxBytes: g.cfg.Spool.MaxBytes,
 		SegmentBytes: g.cfg.Spool.SegmentBytes, KeepShippedBytes: g.cfg.Spool.KeepShippedBytes,
-		Logger: g.log.With("component", "spool"), Registerer: g.o.Registry, Now: g.now})
+		SyncInterval: syncInterval(g.cfg.Spool.SyncInterval), Logger: g.log.With("component", "spool"), Registerer: g.o.Registry, Now: g.now})
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,15 @@ func (g *Gateway) openStores() error {
 	g.dead = dl
 	g.closers = append(g.closers, dl.Close)
 	return nil
+}
+
+// syncInterval is spool.sync_interval as the spool takes it: 0 there means its
+// default, so "no wait" is negative.
+func syncInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func (g *Gateway) refreshDevices(ctx context.Context) error {
