@@ -57,6 +57,9 @@ func build(c fileConfig) (Policy, error) {
 	if p.visits, err = buildVisits(c.Visits); err != nil {
 		return Policy{}, err
 	}
+	if p.report, err = buildReport(c.Report); err != nil {
+		return Policy{}, err
+	}
 	return p, nil
 }
 

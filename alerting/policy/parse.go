@@ -28,6 +28,7 @@ type fileConfig struct {
 	Homes        map[string]homeConfig   `yaml:"homes"`
 	Templates    templatesConfig         `yaml:"templates"`
 	Visits       visitsConfig            `yaml:"visits"`
+	Report       reportConfig            `yaml:"report"`
 }
 
 // townConfig overrides the rules, replaces ladders and adjusts quiet hours for one

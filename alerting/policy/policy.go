@@ -36,6 +36,7 @@ type Policy struct {
 	sources   map[string]string
 	loc       *time.Location
 	visits    Visits
+	report    Report
 }
 
 // township is a township's rules (merged over the global ones), the ladders it
