@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"carebed/gateway/config"
 	"carebed/gateway/registry"
@@ -34,6 +35,8 @@ const usage = `usage:
                                                       an API token for a system acting as NAME
   gateway backup [-config FILE] DIR                   copy the registry and alert store (while running)
   gateway restore [-config FILE] DIR                  put a backup back (gateway stopped)
+  gateway report monthly [-config FILE] -month YYYY-MM [-county C] [-township T] [-pdf=false] -out DIR
+                                                      the monthly supervision report (HTML, PDF, xlsx)
 Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
 CAREBED_EMBEDDED_BROKER_ADDR, CAREBED_INFLUX_URL, CAREBED_INFLUX_TOKEN, CAREBED_INFLUX_BUCKET,
 CAREBED_HTTP_ADDR, CAREBED_HTTP_PUBLIC_URL, CAREBED_DATA_DIR, CAREBED_TWILIO_*.
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backupCmd(ctx, args[1:], stderr, env)
 	case cmd == "restore":
 		err = restoreCmd(ctx, args[1:], stderr, env)
+	case cmd == "report" && sub == "monthly":
+		err = reportCmd(ctx, args[2:], stdout, stderr, env, time.Now())
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
