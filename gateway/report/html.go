@@ -28,7 +28,13 @@ func (r Report) WriteHTML(w io.Writer) error {
 	}{R: r, From: r.Month.Start.Format("2006-01-02 15:04"), To: r.Month.Until.In(loc).Format("2006-01-02 15:04"),
 		Made: r.Made.In(loc).Format("2006-01-02 15:04"), Zone: loc.String()}
 	for _, p := range r.Parts {
-		data.Parts = append(data.Parts, pagePart{Name: p.Name(), Charts: p.charts(), Tables: p.Tables()})
+		pp := pagePart{Name: p.Name(), Charts: p.charts()}
+		for _, t := range p.Tables() {
+			if !t.BookOnly {
+				pp.Tables = append(pp.Tables, t)
+			}
+		}
+		data.Parts = append(data.Parts, pp)
 	}
 	return pageTmpl.Execute(w, data)
 }

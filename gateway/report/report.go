@@ -69,6 +69,8 @@ type Part struct {
 	Visits           VisitFigures
 	SMS              SMSFigures
 	Daily            []Day
+	// loc is the report's time zone, for the times the tables write.
+	loc *time.Location
 }
 
 // Name is the part's title: the township, or the county with 汇总.
@@ -149,7 +151,7 @@ func townships(hs []Home) []string {
 
 // buildPart computes one township's part (town "" for the whole county).
 func buildPart(pol policy.Policy, m Month, county, town string, homes []Home, ds []detail, infl influxData) Part {
-	p := Part{County: county, Township: town}
+	p := Part{County: county, Township: town, loc: pol.Location()}
 	var hs []Home
 	for _, h := range homes {
 		if town == "" || h.Place.Township == town {

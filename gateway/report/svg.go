@@ -9,9 +9,9 @@ import (
 
 // Chart geometry, in SVG user units (the page scales it to its width).
 const (
-	chartW, chartH   = 680, 150
-	chartL, chartB   = 56, 22 // left margin (axis labels), bottom margin (day labels)
-	chartT, chartGap = 18, 2
+	chartW, chartH   = 400, 160
+	chartL, chartB   = 50, 20 // left margin (axis labels), bottom margin (day labels)
+	chartT, chartGap = 24, 2
 )
 
 // barChart draws one bar per day of the values pick takes from each day; a day
@@ -28,7 +28,7 @@ func barChart(title string, days []Day, pick func(Day) Cell) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="%s">`,
 		chartW, chartH, template.HTMLEscapeString(title))
-	fmt.Fprintf(&b, `<text x="0" y="12" class="ct">%s</text>`, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="14" class="ct">%s</text>`, template.HTMLEscapeString(title))
 	plotH := float64(chartH - chartB - chartT)
 	base := float64(chartH - chartB)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" class="axis"/>`, chartL, base, chartW, base)

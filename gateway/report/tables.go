@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,8 @@ type Table struct {
 	Rows         [][]Cell
 	// Note says how the figures are counted, under the table.
 	Note string
+	// BookOnly: in the workbook only (the page draws it as charts).
+	BookOnly bool
 }
 
 // Tables returns the part's sections in the order the page shows them.
@@ -99,11 +103,11 @@ func (p Part) outcomeTable() Table {
 
 func (p Part) slowTable() Table {
 	t := Table{Sheet: "最慢五次", Title: "接手最慢的五次",
-		Head: []string{"编号", "类型", "村", "户", "产生时间", "接手时间", "接手用时", "接手人渠道", "结果"}}
+		Head: []string{"编号", "类型", "村", "户", "产生时间", "接手时间", "接手用时", "接手渠道", "结果"}}
 	for _, s := range p.Alerts.Slowest {
 		a := s.Alert
 		t.Rows = append(t.Rows, []Cell{Str(a.Code), Str(policy.KindZH(a.Kind)), Str(a.Place.Village), Str(a.Place.Home),
-			At(a.OpenedAt), At(a.AckedAt), Dur(s.Take), Str(channelZH(a.AckChannel)), Str(outcomeText(a))})
+			At(a.OpenedAt.In(p.loc)), At(a.AckedAt.In(p.loc)), Dur(s.Take), Str(channelZH(a.AckChannel)), Str(outcomeText(a))})
 	}
 	if len(t.Rows) == 0 {
 		t.Rows = append(t.Rows, []Cell{Gone(Text, NoData)})
@@ -115,8 +119,8 @@ func (p Part) timelineTable() Table {
 	t := Table{Sheet: "最慢五次经过", Title: "接手最慢五次的经过", Head: []string{"编号", "时间", "距产生", "事件", "渠道", "说明"}}
 	for _, s := range p.Alerts.Slowest {
 		for _, r := range s.Audit {
-			t.Rows = append(t.Rows, []Cell{Str(s.Alert.Code), At(r.At), Dur(r.At.Sub(s.Alert.OpenedAt)),
-				Str(auditZH(r.What)), Str(channelZH(r.Channel)), Str(r.Detail)})
+			t.Rows = append(t.Rows, []Cell{Str(s.Alert.Code), At(r.At.In(p.loc)), Dur(r.At.Sub(s.Alert.OpenedAt)),
+				Str(auditZH(r.What)), Str(channelZH(r.Channel)), Str(detailZH(r.What, r.Detail))})
 		}
 	}
 	if len(t.Rows) == 0 {
@@ -138,7 +142,7 @@ func outcomeText(a alerting.Alert) string {
 var auditWords = map[string]string{
 	"raised": "产生", "repeat": "重复", "notification_sent": "通知已发", "notification_failed": "通知失败",
 	"notification_queued": "通知排队", "notification_skipped": "通知跳过", "delivery_delivered": "短信送达",
-	"delivery_undelivered": "短信未送达", "delivery_failed": "短信失败", "escalation_step": "升级通知",
+	"delivery_undelivered": "短信未送达", "delivery_failed": "短信失败", "escalation_step": "按级通知",
 	"escalation_empty_step": "升级找不到人", "acknowledged": "接手", "handed_over": "转交", "resolved": "结束",
 	"cancelled": "设备取消", "device_cancelled": "设备取消（已通知后）", "grouped": "并入村级断线",
 	"ack_refused": "接手被拒", "resolve_refused": "结束被拒", "link_refused": "链接无效",
@@ -149,6 +153,38 @@ func auditZH(what string) string {
 		return s
 	}
 	return what
+}
+
+var purposeWords = map[string]string{"page": "通知出动", "escalated": "升级通知", "family": "告知家属",
+	"taken": "告知已接手", "resolved": "告知已结束", "cancelled": "告知已取消", "handover": "告知转交", "test": "测试"}
+
+var stepRE = regexp.MustCompile(`^steps? (\d+)(?:-(\d+))?: (\d+) notifications$`)
+
+// detailZH writes an audit row's detail in Chinese where it is one of the store's
+// fixed phrases (a purpose, an outcome, an escalation step); free text stays.
+func detailZH(what, detail string) string {
+	if o, ok := outcomeZH[alerting.Outcome(detail)]; ok {
+		return o
+	}
+	if m := stepRE.FindStringSubmatch(detail); m != nil {
+		from, _ := strconv.Atoi(m[1])
+		through := from
+		if m[2] != "" {
+			through, _ = strconv.Atoi(m[2])
+		}
+		steps := fmt.Sprintf("第%d级", from+1)
+		if through != from {
+			steps = fmt.Sprintf("第%d至%d级", from+1, through+1)
+		}
+		return steps + "：" + m[3] + "条通知"
+	}
+	if strings.HasPrefix(what, "notification_") {
+		purpose, rest, _ := strings.Cut(detail, " ")
+		if zh, ok := purposeWords[purpose]; ok {
+			return strings.TrimSpace(zh + " " + rest)
+		}
+	}
+	return detail
 }
 
 var channelWords = map[string]string{"sms": "短信", "api": "接口", "console": "值班台", "mqtt": "应用", "link": "短信链接",
@@ -207,7 +243,7 @@ func (p Part) smsTable() Table {
 }
 
 func (p Part) dailyTable() Table {
-	t := Table{Sheet: "每日", Title: "每日", Head: []string{"日期", "警报", "接手用时中位数", "设备在线率", "探访巡诊"}}
+	t := Table{Sheet: "每日", Title: "每日", Head: []string{"日期", "警报", "接手用时中位数", "设备在线率", "探访巡诊"}, BookOnly: true}
 	for _, d := range p.Daily {
 		t.Rows = append(t.Rows, []Cell{{Unit: Date, T: d.Date}, d.Alerts, d.Take, d.Online, d.Visits})
 	}
