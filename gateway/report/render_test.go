@@ -3,7 +3,10 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -42,6 +45,7 @@ func TestFixtureFiles(t *testing.T) {
 		t.Errorf("files %v, want %s", names, want)
 	}
 	checkWorkbook(t, files[0].XLSX)
+	checkWithOpenpyxl(t, files[0].XLSX)
 	page, err := os.ReadFile(files[0].HTML)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +131,7 @@ func checkWorkbook(t *testing.T, path string) {
 		raw         string // the stored value
 		format      string // the number format; "" for text
 	}{
-		{"警报", "F" + itoa(sos), "2", "0"},                             // 合计
+		{"警报", "F" + itoa(sos), "2", "0"},                           // 合计
 		{"警报", "I" + itoa(sos), "0.00208333333333333", "[h]:mm:ss"}, // 3 minutes
 		{"警报", "J" + itoa(sos), "0.00555555555555556", "[h]:mm:ss"}, // 8 minutes
 		{"警报", "M" + itoa(sos), "0.5", "0.0%"},
@@ -209,4 +213,60 @@ func screenshot(t *testing.T, page, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot %s", filepath.Join(dir, name))
+}
+
+// checkWithOpenpyxl reads cells back with a reader that is not excelize (Debian's
+// python3-openpyxl): numbers are numbers, durations and times are read as times,
+// a missing figure is its reason.
+func checkWithOpenpyxl(t *testing.T, path string) {
+	t.Helper()
+	python := os.Getenv("CAREBED_PYTHON")
+	if python == "" {
+		python = "/usr/bin/python3"
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sos := itoa(row(t, f, "警报", "巴伦台镇", "紧急呼叫"))
+	h2 := itoa(row(t, f, "设备", "巴伦台镇", "古尔图村", "H-2"))
+	h3 := itoa(row(t, f, "设备", "乃门莫敦镇", "乃门村", "H-3"))
+	slow := itoa(row(t, f, "最慢五次", "巴伦台镇"))
+	day5 := itoa(row(t, f, "每日", "巴伦台镇") + 4)
+	f.Close()
+	want := map[string]struct {
+		typ, value, format string
+	}{
+		"警报!F" + sos:    {"int", "2", "0"},
+		"警报!J" + sos:    {"timedelta", "480", "[h]:mm:ss"}, // 8 minutes
+		"警报!M" + sos:    {"float", "0.5", "0.0%"},
+		"设备!D" + h2:     {"float", "0.6206896551724138", "0.0%"},
+		"设备!F" + h2:     {"timedelta", "950400", "[h]:mm:ss"}, // 264 h
+		"设备!D" + h3:     {"str", NoData, "General"},
+		"最慢五次!F" + slow: {"datetime", "2026-11-10T22:00:00", "yyyy-mm-dd hh:mm:ss"},
+		"每日!B" + day5:   {"datetime", "2026-11-05T00:00:00", "yyyy-mm-dd"},
+		"每日!E" + day5:   {"float", "0.875", "0.0%"},
+	}
+	args := []string{"testdata/readxlsx.py", path}
+	for ref := range want {
+		args = append(args, ref)
+	}
+	out, err := exec.Command(python, args...).Output()
+	if err != nil {
+		t.Fatalf("openpyxl (%s, needs python3-openpyxl): %v", python, err)
+	}
+	var got map[string]struct {
+		Type   string `json:"type"`
+		Value  any    `json:"value"`
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	for ref, w := range want {
+		g := got[ref]
+		if v := fmt.Sprint(g.Value); g.Type != w.typ || !sameNumber(v, w.value) || g.Format != w.format {
+			t.Errorf("openpyxl %s = %s %v %q, want %s %s %q", ref, g.Type, g.Value, g.Format, w.typ, w.value, w.format)
+		}
+	}
 }
