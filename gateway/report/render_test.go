@@ -270,3 +270,13 @@ func checkWithOpenpyxl(t *testing.T, path string) {
 		}
 	}
 }
+
+func openBook(t *testing.T, b []byte) *excelize.File {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
