@@ -50,7 +50,12 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		return usageError{err}
 	}
 	for _, fl := range files {
-		fmt.Fprintf(stdout, "%s\n  %s\n  %s\n  %s\n", fl.Name, fl.HTML, fl.PDF, fl.XLSX)
+		fmt.Fprintln(stdout, fl.Name)
+		for _, path := range []string{fl.HTML, fl.PDF, fl.XLSX} {
+			if path != "" {
+				fmt.Fprintln(stdout, "  "+path)
+			}
+		}
 	}
 	return err
 }
