@@ -12,6 +12,7 @@ import (
 	"carebed/alerting/policy"
 	"carebed/alerting/sqlite"
 	"carebed/gateway/influxread"
+	"carebed/gateway/points"
 	"carebed/internal/devsvc"
 )
 
@@ -171,6 +172,10 @@ func line(measurement, town, village, home, extraTags, fields string, at time.Ti
 //	    was 25 October.
 func fixturePoints() string {
 	st := func(m, town, village, home, dev string, online bool, at time.Time) string {
+		if m == "presence" { // as the gateway writes it (gateway/presence)
+			tags := points.Tags{County: county, Township: town, Village: village, Home: home, Device: dev, Kind: "bed_sensor"}
+			return string(points.AppendPresence(nil, points.PresencePoint{Tags: tags, Online: online, Cause: "silent", At: at}))
+		}
 		return line(m, town, village, home, ",device="+dev, fmt.Sprintf("online=%t", online), at)
 	}
 	visit := func(m, town, village, home string, id int, confirmed bool, at time.Time) string {

@@ -36,6 +36,7 @@ import (
 	"carebed/gateway/observe"
 	"carebed/gateway/outbound"
 	"carebed/gateway/position"
+	"carebed/gateway/presence"
 	"carebed/gateway/registry"
 	"carebed/gateway/responderinlet"
 	"carebed/gateway/sink"
@@ -90,6 +91,7 @@ type Gateway struct {
 	visitsPage  *console.VisitsPage
 	positions   *position.Tracker // positions.go
 	positionsRP *positionsRP
+	presence    *presence.Tracker // presence.go
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
@@ -98,7 +100,7 @@ type Gateway struct {
 func New(cfg config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, o: o}
 	g.defaults()
-	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
+	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildPresence, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
 		g.readinessMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -181,7 +183,7 @@ func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
-		Observer: observers{observe.Observer{Rules: g.rules}, g.visits}, Positions: g.positions,
+		Observer: observers{observe.Observer{Rules: g.rules}, g.visits, g.presence}, Positions: g.positions,
 		DedupWindow: g.cfg.Ingest.DedupWindow, DeviceLimit: ingest.DeviceLimit(g.cfg.Ingest.DeviceLimit), Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
@@ -345,6 +347,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	})
 	wg.Go(func() { g.rules.Run(ctx, g.alerts, g.now) })
 	wg.Go(func() { g.visits.Run(ctx) })
+	wg.Go(func() { g.runPresence(ctx) })
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})
