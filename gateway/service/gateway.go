@@ -91,7 +91,8 @@ type Gateway struct {
 	visitsPage  *console.VisitsPage
 	positions   *position.Tracker // positions.go
 	positionsRP *positionsRP
-	presence    *presence.Tracker // presence.go
+	presence    *presence.Tracker   // presence.go
+	reportPage  *console.ReportPage // report.go
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
@@ -100,7 +101,7 @@ type Gateway struct {
 func New(cfg config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, o: o}
 	g.defaults()
-	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildPresence, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
+	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildReportPage, g.buildPresence, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
 		g.readinessMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
