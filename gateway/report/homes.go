@@ -32,7 +32,12 @@ func HomesFrom(ctx context.Context, reg Registry) ([]Home, error) {
 		byHome[d.Place.Home] = append(byHome[d.Place.Home], d.ID)
 	}
 	out := make([]Home, 0, len(cares))
+	seen := map[string]bool{}
 	for _, c := range cares {
+		if seen[c.Place.Home] { // one row per contact when a home has several
+			continue
+		}
+		seen[c.Place.Home] = true
 		h := Home{Place: alerting.Place(c.Place), Own: policy.Intervals{VisitDays: c.VisitDays, RoundDays: c.RoundDays}}
 		for _, g := range c.Groups {
 			if cg, ok := policy.ParseCareGroup(g); ok && !slices.Contains(h.Groups, cg) {
