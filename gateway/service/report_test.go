@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -35,6 +36,13 @@ func TestConsoleReportPage(t *testing.T) {
 	if v, _ := f.GetCellValue("概况", "C6"); v != "1" { // 警报总数: the one SOS of 巴伦台镇
 		t.Errorf("概况!C6 (alerts) = %q, want 1", v)
 	}
+	b := newBrowser(t, s.base)
+	b.signIn("duty-a", "duty-password-duty-a")
+	b.run(chromedp.Navigate(s.base+"/console/report"), chromedp.WaitVisible(chromedp.CSS("#report-links")))
+	if got := b.text("#report-links"); !strings.Contains(got, "PDF（A4打印）") || !strings.Contains(got, "Excel表格") {
+		t.Errorf("links %q", got)
+	}
+	b.screenshot("report-phone", 390, 600)
 	for _, tc := range []struct {
 		user, path string
 		code       int
