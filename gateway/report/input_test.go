@@ -139,3 +139,25 @@ func TestThinData(t *testing.T) {
 		t.Errorf("概况!A1 = %q, want the month marked partial", a1)
 	}
 }
+
+// FuzzParseMonth: whatever -month (or the console's URL) holds, ParseMonth either
+// refuses it naming the flag or returns a whole month that has started.
+func FuzzParseMonth(f *testing.F) {
+	for _, s := range []string{"2026-11", "2026-13", "0000-01", "9999-12", "2026-1", "２０２６-11", "2026-11\x00", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 16, 12, 0, 0, 0, beijing)
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMonth(s, now, beijing)
+		if err != nil {
+			if !errors.Is(err, ErrFlag) || !strings.Contains(err.Error(), "-month") {
+				t.Fatalf("ParseMonth(%q): %v does not name -month", s, err)
+			}
+			return
+		}
+		if m.Label != s || m.Start.Day() != 1 || !m.End.Equal(m.Start.AddDate(0, 1, 0)) || m.Start.After(now) ||
+			m.Until.After(m.End) || m.Days() < 28 || m.Days() > 31 {
+			t.Fatalf("ParseMonth(%q) = %+v", s, m)
+		}
+	})
+}
