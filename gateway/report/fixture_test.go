@@ -36,12 +36,14 @@ func place(town, village, home string) alerting.Place {
 }
 
 // fixtureHomes: H-1 (独居, visits every 7 days) and H-2 (失能: visits every 7, rounds
-// every 30) in township A; H-3 (高龄: visits every 14) in township B.
+// every 30) in township A; H-3 (高龄: visits every 14) and H-4 (no care group, no
+// schedule) in township B.
 func fixtureHomes() []Home {
 	return []Home{
 		{Place: place(townA, "巴伦台村", "H-1"), Devices: []string{"d1"}, Groups: []policy.CareGroup{policy.GroupAlone}},
 		{Place: place(townA, "古尔图村", "H-2"), Devices: []string{"d2"}, Groups: []policy.CareGroup{policy.GroupDisabled}},
 		{Place: place(townB, "乃门村", "H-3"), Devices: []string{"d3"}, Groups: []policy.CareGroup{policy.GroupAged}},
+		{Place: place(townB, "乃门村", "H-4"), Devices: []string{"d4"}},
 	}
 }
 
@@ -167,6 +169,8 @@ func line(measurement, town, village, home, extraTags, fields string, at time.Ti
 //	    20 Nov to the end: 432 of 696 h online (62.07 %), 1 episode of 264 h (11
 //	    days): silent over a week. Township A: 1134 of 1416 h online, 282 h offline.
 //	d3 (H-3): nothing at all: 无数据.
+//	d4 (H-4): online since 1 September, nothing since: online all 720 h. County:
+//	    1854 of 2136 h online.
 //	visits: H-1 on 3, 10, 17, 24 Nov (3 confirmed by sensors); H-2 visits on 1 and 8
 //	    Nov (the 8th confirmed) and a round on 15 Nov (confirmed); H-3's last visit
 //	    was 25 October.
@@ -190,6 +194,8 @@ func fixturePoints() string {
 		st("presence", townA, "巴伦台村", "H-1", "d1", false, nov(12, 0, 0)),
 		st("presence", townA, "巴伦台村", "H-1", "d1", true, nov(12, 12, 0)),
 		st("device_status", townA, "古尔图村", "H-2", "d2", true, nov(2, 0, 0)),
+		st("device_status", townB, "乃门村", "H-4", "d4", false, time.Date(2026, 8, 31, 8, 0, 0, 0, beijing)),
+		st("presence", townB, "乃门村", "H-4", "d4", true, time.Date(2026, 9, 1, 8, 0, 0, 0, beijing)),
 		st("presence", townA, "古尔图村", "H-2", "d2", false, nov(20, 0, 0)),
 		st("device_status", townA, "古尔图村", "H-2", "d2", true, time.Date(2026, 12, 2, 0, 0, 0, 0, beijing)), // after the month
 		visit("visit", townA, "巴伦台村", "H-1", 1, true, nov(3, 9, 0)),

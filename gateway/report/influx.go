@@ -36,9 +36,6 @@ type checkin struct {
 	confirmed bool
 }
 
-// Lookback is how far before the month a device's last known state is looked for.
-const Lookback = 31 * 24 * time.Hour
-
 // visitLookback is how far before the month's end a home's last visit is looked for.
 const visitLookback = 400 * 24 * time.Hour
 
@@ -60,7 +57,8 @@ func readInflux(ctx context.Context, q Querier, m Month, s Scope) influxData {
 		q    string
 		read func([]influxread.Series) error
 	}{
-		{`SELECT online FROM device_status, presence WHERE ` + where + ` AND ` + span(m.Start.Add(-Lookback), m.Until) + ` GROUP BY device`, d.readStates},
+		{`SELECT last(online) FROM device_status, presence WHERE ` + where + ` AND time < '` + m.Start.UTC().Format(time.RFC3339Nano) + `' GROUP BY device`, d.readBefore},
+		{`SELECT online FROM device_status, presence WHERE ` + where + ` AND ` + span(m.Start, m.Until) + ` GROUP BY device`, d.readStates},
 		{`SELECT confirmed FROM visit, round WHERE ` + where + ` AND ` + span(m.Start, m.Until) + ` GROUP BY home`, d.readCheckins},
 		{`SELECT last(id) FROM visit, round WHERE ` + where + ` AND ` + span(m.Until.Add(-visitLookback), m.Until) + ` GROUP BY home`, d.readLast},
 	}
@@ -87,6 +85,24 @@ func (d *influxData) readStates(ss []influxread.Series) error {
 			d.states[dev] = append(d.states[dev], change{at: at, online: b})
 		}
 	})
+}
+
+// readBefore keeps each device's last state before the month (of its status and
+// presence series, the later), however old: a device online for months without a
+// change has no point in the month.
+func (d *influxData) readBefore(ss []influxread.Series) error {
+	last := map[string]change{}
+	err := eachRow(ss, "last", func(s influxread.Series, at time.Time, v any) {
+		b, ok := v.(bool)
+		dev := s.Tags["device"]
+		if c, seen := last[dev]; ok && (!seen || at.After(c.at)) {
+			last[dev] = change{at: at, online: b}
+		}
+	})
+	for dev, c := range last {
+		d.states[dev] = append(d.states[dev], c)
+	}
+	return err
 }
 
 func (d *influxData) readCheckins(ss []influxread.Series) error {

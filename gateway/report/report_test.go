@@ -149,6 +149,7 @@ func checkDevices(t *testing.T, r Report) {
 		{townA, "H-1", 702.0 / 720, 2, 18 * h, 12 * h, 0, NoLowBattery, false},
 		{townA, "H-2", 432.0 / 696, 1, 264 * h, 264 * h, 1, 2.5, true},
 		{townB, "H-3", NoData, 0, NoData, NoData, 0, NoLowBattery, false},
+		{townB, "H-4", 1.0, 0, 0 * h, 0 * h, 0, NoLowBattery, false},
 	}
 	for _, tt := range tests {
 		d := homeOf(t, partOf(t, r, tt.town), tt.home)
@@ -161,9 +162,12 @@ func checkDevices(t *testing.T, r Report) {
 				tt.episodes, tt.lowBattery, tt.silent)
 		}
 	}
-	for _, town := range []string{townA, ""} {
-		d := partOf(t, r, town).Devs
-		cellIs(t, town+" online", d.Online, 1134.0/1416)
+	for _, tt := range []struct {
+		town   string
+		online float64
+	}{{townA, 1134.0 / 1416}, {"", 1854.0 / 2136}} {
+		town, d := tt.town, partOf(t, r, tt.town).Devs
+		cellIs(t, town+" online", d.Online, tt.online)
 		cellIs(t, town+" offline", d.OfflineTime, 282*h)
 		cellIs(t, town+" days to change", d.DaysToChange, 2.5)
 		if d.Offline != 3 || d.LowBattery != 1 || !slices.Equal(d.Silent, []string{"H-2"}) {
@@ -171,7 +175,7 @@ func checkDevices(t *testing.T, r Report) {
 		}
 	}
 	b := partOf(t, r, townB).Devs
-	cellIs(t, "B online", b.Online, NoData)
+	cellIs(t, "B online", b.Online, 1.0) // d4 only: d3 has no state
 	// By day: 5 November, d1 offline 6 of 24 hours, d2 online all day.
 	cellIs(t, "A online on 5 Nov", partOf(t, r, townA).Daily[4].Online, 42.0/48)
 	cellIs(t, "A online on 1 Nov", partOf(t, r, townA).Daily[0].Online, 1.0) // d2 unknown yet
