@@ -58,10 +58,13 @@ dashboards:
 demo: install build
 	deploy/dev/demo
 
-# screenshots retakes the duty console's screenshots in docs/console (real Chromium).
+# screenshots retakes the duty console's screenshots in docs/console and the monthly
+# report's in docs/report (real Chromium).
 screenshots: install
 	CAREBED_SCREENSHOTS=$(CURDIR)/docs/console CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false \
-	  $(GO) test -count=1 -run TestDutyConsoleInABrowser ./gateway/service/
+	  $(GO) test -count=1 -run 'TestDutyConsoleInABrowser|TestConsoleReportPage' ./gateway/service/
+	CAREBED_SCREENSHOTS=$(CURDIR)/docs/report CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false \
+	  $(GO) test -count=1 -run TestFixtureFiles ./gateway/report/
 
 # certs makes a local CA and TLS certificates for development, tests and a trial
 # compose deployment: make certs CERTS_DIR=deploy/compose/certs CERT_HOSTS=mosquitto,gateway

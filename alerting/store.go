@@ -124,6 +124,10 @@ type Reader interface {
 	OpenNoted(ctx context.Context, what string) ([]Alert, error)
 	// PagedAbout reports which of personIDs was paged about the alert ("" if none).
 	PagedAbout(ctx context.Context, alertID int64, personIDs ...string) (string, error)
+	// OpenedBetween returns every alert opened in [from, to) in f's county, township
+	// and village (the other fields of f are ignored, and there is no limit), oldest
+	// first: what a monthly report counts.
+	OpenedBetween(ctx context.Context, f Filter, from, to time.Time) ([]Alert, error)
 }
 
 // Writer changes alerts. Every committed change is published on the store's Feed.

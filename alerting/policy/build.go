@@ -60,6 +60,9 @@ func build(c fileConfig) (Policy, error) {
 	if p.nearby, err = buildNearby(c.Nearby); err != nil {
 		return Policy{}, err
 	}
+	if p.report, err = buildReport(c.Report); err != nil {
+		return Policy{}, err
+	}
 	return p, nil
 }
 

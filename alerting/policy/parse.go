@@ -29,6 +29,7 @@ type fileConfig struct {
 	Templates    templatesConfig         `yaml:"templates"`
 	Visits       visitsConfig            `yaml:"visits"`
 	Nearby       nearbyConfig            `yaml:"nearby"`
+	Report       reportConfig            `yaml:"report"`
 }
 
 // townConfig overrides the rules, replaces ladders and adjusts quiet hours for one

@@ -37,6 +37,7 @@ type Policy struct {
 	loc       *time.Location
 	visits    Visits
 	nearby    Nearby
+	report    Report
 }
 
 // township is a township's rules (merged over the global ones), the ladders it

@@ -221,6 +221,18 @@ func (s *Store) List(ctx context.Context, f alerting.Filter) ([]alerting.Alert, 
 	return s.alerts(ctx, q, args...)
 }
 
+// OpenedBetween returns the alerts opened in [from, to) in f's place, oldest first.
+func (s *Store) OpenedBetween(ctx context.Context, f alerting.Filter, from, to time.Time) ([]alerting.Alert, error) {
+	q := `SELECT ` + alertCols + ` FROM alerts WHERE opened_at >= ? AND opened_at < ?`
+	args := []any{ms(from), ms(to)}
+	for _, c := range [...]struct{ col, v string }{{"county", f.County}, {"township", f.Township}, {"village", f.Village}} {
+		if c.v != "" {
+			q, args = q+` AND `+c.col+` = ?`, append(args, c.v)
+		}
+	}
+	return s.alerts(ctx, q+` ORDER BY opened_at, id`, args...)
+}
+
 // alerts runs a query of alertCols and scans every row.
 func (s *Store) alerts(ctx context.Context, q string, args ...any) ([]alerting.Alert, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"HandOver", handOver},
 		{"LinksUsedOnce", linksUsedOnce},
 		{"ListAndCounts", listAndCounts},
+		{"OpenedBetween", openedBetween},
 		{"LatestPagedTo", latestPagedTo},
 		{"Conditions", conditions},
 		{"RepliesTakenOnce", repliesTakenOnce},
@@ -349,6 +350,51 @@ func listAndCounts(t *testing.T, s alerting.Store) {
 	}
 	if _, err := s.OpenAlert(ctx, home1.Home, alerting.KindSOS); !errors.Is(err, alerting.ErrNotFound) {
 		t.Errorf("OpenAlert of a resolved kind: %v, want ErrNotFound", err)
+	}
+}
+
+// openedBetween is what a monthly report reads: the alerts opened in a time range
+// and a place, oldest first, whatever their state.
+func openedBetween(t *testing.T, s alerting.Store) {
+	ctx := context.Background()
+	other := home1
+	other.Township, other.Home = "别的镇", "H-0200"
+	at := func(p alerting.Place, kind alerting.Kind, when time.Time) int64 {
+		a, _, err := s.Raise(ctx, alerting.Raise{Kind: kind, Sev: alerting.High, Place: p, Device: "d", EventAt: when, Now: when})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	before := at(home1, alerting.KindSOS, t0.Add(-time.Hour))
+	if _, err := s.Resolve(ctx, before, "duty-1", "api", alerting.OutcomeFalseAlarm, "", t0.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	first := at(home1, alerting.KindSmoke, t0)
+	second := at(other, alerting.KindGas, t0.Add(time.Minute))
+	third := at(home1, alerting.KindFall, t0.Add(2*time.Minute))
+	at(home1, alerting.KindTamper, t0.Add(time.Hour)) // at the end: not in [from, to)
+	for _, tc := range []struct {
+		name string
+		f    alerting.Filter
+		want []int64
+	}{
+		{"all, oldest first", alerting.Filter{}, []int64{first, second, third}},
+		{"township", alerting.Filter{Township: home1.Township}, []int64{first, third}},
+		{"county", alerting.Filter{County: "别的县"}, nil},
+		{"limit and state ignored", alerting.Filter{Limit: 1, State: alerting.StateResolved}, []int64{first, second, third}},
+	} {
+		as, err := s.OpenedBetween(ctx, tc.f, t0, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, a := range as {
+			got = append(got, a.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

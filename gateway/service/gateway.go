@@ -37,6 +37,7 @@ import (
 	"carebed/gateway/observe"
 	"carebed/gateway/outbound"
 	"carebed/gateway/position"
+	"carebed/gateway/presence"
 	"carebed/gateway/registry"
 	"carebed/gateway/responderinlet"
 	"carebed/gateway/sink"
@@ -93,6 +94,8 @@ type Gateway struct {
 	inspectPage *console.InspectPage
 	positions   *position.Tracker // positions.go
 	positionsRP *positionsRP
+	presence    *presence.Tracker   // presence.go
+	reportPage  *console.ReportPage // report.go
 }
 
 // New opens the registry, spool and dead-letter log under the data folder, rebuilds
@@ -101,7 +104,7 @@ type Gateway struct {
 func New(cfg config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, o: o}
 	g.defaults()
-	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
+	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildReportPage, g.buildPresence, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
 		g.readinessMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -196,7 +199,7 @@ func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
 	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
-		Observer: observers{observe.Observer{Rules: g.rules}, g.visits}, Positions: g.positions,
+		Observer: observers{observe.Observer{Rules: g.rules}, g.visits, g.presence}, Positions: g.positions,
 		DedupWindow: g.cfg.Ingest.DedupWindow, DeviceLimit: ingest.DeviceLimit(g.cfg.Ingest.DeviceLimit), Now: g.now})
 	n := 0
 	err := g.spool.Recent(func(rec []byte) error {
@@ -363,6 +366,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.digest != nil {
 		wg.Go(func() { g.digest.Run(ctx) })
 	}
+	wg.Go(func() { g.runPresence(ctx) })
 	escCtx, stopEsc := context.WithCancel(context.Background())
 	defer stopEsc()
 	escDone := make(chan struct{})

@@ -21,6 +21,7 @@ func (g *Gateway) routes(gatherer prometheus.Gatherer) http.Handler {
 	g.console.Register(mux)
 	g.visitsPage.Register(mux)
 	g.inspectPage.Register(mux)
+	g.reportPage.Register(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})

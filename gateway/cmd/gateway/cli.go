@@ -35,6 +35,8 @@ const usage = `usage:
                                                       an API token for a system acting as NAME
   gateway backup [-config FILE] DIR                   copy the SQLite stores (while running)
   gateway restore [-config FILE] DIR                  put a backup back (gateway stopped)
+  gateway report monthly [-config FILE] -month YYYY-MM [-county C] [-township T] [-pdf=false] -out DIR
+                                                      the monthly supervision report (HTML, PDF, xlsx)
   gateway report inspect [-config FILE] -month YYYY-MM -homes N -inspectors FILE [-seed S]
                          [-county C] [-slow D]        the month's random inspection draw (双随机)
 Environment overrides: CAREBED_MQTT_URL, CAREBED_MQTT_USERNAME, CAREBED_MQTT_PASSWORD,
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backupCmd(ctx, args[1:], stderr, env)
 	case cmd == "restore":
 		err = restoreCmd(ctx, args[1:], stderr, env)
+	case cmd == "report" && sub == "monthly":
+		err = reportCmd(ctx, args[2:], stdout, stderr, env, time.Now())
 	case cmd == "report" && sub == "inspect":
 		err = reportInspect(ctx, args[2:], stdout, stderr, env, time.Now())
 	default:
