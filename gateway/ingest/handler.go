@@ -185,7 +185,7 @@ func (h *Handler) handleAsync(ctx context.Context, msgs []Message, done func(err
 	// keys and results live on in finish, after this returns.
 	out := outcomes.get()
 	b := batch{buf: scratch.buf[:0], ends: scratch.ends[:0], observed: scratch.observed[:0],
-		keys: out.keys[:0], results: out.results[:0]}
+		seqBuf: scratch.seqs[:0], keys: out.keys[:0], results: out.results[:0]}
 	for i := range msgs {
 		h.take(&b, &msgs[i])
 	}
@@ -239,6 +239,7 @@ type batch struct {
 	keys     []seqKey
 	results  []result
 	observed []observed // fresh messages for the Observer
+	seqBuf   []uint64   // scratch of seqs
 }
 
 type observed struct {
@@ -269,6 +270,7 @@ type scratch struct {
 	buf      []byte
 	ends     []int
 	observed []observed
+	seqs     []uint64
 }
 
 var scratches = newFreeList(4, func() *scratch { return &scratch{buf: make([]byte, 0, 64<<10)} })
@@ -276,7 +278,7 @@ var scratches = newFreeList(4, func() *scratch { return &scratch{buf: make([]byt
 // put keeps b's slices for the next batch, without the references it held.
 func (s *scratch) put(b *batch) {
 	clear(b.observed)
-	s.buf, s.ends, s.observed = b.buf[:0], b.ends[:0], b.observed[:0]
+	s.buf, s.ends, s.observed, s.seqs = b.buf[:0], b.ends[:0], b.observed[:0], b.seqBuf[:0]
 	scratches.put(s)
 }
 
@@ -296,6 +298,16 @@ func (o *outcome) put(b *batch) {
 	clear(b.keys) // the device ids
 	o.keys, o.results = b.keys[:0], b.results[:0]
 	outcomes.put(o)
+}
+
+// seqs returns the seqs of the keys marked from index from on (the message being
+// taken), in a scratch slice valid until the next call.
+func (b *batch) seqs(from int) []uint64 {
+	b.seqBuf = b.seqBuf[:0]
+	for _, k := range b.keys[from:] {
+		b.seqBuf = append(b.seqBuf, k.seq)
+	}
+	return b.seqBuf
 }
 
 // records slices buf into the records.

@@ -71,6 +71,19 @@ func TestDeviceLimit(t *testing.T) {
 			{0, "bed-0001", "event", event(1, "visit")}, {0, "bed-0001", "event", event(2, "visit")},
 			{0, "bed-0001", "event", event(3, "visit")}, {0, "bed-0001", "event", event(4, "visit")},
 		}, 3, 1},
+		{"redelivered duplicates take no tokens", []sent{
+			{0, "bed-0001", "telemetry", reading(1)}, {0, "bed-0001", "telemetry", reading(2)},
+			{0, "bed-0001", "telemetry", reading(3)}, {0, "bed-0001", "telemetry", reading(1)},
+			{0, "bed-0001", "telemetry", reading(2)}, {0, "bed-0001", "telemetry", reading(3)},
+			{time.Second, "bed-0001", "telemetry", reading(4)},
+		}, 4, 0},
+		{"a replayed batch counts only its new readings", []sent{
+			{0, "bed-0001", "telemetry", batch(1, 8)}, {0, "bed-0001", "telemetry", batch(1, 10)},
+		}, 2, 0},
+		{"a limited message is not remembered: its redelivery is taken once tokens are back", []sent{
+			{0, "bed-0001", "telemetry", batch(1, 10)}, {0, "bed-0001", "telemetry", batch(11, 5)},
+			{30 * time.Second, "bed-0001", "telemetry", batch(11, 5)},
+		}, 2, 1},
 		{"each device has its own buckets", []sent{
 			{0, "bed-0001", "telemetry", reading(1)}, {0, "bed-0001", "telemetry", reading(2)},
 			{0, "bed-0001", "telemetry", reading(3)}, {0, "bed-0002", "telemetry", reading(1)},

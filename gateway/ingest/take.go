@@ -22,29 +22,42 @@ func (h *Handler) take(b *batch, m *Message) {
 		h.reject(b, m, kind, ReasonUnknownDevice, errUnknownDevice(msg.Topic.Device))
 		return
 	}
-	if limited, n := limitedCost(&msg); limited {
-		if which := h.dedup.allow(tags.Device, m.Received, n); which != "" {
-			h.reject(b, m, kind, ReasonRateLimited, rateLimitedError{tags.Device, which, h.o.DeviceLimit})
-			return
-		}
-	}
 	stamp := points.Stamp{Received: m.Received, LateAfter: h.o.LateAfter}
+	marked := len(b.keys)
 	var fresh bool
 	switch kind {
 	case protocol.KindTelemetry:
-		fresh = h.telemetry(b, tags, &msg.Telemetry, stamp)
+		fresh = h.freshReadings(b, tags.Device, &msg.Telemetry, stamp)
 	case protocol.KindEvent:
-		if fresh = h.single(b, tags, kind, msg.Event.Seq, msg.Event.TS, stamp); fresh {
-			b.buf = points.AppendEvent(b.buf, tags, msg.Event, stamp)
-		}
+		fresh = h.freshSingle(b, tags.Device, kind, msg.Event.Seq, msg.Event.TS, stamp)
 	case protocol.KindStatus:
-		if fresh = h.single(b, tags, kind, msg.Status.Seq, msg.Status.TS, stamp); fresh {
-			b.buf = points.AppendStatus(b.buf, tags, msg.Status, stamp)
-		}
+		fresh = h.freshSingle(b, tags.Device, kind, msg.Status.Seq, msg.Status.TS, stamp)
 	}
 	if !fresh {
 		b.results = append(b.results, result{kind, resultDuplicate})
 		return
+	}
+	// Only what is new counts against the device's limits: a redelivery after a
+	// reconnect takes no tokens. A refused message is forgotten by the duplicate
+	// filter, so its redelivery is taken once the buckets refill.
+	if limited, n := limitedCost(&msg); limited {
+		if which := h.dedup.allow(tags.Device, m.Received, n); which != "" {
+			h.forget(b.keys[marked:])
+			b.keys = b.keys[:marked]
+			h.reject(b, m, kind, ReasonRateLimited, rateLimitedError{tags.Device, which, h.o.DeviceLimit})
+			return
+		}
+	}
+	switch kind {
+	case protocol.KindTelemetry:
+		b.buf = points.AppendRecordHeader(b.buf, tags.Device, b.seqs(marked)...)
+		b.buf = points.AppendTelemetry(b.buf, tags, msg.Telemetry, stamp)
+	case protocol.KindEvent:
+		b.buf = points.AppendRecordHeader(b.buf, tags.Device, b.seqs(marked)...)
+		b.buf = points.AppendEvent(b.buf, tags, msg.Event, stamp)
+	case protocol.KindStatus:
+		b.buf = points.AppendRecordHeader(b.buf, tags.Device, b.seqs(marked)...)
+		b.buf = points.AppendStatus(b.buf, tags, msg.Status, stamp)
 	}
 	b.buf = points.AppendPositions(b.buf, tags, msg, stamp)
 	b.ends = append(b.ends, len(b.buf))
@@ -61,60 +74,51 @@ func (h *Handler) take(b *batch, m *Message) {
 	}
 }
 
-// single starts the record of a one-seq message, or reports a duplicate. A status
-// message may have no seq (the Last Will): it is never a duplicate.
-func (h *Handler) single(b *batch, t points.Tags, kind protocol.Kind, seq uint64, ts int64, s points.Stamp) bool {
+// freshSingle marks the seq of a one-seq message in the duplicate filter and
+// reports whether it is new. A status message may have no seq (the Last Will): it
+// is never a duplicate.
+func (h *Handler) freshSingle(b *batch, device string, kind protocol.Kind, seq uint64, ts int64, s points.Stamp) bool {
 	if seq == 0 {
-		b.buf = points.AppendRecordHeader(b.buf, t.Device)
 		return true
 	}
-	mk := h.dedup.mark(t.Device, seq)
+	mk := h.dedup.mark(device, seq)
 	if !mk.fresh() {
 		return false
 	}
 	if mk == markReset {
-		h.seqReset(t.Device, seq, 1)
+		h.seqReset(device, seq, 1)
 	}
-	b.keys = append(b.keys, seqKey{t.Device, seq})
+	b.keys = append(b.keys, seqKey{device, seq})
 	if _, late := s.Delay(ts); late {
 		h.o.Metrics.late.WithLabelValues(string(kind)).Inc()
 	}
-	b.buf = points.AppendRecordHeader(b.buf, t.Device, seq)
 	return true
 }
 
-// telemetry writes the record of the readings not seen before, or reports that none
-// is new.
-func (h *Handler) telemetry(b *batch, t points.Tags, tel *protocol.Telemetry, s points.Stamp) bool {
-	var seqBuf [32]uint64
-	seqs := seqBuf[:0]
+// freshReadings marks the readings' seqs in the duplicate filter, keeps only those
+// not seen before (in place: the decoded message is ours) and reports whether any is.
+func (h *Handler) freshReadings(b *batch, device string, tel *protocol.Telemetry, s points.Stamp) bool {
 	n, resets := 0, 0
 	for _, r := range tel.Readings {
-		mk := h.dedup.mark(t.Device, r.Seq)
+		mk := h.dedup.mark(device, r.Seq)
 		if !mk.fresh() {
 			continue
 		}
 		if mk == markReset {
 			resets++
 		}
-		tel.Readings[n] = r // filter in place: the decoded message is ours
+		tel.Readings[n] = r
 		n++
-		b.keys = append(b.keys, seqKey{t.Device, r.Seq})
-		seqs = append(seqs, r.Seq)
+		b.keys = append(b.keys, seqKey{device, r.Seq})
 		if _, late := s.Delay(r.TS); late {
 			h.o.Metrics.late.WithLabelValues(string(protocol.KindTelemetry)).Inc()
 		}
 	}
 	if resets > 0 {
-		h.seqReset(t.Device, tel.Readings[n-1].Seq, resets)
-	}
-	if n == 0 {
-		return false
+		h.seqReset(device, tel.Readings[n-1].Seq, resets)
 	}
 	tel.Readings = tel.Readings[:n]
-	b.buf = points.AppendRecordHeader(b.buf, t.Device, seqs...)
-	b.buf = points.AppendTelemetry(b.buf, t, *tel, s)
-	return true
+	return n > 0
 }
 
 // dropInvalidTS sets every ts of m past protocol.MaxTS to 0 (no clock), once its points
