@@ -103,6 +103,9 @@ func newStand(b *testing.B, extraYAML string) *stand {
 	// "GOGC=1000 GOMAXPROCS=1", to try runtime settings without touching the others.
 	env = append(env, strings.Fields(os.Getenv("CAREBED_BENCH_GATEWAY_ENV"))...)
 	cfgPath := filepath.Join(dir, "gateway.yml")
+	// CAREBED_BENCH_GATEWAY_YAML adds to the gateway's configuration, e.g.
+	// "spool: {sync_interval: 20ms}", to compare settings in interleaved runs.
+	extraYAML += "\n" + os.Getenv("CAREBED_BENCH_GATEWAY_YAML") + "\n"
 	if err := os.WriteFile(cfgPath, []byte("http:\n  pprof: true\n"+extraYAML), 0o600); err != nil {
 		b.Fatal(err)
 	}

@@ -17,9 +17,11 @@ import (
 	"carebed/gateway/protocol"
 )
 
-// Spool takes the presence records; *spool.Spool is one.
+// Spool takes the presence records without waiting for the disk; *spool.Spool is
+// one. Observe runs on the ingest's one worker: a wait for an fsync there would hold
+// up every device's messages (at a restart, one wait per device).
 type Spool interface {
-	Append(recs [][]byte) error
+	AppendAsync(recs [][]byte, done func(error)) error
 }
 
 // DefaultHeartbeat is assumed for a device that has not said its heartbeat
@@ -156,7 +158,10 @@ func (t *Tracker) write(p points.PresencePoint) {
 		return
 	}
 	rec := points.AppendPresence(points.AppendRecordHeader(nil, p.Tags.Device), p)
-	if err := t.o.Spool.Append([][]byte{rec}); err != nil {
-		t.log.Warn("presence point not written to the spool", "device", p.Tags.Device, "err", err)
+	failed := func(err error) {
+		if err != nil {
+			t.log.Warn("presence point not written to the spool", "device", p.Tags.Device, "err", err)
+		}
 	}
+	failed(t.o.Spool.AppendAsync([][]byte{rec}, failed))
 }

@@ -2,6 +2,7 @@ package presence
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,15 +12,21 @@ import (
 )
 
 // spool is a fake spool that keeps the lines written.
-type spool struct{ lines []string }
+type spool struct {
+	lines     []string
+	neverDone bool // the disk never answers
+}
 
-func (s *spool) Append(recs [][]byte) error {
+func (s *spool) AppendAsync(recs [][]byte, done func(error)) error {
 	for _, r := range recs {
 		lines, err := points.Lines(r)
 		if err != nil {
 			return err
 		}
 		s.lines = append(s.lines, strings.TrimSpace(string(lines)))
+	}
+	if !s.neverDone {
+		done(nil)
 	}
 	return nil
 }
@@ -75,5 +82,34 @@ func TestChanges(t *testing.T) {
 		"1793674860000000000" // 03:01 UTC: one heartbeat after it was last heard at 03:00
 	if got := sp.lines[3]; got != want {
 		t.Errorf("silent line\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestObserveNeverWaitsForTheDisk: Observe runs on the ingest's one worker, so it
+// hands presence points to the spool and goes on. When it waited for the fsync, a
+// gateway restarted under 1,000 devices stalled its ingest for seconds (one group
+// commit per device seen for the first time).
+func TestObserveNeverWaitsForTheDisk(t *testing.T) {
+	sp := &spool{neverDone: true}
+	tr := New(Options{Spool: sp})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			dev := "bed-" + strconv.Itoa(i)
+			tags := points.Tags{Township: "巴伦台镇", Home: "H-" + strconv.Itoa(i), Device: dev}
+			msg := protocol.Message{Topic: protocol.Topic{Device: dev, Kind: protocol.KindTelemetry}}
+			if err := tr.Observe(context.Background(), msg, tags, points.Stamp{Received: time.Now()}); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Observe waited for the disk")
+	}
+	if len(sp.lines) != 1000 {
+		t.Errorf("%d presence points spooled, want 1000 (each device's first message)", len(sp.lines))
 	}
 }
