@@ -16,9 +16,12 @@ import (
 	"carebed/gateway/points"
 )
 
-// Spool takes records durably; *spool.Spool is one.
+// Spool takes records durably without waiting for the disk; *spool.Spool is one.
+// Record runs inside the alert store's commit (the feed publishes under its lock): a
+// wait for the spool's fsync there held up every store write, the ladder's claim of
+// each step and so each page (SOS to SMS grew with spool.sync_interval).
 type Spool interface {
-	Append(recs [][]byte) error
+	AppendAsync(recs [][]byte, done func(error)) error
 }
 
 // People finds the role of whoever took an alert; alerting.Directory is one.
@@ -97,9 +100,12 @@ func (r *Recorder) Record(c alerting.Change) {
 		p.OpenSeconds = a.ResolvedAt.Sub(a.OpenedAt).Seconds()
 	}
 	rec := points.AppendRecordHeader(nil, "alert")
-	if err := r.o.Spool.Append([][]byte{points.AppendAlert(rec, p)}); err != nil {
-		r.o.Logger.Error("writing an alert change for InfluxDB", "alert", a.Code, "change", name, "err", err)
+	failed := func(err error) {
+		if err != nil {
+			r.o.Logger.Error("writing an alert change for InfluxDB", "alert", a.Code, "change", name, "err", err)
+		}
 	}
+	failed(r.o.Spool.AppendAsync([][]byte{points.AppendAlert(rec, p)}, failed))
 }
 
 // ackRole is the role of the person with id by, for the alert measurement (never a
