@@ -12,7 +12,9 @@ import (
 	"carebed/alerting/policy"
 	"carebed/alerting/sqlite"
 	"carebed/gateway/influxread"
+	"carebed/gateway/inspect"
 	"carebed/gateway/points"
+	"carebed/gateway/registry"
 	"carebed/internal/devsvc"
 )
 
@@ -238,10 +240,52 @@ func buildFixture(t *testing.T, q Querier) Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := Sources{Alerts: seedAlerts(t), Influx: q, Homes: fixtureHomes(), Policy: fixturePolicy(t)}
+	src := Sources{Alerts: seedAlerts(t), Influx: q, Homes: fixtureHomes(), Policy: fixturePolicy(t),
+		Inspection: seedInspection(t)}
 	r, err := Build(context.Background(), src, m, Scope{County: county}, reportNow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// seedInspection stores November's draw in a real inspect.db and returns the reader
+// the command gives the report (inspect.ReadMonth with the data folder). By hand:
+// seed 42 from 和静县, drawn 1 December 10:00; H-2 (A; 1 unconfirmed, 1 overdue:
+// weight 6; 张三 of 民政局) 限期整改 entered 3 December 15:30; H-3 (B; 1 overdue,
+// 1 slow: weight 7; 李四) not inspected yet; H-1 (A; weight 1; 王五 of 卫健委) 合格
+// entered 2 December 09:00.
+func seedInspection(t *testing.T) InspectionReader {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := inspect.Open(filepath.Join(dir, inspect.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	m := inspect.Month{Year: 2026, Month: time.November}
+	entry := func(town, village, home string, unconfirmed, overdue, slow int, name, unit string) inspect.Entry {
+		return inspect.Entry{Drawn: inspect.Drawn{Facts: inspect.Facts{
+			Place:       registry.Place{County: county, Township: town, Village: village, Home: home},
+			Unconfirmed: unconfirmed, Overdue: overdue, Slow: slow}, Inspector: inspect.Inspector{Name: name, Unit: unit}}}
+	}
+	rec := inspect.Record{Month: m, Seed: 42, Scope: county, DrawnAt: time.Date(2026, 12, 1, 10, 0, 0, 0, beijing),
+		Entries: []inspect.Entry{entry(townA, "古尔图村", "H-2", 1, 1, 0, "张三", "民政局"),
+			entry(townB, "乃门村", "H-3", 0, 1, 1, "李四", ""), entry(townA, "巴伦台村", "H-1", 0, 0, 0, "王五", "卫健委")}}
+	if err := st.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]inspect.Result{
+		"H-2": {Outcome: inspect.OutcomeFix, Note: "床边扶手松动，12月15日前修好", By: "county", At: time.Date(2026, 12, 3, 15, 30, 0, 0, beijing)},
+		"H-1": {Outcome: inspect.OutcomePass, By: "county", At: time.Date(2026, 12, 2, 9, 0, 0, 0, beijing)},
+	}
+	for home, res := range results {
+		if err := st.SetResult(ctx, m, home, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
+		return inspect.ReadMonth(ctx, dir, m)
+	}
 }

@@ -45,6 +45,9 @@ type Sources struct {
 	Influx Querier
 	Homes  []Home
 	Policy policy.Policy
+	// Inspection reads the month's random inspection draw and its results; nil when
+	// draws are not kept (the section says 本月未抽查).
+	Inspection InspectionReader
 }
 
 // Report is one month's report of a county or a township.
@@ -68,6 +71,7 @@ type Part struct {
 	Devs             DeviceFigures
 	Visits           VisitFigures
 	SMS              SMSFigures
+	Inspect          InspectFigures
 	Daily            []Day
 	// loc is the report's time zone, for the times the tables write.
 	loc *time.Location
@@ -96,12 +100,19 @@ func Build(ctx context.Context, src Sources, m Month, s Scope, now time.Time) (R
 	if infl.err != nil {
 		r.InfluxError = infl.err.Error()
 	}
-	homes := homesIn(src.Homes, s)
-	for _, town := range townships(homes) {
-		r.Parts = append(r.Parts, buildPart(src.Policy, m, s.County, town, homes, details, infl))
+	rec, drawn, err := readInspection(ctx, src.Inspection, m)
+	if err != nil {
+		return r, err
 	}
+	homes := homesIn(src.Homes, s)
+	towns := townships(homes)
 	if s.Township == "" {
-		r.Parts = append(r.Parts, buildPart(src.Policy, m, s.County, "", homes, details, infl))
+		towns = append(towns, "")
+	}
+	for _, town := range towns {
+		p := buildPart(src.Policy, m, s.County, town, homes, details, infl)
+		p.Inspect = inspectFigures(rec, drawn, s.County, town)
+		r.Parts = append(r.Parts, p)
 	}
 	return r, nil
 }

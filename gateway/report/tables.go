@@ -27,7 +27,7 @@ type Table struct {
 // Tables returns the part's sections in the order the page shows them.
 func (p Part) Tables() []Table {
 	return []Table{p.summaryTable(), p.kindTable(), p.outcomeTable(), p.slowTable(), p.timelineTable(),
-		p.deviceTable(), p.visitTable(), p.smsTable(), p.dailyTable()}
+		p.deviceTable(), p.visitTable(), p.smsTable(), p.inspectDrawTable(), p.inspectHomesTable(), p.dailyTable()}
 }
 
 func (p Part) summaryTable() Table {

@@ -6,6 +6,7 @@ import (
 
 	"carebed/gateway/console"
 	"carebed/gateway/influxread"
+	"carebed/gateway/inspect"
 	"carebed/gateway/report"
 )
 
@@ -26,7 +27,10 @@ func (g *Gateway) buildReportPage() error {
 	chromium, _ := report.FindChromium(os.Getenv("CAREBED_CHROMIUM"))
 	maker := report.Maker{Chromium: chromium, Now: g.now, Sources: func(ctx context.Context) (report.Sources, error) {
 		homes, err := report.HomesFrom(ctx, g.reg)
-		return report.Sources{Alerts: g.alerts, Influx: q, Homes: homes, Policy: pol}, err
+		return report.Sources{Alerts: g.alerts, Influx: q, Homes: homes, Policy: pol,
+			Inspection: func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
+				return inspect.ReadMonth(ctx, g.cfg.DataDir, m)
+			}}, err
 	}}
 	g.reportPage, err = console.NewReportPage(g.console, maker)
 	return err

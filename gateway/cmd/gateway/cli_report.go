@@ -13,6 +13,7 @@ import (
 	"carebed/alerting/sqlite"
 	"carebed/gateway/config"
 	"carebed/gateway/influxread"
+	"carebed/gateway/inspect"
 	"carebed/gateway/registry"
 	"carebed/gateway/report"
 )
@@ -90,7 +91,9 @@ func monthlyReport(ctx context.Context, cfg config.Config, f reportFlags, env fu
 		return nil, err
 	}
 	defer st.Close()
-	src := report.Sources{Alerts: st, Homes: homes, Policy: pol}
+	src := report.Sources{Alerts: st, Homes: homes, Policy: pol, Inspection: func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
+		return inspect.ReadMonth(ctx, cfg.DataDir, m)
+	}}
 	if cfg.Influx.URL != "" {
 		src.Influx = influxread.New(cfg.Influx.URL, cfg.Influx.Bucket, cfg.Influx.Token)
 	}
