@@ -241,7 +241,7 @@ func buildFixture(t *testing.T, q Querier) Report {
 		t.Fatal(err)
 	}
 	src := Sources{Alerts: seedAlerts(t), Influx: q, Homes: fixtureHomes(), Policy: fixturePolicy(t),
-		Inspection: seedInspection(t)}
+		Inspection: seedInspection(t), OtherSMS: fixtureSMS}
 	r, err := Build(context.Background(), src, m, Scope{County: county}, reportNow)
 	if err != nil {
 		t.Fatal(err)
@@ -288,4 +288,41 @@ func seedInspection(t *testing.T) InspectionReader {
 	return func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
 		return inspect.ReadMonth(ctx, dir, m)
 	}
+}
+
+// fixtureSMSSends are the month's SMS of the visits' lists and the family digests,
+// as gateway/visits and gateway/digest log them, by hand:
+//
+//	探访提醒  A: sent 3 lists of 1, 2 and 1 segments, 1 failed; B: 2 of 1 segment;
+//	          one on 1 December (outside the month)
+//	家属周报  H-1 (A): 1 of 2 segments; H-3 (B): 1 of 1 segment and 1 failed; H-9
+//	          (no longer registered): not counted
+//
+// So A: 警报 4 sent 1 failed, 4 segments; 探访提醒 3, 1, 4; 家属周报 1, 0, 2: total 8
+// sent, 2 failed, 10 segments, ¥0.50. B: 1/0/1, 2/0/2, 1/1/1: 4, 1, 4, ¥0.20.
+// County: 12 sent, 3 failed, 14 segments, ¥0.70.
+func fixtureSMSSends() []SMSSend {
+	list := func(town string, day, segs int, failed bool) SMSSend {
+		return SMSSend{Purpose: PurposeVisits, County: county, Township: town, At: nov(day, 8, 0), Failed: failed, Segments: segs}
+	}
+	digest := func(home string, day, segs int, failed bool) SMSSend {
+		return SMSSend{Purpose: PurposeDigest, Home: home, At: nov(day, 19, 0), Failed: failed, Segments: segs}
+	}
+	return []SMSSend{
+		list(townA, 2, 1, false), list(townA, 3, 2, false), list(townA, 4, 1, false), list(townA, 5, 1, true),
+		list(townB, 2, 1, false), list(townB, 9, 1, false),
+		{Purpose: PurposeVisits, County: county, Township: townA, At: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing), Segments: 1},
+		digest("H-1", 29, 2, false), digest("H-3", 29, 1, false), digest("H-3", 22, 1, true), digest("H-9", 29, 1, false),
+	}
+}
+
+// fixtureSMS reads fixtureSMSSends of [from, to), as the data folder's reader does.
+func fixtureSMS(_ context.Context, from, to time.Time) ([]SMSSend, error) {
+	var out []SMSSend
+	for _, s := range fixtureSMSSends() {
+		if !s.At.Before(from) && s.At.Before(to) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }

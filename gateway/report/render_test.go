@@ -150,7 +150,10 @@ func checkWorkbook(t *testing.T, path string) {
 		{"设备", "I" + itoa(h2), "2.5", "0.0"},
 		{"设备", "D" + itoa(h3), NoData, ""},
 		{"最慢五次", "F" + itoa(slow), "46336.9166666667", "yyyy-mm-dd hh:mm:ss"}, // 2026-11-10 22:00 Beijing
-		{"短信", "E" + itoa(row(t, f, "短信", "巴伦台镇")), "0.2", "0.00"},
+		{"短信", "G" + itoa(row(t, f, "短信", "巴伦台镇", "警报")), "0.2", "0.00"},
+		{"短信", "F" + itoa(row(t, f, "短信", "巴伦台镇", "探访提醒")), "4", "0"},
+		{"短信", "E" + itoa(row(t, f, "短信", "巴伦台镇", "探访提醒")), "—", ""},
+		{"短信", "G" + itoa(row(t, f, "短信", "和静县（全县汇总）", "合计")), "0.7", "0.00"},
 		{"抽查", "C" + drawnAt, "46357.4166666667", "yyyy-mm-dd hh:mm:ss"}, // 2026-12-01 10:00 Beijing
 		{"抽查", "C" + itoa(row(t, f, "抽查", "巴伦台镇", "种子")), "42", ""},
 		{"抽查", "C" + itoa(row(t, f, "抽查", "乃门莫敦镇", "未检查")), "1", "0"},
@@ -251,6 +254,7 @@ func checkWithOpenpyxl(t *testing.T, path string) {
 	day5 := itoa(row(t, f, "每日", "巴伦台镇") + 4)
 	drawnAt := itoa(row(t, f, "抽查", "巴伦台镇", "抽取时间"))
 	inspH2 := itoa(row(t, f, "抽查结果", "巴伦台镇", "古尔图村", "H-2"))
+	smsTotal := itoa(row(t, f, "短信", "巴伦台镇", "合计"))
 	f.Close()
 	want := map[string]struct {
 		typ, value, format string
@@ -266,6 +270,8 @@ func checkWithOpenpyxl(t *testing.T, path string) {
 		"每日!E" + day5:     {"float", "0.875", "0.0%"},
 		"抽查!C" + drawnAt:  {"datetime", "2026-12-01T10:00:00", "yyyy-mm-dd hh:mm:ss"},
 		"抽查结果!E" + inspH2: {"int", "6", "0"},
+		"短信!C" + smsTotal: {"int", "8", "0"},
+		"短信!G" + smsTotal: {"float", "0.5", "0.00"},
 		"抽查结果!H" + inspH2: {"datetime", "2026-12-03T15:30:00", "yyyy-mm-dd hh:mm:ss"},
 	}
 	args := []string{"testdata/readxlsx.py", path}

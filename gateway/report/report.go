@@ -48,6 +48,9 @@ type Sources struct {
 	// Inspection reads the month's random inspection draw and its results; nil when
 	// draws are not kept (the section says 本月未抽查).
 	Inspection InspectionReader
+	// OtherSMS reads the SMS of the visits' morning lists and the family digests;
+	// nil: their figures are 无数据.
+	OtherSMS SMSReader
 }
 
 // Report is one month's report of a county or a township.
@@ -104,6 +107,14 @@ func Build(ctx context.Context, src Sources, m Month, s Scope, now time.Time) (R
 	if err != nil {
 		return r, err
 	}
+	other, err := readOtherSMS(ctx, src.OtherSMS, m)
+	if err != nil {
+		return r, err
+	}
+	byID := map[string]Home{}
+	for _, h := range src.Homes {
+		byID[h.Place.Home] = h
+	}
 	homes := homesIn(src.Homes, s)
 	towns := townships(homes)
 	if s.Township == "" {
@@ -111,6 +122,7 @@ func Build(ctx context.Context, src Sources, m Month, s Scope, now time.Time) (R
 	}
 	for _, town := range towns {
 		p := buildPart(src.Policy, m, s.County, town, homes, details, infl)
+		p.SMS = smsFigures(partDetails(details, town), other, byID, s.County, town, src.Policy.Report().SMSSegmentPrice)
 		p.Inspect = inspectFigures(rec, drawn, s.County, town)
 		r.Parts = append(r.Parts, p)
 	}
@@ -160,6 +172,17 @@ func townships(hs []Home) []string {
 	return out
 }
 
+// partDetails are the alerts of township town ("": all).
+func partDetails(ds []detail, town string) []detail {
+	var in []detail
+	for _, d := range ds {
+		if town == "" || d.Place.Township == town {
+			in = append(in, d)
+		}
+	}
+	return in
+}
+
 // buildPart computes one township's part (town "" for the whole county).
 func buildPart(pol policy.Policy, m Month, county, town string, homes []Home, ds []detail, infl influxData) Part {
 	p := Part{County: county, Township: town, loc: pol.Location()}
@@ -171,14 +194,8 @@ func buildPart(pol policy.Policy, m Month, county, town string, homes []Home, ds
 		}
 	}
 	p.Homes = len(hs)
-	var in []detail
-	for _, d := range ds {
-		if town == "" || d.Place.Township == town {
-			in = append(in, d)
-		}
-	}
+	in := partDetails(ds, town)
 	p.Alerts = alertFigures(in, pol.Report().Targets)
-	p.SMS = smsFigures(in, pol.Report().SMSSegmentPrice)
 	p.Devs = deviceFigures(hs, in, infl, m, pol.Location())
 	p.Visits = visitFigures(hs, infl, pol.Visits(), m)
 	p.Daily = daily(m, in, p.Devs, p.Visits, pol.Location())

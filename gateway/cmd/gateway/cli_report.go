@@ -13,9 +13,9 @@ import (
 	"carebed/alerting/sqlite"
 	"carebed/gateway/config"
 	"carebed/gateway/influxread"
-	"carebed/gateway/inspect"
 	"carebed/gateway/registry"
 	"carebed/gateway/report"
+	"carebed/gateway/service"
 )
 
 // reportFlags are the flags of `gateway report monthly`.
@@ -91,9 +91,8 @@ func monthlyReport(ctx context.Context, cfg config.Config, f reportFlags, env fu
 		return nil, err
 	}
 	defer st.Close()
-	src := report.Sources{Alerts: st, Homes: homes, Policy: pol, Inspection: func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
-		return inspect.ReadMonth(ctx, cfg.DataDir, m)
-	}}
+	src := report.Sources{Alerts: st, Homes: homes, Policy: pol,
+		Inspection: service.ReportInspection(cfg.DataDir), OtherSMS: service.ReportSMS(cfg.DataDir)}
 	if cfg.Influx.URL != "" {
 		src.Influx = influxread.New(cfg.Influx.URL, cfg.Influx.Bucket, cfg.Influx.Token)
 	}
