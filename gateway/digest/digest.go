@@ -268,7 +268,11 @@ func (s *Service) sendOne(ctx context.Context, week string, due, now time.Time, 
 		return failed, errors.Join(wk.err, s.st.unclaim(ctx, week, c.Phone, c.Home))
 	}
 	w := wk.w
-	retry, err := s.o.SMS.Send(ctx, Purpose, c.Phone, Text(s.o.Signature, w))
+	text := Text(s.o.Signature, w)
+	retry, err := s.o.SMS.Send(ctx, Purpose, c.Phone, text)
+	if lerr := s.st.logSMS(ctx, week, c.Phone, c.Home, err != nil, policy.Segments(text), now); lerr != nil {
+		s.log.Warn("family digest SMS not logged for the report", "home", c.Home, "err", lerr)
+	}
 	if err != nil {
 		s.m.sms.WithLabelValues("failed").Inc()
 		s.log.Warn("family digest SMS not sent", "home", c.Home, "retry", retry, "err", err)

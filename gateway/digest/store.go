@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,6 +31,17 @@ CREATE TABLE sent (
 	sent_ms INTEGER NOT NULL,
 	PRIMARY KEY (week, phone, home)
 ) STRICT;
+`, `
+CREATE TABLE sms (
+	id       INTEGER PRIMARY KEY,
+	week     TEXT NOT NULL,
+	phone    TEXT NOT NULL,
+	home     TEXT NOT NULL,
+	at_ms    INTEGER NOT NULL,
+	failed   INTEGER NOT NULL,
+	segments INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sms_at ON sms(at_ms);
 `}
 
 // store is the digest database: who subscribed, which digests went out.
@@ -166,4 +179,69 @@ func (s *store) unclaim(ctx context.Context, week, phone, home string) error {
 		return fmt.Errorf("digest: sent: %w", err)
 	}
 	return nil
+}
+
+// logSMS records one digest SMS sent (or failed) with its segments: what the monthly
+// report counts.
+func (s *store) logSMS(ctx context.Context, week, phone, home string, failed bool, segments int, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sms(week, phone, home, at_ms, failed, segments) VALUES (?, ?, ?, ?, ?, ?)`,
+		week, phone, home, now.UnixMilli(), failed, segments)
+	if err != nil {
+		return fmt.Errorf("digest: sms: %w", err)
+	}
+	return nil
+}
+
+// smsBetween returns the digest SMS of [from, to): those logged, then the digests
+// sent before the log was kept (sent rows without a log row), Old.
+func (s *store) smsBetween(ctx context.Context, from, to time.Time) ([]SentSMS, error) {
+	var out []SentSMS
+	rows, err := s.db.QueryContext(ctx, `SELECT home, at_ms, failed, segments FROM sms WHERE at_ms >= ? AND at_ms < ?
+		UNION ALL
+		SELECT home, sent_ms, 0, 0 FROM sent t WHERE sent_ms >= ? AND sent_ms < ?
+			AND NOT EXISTS (SELECT 1 FROM sms m WHERE m.week = t.week AND m.phone = t.phone AND m.home = t.home)
+		ORDER BY 2`, from.UnixMilli(), to.UnixMilli(), from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("digest: sms: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m SentSMS
+		var ms int64
+		if err := rows.Scan(&m.Home, &ms, &m.Failed, &m.Segments); err != nil {
+			return nil, fmt.Errorf("digest: sms: %w", err)
+		}
+		m.At, m.Old = time.UnixMilli(ms), m.Segments == 0
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// FileName is the digest's database in the data folder.
+const FileName = "digest.db"
+
+// SentSMS is one digest SMS as the monthly report counts it.
+type SentSMS struct {
+	Home     string
+	At       time.Time
+	Failed   bool
+	Segments int
+	// Old: sent before the gateway logged digests with their outcome and segments;
+	// only that it went out is known (failures were not kept).
+	Old bool
+}
+
+// ReadSMS opens the digest's database in dataDir, if there is one, and returns the
+// digest SMS of [from, to). No database: no digest was ever sent.
+func ReadSMS(ctx context.Context, dataDir string, from, to time.Time) ([]SentSMS, error) {
+	path := filepath.Join(dataDir, FileName)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	st, err := openStore(path)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	return st.smsBetween(ctx, from, to)
 }

@@ -159,15 +159,10 @@ func slowest(ds []detail, n int) []Slow {
 	return out[:min(n, len(out))]
 }
 
-// SMSFigures counts the alert SMS of the part's alerts and estimates their cost.
-type SMSFigures struct {
-	Sent, Failed, Other int
-	// Cost is Sent × one segment × the policy's price.
-	Cost Cell
-}
-
-func smsFigures(ds []detail, price float64) SMSFigures {
-	var f SMSFigures
+// alertSMSRow counts the SMS attempts of the part's alerts. Pages are written to
+// fit one segment, so each SMS sent counts one.
+func alertSMSRow(ds []detail, price float64) SMSRow {
+	var sent, failed, other int
 	for _, d := range ds {
 		for _, a := range d.attempts {
 			if a.Channel != "sms" {
@@ -175,14 +170,14 @@ func smsFigures(ds []detail, price float64) SMSFigures {
 			}
 			switch a.Status {
 			case "sent", "delivered":
-				f.Sent++
+				sent++
 			case "failed", "undelivered":
-				f.Failed++
+				failed++
 			default:
-				f.Other++
+				other++
 			}
 		}
 	}
-	f.Cost = Num(Yuan, float64(f.Sent)*price)
-	return f
+	return SMSRow{Purpose: PurposeAlerts, Sent: Int(sent), Failed: Int(failed), Other: Int(other),
+		Segments: Int(sent), Cost: Num(Yuan, float64(sent)*price)}
 }

@@ -12,7 +12,9 @@ import (
 	"carebed/alerting/policy"
 	"carebed/alerting/sqlite"
 	"carebed/gateway/influxread"
+	"carebed/gateway/inspect"
 	"carebed/gateway/points"
+	"carebed/gateway/registry"
 	"carebed/internal/devsvc"
 )
 
@@ -238,10 +240,89 @@ func buildFixture(t *testing.T, q Querier) Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := Sources{Alerts: seedAlerts(t), Influx: q, Homes: fixtureHomes(), Policy: fixturePolicy(t)}
+	src := Sources{Alerts: seedAlerts(t), Influx: q, Homes: fixtureHomes(), Policy: fixturePolicy(t),
+		Inspection: seedInspection(t), OtherSMS: fixtureSMS}
 	r, err := Build(context.Background(), src, m, Scope{County: county}, reportNow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// seedInspection stores November's draw in a real inspect.db and returns the reader
+// the command gives the report (inspect.ReadMonth with the data folder). By hand:
+// seed 42 from 和静县, drawn 1 December 10:00; H-2 (A; 1 unconfirmed, 1 overdue:
+// weight 6; 张三 of 民政局) 限期整改 entered 3 December 15:30; H-3 (B; 1 overdue,
+// 1 slow: weight 7; 李四) not inspected yet; H-1 (A; weight 1; 王五 of 卫健委) 合格
+// entered 2 December 09:00.
+func seedInspection(t *testing.T) InspectionReader {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := inspect.Open(filepath.Join(dir, inspect.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	m := inspect.Month{Year: 2026, Month: time.November}
+	entry := func(town, village, home string, unconfirmed, overdue, slow int, name, unit string) inspect.Entry {
+		return inspect.Entry{Drawn: inspect.Drawn{Facts: inspect.Facts{
+			Place:       registry.Place{County: county, Township: town, Village: village, Home: home},
+			Unconfirmed: unconfirmed, Overdue: overdue, Slow: slow}, Inspector: inspect.Inspector{Name: name, Unit: unit}}}
+	}
+	rec := inspect.Record{Month: m, Seed: 42, Scope: county, DrawnAt: time.Date(2026, 12, 1, 10, 0, 0, 0, beijing),
+		Entries: []inspect.Entry{entry(townA, "古尔图村", "H-2", 1, 1, 0, "张三", "民政局"),
+			entry(townB, "乃门村", "H-3", 0, 1, 1, "李四", ""), entry(townA, "巴伦台村", "H-1", 0, 0, 0, "王五", "卫健委")}}
+	if err := st.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]inspect.Result{
+		"H-2": {Outcome: inspect.OutcomeFix, Note: "床边扶手松动，12月15日前修好", By: "county", At: time.Date(2026, 12, 3, 15, 30, 0, 0, beijing)},
+		"H-1": {Outcome: inspect.OutcomePass, By: "county", At: time.Date(2026, 12, 2, 9, 0, 0, 0, beijing)},
+	}
+	for home, res := range results {
+		if err := st.SetResult(ctx, m, home, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
+		return inspect.ReadMonth(ctx, dir, m)
+	}
+}
+
+// fixtureSMSSends are the month's SMS of the visits' lists and the family digests,
+// as gateway/visits and gateway/digest log them, by hand:
+//
+//	探访提醒  A: sent 3 lists of 1, 2 and 1 segments, 1 failed; B: 2 of 1 segment;
+//	          one on 1 December (outside the month)
+//	家属周报  H-1 (A): 1 of 2 segments; H-3 (B): 1 of 1 segment and 1 failed; H-9
+//	          (no longer registered): not counted
+//
+// So A: 警报 4 sent 1 failed, 4 segments; 探访提醒 3, 1, 4; 家属周报 1, 0, 2: total 8
+// sent, 2 failed, 10 segments, ¥0.50. B: 1/0/1, 2/0/2, 1/1/1: 4, 1, 4, ¥0.20.
+// County: 12 sent, 3 failed, 14 segments, ¥0.70.
+func fixtureSMSSends() []SMSSend {
+	list := func(town string, day, segs int, failed bool) SMSSend {
+		return SMSSend{Purpose: PurposeVisits, County: county, Township: town, At: nov(day, 8, 0), Failed: failed, Segments: segs}
+	}
+	digest := func(home string, day, segs int, failed bool) SMSSend {
+		return SMSSend{Purpose: PurposeDigest, Home: home, At: nov(day, 19, 0), Failed: failed, Segments: segs}
+	}
+	return []SMSSend{
+		list(townA, 2, 1, false), list(townA, 3, 2, false), list(townA, 4, 1, false), list(townA, 5, 1, true),
+		list(townB, 2, 1, false), list(townB, 9, 1, false),
+		{Purpose: PurposeVisits, County: county, Township: townA, At: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing), Segments: 1},
+		digest("H-1", 29, 2, false), digest("H-3", 29, 1, false), digest("H-3", 22, 1, true), digest("H-9", 29, 1, false),
+	}
+}
+
+// fixtureSMS reads fixtureSMSSends of [from, to), as the data folder's reader does.
+func fixtureSMS(_ context.Context, from, to time.Time) ([]SMSSend, error) {
+	var out []SMSSend
+	for _, s := range fixtureSMSSends() {
+		if !s.At.Before(from) && s.At.Before(to) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }

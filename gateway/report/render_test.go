@@ -123,7 +123,7 @@ func checkWorkbook(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := []string{"概况", "警报", "处理结果", "最慢五次", "最慢五次经过", "设备", "探访巡诊", "短信", "每日"}
+	want := []string{"概况", "警报", "处理结果", "最慢五次", "最慢五次经过", "设备", "探访巡诊", "短信", "抽查", "抽查结果", "每日"}
 	if got := f.GetSheetList(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("sheets %v, want %v", got, want)
 	}
@@ -132,6 +132,9 @@ func checkWorkbook(t *testing.T, path string) {
 	h2 := row(t, f, "设备", "巴伦台镇", "古尔图村", "H-2")
 	h3 := row(t, f, "设备", "乃门莫敦镇", "乃门村", "H-3")
 	slow := row(t, f, "最慢五次", "巴伦台镇")
+	drawnAt := itoa(row(t, f, "抽查", "巴伦台镇", "抽取时间"))
+	inspH2 := itoa(row(t, f, "抽查结果", "巴伦台镇", "古尔图村", "H-2"))
+	inspH3 := itoa(row(t, f, "抽查结果", "乃门莫敦镇", "乃门村", "H-3"))
 	tests := []struct {
 		sheet, cell string
 		raw         string // the stored value
@@ -147,7 +150,17 @@ func checkWorkbook(t *testing.T, path string) {
 		{"设备", "I" + itoa(h2), "2.5", "0.0"},
 		{"设备", "D" + itoa(h3), NoData, ""},
 		{"最慢五次", "F" + itoa(slow), "46336.9166666667", "yyyy-mm-dd hh:mm:ss"}, // 2026-11-10 22:00 Beijing
-		{"短信", "E" + itoa(row(t, f, "短信", "巴伦台镇")), "0.2", "0.00"},
+		{"短信", "G" + itoa(row(t, f, "短信", "巴伦台镇", "警报")), "0.2", "0.00"},
+		{"短信", "F" + itoa(row(t, f, "短信", "巴伦台镇", "探访提醒")), "4", "0"},
+		{"短信", "E" + itoa(row(t, f, "短信", "巴伦台镇", "探访提醒")), "—", ""},
+		{"短信", "G" + itoa(row(t, f, "短信", "和静县（全县汇总）", "合计")), "0.7", "0.00"},
+		{"抽查", "C" + drawnAt, "46357.4166666667", "yyyy-mm-dd hh:mm:ss"}, // 2026-12-01 10:00 Beijing
+		{"抽查", "C" + itoa(row(t, f, "抽查", "巴伦台镇", "种子")), "42", ""},
+		{"抽查", "C" + itoa(row(t, f, "抽查", "乃门莫敦镇", "未检查")), "1", "0"},
+		{"抽查结果", "E" + inspH2, "6", "0"},
+		{"抽查结果", "F" + inspH2, "限期整改", ""},
+		{"抽查结果", "H" + inspH2, "46359.6458333333", "yyyy-mm-dd hh:mm:ss"}, // 2026-12-03 15:30
+		{"抽查结果", "H" + inspH3, "未检查", ""},
 	}
 	for _, tt := range tests {
 		raw, err := f.GetCellValue(tt.sheet, tt.cell, excelize.Options{RawCellValue: true})
@@ -239,19 +252,27 @@ func checkWithOpenpyxl(t *testing.T, path string) {
 	h3 := itoa(row(t, f, "设备", "乃门莫敦镇", "乃门村", "H-3"))
 	slow := itoa(row(t, f, "最慢五次", "巴伦台镇"))
 	day5 := itoa(row(t, f, "每日", "巴伦台镇") + 4)
+	drawnAt := itoa(row(t, f, "抽查", "巴伦台镇", "抽取时间"))
+	inspH2 := itoa(row(t, f, "抽查结果", "巴伦台镇", "古尔图村", "H-2"))
+	smsTotal := itoa(row(t, f, "短信", "巴伦台镇", "合计"))
 	f.Close()
 	want := map[string]struct {
 		typ, value, format string
 	}{
-		"警报!F" + sos:    {"int", "2", "0"},
-		"警报!J" + sos:    {"timedelta", "480", "[h]:mm:ss"}, // 8 minutes
-		"警报!M" + sos:    {"float", "0.5", "0.0%"},
-		"设备!D" + h2:     {"float", "0.6206896551724138", "0.0%"},
-		"设备!F" + h2:     {"timedelta", "950400", "[h]:mm:ss"}, // 264 h
-		"设备!D" + h3:     {"str", NoData, "General"},
-		"最慢五次!F" + slow: {"datetime", "2026-11-10T22:00:00", "yyyy-mm-dd hh:mm:ss"},
-		"每日!B" + day5:   {"datetime", "2026-11-05T00:00:00", "yyyy-mm-dd"},
-		"每日!E" + day5:   {"float", "0.875", "0.0%"},
+		"警报!F" + sos:      {"int", "2", "0"},
+		"警报!J" + sos:      {"timedelta", "480", "[h]:mm:ss"}, // 8 minutes
+		"警报!M" + sos:      {"float", "0.5", "0.0%"},
+		"设备!D" + h2:       {"float", "0.6206896551724138", "0.0%"},
+		"设备!F" + h2:       {"timedelta", "950400", "[h]:mm:ss"}, // 264 h
+		"设备!D" + h3:       {"str", NoData, "General"},
+		"最慢五次!F" + slow:   {"datetime", "2026-11-10T22:00:00", "yyyy-mm-dd hh:mm:ss"},
+		"每日!B" + day5:     {"datetime", "2026-11-05T00:00:00", "yyyy-mm-dd"},
+		"每日!E" + day5:     {"float", "0.875", "0.0%"},
+		"抽查!C" + drawnAt:  {"datetime", "2026-12-01T10:00:00", "yyyy-mm-dd hh:mm:ss"},
+		"抽查结果!E" + inspH2: {"int", "6", "0"},
+		"短信!C" + smsTotal: {"int", "8", "0"},
+		"短信!G" + smsTotal: {"float", "0.5", "0.00"},
+		"抽查结果!H" + inspH2: {"datetime", "2026-12-03T15:30:00", "yyyy-mm-dd hh:mm:ss"},
 	}
 	args := []string{"testdata/readxlsx.py", path}
 	for ref := range want {

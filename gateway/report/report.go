@@ -45,6 +45,12 @@ type Sources struct {
 	Influx Querier
 	Homes  []Home
 	Policy policy.Policy
+	// Inspection reads the month's random inspection draw and its results; nil when
+	// draws are not kept (the section says 本月未抽查).
+	Inspection InspectionReader
+	// OtherSMS reads the SMS of the visits' morning lists and the family digests;
+	// nil: their figures are 无数据.
+	OtherSMS SMSReader
 }
 
 // Report is one month's report of a county or a township.
@@ -68,6 +74,7 @@ type Part struct {
 	Devs             DeviceFigures
 	Visits           VisitFigures
 	SMS              SMSFigures
+	Inspect          InspectFigures
 	Daily            []Day
 	// loc is the report's time zone, for the times the tables write.
 	loc *time.Location
@@ -96,12 +103,28 @@ func Build(ctx context.Context, src Sources, m Month, s Scope, now time.Time) (R
 	if infl.err != nil {
 		r.InfluxError = infl.err.Error()
 	}
-	homes := homesIn(src.Homes, s)
-	for _, town := range townships(homes) {
-		r.Parts = append(r.Parts, buildPart(src.Policy, m, s.County, town, homes, details, infl))
+	rec, drawn, err := readInspection(ctx, src.Inspection, m)
+	if err != nil {
+		return r, err
 	}
+	other, err := readOtherSMS(ctx, src.OtherSMS, m)
+	if err != nil {
+		return r, err
+	}
+	byID := map[string]Home{}
+	for _, h := range src.Homes {
+		byID[h.Place.Home] = h
+	}
+	homes := homesIn(src.Homes, s)
+	towns := townships(homes)
 	if s.Township == "" {
-		r.Parts = append(r.Parts, buildPart(src.Policy, m, s.County, "", homes, details, infl))
+		towns = append(towns, "")
+	}
+	for _, town := range towns {
+		p := buildPart(src.Policy, m, s.County, town, homes, details, infl)
+		p.SMS = smsFigures(partDetails(details, town), other, byID, s.County, town, src.Policy.Report().SMSSegmentPrice)
+		p.Inspect = inspectFigures(rec, drawn, s.County, town)
+		r.Parts = append(r.Parts, p)
 	}
 	return r, nil
 }
@@ -149,6 +172,17 @@ func townships(hs []Home) []string {
 	return out
 }
 
+// partDetails are the alerts of township town ("": all).
+func partDetails(ds []detail, town string) []detail {
+	var in []detail
+	for _, d := range ds {
+		if town == "" || d.Place.Township == town {
+			in = append(in, d)
+		}
+	}
+	return in
+}
+
 // buildPart computes one township's part (town "" for the whole county).
 func buildPart(pol policy.Policy, m Month, county, town string, homes []Home, ds []detail, infl influxData) Part {
 	p := Part{County: county, Township: town, loc: pol.Location()}
@@ -160,14 +194,8 @@ func buildPart(pol policy.Policy, m Month, county, town string, homes []Home, ds
 		}
 	}
 	p.Homes = len(hs)
-	var in []detail
-	for _, d := range ds {
-		if town == "" || d.Place.Township == town {
-			in = append(in, d)
-		}
-	}
+	in := partDetails(ds, town)
 	p.Alerts = alertFigures(in, pol.Report().Targets)
-	p.SMS = smsFigures(in, pol.Report().SMSSegmentPrice)
 	p.Devs = deviceFigures(hs, in, infl, m, pol.Location())
 	p.Visits = visitFigures(hs, infl, pol.Visits(), m)
 	p.Daily = daily(m, in, p.Devs, p.Visits, pol.Location())

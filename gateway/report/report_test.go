@@ -223,19 +223,21 @@ func checkVisits(t *testing.T, r Report) {
 
 func checkSMS(t *testing.T, r Report) {
 	tests := []struct {
-		town         string
-		sent, failed int
-		cost         float64
+		town string
+		want []string // 用途 | 已发 | 失败 | 其他 | 段数 | 费用
 	}{
-		{townA, 4, 1, 0.20},
-		{townB, 1, 0, 0.05},
-		{"", 5, 1, 0.25},
+		{townA, []string{"警报 | 4 | 1 | 0 | 4 | ¥0.20", "探访提醒 | 3 | 1 | — | 4 | ¥0.20", "家属周报 | 1 | 0 | — | 2 | ¥0.10",
+			"合计 | 8 | 2 | 0 | 10 | ¥0.50"}},
+		{townB, []string{"警报 | 1 | 0 | 0 | 1 | ¥0.05", "探访提醒 | 2 | 0 | — | 2 | ¥0.10", "家属周报 | 1 | 1 | — | 1 | ¥0.05",
+			"合计 | 4 | 1 | 0 | 4 | ¥0.20"}},
+		{"", []string{"警报 | 5 | 1 | 0 | 5 | ¥0.25", "探访提醒 | 5 | 1 | — | 6 | ¥0.30", "家属周报 | 2 | 1 | — | 3 | ¥0.15",
+			"合计 | 12 | 3 | 0 | 14 | ¥0.70"}},
 	}
 	for _, tt := range tests {
-		s := partOf(t, r, tt.town).SMS
-		if s.Sent != tt.sent || s.Failed != tt.failed {
-			t.Errorf("%s: sms sent %d failed %d, want %d %d", tt.town, s.Sent, s.Failed, tt.sent, tt.failed)
+		p := partOf(t, r, tt.town)
+		if got := rowsOf(p.smsTable()); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: sms\n got %q\nwant %q", tt.town, got, tt.want)
 		}
-		cellIs(t, tt.town+" cost", s.Cost, tt.cost)
+		cellIs(t, tt.town+" total cost", p.SMS.Total().Cost, p.SMS.Total().Segments.V*0.05)
 	}
 }

@@ -27,11 +27,11 @@ type Table struct {
 // Tables returns the part's sections in the order the page shows them.
 func (p Part) Tables() []Table {
 	return []Table{p.summaryTable(), p.kindTable(), p.outcomeTable(), p.slowTable(), p.timelineTable(),
-		p.deviceTable(), p.visitTable(), p.smsTable(), p.dailyTable()}
+		p.deviceTable(), p.visitTable(), p.smsTable(), p.inspectDrawTable(), p.inspectHomesTable(), p.dailyTable()}
 }
 
 func (p Part) summaryTable() Table {
-	a, d := p.Alerts, p.Devs
+	a, d, sms := p.Alerts, p.Devs, p.SMS.Total()
 	overdue := Int(len(p.Visits.Overdue))
 	silent := Int(len(d.Silent))
 	if !d.Online.OK() && d.Online.Missing == InfluxDown {
@@ -45,7 +45,7 @@ func (p Part) summaryTable() Table {
 		{Str("设备在线率"), d.Online}, {Str("离线次数"), Int(d.Offline)}, {Str("离线总时长"), d.OfflineTime},
 		{Str("低电量次数"), Int(d.LowBattery)}, {Str("低电量到更换 平均天数"), d.DaysToChange},
 		{Str("超过7天无信号的户"), silent}, {Str("探访巡诊逾期的户"), overdue},
-		{Str("短信 已发"), Int(p.SMS.Sent)}, {Str("短信 失败"), Int(p.SMS.Failed)}, {Str("短信 估算费用"), p.SMS.Cost},
+		{Str("短信 已发"), sms.Sent}, {Str("短信 失败"), sms.Failed}, {Str("短信 估算费用"), sms.Cost},
 	}
 	return Table{Sheet: "概况", Title: "概况", Head: []string{"项目", "数值"}, Rows: rows}
 }
@@ -237,9 +237,14 @@ func (p Part) visitTable() Table {
 }
 
 func (p Part) smsTable() Table {
-	return Table{Sheet: "短信", Title: "短信", Head: []string{"已发", "失败", "其他（排队、限额跳过）", "估算费用"},
-		Rows: [][]Cell{{Int(p.SMS.Sent), Int(p.SMS.Failed), Int(p.SMS.Other), p.SMS.Cost}},
-		Note: "只计本月警报的短信（不含探访名单）；每条按一段计费估算。"}
+	t := Table{Sheet: "短信", Title: "短信：按用途",
+		Head: []string{"用途", "已发", "失败", "其他（排队、限额跳过）", "短信段数", "估算费用"},
+		Note: "警报：本月警报的短信，每条按一段计（都写在一段之内）；探访提醒（每天早上的探访、巡诊名单和逾期名单）、家属周报：按发送时记下的段数计费。" +
+			"无数据：升级前发出的短信没有记下乡镇、失败或段数。"}
+	for _, r := range p.SMS.Rows {
+		t.Rows = append(t.Rows, []Cell{Str(r.Purpose), r.Sent, r.Failed, r.Other, r.Segments, r.Cost})
+	}
+	return t
 }
 
 func (p Part) dailyTable() Table {

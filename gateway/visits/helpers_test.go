@@ -2,6 +2,7 @@ package visits
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,11 +32,16 @@ type sent struct{ purpose, to, text string }
 type smsBox struct {
 	mu   sync.Mutex
 	msgs []sent
+	// refuse is a phone whose SMS fail for good (not kept in msgs).
+	refuse string
 }
 
 func (b *smsBox) Send(_ context.Context, purpose, to, text string) (bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if to == b.refuse {
+		return false, errors.New("number refused")
+	}
 	b.msgs = append(b.msgs, sent{purpose, to, text})
 	return false, nil
 }
@@ -79,6 +85,7 @@ var beijing = time.FixedZone("CST", 8*3600)
 
 // fixture is a visits service over a real registry.
 type fixture struct {
+	dir   string // the data folder, visits.db in it
 	reg   *registry.Store
 	svc   *Service
 	clock *clock
@@ -105,7 +112,7 @@ func newFixtureWith(t *testing.T, ledger string, alerts Alerts, linkBase string)
 	if rep, err := reg.Import(context.Background(), strings.NewReader(ledger), registry.ImportOptions{}); err != nil {
 		t.Fatalf("import: %v %+v", err, rep)
 	}
-	f := &fixture{reg: reg, clock: &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing)}, sms: &smsBox{},
+	f := &fixture{dir: dir, reg: reg, clock: &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing)}, sms: &smsBox{},
 		spool: &spoolBox{}, prom: prometheus.NewRegistry()}
 	svc, err := New(Options{Path: filepath.Join(dir, "visits.db"), Homes: reg, Schedule: policy.Default().Visits(),
 		Location: beijing, SMS: f.sms, Alerts: alerts, Spool: f.spool, LinkBase: linkBase, Registerer: f.prom, Now: f.clock.Now})

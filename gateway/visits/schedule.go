@@ -171,7 +171,8 @@ func (s *Service) Morning(ctx context.Context, now time.Time) (Report, error) {
 	}
 	for _, k := range slices.SortedFunc(mapKeys(byPhone), cmpKey) {
 		kind, ds, phone := Kind(strings.TrimSuffix(k[0], "_due")), byPhone[k], k[1]
-		res, err := s.sendList(ctx, today, k[0], phone, now, func() (string, error) {
+		county, town := mainTownship(ds)
+		res, err := s.sendList(ctx, today, k[0], phone, county, town, now, func() (string, error) {
 			link := ""
 			if s.o.LinkBase != "" {
 				var err error
@@ -195,7 +196,7 @@ func (s *Service) Morning(ctx context.Context, now time.Time) (Report, error) {
 		if len(ds) == 0 {
 			continue
 		}
-		res, err := s.sendList(ctx, today, purposeOverdue, t.ClinicPhone, now,
+		res, err := s.sendList(ctx, today, purposeOverdue, t.ClinicPhone, t.County, t.Name, now,
 			func() (string, error) { return overdueText(t.Name, ds), nil })
 		if err != nil {
 			return rep, err
@@ -238,8 +239,25 @@ func (r *Report) count(res sendResult, sent *int) {
 	}
 }
 
-// sendList sends one list unless it went out today.
-func (s *Service) sendList(ctx context.Context, today int, purpose, phone string, now time.Time,
+// mainTownship is the township most of a list's homes are in (the first by name on
+// a tie): the township whose report counts the list's SMS.
+func mainTownship(ds []Due) (county, township string) {
+	n := map[[2]string]int{}
+	for _, d := range ds {
+		n[[2]string{d.Care.Place.County, d.Care.Place.Township}]++
+	}
+	var best [2]string
+	for _, k := range slices.SortedFunc(mapKeys(n), cmpKey) {
+		if n[k] > n[best] {
+			best = k
+		}
+	}
+	return best[0], best[1]
+}
+
+// sendList sends one list unless it went out today, and logs it (sent or failed)
+// for the township's monthly report with its segments.
+func (s *Service) sendList(ctx context.Context, today int, purpose, phone, county, township string, now time.Time,
 	textOf func() (string, error)) (sendResult, error) {
 	if s.o.SMS == nil {
 		return listSkipped, nil
@@ -253,6 +271,9 @@ func (s *Service) sendList(ctx context.Context, today int, purpose, phone string
 		return listFailed, errors.Join(err, s.st.unclaimList(ctx, today, purpose, phone))
 	}
 	retry, err := s.o.SMS.Send(ctx, purpose, phone, text)
+	if lerr := s.st.logListSMS(ctx, today, purpose, phone, county, township, err != nil, policy.Segments(text), now); lerr != nil {
+		s.log.Warn("visits list SMS not logged for the report", "purpose", purpose, "err", lerr)
+	}
 	if err != nil {
 		s.m.sms.WithLabelValues(purpose, "failed").Inc()
 		s.log.Warn("visits list SMS not sent", "purpose", purpose, "retry", retry, "err", err)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -59,6 +61,19 @@ CREATE TABLE links (
 	kind       TEXT NOT NULL,
 	expires_ms INTEGER NOT NULL
 ) STRICT;
+`, `
+CREATE TABLE list_sms (
+	id       INTEGER PRIMARY KEY,
+	day      INTEGER NOT NULL,
+	purpose  TEXT NOT NULL,
+	phone    TEXT NOT NULL,
+	county   TEXT NOT NULL,
+	township TEXT NOT NULL,
+	at_ms    INTEGER NOT NULL,
+	failed   INTEGER NOT NULL,
+	segments INTEGER NOT NULL
+) STRICT;
+CREATE INDEX list_sms_at ON list_sms(at_ms);
 `}
 
 // Visit is one recorded visit or round. ByPhone and Note are personal data.
@@ -304,6 +319,59 @@ func (s *store) unclaimList(ctx context.Context, day int, purpose, phone string)
 	return err
 }
 
+// logListSMS records one list SMS sent (or failed), with the township it is for
+// and its segments: what the monthly report counts.
+func (s *store) logListSMS(ctx context.Context, day int, purpose, phone, county, township string, failed bool,
+	segments int, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO list_sms(day, purpose, phone, county, township, at_ms, failed, segments)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, day, purpose, phone, county, township, now.UnixMilli(), failed, segments)
+	if err != nil {
+		return fmt.Errorf("visits: list sms: %w", err)
+	}
+	return nil
+}
+
+// listSMS returns the list SMS of [from, to): those logged, then the lists sent
+// before the log was kept (lists_sent rows without a log row), Unrecorded.
+func (s *store) listSMS(ctx context.Context, from, to time.Time) ([]ListSMS, error) {
+	var out []ListSMS
+	rows, err := s.db.QueryContext(ctx, `SELECT purpose, county, township, at_ms, failed, segments FROM list_sms
+		WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms, id`, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("visits: list sms: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l ListSMS
+		var ms int64
+		if err := rows.Scan(&l.Purpose, &l.County, &l.Township, &ms, &l.Failed, &l.Segments); err != nil {
+			return nil, fmt.Errorf("visits: list sms: %w", err)
+		}
+		l.At = time.UnixMilli(ms)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("visits: list sms: %w", err)
+	}
+	old, err := s.db.QueryContext(ctx, `SELECT purpose, sent_ms FROM lists_sent l WHERE sent_ms >= ? AND sent_ms < ?
+		AND NOT EXISTS (SELECT 1 FROM list_sms m WHERE m.day = l.day AND m.purpose = l.purpose AND m.phone = l.phone)
+		ORDER BY sent_ms`, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("visits: lists sent: %w", err)
+	}
+	defer old.Close()
+	for old.Next() {
+		l := ListSMS{Unrecorded: true}
+		var ms int64
+		if err := old.Scan(&l.Purpose, &ms); err != nil {
+			return nil, fmt.Errorf("visits: lists sent: %w", err)
+		}
+		l.At = time.UnixMilli(ms)
+		out = append(out, l)
+	}
+	return out, old.Err()
+}
+
 func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -336,4 +404,36 @@ func (s *store) link(ctx context.Context, hash string) (phone string, kind Kind,
 		return "", "", time.Time{}, false, nil
 	}
 	return phone, kind, time.UnixMilli(ms), err == nil, err
+}
+
+// FileName is the visits' database in the data folder.
+const FileName = "visits.db"
+
+// ListSMS is one morning list SMS (due visits, due rounds, overdue homes to the
+// clinic) as the monthly report counts it.
+type ListSMS struct {
+	Purpose string // visit_due, round_due, overdue
+	// County and Township are where the list's homes are (most of them).
+	County, Township string
+	At               time.Time
+	Failed           bool
+	Segments         int
+	// Unrecorded: sent before the gateway logged lists with their township, outcome
+	// and segments; only that a list went out is known.
+	Unrecorded bool
+}
+
+// ReadSMS opens the visits' database in dataDir, if there is one, and returns the
+// list SMS of [from, to). No database: no lists were ever sent.
+func ReadSMS(ctx context.Context, dataDir string, from, to time.Time) ([]ListSMS, error) {
+	path := filepath.Join(dataDir, FileName)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	st, err := openStore(path)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	return st.listSMS(ctx, from, to)
 }

@@ -15,6 +15,7 @@ import (
 	"carebed/gateway/influxread"
 	"carebed/gateway/registry"
 	"carebed/gateway/report"
+	"carebed/gateway/service"
 )
 
 // reportFlags are the flags of `gateway report monthly`.
@@ -90,7 +91,8 @@ func monthlyReport(ctx context.Context, cfg config.Config, f reportFlags, env fu
 		return nil, err
 	}
 	defer st.Close()
-	src := report.Sources{Alerts: st, Homes: homes, Policy: pol}
+	src := report.Sources{Alerts: st, Homes: homes, Policy: pol,
+		Inspection: service.ReportInspection(cfg.DataDir), OtherSMS: service.ReportSMS(cfg.DataDir)}
 	if cfg.Influx.URL != "" {
 		src.Influx = influxread.New(cfg.Influx.URL, cfg.Influx.Bucket, cfg.Influx.Token)
 	}

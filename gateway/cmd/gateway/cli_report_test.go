@@ -69,4 +69,7 @@ func TestReportMonthlyWrites(t *testing.T) {
 	if !strings.Contains(string(page), "InfluxDB 不可用") || !strings.Contains(string(page), "本月无警报") {
 		t.Errorf("page does not say InfluxDB was unavailable and no alerts were raised")
 	}
+	if !strings.Contains(string(page), "本月未抽查") { // no inspect.db in the data folder
+		t.Errorf("page does not say the month was not drawn for inspection")
+	}
 }
