@@ -207,6 +207,13 @@ func runStorms(b *testing.B, embedded bool) {
 	slices.Sort(lat)
 	slices.Sort(backlog)
 	p99 := lat[min(len(lat)-1, len(lat)*99/100)]
+	over := 0 // the bound: the first SMS request within 1 s of the SOS
+	for _, l := range lat {
+		if l > time.Second {
+			over++
+		}
+	}
+	b.ReportMetric(float64(over), "sos_over_1s")
 	b.ReportMetric(float64(missing), "missing_readings")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "sos_sms_p99_ms")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "sos_sms_p50_ms")
@@ -214,9 +221,9 @@ func runStorms(b *testing.B, embedded bool) {
 	b.ReportMetric(mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), "gateway_peak_MiB")
 	b.ReportMetric(mib(procStatusKB(s.brokerPid(), "VmHWM")), "broker_peak_MiB")
 	b.Logf("%d storms of %d devices (gap %v, spread %v, %d live): storm readings acknowledged %d, missing in InfluxDB %d, "+
-		"more than acknowledged %d, duplicates filtered %.0f; SOS to first SMS over %d presses: p50 %v, p99 %v, max %v; "+
+		"more than acknowledged %d, duplicates filtered %.0f; SOS to first SMS over %d presses: p50 %v, p99 %v, max %v, over 1 s %d; "+
 		"backlog stored after %v; gateway start to ready %v; CPU over the storms: gateway %v, broker %v; peak RSS gateway %.0f MiB, broker %.0f MiB",
-		stormRuns, stormDevices, stormGap, stormSpread, stormLive, acked, missing, extra, dups, len(lat), lat[len(lat)/2], p99, lat[len(lat)-1],
+		stormRuns, stormDevices, stormGap, stormSpread, stormLive, acked, missing, extra, dups, len(lat), lat[len(lat)/2], p99, lat[len(lat)-1], over,
 		backlog, s.ready.Round(time.Millisecond), cpu[0], cpu[1],
 		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")))
 	if missing > 0 {
