@@ -52,7 +52,8 @@ func runConnections(b *testing.B, embedded bool) {
 	raiseFileLimit(b, uint64(connDevices)+4096)
 	s := newSite(b, embedded, connDevices, "")
 	readyCPU := procCPU(b, s.gw.Process.Pid)
-	b.Logf("gateway start to ready with %d devices registered: %v (CPU %v)", len(s.rows), s.ready.Round(time.Millisecond), readyCPU)
+	b.Logf("gateway start to ready with %d devices registered: %v (CPU %v); open-file limits: gateway %s, broker %s",
+		len(s.rows), s.ready.Round(time.Millisecond), readyCPU, fileLimit(s.gw.Process.Pid), fileLimit(s.brokerPid()))
 	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(len(s.rows)), KeepAlive: 60 * time.Second, Backoff: stormBackoff})
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +110,7 @@ func runConnections(b *testing.B, embedded bool) {
 	time.Sleep(10 * time.Second) // every device in its reading rhythm
 	gw, br := s.gw.Process.Pid, s.brokerPid()
 	cpu0 := [3]time.Duration{procCPU(b, gw), procCPU(b, br), selfCPU(b)}
-	sent0, m0 := sent.Load(), s.scrape(b)
+	sent0, acked0, m0 := sent.Load(), acked.Load(), s.scrape(b)
 	sos := map[string]time.Time{}
 	var sosMu sync.Mutex
 	holdStart := time.Now()
@@ -136,6 +137,7 @@ func runConnections(b *testing.B, embedded bool) {
 	cpu := [3]time.Duration{procCPU(b, gw) - cpu0[0], procCPU(b, br) - cpu0[1], selfCPU(b) - cpu0[2]}
 	msgs := sent.Load() - sent0
 	waitUntil(b, time.Minute, "an SMS for every SOS", func() bool { return s.sms.count(sos) == len(sos) })
+	landed := s.waitLanded(b, m0[pointsWritten]+float64(acked.Load()-acked0), time.Minute)
 	m1 := s.scrape(b)
 	lat := s.sms.latencies(sos)
 	slices.Sort(lat)
@@ -157,7 +159,7 @@ func runConnections(b *testing.B, embedded bool) {
 	b.ReportMetric(float64(p99.Microseconds())/1000, "sos_sms_p99_ms")
 	b.ReportMetric(pct(cpu[0]), "gateway_cpu_%")
 	b.ReportMetric(pct(cpu[1]), "broker_cpu_%")
-	b.Logf("%d connections held %v at %.0f msg/s (%d acknowledged of %d, stored %.0f points): "+
+	b.Logf("%d connections held %v at %.0f msg/s (%d acknowledged of %d sent in all; InfluxDB took %.0f points since the hold began): "+
 		"gateway RSS %.0f MiB (peak %.0f, sampled max %.0f), broker RSS %.0f MiB (peak %.0f, sampled max %.0f)%s; "+
 		"CPU %% of a core: gateway %.1f, broker %.1f, load generator %.1f; start to ready %v (CPU %v); "+
 		"SOS to first SMS over %d presses: p50 %v, p99 %v, max %v; load generator peak RSS %.0f MiB",
@@ -166,6 +168,9 @@ func runConnections(b *testing.B, embedded bool) {
 		mib(gwRSS), mib(gwHWM), mib(peakRSS[0]), mib(brRSS), mib(brHWM), mib(peakRSS[1]), map[bool]string{true: " (the same process)", false: ""}[embedded],
 		pct(cpu[0]), pct(cpu[1]), pct(cpu[2]), s.ready.Round(time.Millisecond), readyCPU,
 		len(lat), p50, p99, lat[len(lat)-1], mib(procStatusKB(os.Getpid(), "VmHWM")))
+	if landed.IsZero() {
+		b.Errorf("InfluxDB took %.0f points in the hold, fewer than the %d readings acknowledged", m1[pointsWritten]-m0[pointsWritten], acked.Load()-acked0)
+	}
 	if open != len(devs) {
 		b.Errorf("%d of %d connections open at the end", open, len(devs))
 	}

@@ -189,6 +189,20 @@ func procStatusKB(pid int, field string) int64 {
 	return 0
 }
 
+// fileLimit is the soft open-file limit of process pid, as /proc/PID/limits says it.
+func fileLimit(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(line, "Max open files")); strings.HasPrefix(line, "Max open files") && len(f) > 0 {
+			return f[0]
+		}
+	}
+	return "?"
+}
+
 // mib turns KiB into MiB.
 func mib(kb int64) float64 { return float64(kb) / 1024 }
 
