@@ -54,11 +54,6 @@ func runConnections(b *testing.B, embedded bool) {
 	readyCPU := procCPU(b, s.gw.Process.Pid)
 	b.Logf("gateway start to ready with %d devices registered: %v (CPU %v); open-file limits: gateway %s, broker %s",
 		len(s.rows), s.ready.Round(time.Millisecond), readyCPU, fileLimit(s.gw.Process.Pid), fileLimit(s.brokerPid()))
-	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(len(s.rows)), KeepAlive: 60 * time.Second, Backoff: stormBackoff})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(d.Close)
 	devs := make([]*stormDevice, len(s.rows))
 	var pendants []*stormDevice
 	for i, row := range s.rows {
@@ -74,6 +69,17 @@ func runConnections(b *testing.B, embedded bool) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	rc := &reconnector{ctx: ctx, byID: map[string]*swarm.Device{}}
+	for _, dv := range devs {
+		rc.byID[dv.row.device] = dv.Device
+	}
+	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(len(s.rows)), KeepAlive: 60 * time.Second,
+		Backoff: stormBackoff, OnLost: rc.onLost})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc.d = d
+	b.Cleanup(d.Close)
 	connectCtx, connected := context.WithTimeout(ctx, 15*time.Minute)
 	began := time.Now()
 	// Devices switched on over a minute (at most 1 ms apart each), as a county's
@@ -83,6 +89,7 @@ func runConnections(b *testing.B, embedded bool) {
 	if rep.Failed > 0 {
 		b.Fatalf("connecting %d devices: %+v", len(devs), rep)
 	}
+	rc.armed.Store(true)
 	st := d.Stats()
 	b.Logf("%d devices connected in %v (%d attempts, %d refused, %d failed)", st.Open, time.Since(began).Round(time.Millisecond),
 		st.Attempts, st.Refused, st.Failed)
@@ -162,12 +169,12 @@ func runConnections(b *testing.B, embedded bool) {
 	b.Logf("%d connections held %v at %.0f msg/s (%d acknowledged of %d sent in all; InfluxDB took %.0f points since the hold began): "+
 		"gateway RSS %.0f MiB (peak %.0f, sampled max %.0f), broker RSS %.0f MiB (peak %.0f, sampled max %.0f)%s; "+
 		"CPU %% of a core: gateway %.1f, broker %.1f, load generator %.1f; start to ready %v (CPU %v); "+
-		"SOS to first SMS over %d presses: p50 %v, p99 %v, max %v; load generator peak RSS %.0f MiB",
+		"SOS to first SMS over %d presses: p50 %v, p99 %v, max %v; load generator peak RSS %.0f MiB; connections the broker closed %d",
 		open, hold.Round(time.Second), float64(msgs)/hold.Seconds(), acked.Load(), sent.Load(),
 		m1[pointsWritten]-m0[pointsWritten],
 		mib(gwRSS), mib(gwHWM), mib(peakRSS[0]), mib(brRSS), mib(brHWM), mib(peakRSS[1]), map[bool]string{true: " (the same process)", false: ""}[embedded],
 		pct(cpu[0]), pct(cpu[1]), pct(cpu[2]), s.ready.Round(time.Millisecond), readyCPU,
-		len(lat), p50, p99, lat[len(lat)-1], mib(procStatusKB(os.Getpid(), "VmHWM")))
+		len(lat), p50, p99, lat[len(lat)-1], mib(procStatusKB(os.Getpid(), "VmHWM")), rc.lost.Load())
 	if landed.IsZero() {
 		b.Errorf("InfluxDB took %.0f points in the hold, fewer than the %d readings acknowledged", m1[pointsWritten]-m0[pointsWritten], acked.Load()-acked0)
 	}

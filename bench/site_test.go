@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -13,12 +14,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"carebed/alerting/notify/twilio/twiliotest"
 	"carebed/firmware-sim/population"
+	"carebed/firmware-sim/swarm"
 	"carebed/internal/devsvc"
 )
 
@@ -187,6 +190,31 @@ func procStatusKB(pid int, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// reconnector brings back, as firmware does (back-off, then its online status and
+// what it kept), a device in byID whose connection the broker closed, once armed;
+// it counts those losses. Install it as swarm.Options.OnLost.
+type reconnector struct {
+	ctx   context.Context
+	d     *swarm.Dialer
+	byID  map[string]*swarm.Device
+	armed atomic.Bool
+	lost  atomic.Int64
+}
+
+func (r *reconnector) onLost(c *swarm.Conn, _ error) {
+	dv := r.byID[c.Device()]
+	if !r.armed.Load() || dv == nil || dv.Conn() != c {
+		return
+	}
+	r.lost.Add(1)
+	dv.Model.Core().Down()
+	for r.ctx.Err() == nil {
+		if _, err := dv.Up(r.ctx, r.d, time.Now()); err == nil {
+			return
+		}
+	}
 }
 
 // fileLimit is the soft open-file limit of process pid, as /proc/PID/limits says it.

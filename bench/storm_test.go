@@ -89,11 +89,6 @@ func runStorms(b *testing.B, embedded bool) {
 	total := stormDevices + stormLive
 	raiseFileLimit(b, uint64(total)+4096)
 	s := newSite(b, embedded, total, "")
-	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(total), KeepAlive: 60 * time.Second, Backoff: stormBackoff})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(d.Close)
 	// The storm devices live in simulated time that ends before now: each storm's
 	// gap is generated at once (Tick), with the device time of those readings.
 	simStart := time.Now().Add(-time.Duration(stormRuns+1) * stormGap)
@@ -116,6 +111,19 @@ func runStorms(b *testing.B, embedded bool) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// A live device the broker disconnects comes back as firmware does; the storm's
+	// own devices do that inside swarm.Storm.
+	rc := &reconnector{ctx: ctx, byID: map[string]*swarm.Device{}}
+	for _, dv := range live {
+		rc.byID[dv.row.device] = dv.Device
+	}
+	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(total), KeepAlive: 60 * time.Second,
+		Backoff: stormBackoff, OnLost: rc.onLost})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc.d = d
+	b.Cleanup(d.Close)
 	setupCtx, setupDone := context.WithTimeout(ctx, 10*time.Minute)
 	began := time.Now()
 	rep := swarm.Storm(setupCtx, d, swarmDevices(append(slices.Clone(live), storm...)), min(30*time.Second, time.Duration(total)*time.Millisecond), func() time.Time { return simStart })
@@ -125,6 +133,7 @@ func runStorms(b *testing.B, embedded bool) {
 	}
 	b.Logf("%d devices connected in %v (%d attempts, %d refused by the broker)", total, time.Since(began).Round(time.Millisecond),
 		d.Stats().Attempts, d.Stats().Refused)
+	rc.armed.Store(true)
 	go sendLive(ctx, live)
 
 	var lat []time.Duration
@@ -222,10 +231,11 @@ func runStorms(b *testing.B, embedded bool) {
 	b.ReportMetric(mib(procStatusKB(s.brokerPid(), "VmHWM")), "broker_peak_MiB")
 	b.Logf("%d storms of %d devices (gap %v, spread %v, %d live): storm readings acknowledged %d, missing in InfluxDB %d, "+
 		"more than acknowledged %d, duplicates filtered %.0f; SOS to first SMS over %d presses: p50 %v, p99 %v, max %v, over 1 s %d; "+
-		"backlog stored after %v; gateway start to ready %v; CPU over the storms: gateway %v, broker %v; peak RSS gateway %.0f MiB, broker %.0f MiB",
+		"backlog stored after %v; gateway start to ready %v; CPU over the storms: gateway %v, broker %v; peak RSS gateway %.0f MiB, broker %.0f MiB; "+
+		"live connections the broker closed %d",
 		stormRuns, stormDevices, stormGap, stormSpread, stormLive, acked, missing, extra, dups, len(lat), lat[len(lat)/2], p99, lat[len(lat)-1], over,
 		backlog, s.ready.Round(time.Millisecond), cpu[0], cpu[1],
-		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")))
+		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), rc.lost.Load())
 	if missing > 0 {
 		b.Errorf("%d acknowledged readings are not in InfluxDB", missing)
 	}

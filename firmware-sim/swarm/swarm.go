@@ -68,7 +68,13 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// NoCmd leaves out the subscription to the device's cmd topic.
 	NoCmd bool
+	// OnLost, when set, runs (on its own goroutine) for every connection that
+	// ended other than by Close or Drop: the broker closed it, or a write failed.
+	OnLost func(c *Conn, err error)
 }
+
+// writeTimeout bounds one write to the broker; past it the connection is dropped.
+const writeTimeout = 30 * time.Second
 
 // Dialer opens connections and keeps them alive.
 type Dialer struct {
@@ -213,17 +219,17 @@ func (d *Dialer) dial(ctx context.Context, device, password string) (*Conn, erro
 		nc.Close()
 		return nil, fmt.Errorf("%w: %s: %s", ErrRefused, device, packets.ConnackReturnCodes[ack.ReturnCode])
 	}
-	nc.SetDeadline(time.Time{}) //nolint:errcheck // as above
 	c := &Conn{d: d, device: device, nc: nc, done: make(chan struct{})}
-	c.lastWrite.Store(time.Now().UnixNano())
 	if !d.o.NoCmd {
 		sp := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
 		sp.MessageID, sp.Topics, sp.Qoss = c.id(), []string{protocol.DeviceTopic(device, protocol.KindCmd)}, []byte{1}
-		if err := c.write(sp); err != nil {
+		if err := sp.Write(nc); err != nil {
 			nc.Close()
 			return nil, err
 		}
 	}
+	nc.SetDeadline(time.Time{}) //nolint:errcheck // as above
+	c.lastWrite.Store(time.Now().UnixNano())
 	d.mu.Lock()
 	d.conns[c] = struct{}{}
 	d.mu.Unlock()
@@ -273,7 +279,9 @@ type Conn struct {
 	nc        net.Conn
 	lastWrite atomic.Int64 // unix nanos
 
-	mu      sync.Mutex // writes and the fields below
+	wmu sync.Mutex // one writer at a time on the socket
+
+	mu      sync.Mutex // the fields below; never held while writing
 	nextID  uint16
 	pending map[uint16]func(error)
 	err     error // why the connection ended
@@ -305,17 +313,17 @@ func (c *Conn) id() uint16 {
 	return c.nextID
 }
 
+// write sends p; a failed write ends the connection.
 func (c *Conn) write(p packets.ControlPacket) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.writeLocked(p)
-}
-
-func (c *Conn) writeLocked(p packets.ControlPacket) error {
-	if c.err != nil {
-		return c.err
+	if err := c.Err(); err != nil {
+		return err
 	}
-	if err := p.Write(c.nc); err != nil {
+	c.wmu.Lock()
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)) //nolint:errcheck // a failed deadline shows as a write error
+	err := p.Write(c.nc)
+	c.wmu.Unlock()
+	if err != nil {
+		c.end(err, true)
 		return err
 	}
 	c.lastWrite.Store(time.Now().UnixNano())
@@ -328,22 +336,29 @@ func (c *Conn) writeLocked(p packets.ControlPacket) error {
 func (c *Conn) Publish(topic string, payload []byte, retain bool, done func(error)) error {
 	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
 	pp.TopicName, pp.Payload, pp.Qos, pp.Retain = topic, payload, 1, retain
+	if done == nil {
+		done = func(error) {}
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.err != nil {
+		c.mu.Unlock()
 		return c.err
 	}
 	pp.MessageID = c.id()
 	if c.pending == nil {
 		c.pending = map[uint16]func(error){}
 	}
-	if done == nil {
-		done = func(error) {}
-	}
 	c.pending[pp.MessageID] = done
-	if err := c.writeLocked(pp); err != nil {
+	c.mu.Unlock()
+	if err := c.write(pp); err != nil {
+		c.mu.Lock()
+		_, still := c.pending[pp.MessageID] // else end has failed it already
 		delete(c.pending, pp.MessageID)
-		return err
+		c.mu.Unlock()
+		if still {
+			return err
+		}
+		return nil
 	}
 	return nil
 }
@@ -365,15 +380,16 @@ func (c *Conn) PublishWait(ctx context.Context, topic string, payload []byte, re
 // Close sends DISCONNECT (the broker then discards the Last Will) and closes.
 func (c *Conn) Close() {
 	c.write(packets.NewControlPacket(packets.Disconnect)) //nolint:errcheck // closing either way
-	c.end(ErrClosed)
+	c.end(ErrClosed, false)
 }
 
 // Drop closes the socket without DISCONNECT, as a power cut does: the broker
 // publishes the Last Will.
-func (c *Conn) Drop() { c.end(ErrClosed) }
+func (c *Conn) Drop() { c.end(ErrClosed, false) }
 
-// end closes the connection once and fails what waits for a PUBACK.
-func (c *Conn) end(err error) {
+// end closes the connection once and fails what waits for a PUBACK; lost says it
+// was not ended on purpose (Options.OnLost).
+func (c *Conn) end(err error, lost bool) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -389,6 +405,9 @@ func (c *Conn) end(err error) {
 		done(err)
 	}
 	close(c.done)
+	if lost && c.d.o.OnLost != nil {
+		go c.d.o.OnLost(c, err)
+	}
 }
 
 // read takes the broker's packets until the connection ends: PUBACKs complete
@@ -397,7 +416,7 @@ func (c *Conn) read(r *bufio.Reader) {
 	for {
 		p, err := packets.ReadPacket(r)
 		if err != nil {
-			c.end(fmt.Errorf("%w: %v", ErrClosed, err))
+			c.end(fmt.Errorf("%w: %v", ErrClosed, err), true)
 			return
 		}
 		switch p := p.(type) {
@@ -413,7 +432,7 @@ func (c *Conn) read(r *bufio.Reader) {
 			if p.Qos == 1 {
 				ack := packets.NewControlPacket(packets.Puback).(*packets.PubackPacket)
 				ack.MessageID = p.MessageID
-				c.write(ack) //nolint:errcheck // a failed write ends the connection at the next read
+				go c.write(ack) //nolint:errcheck // a failed write ends the connection; not on the reader, which must keep taking PUBACKs
 			}
 		}
 	}

@@ -109,3 +109,42 @@ func TestCutPublishesTheWill(t *testing.T) {
 		return ok, fmt.Sprint(len(ms), " messages")
 	})
 }
+
+// TestOnLost: a connection the broker closes (another takes its client id) is
+// reported lost; one dropped on purpose is not.
+func TestOnLost(t *testing.T) {
+	mq := devsvc.StartMosquitto(t)
+	lost := make(chan string, 4)
+	d, err := New(Options{Broker: mq.Addr, OnLost: func(c *Conn, _ error) { lost <- c.Device() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	ctx := context.Background()
+	first, err := d.Connect(ctx, "bed-0001", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := d.Connect(ctx, "bed-0001", "") // Mosquitto closes the first
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-lost:
+		if id != "bed-0001" {
+			t.Fatalf("lost %q", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the taken-over connection was not reported lost")
+	}
+	<-first.Done()
+	if err := first.Publish("x", nil, false, nil); err == nil {
+		t.Error("publish on a lost connection: no error")
+	}
+	second.Drop()
+	select {
+	case id := <-lost:
+		t.Fatalf("a dropped connection reported lost: %s", id)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
