@@ -80,6 +80,7 @@ func runConnections(b *testing.B, embedded bool) {
 	}
 	rc.d = d
 	b.Cleanup(d.Close)
+	mBefore := s.scrape(b)
 	connectCtx, connected := context.WithTimeout(ctx, 15*time.Minute)
 	began := time.Now()
 	// Devices switched on over a minute (at most 1 ms apart each), as a county's
@@ -91,8 +92,9 @@ func runConnections(b *testing.B, embedded bool) {
 	}
 	rc.armed.Store(true)
 	st := d.Stats()
-	b.Logf("%d devices connected in %v (%d attempts, %d refused, %d failed)", st.Open, time.Since(began).Round(time.Millisecond),
-		st.Attempts, st.Refused, st.Failed)
+	b.Logf("%d devices connected in %v from %d source addresses (%d attempts, %d refused by CONNACK, %d failed otherwise; "+
+		"the embedded broker's refusals: %s)", st.Open, time.Since(began).Round(time.Millisecond), len(sources(len(s.rows))),
+		st.Attempts, st.Refused, st.Failed, refusals(mBefore, s.scrape(b)))
 
 	var sent, acked atomic.Int64
 	go func() {

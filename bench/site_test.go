@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -217,6 +218,23 @@ func (r *reconnector) onLost(c *swarm.Conn, _ error) {
 	}
 }
 
+// refusals lists the embedded broker's refusals by reason since before, e.g.
+// "too_many_from_address 385" ("none" when there were none).
+func refusals(before, after map[string]float64) string {
+	const prefix = `carebed_broker_refused_total{reason="`
+	var out []string
+	for k, v := range after {
+		if r, ok := strings.CutPrefix(k, prefix); ok && v > before[k] {
+			out = append(out, fmt.Sprintf("%s %.0f", strings.TrimSuffix(r, `"}`), v-before[k]))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
 // fileLimit is the soft open-file limit of process pid, as /proc/PID/limits says it.
 func fileLimit(pid int) string {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
@@ -258,12 +276,18 @@ func raiseFileLimit(b *testing.B, want uint64) {
 	}
 }
 
-// sources are the loopback source addresses for n connections, one per 10,000:
-// an address has about 28,000 ephemeral ports towards one broker port, and a
-// storm's dropped connections keep theirs in TIME_WAIT for a minute; the embedded
-// broker admits 20,000 connections per address by default.
+// sources are the loopback source addresses for n connections, one per 10,000
+// unless CAREBED_BENCH_SOURCES says how many: an address has about 28,000 ephemeral
+// ports towards one broker port, and a storm's dropped connections keep theirs in
+// TIME_WAIT for a minute; the embedded broker admits 20,000 connections per address
+// by default, and 64 authenticating at once per address (more sources: fewer
+// connections turned away at accept, as devices on many carrier addresses; fewer:
+// a township behind one carrier NAT).
 func sources(n int) []string {
 	k := max(1, (n+9_999)/10_000)
+	if v := int(envRates("CAREBED_BENCH_SOURCES", []float64{0})[0]); v > 0 {
+		k = min(v, 250)
+	}
 	out := make([]string, k)
 	for i := range out {
 		out[i] = fmt.Sprintf("127.0.0.%d", i+2)
