@@ -50,7 +50,7 @@ func BenchmarkConnections(b *testing.B) {
 
 func runConnections(b *testing.B, embedded bool) {
 	raiseFileLimit(b, uint64(connDevices)+4096)
-	s := newSite(b, embedded, connDevices, "")
+	s := newSite(b, embedded, connDevices, false, "")
 	readyCPU := procCPU(b, s.gw.Process.Pid)
 	b.Logf("gateway start to ready with %d devices registered: %v (CPU %v); open-file limits: gateway %s, broker %s",
 		len(s.rows), s.ready.Round(time.Millisecond), readyCPU, fileLimit(s.gw.Process.Pid), fileLimit(s.brokerPid()))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -49,14 +50,15 @@ const gatewayBrokerPassword = "bench-gateway-secret"
 
 // newSite generates a ledger of at least devices devices (three per home), imports
 // and provisions it, and starts the services; extraYAML is added to the gateway's
-// configuration.
-func newSite(b *testing.B, embedded bool, devices int, extraYAML string) *site {
+// configuration. oneTownship puts every home in the first township of the
+// generated ledger (population spreads homes over five).
+func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYAML string) *site {
 	b.Helper()
 	s := &site{stand: &stand{influx: devsvc.StartInflux(b)}, embedded: embedded, sms: &arrivals{at: map[string]time.Time{}}}
 	dir := b.TempDir()
 	s.bin = buildGateway(b, dir)
 	ledger := filepath.Join(dir, "ledger.csv")
-	s.rows = writePopulation(b, ledger, (devices+2)/3)
+	s.rows = writePopulation(b, ledger, (devices+2)/3, oneTownship)
 	api := twiliotest.NewAPI("AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")
 	srv := httptest.NewServer(s.sms.wrap(api))
 	b.Cleanup(srv.Close)
@@ -124,22 +126,30 @@ func (s *site) gatewayCmd(b *testing.B, args ...string) {
 	b.Logf("gateway %s %s: %v", args[0], args[1], time.Since(began).Round(time.Millisecond))
 }
 
-// writePopulation writes a ledger of homes homes and returns its device rows.
-func writePopulation(b *testing.B, path string, homes int) []ledgerRow {
+// writePopulation writes a ledger of homes homes (in one township: the first
+// home's) and returns its device rows.
+func writePopulation(b *testing.B, path string, homes int, oneTownship bool) []ledgerRow {
 	b.Helper()
+	var buf strings.Builder
+	if err := population.Write(&buf, homes, 1); err != nil {
+		b.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if oneTownship {
+		for _, r := range recs[2:] {
+			r[0], r[1], r[15] = recs[1][0], recs[1][1], recs[1][15] // county, township, its clinic's phone
+		}
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	if err := population.Write(f, homes, 1); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		b.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
+	w := csv.NewWriter(f)
+	w.WriteAll(recs) //nolint:errcheck // w.Error says
+	if err := errors.Join(w.Error(), f.Close()); err != nil {
 		b.Fatal(err)
 	}
 	rows := make([]ledgerRow, 0, len(recs)-1)

@@ -88,7 +88,7 @@ func newStormDevice(row ledgerRow, password string, start time.Time) *stormDevic
 func runStorms(b *testing.B, embedded bool) {
 	total := stormDevices + stormLive
 	raiseFileLimit(b, uint64(total)+4096)
-	s := newSite(b, embedded, total, "")
+	s := newSite(b, embedded, total, true, "")
 	// The storm devices live in simulated time that ends before now: each storm's
 	// gap is generated at once (Tick), with the device time of those readings.
 	simStart := time.Now().Add(-time.Duration(stormRuns+1) * stormGap)
