@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build install test unit bench bench-telegraf demo fuzz vet clean dashboards certs screenshots falleval
+.PHONY: all build install test unit bench bench-telegraf bench-storm bench-100k demo fuzz vet clean dashboards certs screenshots falleval
 
 all: build
 
@@ -37,13 +37,32 @@ unit:
 # benchmark's log after a few lines, and each run's figures are in the log.
 bench: install
 	deploy/dev/install-telegraf
-	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \
+	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS)$$' -benchtime 1x -timeout 60m ./bench/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.
 bench-telegraf: install
 	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' -bench Telegraf -benchtime 1x -timeout 60m ./bench/
+
+# bench-storm: a township's devices come back after a power cut and replay their
+# readings while elders press SOS, with Mosquitto and with the embedded broker
+# (BenchmarkStorm; docs/performance.md). Defaults: 20,000 devices, a 30-minute gap,
+# 200 live, 3 storms of 3 SOS each; set CAREBED_STORM_DEVICES, _GAP, _LIVE, _RUNS,
+# _SOS, _SPREAD, _EVERY, _BROKERS (mosquitto,embedded) to change them.
+bench-storm: install
+	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
+	  -bench '^BenchmarkStorm$$' -benchtime 1x -timeout 180m ./bench/
+
+# bench-100k: 100,000 device connections held with keepalive, a reading a minute each,
+# to the embedded broker and to Mosquitto (BenchmarkConnections), and what one idle
+# connection costs a load generator (BenchmarkClientMemory). Needs an open-file hard
+# limit above the device count (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000),
+# _HOLD (5m), _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto).
+bench-100k: install
+	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
+	  -bench '^Benchmark(ClientMemory|Connections)$$' -benchtime 1x -timeout 180m ./bench/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/

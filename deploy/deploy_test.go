@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -291,4 +292,48 @@ func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// minOpenFiles is the least open-file limit for the processes that hold device
+// connections: one descriptor each, for 100,000 devices (issue 20) twice over.
+const minOpenFiles = 200_000
+
+// TestOpenFileLimits: every device connection is an open file in the broker.
+// Debian's mosquitto.service sets no limit, so Mosquitto ran with systemd's default
+// soft limit of 1,024 and refused every connection past about 1,014; the gateway's
+// unit allowed 65,536, too few for its embedded broker at 100,000 devices.
+func TestOpenFileLimits(t *testing.T) {
+	limit := func(s string) int {
+		n, err := strconv.Atoi(strings.Split(s, ":")[0])
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	p := loadCompose(t)
+	for _, tc := range []struct {
+		where string
+		n     int
+	}{
+		{"mosquitto/limits.conf (drop-in for Debian's mosquitto.service)", limit(parseUnit(t, "mosquitto/limits.conf")["Service"]["LimitNOFILE"])},
+		{"systemd/carebed-gateway.service", limit(parseUnit(t, "systemd/carebed-gateway.service")["Service"]["LimitNOFILE"])},
+		{"compose: mosquitto", composeNofile(p.Services["mosquitto"])},
+		{"compose: gateway", composeNofile(p.Services["gateway"])},
+	} {
+		if tc.n < minOpenFiles {
+			t.Errorf("%s: open-file limit %d, want at least %d", tc.where, tc.n, minOpenFiles)
+		}
+	}
+}
+
+// composeNofile is a compose service's soft nofile ulimit (0 when unset).
+func composeNofile(s types.ServiceConfig) int {
+	u := s.Ulimits["nofile"]
+	switch {
+	case u == nil:
+		return 0
+	case u.Single > 0:
+		return u.Single
+	}
+	return u.Soft
 }

@@ -1,0 +1,268 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"carebed/firmware-sim/device"
+	"carebed/firmware-sim/population"
+	"carebed/firmware-sim/swarm"
+)
+
+// The storm's shape (docs/performance.md, "A township comes back"); make
+// bench-storm sets them from its variables.
+var (
+	stormDevices = int(envRates("CAREBED_STORM_DEVICES", []float64{20000})[0])
+	stormLive    = int(envRates("CAREBED_STORM_LIVE", []float64{200})[0])
+	stormRuns    = int(envRates("CAREBED_STORM_RUNS", []float64{3})[0])
+	stormSOS     = int(envRates("CAREBED_STORM_SOS", []float64{3})[0])
+	stormGap     = envDuration("CAREBED_STORM_GAP", 30*time.Minute)
+	stormSpread  = envDuration("CAREBED_STORM_SPREAD", 10*time.Second)
+	// stormEvery, when set, replaces every kind's reading interval (the ledger's
+	// heartbeat: pendants and fall sensors 5 min, bed sensors 1 min).
+	stormEvery = envDuration("CAREBED_STORM_EVERY", 0)
+)
+
+// stormBackoff is the devices' reconnection pacing: a random wait up to 0.5 s, 1 s,
+// 2 s, ... 30 s after each failed attempt.
+var stormBackoff = swarm.Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second}
+
+// BenchmarkStorm: a township's devices lose their link for stormGap, then come back
+// within stormSpread and replay what they kept as batches, while stormLive devices
+// keep sending live and elders press SOS in the middle of the storm; stormRuns
+// times on one stand, with Mosquitto and with the embedded broker
+// (CAREBED_STORM_BROKERS=mosquitto,embedded).
+func BenchmarkStorm(b *testing.B) {
+	for _, broker := range strings.Split(envString("CAREBED_STORM_BROKERS", "mosquitto,embedded"), ",") {
+		b.Run("broker="+broker, func(b *testing.B) {
+			for range b.N {
+				runStorms(b, broker == "embedded")
+			}
+		})
+	}
+}
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// stormDevice is one simulated device with its ledger row.
+type stormDevice struct {
+	*swarm.Device
+	row ledgerRow
+}
+
+// newStormDevice makes the firmware model of row's kind, switched on at start.
+func newStormDevice(row ledgerRow, password string, start time.Time) *stormDevice {
+	every := stormEvery
+	if every <= 0 {
+		for _, k := range population.Kinds {
+			if k.Kind == row.kind {
+				every = time.Duration(k.Heartbeat) * time.Second
+			}
+		}
+	}
+	c := device.Config{ID: row.device, Kind: row.kind, Start: start, Every: every, KeepReadings: 10_000}
+	var m device.Model
+	switch row.kind {
+	case "sos_pendant":
+		m = device.NewPendant(c, 0)
+	case "bed_sensor":
+		m = device.NewBed(c, device.BedConfig{})
+	default:
+		m = device.NewAlarm(c)
+	}
+	return &stormDevice{Device: &swarm.Device{Model: m, Password: password}, row: row}
+}
+
+func runStorms(b *testing.B, embedded bool) {
+	total := stormDevices + stormLive
+	raiseFileLimit(b, uint64(total)+4096)
+	s := newSite(b, embedded, total, true, "")
+	// The storm devices live in simulated time that ends before now: each storm's
+	// gap is generated at once (Tick), with the device time of those readings.
+	simStart := time.Now().Add(-time.Duration(stormRuns+1) * stormGap)
+	var storm, live []*stormDevice
+	for i, row := range s.rows[:total] {
+		if i < stormDevices {
+			storm = append(storm, newStormDevice(row, s.passwords[row.device], simStart))
+		} else {
+			live = append(live, newStormDevice(row, s.passwords[row.device], time.Now()))
+		}
+	}
+	var pendants []*stormDevice
+	for _, dv := range live {
+		if dv.row.kind == "sos_pendant" {
+			pendants = append(pendants, dv)
+		}
+	}
+	if need := stormRuns * stormSOS; need > len(pendants) {
+		b.Fatalf("%d SOS presses need as many live pendants; there are %d (CAREBED_STORM_LIVE)", need, len(pendants))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// A live device the broker disconnects comes back as firmware does; the storm's
+	// own devices do that inside swarm.Storm.
+	rc := &reconnector{ctx: ctx, byID: map[string]*swarm.Device{}}
+	for _, dv := range live {
+		rc.byID[dv.row.device] = dv.Device
+	}
+	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(total), KeepAlive: 60 * time.Second,
+		Backoff: stormBackoff, OnLost: rc.onLost})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc.d = d
+	b.Cleanup(d.Close)
+	setupCtx, setupDone := context.WithTimeout(ctx, 10*time.Minute)
+	began := time.Now()
+	rep := swarm.Storm(setupCtx, d, swarmDevices(append(slices.Clone(live), storm...)), min(30*time.Second, time.Duration(total)*time.Millisecond), func() time.Time { return simStart })
+	setupDone()
+	if rep.Failed > 0 {
+		b.Fatalf("connecting the devices: %+v", rep)
+	}
+	b.Logf("%d devices connected in %v (%d attempts, %d refused by the broker)", total, time.Since(began).Round(time.Millisecond),
+		d.Stats().Attempts, d.Stats().Refused)
+	rc.armed.Store(true)
+	go sendLive(ctx, live)
+
+	var lat []time.Duration
+	var backlog []time.Duration
+	cpu0 := [2]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid())}
+	dup0 := s.scrape(b)[`carebed_ingest_messages_total{kind="telemetry",result="duplicate"}`]
+	for run := range stormRuns {
+		simEnd := simStart.Add(time.Duration(run+1) * stormGap)
+		var want int64
+		for _, dv := range storm {
+			dv.Cut()
+			dv.Model.Tick(simEnd)
+			want += int64(dv.Model.Core().Stats().KeptReadings)
+		}
+		time.Sleep(2 * time.Second) // the Last Wills are taken in
+		attempts0, m0 := d.Stats(), s.scrape(b)
+		sos := pendants[run*stormSOS : (run+1)*stormSOS]
+		sent := map[string]time.Time{}
+		var sentMu sync.Mutex
+		t0 := time.Now()
+		go func() {
+			time.Sleep(stormSpread / 2)
+			for _, p := range sos {
+				at := time.Now()
+				p.Model.(*device.Pendant).Press(at)
+				p.Flush(nil)
+				sentMu.Lock()
+				sent["+86"+p.row.family] = at
+				sentMu.Unlock()
+				time.Sleep(time.Second)
+			}
+		}()
+		rep := swarm.Storm(ctx, d, swarmDevices(storm), stormSpread, func() time.Time { return simEnd })
+		if rep.Failed > 0 {
+			b.Fatalf("storm %d: %+v", run+1, rep)
+		}
+		replayed := rep.Last.Sub(t0)
+		q := fmt.Sprintf("SELECT count(seq) FROM telemetry WHERE time > %d AND time <= %d", simEnd.Add(-stormGap).UnixNano(), simEnd.UnixNano())
+		var got int64
+		waitUntil(b, 10*time.Minute, fmt.Sprintf("storm %d's %d readings in InfluxDB", run+1, want), func() bool {
+			got = s.influxCount(b, q)[""]
+			return got >= want
+		})
+		stored := time.Since(t0)
+		waitUntil(b, time.Minute, "an SMS for every SOS", func() bool {
+			sentMu.Lock()
+			defer sentMu.Unlock()
+			return len(sent) == len(sos) && s.sms.count(sent) == len(sent)
+		})
+		sentMu.Lock()
+		l := s.sms.latencies(sent)
+		sentMu.Unlock()
+		lat = append(lat, l...)
+		backlog = append(backlog, stored)
+		st := d.Stats()
+		b.Logf("storm %d: %d devices replayed %d readings (%d kept) in %v, all in InfluxDB after %v (counted %d); "+
+			"connect attempts %d, refused %d, failed %d (the embedded broker's refusals: %s); SOS to SMS %v; peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
+			run+1, rep.Up, rep.Readings, want, replayed.Round(time.Millisecond), stored.Round(time.Millisecond), got,
+			st.Attempts-attempts0.Attempts, st.Refused-attempts0.Refused, st.Failed-attempts0.Failed, refusals(m0, s.scrape(b)), l,
+			mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), mib(procStatusKB(os.Getpid(), "VmHWM")))
+	}
+	cancel()
+	// Every reading once: InfluxDB's count per device against what the broker
+	// acknowledged to each device (a reading written twice would be one point, so
+	// the duplicates the gateway filtered are counted from its metrics).
+	counts := s.influxCount(b, "SELECT count(seq) FROM telemetry GROUP BY device")
+	var missing, extra, acked int64
+	for _, dv := range storm {
+		n := dv.AckedReadings()
+		acked += n
+		switch c := counts[dv.row.device]; {
+		case c < n:
+			missing += n - c
+		case c > n:
+			extra += c - n
+		}
+	}
+	dups := s.scrape(b)[`carebed_ingest_messages_total{kind="telemetry",result="duplicate"}`] - dup0
+	cpu := [2]time.Duration{procCPU(b, s.gw.Process.Pid) - cpu0[0], procCPU(b, s.brokerPid()) - cpu0[1]}
+	slices.Sort(lat)
+	slices.Sort(backlog)
+	p99 := lat[min(len(lat)-1, len(lat)*99/100)]
+	over := 0 // the issue's bound: the first SMS request within 1 s of the SOS
+	for _, l := range lat {
+		if l > time.Second {
+			over++
+		}
+	}
+	b.ReportMetric(float64(over), "sos_over_1s")
+	b.ReportMetric(float64(missing), "missing_readings")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "sos_sms_p99_ms")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "sos_sms_p50_ms")
+	b.ReportMetric(backlog[len(backlog)/2].Seconds(), "backlog_stored_median_s")
+	b.ReportMetric(mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), "gateway_peak_MiB")
+	b.ReportMetric(mib(procStatusKB(s.brokerPid(), "VmHWM")), "broker_peak_MiB")
+	b.Logf("%d storms of %d devices (gap %v, spread %v, %d live): storm readings acknowledged %d, missing in InfluxDB %d, "+
+		"more than acknowledged %d, duplicates filtered %.0f; SOS to first SMS over %d presses: p50 %v, p99 %v, max %v, over 1 s %d; "+
+		"backlog stored after %v; gateway start to ready %v; CPU over the storms: gateway %v, broker %v; peak RSS gateway %.0f MiB, broker %.0f MiB; "+
+		"live connections the broker closed %d",
+		stormRuns, stormDevices, stormGap, stormSpread, stormLive, acked, missing, extra, dups, len(lat), lat[len(lat)/2], p99, lat[len(lat)-1], over,
+		backlog, s.ready.Round(time.Millisecond), cpu[0], cpu[1],
+		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), rc.lost.Load())
+	if missing > 0 {
+		b.Errorf("%d acknowledged readings are not in InfluxDB", missing)
+	}
+}
+
+// swarmDevices unwraps the swarm devices.
+func swarmDevices(ds []*stormDevice) []*swarm.Device {
+	out := make([]*swarm.Device, len(ds))
+	for i, d := range ds {
+		out[i] = d.Device
+	}
+	return out
+}
+
+// sendLive keeps the live devices reporting at their own intervals until ctx ends.
+func sendLive(ctx context.Context, live []*stormDevice) {
+	t := time.NewTicker(time.Second + time.Duration(rand.IntN(100))*time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, dv := range live {
+				dv.Model.Tick(now)
+				dv.Flush(nil)
+			}
+		}
+	}
+}
