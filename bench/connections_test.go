@@ -143,6 +143,10 @@ func runConnections(b *testing.B, embedded bool) {
 		time.Sleep(time.Second)
 	}
 	hold := time.Since(holdStart)
+	if path := os.Getenv("CAREBED_BENCH_HEAPPROFILE"); path != "" { // what the connections hold
+		fetch(b, s.httpURL+"/debug/pprof/heap", fmt.Sprintf("%s.%d", path, len(devs)))
+		fetch(b, s.httpURL+"/debug/pprof/heap?debug=1", fmt.Sprintf("%s.%d.txt", path, len(devs)))
+	}
 	cpu := [3]time.Duration{procCPU(b, gw) - cpu0[0], procCPU(b, br) - cpu0[1], selfCPU(b) - cpu0[2]}
 	msgs := sent.Load() - sent0
 	waitUntil(b, time.Minute, "an SMS for every SOS", func() bool { return s.sms.count(sos) == len(sos) })

@@ -58,6 +58,14 @@ type Broker struct {
 	log     *slog.Logger
 }
 
+// maxWritesPending bounds the packets queued to one client (mochi's
+// MaximumClientWritesPending, 8,192 by default). Mochi makes each client's queue at
+// that size when it connects: 64 KiB of pointers a device, 6 GiB at 100,000 devices.
+// A device gets a command now and then (ack_feedback) and a responder's app its
+// pushes; a client so far behind that 256 are queued has lost its link, and mochi
+// drops what does not fit (counted by the broker's dropped metric).
+const maxWritesPending = 256
+
 // New builds the broker and binds its listener; Serve starts it.
 func New(o Options) (*Broker, error) {
 	if o.Ingest == nil || o.Devices == nil || o.Credentials == nil {
@@ -82,6 +90,7 @@ func New(o Options) (*Broker, error) {
 	// allocates the whole body at once): without it one CONNECT declaring 200 MB
 	// takes 200 MB, from anyone, before any password is checked.
 	caps.MaximumPacketSize = brokerauth.MaxPacketSize
+	caps.MaximumClientWritesPending = maxWritesPending
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log, Capabilities: caps})
 	ctx, cancel := context.WithCancel(context.Background())
 	refused, dropped := refusedCounter(o.Registerer), droppedCounter(o.Registerer)
