@@ -8,17 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"carebed/internal/sqlitefile"
 )
 
 // FileName is the draws' database in the data folder.
 const FileName = "inspect.db"
-
-// dsnParams: WAL, a busy timeout, and write transactions that lock when they begin.
-const dsnParams = "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 
 // migrations bring the database's user_version from i to i+1. Append only.
 var migrations = []string{`
@@ -118,49 +114,11 @@ type Store struct{ db *sql.DB }
 
 // Open opens (creating) the database at path.
 func Open(path string) (*Store, error) {
-	if path == "" || strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("inspect: open %q: path must be a file name without '?'", path)
-	}
-	db, err := sql.Open("sqlite", path+dsnParams)
+	db, err := sqlitefile.Open("inspect", path, migrations)
 	if err != nil {
-		return nil, fmt.Errorf("inspect: open %q: %w", path, err)
-	}
-	if err := migrate(context.Background(), db); err != nil {
-		return nil, errors.Join(fmt.Errorf("inspect: open %q: %w", path, err), db.Close())
+		return nil, err
 	}
 	return &Store{db: db}, nil
-}
-
-func migrate(ctx context.Context, db *sql.DB) error {
-	for {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		var v int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-			tx.Rollback() //nolint:errcheck // reporting err
-			return err
-		}
-		if v >= len(migrations) {
-			tx.Rollback() //nolint:errcheck // nothing written
-			if v > len(migrations) {
-				return fmt.Errorf("schema version %d is newer than this program's %d", v, len(migrations))
-			}
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback() //nolint:errcheck // reporting err
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback() //nolint:errcheck // reporting err
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
 }
 
 // Close closes the database.
