@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -192,14 +191,11 @@ type SentSMS struct {
 // ReadSMS opens the digest's database in dataDir, if there is one, and returns the
 // digest SMS of [from, to). No database: no digest was ever sent.
 func ReadSMS(ctx context.Context, dataDir string, from, to time.Time) ([]SentSMS, error) {
-	path := filepath.Join(dataDir, FileName)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	st, err := openStore(path)
-	if err != nil {
+	db, ok, err := sqlitefile.OpenIfExists("digest", filepath.Join(dataDir, FileName), migrations)
+	if !ok {
 		return nil, err
 	}
+	st := &store{db: db}
 	defer st.close()
 	return st.smsBetween(ctx, from, to)
 }

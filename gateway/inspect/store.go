@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -233,14 +232,14 @@ func (s *Store) SetResult(ctx context.Context, m Month, home string, r Result) e
 // month's draw with its results: what the monthly report shows. ErrNotFound when the
 // month was not drawn (or nothing was ever drawn).
 func ReadMonth(ctx context.Context, dataDir string, m Month) (Record, error) {
-	path := filepath.Join(dataDir, FileName)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	db, ok, err := sqlitefile.OpenIfExists("inspect", filepath.Join(dataDir, FileName), migrations)
+	switch {
+	case err != nil:
+		return Record{Month: m}, err
+	case !ok:
 		return Record{Month: m}, ErrNotFound
 	}
-	s, err := Open(path)
-	if err != nil {
-		return Record{Month: m}, err
-	}
+	s := &Store{db: db}
 	defer s.Close()
 	return s.Month(ctx, m)
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -384,14 +383,11 @@ type ListSMS struct {
 // ReadSMS opens the visits' database in dataDir, if there is one, and returns the
 // list SMS of [from, to). No database: no lists were ever sent.
 func ReadSMS(ctx context.Context, dataDir string, from, to time.Time) ([]ListSMS, error) {
-	path := filepath.Join(dataDir, FileName)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	st, err := openStore(path)
-	if err != nil {
+	db, ok, err := sqlitefile.OpenIfExists("visits", filepath.Join(dataDir, FileName), migrations)
+	if !ok {
 		return nil, err
 	}
+	st := &store{db: db}
 	defer st.close()
 	return st.listSMS(ctx, from, to)
 }

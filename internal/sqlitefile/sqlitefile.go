@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	_ "modernc.org/sqlite" // the SQLite driver
@@ -69,4 +70,14 @@ func step(ctx context.Context, db *sql.DB, migrations []string) (bool, error) {
 		return false, err
 	}
 	return false, tx.Commit()
+}
+
+// OpenIfExists is Open for readers of another component's file (the monthly report
+// reading visits.db): ok is false, and nothing is created, when there is no file.
+func OpenIfExists(component, path string, migrations []string) (db *sql.DB, ok bool, err error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	db, err = Open(component, path, migrations)
+	return db, err == nil, err
 }
