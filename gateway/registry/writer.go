@@ -57,7 +57,7 @@ type writer struct {
 }
 
 // prepareWriter prepares every statement on tx.
-func prepareWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
+func prepareWriter(ctx context.Context, tx *txn) (*writer, error) {
 	w := &writer{}
 	for i, q := range writerSQL {
 		st, err := tx.PrepareContext(ctx, q)

@@ -1,0 +1,161 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	neturl "net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"carebed/internal/pgschema"
+)
+
+func TestRebind(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{in: `SELECT 1`, want: `SELECT 1`},
+		{in: `SELECT a FROM t WHERE b = ? AND c = ?`, want: `SELECT a FROM t WHERE b = $1 AND c = $2`},
+		{in: `SELECT '?', "a?" FROM t WHERE b = ?`, want: `SELECT '?', "a?" FROM t WHERE b = $1`},
+		{in: `SELECT 'it''s ?' WHERE x = ?`, want: `SELECT 'it''s ?' WHERE x = $1`},
+		{in: "SELECT 1 -- why?\nWHERE x = ?", want: "SELECT 1 -- why?\nWHERE x = $1"},
+		{in: `VALUES (?, ?, 1, ?)`, want: `VALUES ($1, $2, 1, $3)`},
+		{in: `SELECT 'open`, want: `SELECT 'open`},
+	}
+	for _, tt := range tests {
+		if got := rebind(tt.in); got != tt.want {
+			t.Errorf("rebind(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// openPostgresURL opens a registry on an existing database, closed at the test's end.
+func openPostgresURL(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, s)
+	return s
+}
+
+// TestPostgresConcurrentImports: two gateways sharing the database import ledgers at
+// the same time, one the other's rows in reverse order; the imports queue on the
+// registry's write lock, so none fails (no deadlock between the two orders), each
+// device counts as new exactly once, and the registry ends as after one import.
+func TestPostgresConcurrentImports(t *testing.T) {
+	url := sharedPostgres(t).NewDatabase(t)
+	a, b := openPostgresURL(t, url), openPostgresURL(t, url)
+	ledger := readTestdata(t, "ledger_sample.csv")
+	lines := strings.Split(strings.TrimSuffix(string(ledger), "\n"), "\n")
+	slices.Reverse(lines[1:])
+	reversed := strings.Join(lines, "\n") + "\n"
+	var wg sync.WaitGroup
+	reps := make([]ImportReport, 8)
+	errs := make([]error, len(reps))
+	for i := range reps {
+		s, l := a, ledger
+		if i%2 == 1 {
+			s, l = b, []byte(reversed)
+		}
+		wg.Go(func() {
+			reps[i], errs[i] = s.Import(context.Background(), bytes.NewReader(l), ImportOptions{})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	imported := 0
+	for _, r := range reps {
+		imported += r.Imported
+	}
+	if imported != 12 {
+		t.Errorf("devices imported as new %d times in all, want 12 (each once): %+v", imported, reps)
+	}
+	want := list(t, openTestWith(t, ledger))
+	if got := list(t, a); got != want {
+		t.Errorf("after concurrent imports:\n%s\nwant (one import on SQLite):\n%s", got, want)
+	}
+}
+
+// openTestWith opens a SQLite registry holding ledger.
+func openTestWith(t *testing.T, ledger []byte) *Store {
+	s := openTest(t)
+	if _, err := s.Import(context.Background(), bytes.NewReader(ledger), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPostgresMigrations: the schema is made at the first open and kept by the next;
+// a database migrated by a newer gateway is refused, and nothing is changed.
+func TestPostgresMigrations(t *testing.T) {
+	ctx := context.Background()
+	url := sharedPostgres(t).NewDatabase(t)
+	s := openPostgresURL(t, url)
+	mustImport(t, s, "ledger_sample.csv")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openPostgresURL(t, url)
+	if n, err := s.Summary(ctx); err != nil || n.Devices != 12 {
+		t.Fatalf("after reopening: %+v, %v; want 12 devices", n, err)
+	}
+
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if v, err := pgschema.Version(ctx, c, pgComponent); err != nil || v != len(pgMigrations) {
+		t.Fatalf("registry schema version %d, %v; want %d", v, err, len(pgMigrations))
+	}
+	newer := len(pgMigrations) + 1
+	if _, err := c.Exec(ctx, `UPDATE schema_versions SET version = $1 WHERE component = $2`, newer, pgComponent); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := OpenPostgres(ctx, url); !errors.Is(err, pgschema.ErrNewerSchema) {
+		if err == nil {
+			s2.Close()
+		}
+		t.Fatalf("opening a newer schema: %v, want ErrNewerSchema", err)
+	}
+	if v, _ := pgschema.Version(ctx, c, pgComponent); v != newer {
+		t.Errorf("version after the refusal %d, want %d (unchanged)", v, newer)
+	}
+}
+
+// TestPostgresOrdersLikeSQLite: lists come out in SQLite's (byte) order even in a
+// database whose default collation sorts Chinese by pinyin.
+func TestPostgresOrdersLikeSQLite(t *testing.T) {
+	ctx := context.Background()
+	pg := sharedPostgres(t)
+	c, err := pgx.Connect(ctx, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS pinyin`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `CREATE DATABASE pinyin TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'zh' LOCALE 'C'`); err != nil {
+		t.Skipf("no ICU collation in this PostgreSQL: %v", err)
+	}
+	u, err := neturl.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/pinyin"
+	url := u.String()
+	ledger := readTestdata(t, "ledger_sample.csv")
+	s := openPostgresURL(t, url)
+	mustImport(t, s, "ledger_sample.csv")
+	if got, want := list(t, s), list(t, openTestWith(t, ledger)); got != want {
+		t.Errorf("PostgreSQL list:\n%s\nSQLite list:\n%s", got, want)
+	}
+}
