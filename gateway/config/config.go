@@ -63,16 +63,16 @@ type Twilio struct {
 	PublicURL string `yaml:"public_url"`
 }
 
-// Database is where the alert store lives. The registry, users and sessions stay in
-// SQLite in data_dir for now (docs/scaling.md).
+// Database is where the alert store, the registry, users and sessions live. The
+// visits database stays in SQLite in data_dir for now (docs/scaling.md).
 type Database struct {
 	// URL of a PostgreSQL database, postgres://user:password@host:port/dbname?sslmode=...
 	// (CAREBED_DATABASE_URL overrides it). Empty (the default): SQLite,
-	// data_dir/alerts.db.
+	// data_dir/alerts.db and registry.path.
 	URL string `yaml:"url"`
 }
 
-// Postgres reports whether the alert store is PostgreSQL.
+// Postgres reports whether the alert store and the registry are on PostgreSQL.
 func (d Database) Postgres() bool { return d.URL != "" }
 
 // Webhook configures the clinic-system webhook notifier.

@@ -145,3 +145,14 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	c := &conn{db: stdlib.OpenDBFromPool(pool), pg: true, pool: pool}
 	return &Store{db: c}, nil
 }
+
+// OpenConfigured opens the registry a gateway's configuration chooses: PostgreSQL at
+// url when it is set (database.url), else SQLite at path (registry.path). The
+// gateway and its commands (registry import, user ...) open it through here, so
+// they always agree on where it is.
+func OpenConfigured(ctx context.Context, path, url string) (*Store, error) {
+	if url != "" {
+		return OpenPostgres(ctx, url)
+	}
+	return Open(path)
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"carebed/gateway/config"
 	"carebed/gateway/registry"
@@ -156,7 +157,9 @@ func openRegistry(cfg config.Config) (*registry.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, err
 	}
-	return registry.Open(cfg.Registry.Path)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return registry.OpenConfigured(ctx, cfg.Registry.Path, cfg.Database.URL)
 }
 
 func importLedger(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
