@@ -284,7 +284,8 @@ type DeviceLimit struct {
 
 // Registry configures the device registry.
 type Registry struct {
-	// Path of the SQLite file; default data_dir/registry.db.
+	// Path of the SQLite file; default data_dir/registry.db. Unused when database.url
+	// is set: the registry, users and sessions are then in PostgreSQL.
 	Path string `yaml:"path"`
 	// Refresh is how often the in-memory device table is reloaded.
 	Refresh time.Duration `yaml:"refresh"`
