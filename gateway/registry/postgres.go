@@ -150,9 +150,23 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 // url when it is set (database.url), else SQLite at path (registry.path). The
 // gateway and its commands (registry import, user ...) open it through here, so
 // they always agree on where it is.
-func OpenConfigured(ctx context.Context, path, url string) (*Store, error) {
-	if url != "" {
-		return OpenPostgres(ctx, url)
+//
+// On PostgreSQL, when the registry there is still empty and the SQLite file at path
+// exists (a site that kept its registry in SQLite before setting database.url), its
+// rows are copied over first, once (CopyFrom; the file is left as it was), and
+// adopted reports how many.
+func OpenConfigured(ctx context.Context, path, url string) (s *Store, adopted int, err error) {
+	if url == "" {
+		s, err = Open(path)
+		return s, 0, err
 	}
-	return Open(path)
+	s, err = OpenPostgres(ctx, url)
+	if err != nil {
+		return nil, 0, err
+	}
+	adopted, err = s.adoptSQLite(ctx, path)
+	if err != nil {
+		return nil, 0, errors.Join(fmt.Errorf("registry: copying %s into PostgreSQL: %w", path, err), s.Close())
+	}
+	return s, adopted, nil
 }

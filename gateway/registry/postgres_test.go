@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	neturl "net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -157,5 +160,82 @@ func TestPostgresOrdersLikeSQLite(t *testing.T) {
 	mustImport(t, s, "ledger_sample.csv")
 	if got, want := list(t, s), list(t, openTestWith(t, ledger)); got != want {
 		t.Errorf("PostgreSQL list:\n%s\nSQLite list:\n%s", got, want)
+	}
+}
+
+// TestPostgresAdoptsSQLiteRegistry: the first open on PostgreSQL of a site whose
+// registry was in SQLite copies everything over (places, homes with their care and
+// mobile columns, contacts, devices, credentials, users, sessions, responder ids,
+// positions), once: a later open copies nothing, and the file is left as it was.
+func TestPostgresAdoptsSQLiteRegistry(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	old, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustImport(t, old, "ledger_sample.csv")
+	at := time.UnixMilli(1764403200000)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(old.PutUser(ctx, User{Name: "duty-1", Display: "值班", Role: "township_duty", County: "和静县", PasswordHash: "h", Created: at}))
+	must(old.PutToken(ctx, Token{Hash: "tok", User: "duty-1", Kind: TokenSession, Created: at, Expires: at.Add(time.Hour)}))
+	must(old.SetCredential(ctx, Credential{Principal: "hj-0001-sos", Kind: "device", Hash: "pbkdf2", Issued: at}))
+	must(old.RevokeCredential(ctx, "hj-0001-sos", at.Add(time.Minute)))
+	rid, err := old.ResponderID(ctx, "+8613800000009")
+	must(err)
+	must(old.SavePositions(ctx, map[string]Position{"hj-0001-sos": {Lat: 42.1, Lon: 86.2, AccM: 15, At: at, Received: at}}))
+	snapshot := func(s *Store) string {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString(list(t, s))
+		for _, f := range []func() (any, error){
+			func() (any, error) { return s.CareAll(ctx) },
+			func() (any, error) { return s.AllContacts(ctx) },
+			func() (any, error) { return s.Credentials(ctx) },
+			func() (any, error) { return s.Users(ctx) },
+			func() (any, error) { return s.Positions(ctx) },
+			func() (any, error) { return s.Devices(ctx) },
+		} {
+			v, err := f()
+			must(err)
+			fmt.Fprintf(&b, "%+v\n", v)
+		}
+		return b.String()
+	}
+	want := snapshot(old)
+	must(old.Close())
+
+	url := sharedPostgres(t).NewDatabase(t)
+	s, adopted, err := OpenConfigured(ctx, path, url)
+	must(err)
+	closeAtEnd(t, s)
+	if adopted == 0 {
+		t.Fatal("nothing copied from the SQLite registry")
+	}
+	if got := snapshot(s); got != want {
+		t.Errorf("on PostgreSQL:\n%s\nin SQLite:\n%s", got, want)
+	}
+	if u, err := s.TokenUser(ctx, "tok", at); err != nil || u.Name != "duty-1" {
+		t.Errorf("session copied: %+v, %v", u, err)
+	}
+	if id, err := s.ResponderID(ctx, "+8613800000009"); err != nil || id != rid {
+		t.Errorf("responder id %q, %v; want the same %q", id, err, rid)
+	}
+	s2, again, err := OpenConfigured(ctx, path, url)
+	must(err)
+	closeAtEnd(t, s2)
+	if again != 0 {
+		t.Errorf("copied %d rows again at the second open", again)
+	}
+	if got := snapshot(s2); got != want {
+		t.Errorf("after the second open:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := s2.CopyFrom(ctx, s); !errors.Is(err, ErrNotEmpty) {
+		t.Errorf("copy into a registry that is not empty: %v, want ErrNotEmpty", err)
 	}
 }

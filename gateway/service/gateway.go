@@ -135,13 +135,17 @@ func (g *Gateway) openStores() error {
 		return fmt.Errorf("data_dir: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), alertStoreOpenTimeout)
-	reg, err := registry.OpenConfigured(ctx, g.cfg.Registry.Path, g.cfg.Database.URL)
+	reg, adopted, err := registry.OpenConfigured(ctx, g.cfg.Registry.Path, g.cfg.Database.URL)
 	cancel()
 	if err != nil {
 		if g.cfg.Database.Postgres() {
 			return fmt.Errorf("database.url: %w", err)
 		}
 		return err
+	}
+	if adopted > 0 {
+		g.log.Info("registry copied from SQLite into PostgreSQL (once; the file is left as it was)",
+			"from", g.cfg.Registry.Path, "rows", adopted)
 	}
 	g.reg = reg
 	g.closers = append(g.closers, reg.Close)

@@ -118,7 +118,7 @@ func (e *env) registry() *registry.Store {
 	if !e.cfg.Database.Postgres() {
 		return openRegistry(e.t, e.cfg.Registry.Path)
 	}
-	reg, err := registry.OpenConfigured(context.Background(), e.cfg.Registry.Path, e.cfg.Database.URL)
+	reg, _, err := registry.OpenConfigured(context.Background(), e.cfg.Registry.Path, e.cfg.Database.URL)
 	if err != nil {
 		e.t.Fatal(err)
 	}

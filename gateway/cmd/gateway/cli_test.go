@@ -202,3 +202,20 @@ func TestRegistryCommandsOnPostgres(t *testing.T) {
 		t.Errorf("users list on the shared database:\n%s", out)
 	}
 }
+
+// TestFirstCommandOnPostgresCopiesTheSQLiteRegistry: a site that kept its registry in
+// SQLite and sets database.url finds its devices and users there at the first
+// command, which says it copied them; the next command copies nothing.
+func TestFirstCommandOnPostgresCopiesTheSQLiteRegistry(t *testing.T) {
+	c := newCLI(t) // the ledger in data/registry.db
+	c.ok("", "users", "add", "-role", "county_admin", "-display", "管理员", "-county", "和静县", "admin")
+	c.env["CAREBED_DATABASE_URL"] = devsvc.StartPostgres(t).NewDatabase(t)
+	code, out, errs := c.run("", "registry", "list")
+	if code != 0 || !strings.Contains(out, "bed-0001") || !strings.Contains(errs, "copied the registry") {
+		t.Fatalf("first command on PostgreSQL: exit %d, out %q, said %q", code, out, errs)
+	}
+	code, out, errs = c.run("", "users", "list")
+	if code != 0 || !strings.Contains(out, "admin") || strings.Contains(errs, "copied") {
+		t.Errorf("second command: exit %d, out %q, said %q; want the user, nothing copied", code, out, errs)
+	}
+}
