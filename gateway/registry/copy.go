@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"carebed/internal/sqldb"
 )
 
 // copyTables are the registry's tables with their columns, parents before children.
@@ -33,7 +35,7 @@ var ErrNotEmpty = errors.New("registry: the registry to copy into is not empty")
 // responder credentials, responder ids, users and sessions.
 func (s *Store) CopyFrom(ctx context.Context, src *Store) (int, error) {
 	n := 0
-	err := s.inTx(ctx, func(tx *txn) error {
+	err := s.inTx(ctx, func(tx *sqldb.Tx) error {
 		var held int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM counties) + (SELECT count(*) FROM users) +
 			(SELECT count(*) FROM credentials) + (SELECT count(*) FROM responders)`).Scan(&held); err != nil {
@@ -43,7 +45,7 @@ func (s *Store) CopyFrom(ctx context.Context, src *Store) (int, error) {
 			return ErrNotEmpty
 		}
 		for _, t := range copyTables {
-			c, err := copyTable(ctx, src, tx, t.name, t.cols, s.db.pg)
+			c, err := copyTable(ctx, src, tx, t.name, t.cols, s.db.Postgres())
 			n += c
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", t.name, err)
@@ -58,7 +60,7 @@ func (s *Store) CopyFrom(ctx context.Context, src *Store) (int, error) {
 }
 
 // copyTable copies the rows of one table from src into tx.
-func copyTable(ctx context.Context, src *Store, tx *txn, table, cols string, toPG bool) (int, error) {
+func copyTable(ctx context.Context, src *Store, tx *sqldb.Tx, table, cols string, toPG bool) (int, error) {
 	names := strings.Split(cols, ", ")
 	ins, err := tx.PrepareContext(ctx, "INSERT INTO "+table+" ("+cols+") VALUES (?"+strings.Repeat(", ?", len(names)-1)+")")
 	if err != nil {

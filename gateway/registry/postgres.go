@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-
-	"carebed/internal/pgschema"
+	"carebed/internal/sqldb"
 )
 
 // pgComponent is the registry's name in pgschema's schema_versions table.
@@ -120,30 +117,20 @@ CREATE TABLE positions (
 );
 `, " TEXT ", " "+pgText+" ")}
 
+// writeLockKey is the PostgreSQL advisory lock every registry write transaction
+// takes ("cbregist"): two gateways importing at once import one after the other.
+const writeLockKey = 0x6362726567697374
+
 // OpenPostgres connects to the PostgreSQL database at url (a postgres:// URL or a
 // key=value string), brings the registry's schema up to date under pgschema's lock,
 // refusing (pgschema.ErrNewerSchema) a schema newer than this program knows, and
 // returns the registry kept there. Several gateways may share it.
 func OpenPostgres(ctx context.Context, url string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	db, err := sqldb.OpenPostgres(ctx, url, pgComponent, pgMigrations, writeLockKey)
 	if err != nil {
-		if strings.Contains(err.Error(), "://") {
-			err = errors.New("cannot parse the URL (its text is left out: it may hold a password)")
-		}
-		return nil, fmt.Errorf("registry: database url: %w", err)
+		return nil, fmt.Errorf("registry: %w", err)
 	}
-	where := fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host,
-		cfg.ConnConfig.Port, cfg.ConnConfig.Database)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("registry: %s: %w", where, err)
-	}
-	if err := pgschema.Migrate(ctx, pool, pgComponent, pgMigrations); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("registry: %s: %w", where, err)
-	}
-	c := &conn{db: stdlib.OpenDBFromPool(pool), pg: true, pool: pool}
-	return &Store{db: c}, nil
+	return &Store{db: db}, nil
 }
 
 // OpenConfigured opens the registry a gateway's configuration chooses: PostgreSQL at

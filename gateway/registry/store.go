@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"carebed/internal/sqldb"
 )
 
 // dsnParams are applied to every connection: WAL, synchronous=NORMAL, a busy timeout,
@@ -18,7 +20,7 @@ const dsnParams = "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
 // Store is the registry in one SQLite database file (Open) or a PostgreSQL database
 // (OpenPostgres). It is safe for concurrent use.
 type Store struct {
-	db *conn
+	db *sqldb.DB
 }
 
 // Open opens the registry database at path, creating the file and bringing its schema
@@ -34,7 +36,7 @@ func Open(path string) (*Store, error) {
 	if err := migrate(context.Background(), db); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
 	}
-	c := &conn{db: db}
+	c := sqldb.SQLite(db)
 	if err := adoptLegacyResponders(context.Background(), c); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
 	}
@@ -43,7 +45,7 @@ func Open(path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if err := s.db.close(); err != nil {
+	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("registry: close: %w", err)
 	}
 	return nil

@@ -22,7 +22,7 @@ func TestOpenPragmas(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {
 			var got string
-			if err := s.db.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil || got != tt.want {
+			if err := s.db.SQL().QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil || got != tt.want {
 				t.Errorf("PRAGMA %s = %q, %v; want %q", tt.pragma, got, err, tt.want)
 			}
 		})
@@ -82,7 +82,7 @@ func newerSchema(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.db.db.Exec("PRAGMA user_version = 99"); err != nil {
+	if _, err := s.db.SQL().Exec("PRAGMA user_version = 99"); err != nil {
 		t.Fatal(err)
 	}
 	return path

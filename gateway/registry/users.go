@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"carebed/gateway/registry/internal/ledger"
+	"carebed/internal/sqldb"
 )
 
 // User is a person (or a system) that signs in to the HTTP API: duty staff of a
@@ -76,7 +77,7 @@ func (s *Store) PutUser(ctx context.Context, u User) error {
 
 // SetPassword replaces the user's password hash and ends the user's sessions.
 func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
-	return s.inTx(ctx, func(tx *txn) error {
+	return s.inTx(ctx, func(tx *sqldb.Tx) error {
 		if err := exactlyOne(tx.ExecContext(ctx, `UPDATE users SET password = ? WHERE name = ?`, hash, name)); err != nil {
 			return fmt.Errorf("user %s: %w", name, err)
 		}
@@ -88,7 +89,7 @@ func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
 // DisableUser stops the user from signing in and deletes the user's sessions and
 // tokens.
 func (s *Store) DisableUser(ctx context.Context, name string, at time.Time) error {
-	return s.inTx(ctx, func(tx *txn) error {
+	return s.inTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_ms = ? WHERE name = ?`, at.UnixMilli(), name)
 		if err := exactlyOne(res, err); err != nil {
 			return fmt.Errorf("user %s: %w", name, err)
