@@ -49,8 +49,11 @@ type Spool interface {
 
 // Options configure the visits service.
 type Options struct {
-	// Path is the visits database file (required).
+	// Path is the visits database file (required unless DatabaseURL is set).
 	Path string
+	// DatabaseURL, when set, keeps the visits in that PostgreSQL database instead
+	// (database.url; schema component "visits").
+	DatabaseURL string
 	// Homes is the registry (required).
 	Homes Homes
 	// Schedule is the policy's visits section; Location its zone (Beijing if nil).
@@ -110,7 +113,7 @@ func New(o Options) (*Service, error) {
 	if o.Location == nil {
 		o.Location = policy.Default().Location()
 	}
-	st, err := openStore(o.Path)
+	st, err := open(o)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +123,19 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openTimeout bounds connecting to PostgreSQL and migrating at start.
+const openTimeout = time.Minute
+
+// open opens the store o chooses: PostgreSQL at o.DatabaseURL, else SQLite at o.Path.
+func open(o Options) (*store, error) {
+	if o.DatabaseURL == "" {
+		return openStore(o.Path)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	return openPostgresStore(ctx, o.DatabaseURL)
 }
 
 // Close closes the database.
