@@ -34,9 +34,10 @@ var Files = []string{"registry.db", "alerts.db", "visits.db"}
 const manifest = "MANIFEST"
 
 // SQLiteWhenPostgres are the stores that stay in SQLite in the data folder when the
-// gateway keeps the alert store, the registry, users and sessions in PostgreSQL
-// (database.url): those are backed up with pg_dump instead.
-var SQLiteWhenPostgres = []string{"visits.db"}
+// gateway keeps its stores in PostgreSQL (database.url): none, since the alert
+// store, the registry, users, sessions and visits all go there (backed up with
+// pg_dump instead).
+var SQLiteWhenPostgres []string
 
 // Take writes a backup of the stores in dataDir into outDir, which must not exist
 // yet. Stores that do not exist yet are skipped.

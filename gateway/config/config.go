@@ -63,16 +63,16 @@ type Twilio struct {
 	PublicURL string `yaml:"public_url"`
 }
 
-// Database is where the alert store, the registry, users and sessions live. The
-// visits database stays in SQLite in data_dir for now (docs/scaling.md).
+// Database is where the alert store, the registry, users, sessions and visits live
+// (docs/scaling.md).
 type Database struct {
 	// URL of a PostgreSQL database, postgres://user:password@host:port/dbname?sslmode=...
 	// (CAREBED_DATABASE_URL overrides it). Empty (the default): SQLite,
-	// data_dir/alerts.db and registry.path.
+	// data_dir/alerts.db, registry.path and data_dir/visits.db.
 	URL string `yaml:"url"`
 }
 
-// Postgres reports whether the alert store and the registry are on PostgreSQL.
+// Postgres reports whether the gateway's stores are on PostgreSQL.
 func (d Database) Postgres() bool { return d.URL != "" }
 
 // Webhook configures the clinic-system webhook notifier.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"carebed/internal/sqldb"
 )
@@ -45,7 +44,7 @@ func (s *Store) CopyFrom(ctx context.Context, src *Store) (int, error) {
 			return ErrNotEmpty
 		}
 		for _, t := range copyTables {
-			c, err := copyTable(ctx, src, tx, t.name, t.cols, s.db.Postgres())
+			c, err := sqldb.CopyTable(ctx, src.db, tx, t.name, t.cols, "mobile")
 			n += c
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", t.name, err)
@@ -57,43 +56,6 @@ func (s *Store) CopyFrom(ctx context.Context, src *Store) (int, error) {
 		return 0, fmt.Errorf("registry: copy: %w", err)
 	}
 	return n, nil
-}
-
-// copyTable copies the rows of one table from src into tx.
-func copyTable(ctx context.Context, src *Store, tx *sqldb.Tx, table, cols string, toPG bool) (int, error) {
-	names := strings.Split(cols, ", ")
-	ins, err := tx.PrepareContext(ctx, "INSERT INTO "+table+" ("+cols+") VALUES (?"+strings.Repeat(", ?", len(names)-1)+")")
-	if err != nil {
-		return 0, err
-	}
-	defer ins.Close()
-	rows, err := src.db.QueryContext(ctx, "SELECT "+cols+" FROM "+table)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	vals := make([]any, len(names))
-	ptrs := make([]any, len(names))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, err
-		}
-		args := vals
-		if toPG && table == "homes" { // mobile: SQLite's 0/1, PostgreSQL's BOOLEAN
-			args = append([]any(nil), vals...)
-			v, _ := args[len(args)-1].(int64)
-			args[len(args)-1] = v != 0
-		}
-		if _, err := ins.ExecContext(ctx, args...); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, rows.Err()
 }
 
 // adoptSQLite copies the SQLite registry at path into s (on PostgreSQL) when the file

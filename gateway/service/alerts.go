@@ -125,7 +125,7 @@ func (g *Gateway) openAlertStore() (alerting.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database.url: %w", err)
 	}
-	g.log.Info("alert store, registry, users and sessions on PostgreSQL", "visits", "SQLite in "+g.cfg.DataDir)
+	g.log.Info("alert store, registry, users, sessions and visits on PostgreSQL")
 	return st, nil
 }
 

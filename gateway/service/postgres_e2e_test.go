@@ -25,7 +25,7 @@ import (
 // into PostgreSQL (the registry the gateway and `gateway registry import` open there),
 // an SOS is raised, paged by SMS to the ledger's people, acknowledged by an SMS reply
 // and recorded in InfluxDB through the PostgreSQL store's change feed; the alert is in
-// PostgreSQL and neither an SQLite alert store nor an SQLite registry is made.
+// PostgreSQL and no SQLite store (alerts, registry, visits) is made.
 func TestSOSWithPostgresAlertStore(t *testing.T) {
 	pg := devsvc.StartPostgres(t)
 	e := newAlertEnvOn(t, pg.NewDatabase(t))
@@ -60,8 +60,10 @@ func TestSOSWithPostgresAlertStore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.cfg.DataDir, "alerts.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("an SQLite alert store was made beside PostgreSQL: %v", err)
 	}
-	if _, err := os.Stat(e.cfg.Registry.Path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("an SQLite registry was made beside PostgreSQL: %v", err)
+	for _, f := range []string{e.cfg.Registry.Path, filepath.Join(e.cfg.DataDir, "visits.db")} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("an SQLite store %s was made beside PostgreSQL: %v", filepath.Base(f), err)
+		}
 	}
 	var devices, users int
 	if err := c.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM devices),

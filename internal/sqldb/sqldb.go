@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,4 +199,45 @@ func OpenPostgres(ctx context.Context, url, component string, migrations []strin
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return &DB{db: stdlib.OpenDBFromPool(pool), pg: true, lockKey: lockKey, pool: pool}, nil
+}
+
+// CopyTable copies every row of table (the columns cols, comma-separated) from src
+// into tx, and returns how many it copied: a site moving a store from SQLite to
+// PostgreSQL. The columns named in bools hold SQLite's 0/1 and become PostgreSQL's
+// BOOLEAN.
+func CopyTable(ctx context.Context, src *DB, tx *Tx, table, cols string, bools ...string) (int, error) {
+	names := strings.Split(cols, ", ")
+	ins, err := tx.PrepareContext(ctx, "INSERT INTO "+table+" ("+cols+") VALUES (?"+strings.Repeat(", ?", len(names)-1)+")")
+	if err != nil {
+		return 0, err
+	}
+	defer ins.Close()
+	rows, err := src.QueryContext(ctx, "SELECT "+cols+" FROM "+table)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, err
+		}
+		if tx.c.pg {
+			for i, name := range names {
+				if v, ok := vals[i].(int64); ok && slices.Contains(bools, name) {
+					vals[i] = v != 0
+				}
+			}
+		}
+		if _, err := ins.ExecContext(ctx, vals...); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // backupCmd runs `gateway backup [-config FILE] DIR`: a consistent copy of the
-// SQLite stores in the data folder (the registry, the alert store and the visits; with
-// database.url only the visits), safe while the gateway runs.
+// SQLite stores in the data folder (the registry, the alert store and the visits;
+// with database.url none: they are in PostgreSQL), safe while the gateway runs.
 func backupCmd(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) error {
 	cfg, fs, err := loadConfig("backup", args, stderr, env, nil)
 	if err != nil {
@@ -35,7 +35,7 @@ func backupCmd(ctx context.Context, args []string, stderr io.Writer, env func(st
 }
 
 // notInBackup warns that what is on PostgreSQL is not in a backup.
-const notInBackup = "the alert store, the registry, users and sessions are in PostgreSQL (database.url), " +
+const notInBackup = "the alert store, the registry, users, sessions and visits are in PostgreSQL (database.url), " +
 	"not in this backup: back them up with pg_dump (docs/operations.md, Upgrading: PostgreSQL)"
 
 // sqliteStores are the stores the gateway keeps in SQLite in its data folder.

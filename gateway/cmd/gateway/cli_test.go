@@ -163,7 +163,7 @@ func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, _, errs := c.run("", tt.args...)
-		if code != 0 || !strings.Contains(errs, "registry, users and sessions are in PostgreSQL") ||
+		if code != 0 || !strings.Contains(errs, "registry, users, sessions and visits are in PostgreSQL") ||
 			!strings.Contains(errs, "not in this backup") || !strings.Contains(errs, "pg_dump") {
 			t.Errorf("gateway %s: exit %d, said %q; want a word that the registry and alerts are not in it", tt.args, code, errs)
 		}
