@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,8 +18,8 @@ import (
 )
 
 // buildVisits opens the visits service (探访关爱, 巡诊): its own database in the data
-// folder (in PostgreSQL when database.url is set), the policy's schedule, the SMS channel of the alerts for its lists, the
-// alert store for the homes that move up.
+// folder (in PostgreSQL when database.url is set), the policy's schedule, the SMS
+// channel of the alerts for its lists, the alert store for the homes that move up.
 func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st alerting.Store) error {
 	ic := g.cfg.Influx
 	var linkBase string
@@ -31,6 +32,9 @@ func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st alertin
 		Spool: g.spool, LinkBase: linkBase, Registerer: g.o.Registry, Logger: g.log, Now: g.now,
 		History: visits.InfluxHistory{Q: influxread.New(ic.URL, ic.Bucket, ic.Token)}})
 	if err != nil {
+		if g.cfg.Database.Postgres() {
+			return fmt.Errorf("database.url: %w", err)
+		}
 		return err
 	}
 	g.visits = v
