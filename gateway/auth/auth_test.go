@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/api"
 	"carebed/gateway/registry"
+	"carebed/internal/devsvc"
 )
 
 func TestPasswords(t *testing.T) {
@@ -84,12 +86,58 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
+// storeBackends are the engines users and sessions are kept on (the registry's):
+// the tests of sign-in and sessions run on each.
+var storeBackends = []struct {
+	name string
+	open func(t *testing.T) *registry.Store
+}{
+	{name: "sqlite", open: func(t *testing.T) *registry.Store {
+		reg, err := registry.Open(filepath.Join(t.TempDir(), "registry.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg
+	}},
+	{name: "postgres", open: func(t *testing.T) *registry.Store {
+		reg, err := registry.OpenPostgres(context.Background(), sharedPostgres(t).NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg
+	}},
+}
+
+// sharedPostgres is one PostgreSQL cluster for the package's tests, started on first
+// use and stopped by TestMain.
+var sharedPostgres, stopPostgres = devsvc.Shared(devsvc.StartPostgres)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
+}
+
+// eachStore runs test once per engine, as subtests named after them, with
+// newService giving a Service over a fresh store on that engine.
+func eachStore(t *testing.T, test func(t *testing.T, newService func(t *testing.T) (*Service, *registry.Store, *clock))) {
+	for _, b := range storeBackends {
+		t.Run(b.name, func(t *testing.T) {
+			test(t, func(t *testing.T) (*Service, *registry.Store, *clock) { return newServiceOn(t, b.open(t)) })
+		})
+	}
+}
+
+// newService is a Service over a fresh SQLite store with one user, duty-1.
 func newService(t *testing.T) (*Service, *registry.Store, *clock) {
 	t.Helper()
-	reg, err := registry.Open(filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newServiceOn(t, storeBackends[0].open(t))
+}
+
+// newServiceOn is a Service over reg (closed when the test ends) with one user,
+// duty-1.
+func newServiceOn(t *testing.T, reg *registry.Store) (*Service, *registry.Store, *clock) {
+	t.Helper()
 	t.Cleanup(func() { reg.Close() })
 	clk := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
 	u := registry.User{Name: "duty-1", Display: "值班", Role: RoleTownshipDuty, County: "和静县", Township: "巴伦台镇",
@@ -109,63 +157,118 @@ func authenticate(s *Service, token string) (api.Caller, error) {
 }
 
 func TestSessionLifetime(t *testing.T) {
-	s, reg, clk := newService(t)
-	ctx := context.Background()
-	token, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := authenticate(s, token)
-	if err != nil || c.ID != "user/duty-1" || c.Area.Township != "巴伦台镇" || !c.May(alerting.ActionResolve) {
-		t.Fatalf("caller %+v, %v", c, err)
-	}
-	clk.t = clk.t.Add(time.Hour + time.Second)
-	if _, err := authenticate(s, token); !errors.Is(err, api.ErrUnauthenticated) {
-		t.Errorf("expired session: %v", err)
-	}
-	apiToken, err := s.NewAPIToken(ctx, "duty-1", "clinic-his", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.t = clk.t.Add(365 * 24 * time.Hour)
-	if _, err := authenticate(s, apiToken); err != nil {
-		t.Errorf("API token without expiry: %v", err)
-	}
-	if err := reg.DisableUser(ctx, "duty-1", clk.t); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := authenticate(s, apiToken); !errors.Is(err, api.ErrUnauthenticated) {
-		t.Errorf("token of a disabled user: %v", err)
-	}
-	if _, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1"); !errors.Is(err, ErrBadLogin) {
-		t.Errorf("disabled user signs in: %v", err)
-	}
-	if _, err := authenticate(s, ""); !errors.Is(err, api.ErrUnauthenticated) {
-		t.Errorf("no token: %v", err)
-	}
+	eachStore(t, func(t *testing.T, newService func(t *testing.T) (*Service, *registry.Store, *clock)) {
+		s, reg, clk := newService(t)
+		ctx := context.Background()
+		token, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := authenticate(s, token)
+		if err != nil || c.ID != "user/duty-1" || c.Area.Township != "巴伦台镇" || !c.May(alerting.ActionResolve) {
+			t.Fatalf("caller %+v, %v", c, err)
+		}
+		clk.t = clk.t.Add(time.Hour + time.Second)
+		if _, err := authenticate(s, token); !errors.Is(err, api.ErrUnauthenticated) {
+			t.Errorf("expired session: %v", err)
+		}
+		apiToken, err := s.NewAPIToken(ctx, "duty-1", "clinic-his", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.t = clk.t.Add(365 * 24 * time.Hour)
+		if _, err := authenticate(s, apiToken); err != nil {
+			t.Errorf("API token without expiry: %v", err)
+		}
+		if err := reg.DisableUser(ctx, "duty-1", clk.t); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := authenticate(s, apiToken); !errors.Is(err, api.ErrUnauthenticated) {
+			t.Errorf("token of a disabled user: %v", err)
+		}
+		if _, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1"); !errors.Is(err, ErrBadLogin) {
+			t.Errorf("disabled user signs in: %v", err)
+		}
+		if _, err := authenticate(s, ""); !errors.Is(err, api.ErrUnauthenticated) {
+			t.Errorf("no token: %v", err)
+		}
+	})
 }
 
 func TestLoginLimits(t *testing.T) {
-	s, _, clk := newService(t)
-	ctx := context.Background()
-	for i := range 5 {
-		if _, _, err := s.Login(ctx, "duty-1", "guess", "10.0.0.1"); !errors.Is(err, ErrBadLogin) {
-			t.Fatalf("attempt %d: %v", i+1, err)
+	eachStore(t, func(t *testing.T, newService func(t *testing.T) (*Service, *registry.Store, *clock)) {
+		s, _, clk := newService(t)
+		ctx := context.Background()
+		for i := range 5 {
+			if _, _, err := s.Login(ctx, "duty-1", "guess", "10.0.0.1"); !errors.Is(err, ErrBadLogin) {
+				t.Fatalf("attempt %d: %v", i+1, err)
+			}
 		}
-	}
-	if _, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1"); !errors.Is(err, ErrTooManyLogins) {
-		t.Fatalf("sixth attempt at once: %v, want too many", err)
-	}
-	clk.t = clk.t.Add(12 * time.Second)
-	if _, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1"); err != nil {
-		t.Fatalf("after 12 s the right password works: %v", err)
-	}
-	// One address trying many names is limited too (20 at once, then one per 3 s).
-	var err error
-	for i := range 21 {
-		_, _, err = s.Login(ctx, "user-"+string(rune('a'+i)), "guess", "10.0.0.9")
-	}
-	if !errors.Is(err, ErrTooManyLogins) {
-		t.Errorf("21st name from one address: %v", err)
-	}
+		if _, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1"); !errors.Is(err, ErrTooManyLogins) {
+			t.Fatalf("sixth attempt at once: %v, want too many", err)
+		}
+		clk.t = clk.t.Add(12 * time.Second)
+		if _, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1"); err != nil {
+			t.Fatalf("after 12 s the right password works: %v", err)
+		}
+		// One address trying many names is limited too (20 at once, then one per 3 s).
+		var err error
+		for i := range 21 {
+			_, _, err = s.Login(ctx, "user-"+string(rune('a'+i)), "guess", "10.0.0.9")
+		}
+		if !errors.Is(err, ErrTooManyLogins) {
+			t.Errorf("21st name from one address: %v", err)
+		}
+	})
+}
+
+// TestSignOutAndNewPassword: a sign-out ends that session only; a new password ends
+// the user's sessions but not its API tokens; expired tokens are swept.
+func TestSignOutAndNewPassword(t *testing.T) {
+	eachStore(t, func(t *testing.T, newService func(t *testing.T) (*Service, *registry.Store, *clock)) {
+		s, reg, clk := newService(t)
+		ctx := context.Background()
+		login := func() string {
+			t.Helper()
+			token, _, err := s.Login(ctx, "duty-1", "duty password", "10.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return token
+		}
+		first, second := login(), login()
+		if err := s.Logout(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := authenticate(s, first); !errors.Is(err, api.ErrUnauthenticated) {
+			t.Errorf("signed-out session: %v", err)
+		}
+		if _, err := authenticate(s, second); err != nil {
+			t.Errorf("the other session after a sign-out: %v", err)
+		}
+		apiToken, err := s.NewAPIToken(ctx, "duty-1", "clinic-his", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.SetPassword(ctx, "duty-1", HashPassword("new password")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := authenticate(s, second); !errors.Is(err, api.ErrUnauthenticated) {
+			t.Errorf("session after a new password: %v", err)
+		}
+		if _, err := authenticate(s, apiToken); err != nil {
+			t.Errorf("API token after a new password: %v", err)
+		}
+		short, err := s.NewAPIToken(ctx, "duty-1", "short", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.t = clk.t.Add(2 * time.Minute)
+		if n, err := reg.DeleteExpiredTokens(ctx, clk.t); err != nil || n != 1 {
+			t.Errorf("expired tokens swept: %d, %v; want 1", n, err)
+		}
+		if _, err := authenticate(s, short); !errors.Is(err, api.ErrUnauthenticated) {
+			t.Errorf("expired token: %v", err)
+		}
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,14 +34,27 @@ var Files = []string{"registry.db", "alerts.db", "visits.db", "digest.db", "insp
 
 const manifest = "MANIFEST"
 
+// SQLiteWhenPostgres are the stores that stay in SQLite in the data folder when the
+// gateway keeps its stores in PostgreSQL (database.url): none, since the alert
+// store, the registry, users, sessions and visits all go there (backed up with
+// pg_dump instead).
+var SQLiteWhenPostgres []string
+
 // Take writes a backup of the stores in dataDir into outDir, which must not exist
 // yet. Stores that do not exist yet are skipped.
 func Take(ctx context.Context, dataDir, outDir string, now time.Time) ([]string, error) {
+	return TakeStores(ctx, dataDir, outDir, Files, now)
+}
+
+// TakeStores is Take for the stores names only (some of Files): a gateway on
+// PostgreSQL backs up SQLiteWhenPostgres, not the SQLite files an earlier SQLite
+// setup may have left in its data folder.
+func TakeStores(ctx context.Context, dataDir, outDir string, names []string, now time.Time) ([]string, error) {
 	if err := os.Mkdir(outDir, 0o700); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	var lines, taken []string
-	for _, name := range Files {
+	for _, name := range names {
 		src := filepath.Join(dataDir, name)
 		if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
 			continue
@@ -95,27 +109,37 @@ func digest(path string) (string, int64, error) {
 // on dataDir (its spool is locked). The stores it replaces are kept beside as
 // NAME.before-restore-<time>.
 func Restore(ctx context.Context, dir, dataDir string, now time.Time) ([]string, error) {
+	restored, _, err := RestoreStores(ctx, dir, dataDir, Files, now)
+	return restored, err
+}
+
+// RestoreStores is Restore for the stores names only: the backup's other files are
+// checked but left out, and returned as skipped.
+func RestoreStores(ctx context.Context, dir, dataDir string, names []string, now time.Time) (restored, skipped []string, err error) {
 	if busy, err := spool.InUse(filepath.Join(dataDir, "spool")); err != nil || busy {
-		return nil, errors.Join(errors.New("backup: a gateway is running on "+dataDir+"; stop it first"), err)
+		return nil, nil, errors.Join(errors.New("backup: a gateway is running on "+dataDir+"; stop it first"), err)
 	}
 	entries, err := readManifest(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, e := range entries {
 		if err := e.check(ctx, dir); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	var restored []string
 	suffix := ".before-restore-" + now.UTC().Format("20060102T150405Z")
 	for _, e := range entries {
+		if !slices.Contains(names, e.name) {
+			skipped = append(skipped, e.name)
+			continue
+		}
 		if err := replace(filepath.Join(dir, e.name), filepath.Join(dataDir, e.name), suffix); err != nil {
-			return restored, err
+			return restored, skipped, err
 		}
 		restored = append(restored, e.name)
 	}
-	return restored, nil
+	return restored, skipped, nil
 }
 
 type entry struct {

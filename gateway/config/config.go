@@ -66,16 +66,16 @@ type Twilio struct {
 	PublicURL string `yaml:"public_url"`
 }
 
-// Database is where the alert store lives. The registry, users and sessions stay in
-// SQLite in data_dir for now (docs/scaling.md).
+// Database is where the alert store, the registry, users, sessions and visits live
+// (docs/scaling.md).
 type Database struct {
 	// URL of a PostgreSQL database, postgres://user:password@host:port/dbname?sslmode=...
 	// (CAREBED_DATABASE_URL overrides it). Empty (the default): SQLite,
-	// data_dir/alerts.db.
+	// data_dir/alerts.db, registry.path and data_dir/visits.db.
 	URL string `yaml:"url"`
 }
 
-// Postgres reports whether the alert store is PostgreSQL.
+// Postgres reports whether the gateway's stores are on PostgreSQL.
 func (d Database) Postgres() bool { return d.URL != "" }
 
 // Webhook configures the clinic-system webhook notifier.
@@ -347,7 +347,8 @@ type DeviceLimit struct {
 
 // Registry configures the device registry.
 type Registry struct {
-	// Path of the SQLite file; default data_dir/registry.db.
+	// Path of the SQLite file; default data_dir/registry.db. Unused when database.url
+	// is set: the registry, users and sessions are then in PostgreSQL.
 	Path string `yaml:"path"`
 	// Refresh is how often the in-memory device table is reloaded.
 	Refresh time.Duration `yaml:"refresh"`

@@ -61,13 +61,15 @@ func BenchmarkImport(b *testing.B) {
 }
 
 func TestWriteListHasNoPersonalData(t *testing.T) {
-	s := openTest(t)
-	mustImport(t, s, "ledger_sample.csv")
-	mustImport(t, s, "ledger_en.csv")
-	out := list(t, s)
-	for _, secret := range []string{"测试", "Test", "138", "+86", "+49", "组", "Tashidian"} {
-		if strings.Contains(out, secret) {
-			t.Errorf("list shows personal data %q:\n%s", secret, out)
+	eachBackend(t, func(t *testing.T, openTest opener) {
+		s := openTest(t)
+		mustImport(t, s, "ledger_sample.csv")
+		mustImport(t, s, "ledger_en.csv")
+		out := list(t, s)
+		for _, secret := range []string{"测试", "Test", "138", "+86", "+49", "组", "Tashidian"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("list shows personal data %q:\n%s", secret, out)
+			}
 		}
-	}
+	})
 }

@@ -19,62 +19,66 @@ const careLedger = "县,乡镇,村,户编号,老人姓名,地址,纬度,经度,�
 	"和静县,和静镇,查汗通古村,H-0003,丙,三组,,,hj-0003-sos,紧急呼叫器,访员甲,13800000001,,,,,,,,\n"
 
 func TestImportCareColumns(t *testing.T) {
-	s := openTest(t)
-	rep, err := importString(t, s, careLedger, ImportOptions{})
-	if err != nil || rep.Imported != 4 {
-		t.Fatalf("import = %+v, %v", rep, err)
-	}
-	all, err := s.CareAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []struct {
-		home         string
-		groups       []string
-		visit, round int
-	}{
-		{"H-0001", []string{"alone", "disabled"}, 0, 0},
-		{"H-0002", []string{"aged", "subsidised"}, 10, 60},
-		{"H-0003", nil, 0, 0},
-	}
-	if len(all) != len(want) {
-		t.Fatalf("CareAll = %d homes, want %d", len(all), len(want))
-	}
-	for i, w := range want {
-		c := all[i]
-		if c.Place.Home != w.home || !slices.Equal(c.Groups, w.groups) || c.VisitDays != w.visit || c.RoundDays != w.round {
-			t.Errorf("home %d = %+v, want %+v", i, c, w)
+	eachBackend(t, func(t *testing.T, openTest opener) {
+		s := openTest(t)
+		rep, err := importString(t, s, careLedger, ImportOptions{})
+		if err != nil || rep.Imported != 4 {
+			t.Fatalf("import = %+v, %v", rep, err)
 		}
-		if c.VisitorPhone != "+8613800000001" {
-			t.Errorf("home %s visitor phone not read", c.Place.Home)
+		all, err := s.CareAll(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	rep, err = importString(t, s, careLedger, ImportOptions{})
-	if err != nil || rep.Unchanged != 4 {
-		t.Errorf("importing again = %+v, %v; want all unchanged", rep, err)
-	}
+		want := []struct {
+			home         string
+			groups       []string
+			visit, round int
+		}{
+			{"H-0001", []string{"alone", "disabled"}, 0, 0},
+			{"H-0002", []string{"aged", "subsidised"}, 10, 60},
+			{"H-0003", nil, 0, 0},
+		}
+		if len(all) != len(want) {
+			t.Fatalf("CareAll = %d homes, want %d", len(all), len(want))
+		}
+		for i, w := range want {
+			c := all[i]
+			if c.Place.Home != w.home || !slices.Equal(c.Groups, w.groups) || c.VisitDays != w.visit || c.RoundDays != w.round {
+				t.Errorf("home %d = %+v, want %+v", i, c, w)
+			}
+			if c.VisitorPhone != "+8613800000001" {
+				t.Errorf("home %s visitor phone not read", c.Place.Home)
+			}
+		}
+		rep, err = importString(t, s, careLedger, ImportOptions{})
+		if err != nil || rep.Unchanged != 4 {
+			t.Errorf("importing again = %+v, %v; want all unchanged", rep, err)
+		}
+	})
 }
 
 func TestImportCareColumnErrors(t *testing.T) {
-	head := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,care_group,visit_days,round_days\n"
-	row := "且末县,且末镇,A村,H-%d,,,,,qm-%d,sos_pendant,,,,,,%s\n"
-	tests := []struct{ cells, want string }{
-		{"老年,,", "line 2: care_group: unknown care group \"老年\"; want 独居/留守, 高龄, 失能, 重残 or 特困/低保, separated by 、 or ;"},
-		{",0,", "line 2: visit_days: want whole days from 1 to 366"},
-		{",,abc", "line 2: round_days: want whole days from 1 to 366"},
-	}
-	for i, tt := range tests {
-		s := openTest(t)
-		rep, err := importString(t, s, head+fmt.Sprintf(row, i, i, tt.cells), ImportOptions{})
-		if err == nil {
-			t.Fatalf("%q imported", tt.cells)
+	eachBackend(t, func(t *testing.T, openTest opener) {
+		head := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,care_group,visit_days,round_days\n"
+		row := "且末县,且末镇,A村,H-%d,,,,,qm-%d,sos_pendant,,,,,,%s\n"
+		tests := []struct{ cells, want string }{
+			{"老年,,", "line 2: care_group: unknown care group \"老年\"; want 独居/留守, 高龄, 失能, 重残 or 特困/低保, separated by 、 or ;"},
+			{",0,", "line 2: visit_days: want whole days from 1 to 366"},
+			{",,abc", "line 2: round_days: want whole days from 1 to 366"},
 		}
-		assertRowErrors(t, rep.Errors, []string{tt.want})
-	}
-	s := openTest(t)
-	conflict := head + fmt.Sprintf(row, 1, 1, "高龄,7,") + fmt.Sprintf(row, 1, 2, ",14,")
-	rep, _ := importString(t, s, conflict, ImportOptions{})
-	assertRowErrors(t, rep.Errors, []string{"line 3: visit_days: differs from line 2 for home H-1"})
+		for i, tt := range tests {
+			s := openTest(t)
+			rep, err := importString(t, s, head+fmt.Sprintf(row, i, i, tt.cells), ImportOptions{})
+			if err == nil {
+				t.Fatalf("%q imported", tt.cells)
+			}
+			assertRowErrors(t, rep.Errors, []string{tt.want})
+		}
+		s := openTest(t)
+		conflict := head + fmt.Sprintf(row, 1, 1, "高龄,7,") + fmt.Sprintf(row, 1, 2, ",14,")
+		rep, _ := importString(t, s, conflict, ImportOptions{})
+		assertRowErrors(t, rep.Errors, []string{"line 3: visit_days: differs from line 2 for home H-1"})
+	})
 }
 
 // TestMigrationKeepsOldHomes opens a registry written before the care columns

@@ -8,24 +8,76 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"carebed/internal/devsvc"
 )
 
 // update rewrites the golden files: go test ./gateway/registry -update
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-// openTest opens a registry in a fresh temporary folder, closed when the test ends.
+// opener opens a fresh, empty registry, closed when the test ends.
+type opener = func(t testing.TB) *Store
+
+// backends are the engines the registry runs on. The tests that open a registry run
+// on each (eachBackend), so both pass the same checks.
+var backends = []struct {
+	name string
+	open opener
+}{
+	{name: "sqlite", open: openTest},
+	{name: "postgres", open: openPostgresTest},
+}
+
+// eachBackend runs test once per backend, as subtests named after them, with its
+// openTest opening a fresh registry on that backend.
+func eachBackend(t *testing.T, test func(t *testing.T, openTest opener)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b.open) })
+	}
+}
+
+// sharedPostgres starts one PostgreSQL cluster for the package's test binary, on
+// first use; TestMain stops it.
+var sharedPostgres, stopPostgres = devsvc.Shared(devsvc.StartPostgres)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
+}
+
+// openTest opens a SQLite registry in a fresh temporary folder, closed when the test
+// ends.
 func openTest(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "registry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	closeAtEnd(t, s)
+	return s
+}
+
+// openPostgresTest opens a registry in a fresh database of the shared PostgreSQL
+// cluster, closed when the test ends.
+func openPostgresTest(t testing.TB) *Store {
+	t.Helper()
+	url := sharedPostgres(t).NewDatabase(t)
+	s, err := OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, s)
+	return s
+}
+
+func closeAtEnd(t testing.TB, s *Store) {
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
 	})
-	return s
 }
 
 // readTestdata returns a file of testdata/.

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"carebed/gateway/registry/internal/ledger"
+	"carebed/internal/sqldb"
 )
 
 // Import reads a bed ledger and upserts its homes (keyed by home_id), their contacts,
@@ -40,7 +41,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return rep, fmt.Errorf("%w: %d bad, first %v", ErrBadRows, len(rep.Errors), rep.Errors[0])
 	}
 	counts := rep
-	err = s.inTx(ctx, func(tx *sql.Tx) error { return apply(ctx, tx, l, &counts) })
+	err = s.inTx(ctx, func(tx *sqldb.Tx) error { return apply(ctx, tx, l, &counts) })
 	if err != nil {
 		return rep, fmt.Errorf("registry: import: %w", err)
 	}
@@ -48,8 +49,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 }
 
 // inTx runs f in a write transaction and commits when f succeeds.
-func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, f func(*sqldb.Tx) error) error {
+	tx, err := s.db.BeginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -78,7 +79,7 @@ func rowErrors(errs []ledger.Error) []RowError {
 }
 
 // apply writes the ledger's good rows and counts them into rep.
-func apply(ctx context.Context, tx *sql.Tx, l *ledger.Ledger, rep *ImportReport) error {
+func apply(ctx context.Context, tx *sqldb.Tx, l *ledger.Ledger, rep *ImportReport) error {
 	w, err := prepareWriter(ctx, tx)
 	if err != nil {
 		return err

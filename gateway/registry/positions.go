@@ -20,7 +20,7 @@ func (s *Store) SavePositions(ctx context.Context, ps map[string]Position) error
 	if len(ps) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("registry: save positions: %w", err)
 	}

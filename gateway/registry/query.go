@@ -103,7 +103,7 @@ func summary(ctx context.Context, q querier) (Summary, error) {
 // per device, "county/township/village home device kind". It writes no personal data.
 // Both come from one read transaction, so they agree.
 func (s *Store) WriteList(ctx context.Context, w io.Writer) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginRead(ctx)
 	if err != nil {
 		return fmt.Errorf("registry: list: %w", err)
 	}

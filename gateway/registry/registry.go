@@ -1,6 +1,8 @@
 // Package registry is the gateway's device registry: counties, townships, villages,
-// homes, their devices and the people to reach for each home, kept in SQLite and
-// imported from the CSV bed ledgers that county bureaus keep in spreadsheets.
+// homes, their devices and the people to reach for each home, kept in SQLite (Open) or
+// PostgreSQL (OpenPostgres), and imported from the CSV bed ledgers that county bureaus
+// keep in spreadsheets. Users, sessions, credentials and responder ids live beside
+// them. Both engines run the same code: the queries are written once (internal/sqldb).
 //
 // Place names (county, township, village) and home and device ids may appear in logs,
 // metrics and InfluxDB tags. Elder names, addresses, person names and phone numbers are

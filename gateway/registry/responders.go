@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"carebed/internal/sqldb"
 )
 
 // Responder-app ids. A responder app's MQTT username, and the level of its topics
@@ -92,7 +94,7 @@ func (s *Store) RetireLegacyResponderIDs(ctx context.Context, at time.Time) ([]s
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginWrite(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("registry: responders: %w", err)
 	}
@@ -128,7 +130,7 @@ func legacyResponderID(phone string) string {
 // random: each valid responder credential whose username is the legacy id of a
 // phone in the registry (a home contact or a township clinic) becomes that phone's
 // id, marked legacy. Run at every Open; cheap when there is nothing to adopt.
-func adoptLegacyResponders(ctx context.Context, db *sql.DB) error {
+func adoptLegacyResponders(ctx context.Context, db *sqldb.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT principal FROM credentials WHERE kind = 'responder'
 		AND revoked_ms IS NULL AND principal NOT IN (SELECT id FROM responders)`)
 	if err != nil {
@@ -164,7 +166,7 @@ func adoptLegacyResponders(ctx context.Context, db *sql.DB) error {
 }
 
 // registryPhones lists the phones of home contacts and township clinics.
-func registryPhones(ctx context.Context, db *sql.DB) ([]string, error) {
+func registryPhones(ctx context.Context, db *sqldb.DB) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT phone FROM contacts WHERE phone != ''
 		UNION SELECT clinic_phone FROM townships WHERE clinic_phone != ''`)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"carebed/internal/sqldb"
 )
 
 // dsnParams are applied to every connection: WAL, synchronous=NORMAL, a busy timeout,
@@ -15,9 +17,10 @@ import (
 const dsnParams = "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
 	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 
-// Store is the registry in one SQLite database file. It is safe for concurrent use.
+// Store is the registry in one SQLite database file (Open) or a PostgreSQL database
+// (OpenPostgres). It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db *sqldb.DB
 }
 
 // Open opens the registry database at path, creating the file and bringing its schema
@@ -33,10 +36,11 @@ func Open(path string) (*Store, error) {
 	if err := migrate(context.Background(), db); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
 	}
-	if err := adoptLegacyResponders(context.Background(), db); err != nil {
+	c := sqldb.SQLite(db)
+	if err := adoptLegacyResponders(context.Background(), c); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
 	}
-	return &Store{db: db}, nil
+	return &Store{db: c}, nil
 }
 
 // Close closes the database.

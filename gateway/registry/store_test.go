@@ -22,7 +22,7 @@ func TestOpenPragmas(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {
 			var got string
-			if err := s.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil || got != tt.want {
+			if err := s.db.SQL().QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil || got != tt.want {
 				t.Errorf("PRAGMA %s = %q, %v; want %q", tt.pragma, got, err, tt.want)
 			}
 		})
@@ -82,7 +82,7 @@ func newerSchema(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.db.Exec("PRAGMA user_version = 99"); err != nil {
+	if _, err := s.db.SQL().Exec("PRAGMA user_version = 99"); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -108,29 +108,33 @@ func TestOpenConcurrentlyOnANewFile(t *testing.T) {
 }
 
 func TestImportCanceledContext(t *testing.T) {
-	s := openTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := s.Import(ctx, strings.NewReader(string(readTestdata(t, "ledger_sample.csv"))), ImportOptions{})
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("error %v, want context.Canceled", err)
-	}
-	if n, _ := s.Summary(context.Background()); n.Devices != 0 {
-		t.Errorf("%d devices imported under a canceled context", n.Devices)
-	}
+	eachBackend(t, func(t *testing.T, openTest opener) {
+		s := openTest(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := s.Import(ctx, strings.NewReader(string(readTestdata(t, "ledger_sample.csv"))), ImportOptions{})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error %v, want context.Canceled", err)
+		}
+		if n, _ := s.Summary(context.Background()); n.Devices != 0 {
+			t.Errorf("%d devices imported under a canceled context", n.Devices)
+		}
+	})
 }
 
 func TestDevicesOrder(t *testing.T) {
-	s := openTest(t)
-	if all, err := s.Devices(context.Background()); err != nil || len(all) != 0 {
-		t.Fatalf("empty registry: Devices() = %v, %v", all, err)
-	}
-	mustImport(t, s, "ledger_sample.csv")
-	all, err := s.Devices(context.Background())
-	if err != nil || len(all) != 12 {
-		t.Fatalf("Devices() = %d devices, %v; want 12", len(all), err)
-	}
-	if first := all[0]; first.ID != "bh-0020-fall" || first.Place.County != "博湖县" {
-		t.Errorf("first device %+v, want bh-0020-fall in 博湖县", first)
-	}
+	eachBackend(t, func(t *testing.T, openTest opener) {
+		s := openTest(t)
+		if all, err := s.Devices(context.Background()); err != nil || len(all) != 0 {
+			t.Fatalf("empty registry: Devices() = %v, %v", all, err)
+		}
+		mustImport(t, s, "ledger_sample.csv")
+		all, err := s.Devices(context.Background())
+		if err != nil || len(all) != 12 {
+			t.Fatalf("Devices() = %d devices, %v; want 12", len(all), err)
+		}
+		if first := all[0]; first.ID != "bh-0020-fall" || first.Place.County != "博湖县" {
+			t.Errorf("first device %+v, want bh-0020-fall in 博湖县", first)
+		}
+	})
 }

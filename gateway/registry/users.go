@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"carebed/gateway/registry/internal/ledger"
+	"carebed/internal/sqldb"
 )
 
 // User is a person (or a system) that signs in to the HTTP API: duty staff of a
@@ -76,11 +77,11 @@ func (s *Store) PutUser(ctx context.Context, u User) error {
 
 // SetPassword replaces the user's password hash and ends the user's sessions.
 func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqldb.Tx) error {
 		if err := exactlyOne(tx.ExecContext(ctx, `UPDATE users SET password = ? WHERE name = ?`, hash, name)); err != nil {
 			return fmt.Errorf("user %s: %w", name, err)
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE user = ? AND kind = 'session'`, name)
+		_, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE "user" = ? AND kind = 'session'`, name)
 		return err
 	})
 }
@@ -88,12 +89,12 @@ func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
 // DisableUser stops the user from signing in and deletes the user's sessions and
 // tokens.
 func (s *Store) DisableUser(ctx context.Context, name string, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_ms = ? WHERE name = ?`, at.UnixMilli(), name)
 		if err := exactlyOne(res, err); err != nil {
 			return fmt.Errorf("user %s: %w", name, err)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM tokens WHERE user = ?`, name)
+		_, err = tx.ExecContext(ctx, `DELETE FROM tokens WHERE "user" = ?`, name)
 		return err
 	})
 }
@@ -160,7 +161,7 @@ func (s *Store) PutToken(ctx context.Context, t Token) error {
 	if !t.Expires.IsZero() {
 		expires = t.Expires.UnixMilli()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, user, kind, label, created_ms, expires_ms)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, "user", kind, label, created_ms, expires_ms)
 		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.User, t.Kind, t.Label, t.Created.UnixMilli(), expires)
 	if err != nil {
 		return fmt.Errorf("registry: token for %s: %w", t.User, err)
@@ -171,7 +172,7 @@ func (s *Store) PutToken(ctx context.Context, t Token) error {
 // TokenUser returns the active user holding the token with this hash, unless the
 // token has expired at now; else an error wrapping ErrNotFound.
 func (s *Store) TokenUser(ctx context.Context, hash string, now time.Time) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, userSelect+` JOIN tokens t ON t.user = u.name
+	u, err := scanUser(s.db.QueryRowContext(ctx, userSelect+` JOIN tokens t ON t."user" = u.name
 		WHERE t.hash = ? AND (t.expires_ms = 0 OR t.expires_ms > ?) AND u.disabled_ms IS NULL`,
 		hash, now.UnixMilli()))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"carebed/gateway/registry/internal/ledger"
+	"carebed/internal/sqldb"
 )
 
 // Statements of a writer, by index into writerSQL.
@@ -57,7 +58,7 @@ type writer struct {
 }
 
 // prepareWriter prepares every statement on tx.
-func prepareWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
+func prepareWriter(ctx context.Context, tx *sqldb.Tx) (*writer, error) {
 	w := &writer{}
 	for i, q := range writerSQL {
 		st, err := tx.PrepareContext(ctx, q)

@@ -58,7 +58,15 @@ type alertEnv struct {
 
 func newAlertEnv(t *testing.T) *alertEnv {
 	t.Helper()
+	return newAlertEnvOn(t, "")
+}
+
+// newAlertEnvOn is newAlertEnv with database.url set to databaseURL (empty: SQLite):
+// the ledger and the administrator go into the database the gateway will use.
+func newAlertEnvOn(t *testing.T, databaseURL string) *alertEnv {
+	t.Helper()
 	e := &alertEnv{env: newEnv(t, false), twilio: twiliotest.NewAPI(twilioSID, twilioToken)}
+	e.cfg.Database.URL = databaseURL
 	addr := testwait.FreeAddr(t)
 	e.public = "http://" + addr
 	e.cfg.HTTP.Addr = addr
@@ -82,7 +90,7 @@ func newAlertEnv(t *testing.T) *alertEnv {
 // app would be provisioned with).
 func (e *alertEnv) responderID(phone string) string {
 	e.t.Helper()
-	id, err := openRegistry(e.t, e.cfg.Registry.Path).ResponderID(context.Background(), phone)
+	id, err := e.registry().ResponderID(context.Background(), phone)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func (g *Gateway) openAlertStore() (alerting.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database.url: %w", err)
 	}
-	g.log.Info("alert store on PostgreSQL", "registry, users and sessions", "SQLite in "+g.cfg.DataDir)
+	g.log.Info("alert store, registry, users, sessions and visits on PostgreSQL")
 	return st, nil
 }
 

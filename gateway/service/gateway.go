@@ -140,9 +140,18 @@ func (g *Gateway) openStores() error {
 	if err := os.MkdirAll(g.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	reg, err := registry.Open(g.cfg.Registry.Path)
+	ctx, cancel := context.WithTimeout(context.Background(), alertStoreOpenTimeout)
+	reg, adopted, err := registry.OpenConfigured(ctx, g.cfg.Registry.Path, g.cfg.Database.URL)
+	cancel()
 	if err != nil {
+		if g.cfg.Database.Postgres() {
+			return fmt.Errorf("database.url: %w", err)
+		}
 		return err
+	}
+	if adopted > 0 {
+		g.log.Info("registry copied from SQLite into PostgreSQL (once; the file is left as it was)",
+			"from", g.cfg.Registry.Path, "rows", adopted)
 	}
 	g.reg = reg
 	g.closers = append(g.closers, reg.Close)

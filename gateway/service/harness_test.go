@@ -113,10 +113,25 @@ func openRegistry(t *testing.T, path string) *registry.Store {
 	return reg
 }
 
+// registry opens the registry the gateway's configuration chooses (registry.path, or
+// PostgreSQL when database.url is set), closed when the test ends.
+func (e *env) registry() *registry.Store {
+	e.t.Helper()
+	if !e.cfg.Database.Postgres() {
+		return openRegistry(e.t, e.cfg.Registry.Path)
+	}
+	reg, _, err := registry.OpenConfigured(context.Background(), e.cfg.Registry.Path, e.cfg.Database.URL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { reg.Close() })
+	return reg
+}
+
 // importLedger imports a bed ledger CSV into the gateway's registry.
 func (e *env) importLedger(csv string) {
 	e.t.Helper()
-	reg := openRegistry(e.t, e.cfg.Registry.Path)
+	reg := e.registry()
 	if _, err := reg.Import(context.Background(), strings.NewReader(csv), registry.ImportOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -312,7 +327,7 @@ func (e *env) addUser(u registry.User, password string) string {
 		u.PasswordHash = auth.HashPassword(password)
 	}
 	u.Created = time.Now()
-	reg := openRegistry(e.t, e.cfg.Registry.Path)
+	reg := e.registry()
 	if err := reg.PutUser(context.Background(), u); err != nil {
 		e.t.Fatal(err)
 	}

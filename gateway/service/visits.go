@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,19 +18,23 @@ import (
 )
 
 // buildVisits opens the visits service (探访关爱, 巡诊): its own database in the data
-// folder, the policy's schedule, the SMS channel of the alerts for its lists, the
-// alert store for the homes that move up.
+// folder (in PostgreSQL when database.url is set), the policy's schedule, the SMS
+// channel of the alerts for its lists, the alert store for the homes that move up.
 func (g *Gateway) buildVisits(pol policy.Policy, sms notify.Notifier, st alerting.Store) error {
 	ic := g.cfg.Influx
 	var linkBase string
 	if u := strings.TrimRight(g.cfg.HTTP.PublicURL, "/"); u != "" {
 		linkBase = u + "/v/"
 	}
-	v, err := visits.New(visits.Options{Path: filepath.Join(g.cfg.DataDir, "visits.db"), Homes: g.reg,
+	v, err := visits.New(visits.Options{Path: filepath.Join(g.cfg.DataDir, "visits.db"),
+		DatabaseURL: g.cfg.Database.URL, Homes: g.reg,
 		Schedule: pol.Visits(), Location: pol.Location(), SMS: visitSMS{sms}, Alerts: recentAlerts{st},
 		Spool: g.spool, LinkBase: linkBase, Registerer: g.o.Registry, Logger: g.log, Now: g.now,
 		History: visits.InfluxHistory{Q: influxread.New(ic.URL, ic.Bucket, ic.Token)}})
 	if err != nil {
+		if g.cfg.Database.Postgres() {
+			return fmt.Errorf("database.url: %w", err)
+		}
 		return err
 	}
 	g.visits = v

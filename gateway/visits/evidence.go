@@ -146,7 +146,7 @@ func (s *Service) awaitEvidence(v Visit) {
 // restart (the activity itself is not kept across restarts).
 func (s *Service) loadPending(ctx context.Context) error {
 	since := s.o.Now().Add(-keepActivity).UnixMilli()
-	vs, err := s.st.list(ctx, `WHERE confirmed = 0 AND at_ms >= ?`, since)
+	vs, err := s.st.list(ctx, `WHERE NOT confirmed AND at_ms >= ?`, since)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package visits
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"carebed/alerting/policy"
 	"carebed/gateway/registry"
+	"carebed/internal/devsvc"
 )
 
 // clock is a settable test clock.
@@ -103,6 +105,53 @@ func newFixture(t *testing.T, ledger string, alerts Alerts) *fixture {
 // newFixtureWith is newFixture with one-tap links starting with linkBase.
 func newFixtureWith(t *testing.T, ledger string, alerts Alerts, linkBase string) *fixture {
 	t.Helper()
+	return newFixtureOn(t, false, ledger, alerts, linkBase)
+}
+
+// fixtureFn and fixtureWithFn are newFixture and newFixtureWith.
+type (
+	fixtureFn     = func(t *testing.T, ledger string, alerts Alerts) *fixture
+	fixtureWithFn = func(t *testing.T, ledger string, alerts Alerts, linkBase string) *fixture
+)
+
+// sharedPostgres starts one PostgreSQL cluster for the package's test binary, on
+// first use; TestMain stops it.
+var sharedPostgres, stopPostgres = devsvc.Shared(devsvc.StartPostgres)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
+}
+
+// eachBackend runs test once with the visits database in SQLite and once in
+// PostgreSQL (a fresh database of one shared cluster), as subtests named after them.
+func eachBackend(t *testing.T, test func(t *testing.T, newFixture fixtureFn, newFixtureWith fixtureWithFn)) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			with := func(t *testing.T, ledger string, alerts Alerts, linkBase string) *fixture {
+				t.Helper()
+				return newFixtureOn(t, pg, ledger, alerts, linkBase)
+			}
+			test(t, func(t *testing.T, ledger string, alerts Alerts) *fixture {
+				t.Helper()
+				return with(t, ledger, alerts, "")
+			}, with)
+		})
+	}
+}
+
+// newFixtureOn is newFixtureWith with the visits database on PostgreSQL when pg is set.
+func newFixtureOn(t *testing.T, pg bool, ledger string, alerts Alerts, linkBase string) *fixture {
+	t.Helper()
+	var url string
+	if pg {
+		url = sharedPostgres(t).NewDatabase(t)
+	}
 	dir := t.TempDir()
 	reg, err := registry.Open(filepath.Join(dir, "registry.db"))
 	if err != nil {
@@ -114,7 +163,7 @@ func newFixtureWith(t *testing.T, ledger string, alerts Alerts, linkBase string)
 	}
 	f := &fixture{dir: dir, reg: reg, clock: &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing)}, sms: &smsBox{},
 		spool: &spoolBox{}, prom: prometheus.NewRegistry()}
-	svc, err := New(Options{Path: filepath.Join(dir, "visits.db"), Homes: reg, Schedule: policy.Default().Visits(),
+	svc, err := New(Options{Path: filepath.Join(dir, "visits.db"), DatabaseURL: url, Homes: reg, Schedule: policy.Default().Visits(),
 		Location: beijing, SMS: f.sms, Alerts: alerts, Spool: f.spool, LinkBase: linkBase, Registerer: f.prom, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +187,7 @@ func (f *fixture) visitsOf(t *testing.T, home string) []Visit {
 func (f *fixture) count(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := f.svc.st.db.QueryRow(`SELECT COUNT(*) FROM visits`).Scan(&n); err != nil {
+	if err := f.svc.st.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM visits`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -13,6 +13,7 @@ package visits
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -49,8 +50,11 @@ type Spool interface {
 
 // Options configure the visits service.
 type Options struct {
-	// Path is the visits database file (required).
+	// Path is the visits database file (required unless DatabaseURL is set).
 	Path string
+	// DatabaseURL, when set, keeps the visits in that PostgreSQL database instead
+	// (database.url; schema component "visits").
+	DatabaseURL string
 	// Homes is the registry (required).
 	Homes Homes
 	// Schedule is the policy's visits section; Location its zone (Beijing if nil).
@@ -110,9 +114,13 @@ func New(o Options) (*Service, error) {
 	if o.Location == nil {
 		o.Location = policy.Default().Location()
 	}
-	st, err := openStore(o.Path)
+	st, adopted, err := open(o)
 	if err != nil {
 		return nil, err
+	}
+	if adopted > 0 {
+		o.Logger.Info("visits copied from SQLite into PostgreSQL (once; the file is left as it was)",
+			"component", "visits", "from", o.Path, "rows", adopted)
 	}
 	s := &Service{o: o, st: st, log: o.Logger.With("component", "visits"), m: newMetrics(o.Registerer),
 		activity: map[string][]time.Time{}, pending: map[string][]pendingVisit{}, occupied: map[string]bool{}}
@@ -120,6 +128,29 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openTimeout bounds connecting to PostgreSQL and migrating at start.
+const openTimeout = time.Minute
+
+// open opens the store o chooses: PostgreSQL at o.DatabaseURL, else SQLite at
+// o.Path. On PostgreSQL, a SQLite database at o.Path is copied over once while the
+// PostgreSQL one is empty (adopted: the rows copied).
+func open(o Options) (st *store, adopted int, err error) {
+	if o.DatabaseURL == "" {
+		st, err = openStore(o.Path)
+		return st, 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	st, err = openPostgresStore(ctx, o.DatabaseURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	if adopted, err = st.adoptSQLite(ctx, o.Path); err != nil {
+		return nil, 0, errors.Join(err, st.close())
+	}
+	return st, adopted, nil
 }
 
 // Close closes the database.

@@ -153,7 +153,7 @@ func withRegistry(name string, args []string, stderr io.Writer, env func(string)
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(cfg)
+	reg, err := openRegistry(cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -161,11 +161,18 @@ func withRegistry(name string, args []string, stderr io.Writer, env func(string)
 	return f(cfg, fs, reg)
 }
 
-func openRegistry(cfg config.Config) (*registry.Store, error) {
+func openRegistry(cfg config.Config, stderr io.Writer) (*registry.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, err
 	}
-	return registry.Open(cfg.Registry.Path)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reg, adopted, err := registry.OpenConfigured(ctx, cfg.Registry.Path, cfg.Database.URL)
+	if adopted > 0 {
+		fmt.Fprintf(stderr, "copied the registry in %s into PostgreSQL (database.url): %d rows; the file is left as it was\n",
+			cfg.Registry.Path, adopted)
+	}
+	return reg, err
 }
 
 func importLedger(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
@@ -184,7 +191,7 @@ func importLedger(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return err
 	}
 	defer f.Close()
-	reg, err := openRegistry(cfg)
+	reg, err := openRegistry(cfg, stderr)
 	if err != nil {
 		return err
 	}

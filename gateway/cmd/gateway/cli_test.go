@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"carebed/gateway/credential"
+	"carebed/internal/devsvc"
 )
 
 const testLedger = "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n" +
@@ -142,19 +143,79 @@ func TestBackupRestore(t *testing.T) {
 	}
 }
 
-// TestBackupSaysPostgresIsNotInIt: with the alert store on PostgreSQL, backup and
-// restore say that the alerts are not in the backup (pg_dump is).
+// TestBackupSaysPostgresIsNotInIt: with database.url set, backup and restore say
+// that the alert store, the registry, users and sessions are not in the backup
+// (pg_dump is), and take and put back only the SQLite stores still in use: not the
+// registry.db an earlier SQLite setup left in the data folder.
 func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
-	c := newCLI(t)
+	c := newCLI(t) // imports into data/registry.db, as a site did before PostgreSQL
+	sqliteBackup := filepath.Join(t.TempDir(), "sqlite")
+	c.ok("", "backup", sqliteBackup)
 	c.env["CAREBED_DATABASE_URL"] = "postgres://carebed:pw@127.0.0.1:9/carebed"
 	dir := filepath.Join(t.TempDir(), "b1")
-	for _, args := range [][]string{{"backup", dir}, {"restore", dir}} {
-		code, _, errs := c.run("", args...)
-		if code != 0 || !strings.Contains(errs, "not in this backup") || !strings.Contains(errs, "pg_dump") {
-			t.Errorf("gateway %s: exit %d, said %q; want a word that the alerts are not in it", args[0], code, errs)
+	tests := []struct {
+		args      []string
+		said, not string
+	}{
+		{args: []string{"backup", dir}, said: "backed up nothing", not: "registry.db"},
+		{args: []string{"restore", dir}, said: "restored nothing", not: "registry.db"},
+		{args: []string{"restore", sqliteBackup}, said: "left out registry.db", not: "restored registry.db"},
+	}
+	for _, tt := range tests {
+		code, _, errs := c.run("", tt.args...)
+		if code != 0 || !strings.Contains(errs, "registry, users, sessions and visits are in PostgreSQL") ||
+			!strings.Contains(errs, "not in this backup") || !strings.Contains(errs, "pg_dump") {
+			t.Errorf("gateway %s: exit %d, said %q; want a word that the registry and alerts are not in it", tt.args, code, errs)
+		}
+		if !strings.Contains(errs, tt.said) || strings.Contains(errs, tt.not) {
+			t.Errorf("gateway %s said %q; want %q and not %q", tt.args, errs, tt.said, tt.not)
 		}
 		if strings.Contains(errs, "carebed:pw") {
-			t.Errorf("gateway %s printed the database password: %q", args[0], errs)
+			t.Errorf("gateway %s printed the database password: %q", tt.args, errs)
 		}
+	}
+}
+
+// TestRegistryCommandsOnPostgres: with database.url set, the registry and user
+// commands work on PostgreSQL, and nothing of the registry is written to the data
+// folder.
+func TestRegistryCommandsOnPostgres(t *testing.T) {
+	url := devsvc.StartPostgres(t).NewDatabase(t)
+	dir := t.TempDir()
+	c := &cli{t: t, env: map[string]string{"CAREBED_DATA_DIR": filepath.Join(dir, "data"), "CAREBED_DATABASE_URL": url}}
+	ledger := filepath.Join(dir, "ledger.csv")
+	if err := os.WriteFile(ledger, []byte(testLedger), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("", "registry", "import", ledger); !strings.Contains(out, "2 imported") {
+		t.Errorf("import said %q", out)
+	}
+	c.ok("", "users", "add", "-role", "county_admin", "-display", "管理员", "-county", "和静县", "admin")
+	if _, err := os.Stat(filepath.Join(dir, "data", "registry.db")); !os.IsNotExist(err) {
+		t.Errorf("data/registry.db made with database.url set: %v", err)
+	}
+	c.env["CAREBED_DATA_DIR"] = filepath.Join(dir, "other") // another gateway, same database
+	if out := c.ok("", "registry", "list"); !strings.Contains(out, "bed-0001") || !strings.Contains(out, "sos-0001") {
+		t.Errorf("registry list on the shared database:\n%s", out)
+	}
+	if out := c.ok("", "users", "list"); !strings.Contains(out, "admin") {
+		t.Errorf("users list on the shared database:\n%s", out)
+	}
+}
+
+// TestFirstCommandOnPostgresCopiesTheSQLiteRegistry: a site that kept its registry in
+// SQLite and sets database.url finds its devices and users there at the first
+// command, which says it copied them; the next command copies nothing.
+func TestFirstCommandOnPostgresCopiesTheSQLiteRegistry(t *testing.T) {
+	c := newCLI(t) // the ledger in data/registry.db
+	c.ok("", "users", "add", "-role", "county_admin", "-display", "管理员", "-county", "和静县", "admin")
+	c.env["CAREBED_DATABASE_URL"] = devsvc.StartPostgres(t).NewDatabase(t)
+	code, out, errs := c.run("", "registry", "list")
+	if code != 0 || !strings.Contains(out, "bed-0001") || !strings.Contains(errs, "copied the registry") {
+		t.Fatalf("first command on PostgreSQL: exit %d, out %q, said %q", code, out, errs)
+	}
+	code, out, errs = c.run("", "users", "list")
+	if code != 0 || !strings.Contains(out, "admin") || strings.Contains(errs, "copied") {
+		t.Errorf("second command: exit %d, out %q, said %q; want the user, nothing copied", code, out, errs)
 	}
 }

@@ -62,7 +62,7 @@ func addUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	u.PasswordHash = auth.HashPassword(pw)
-	reg, err := openRegistry(cfg)
+	reg, err := openRegistry(cfg, stderr)
 	if err != nil {
 		return err
 	}
