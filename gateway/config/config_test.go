@@ -24,6 +24,8 @@ func TestLoadErrors(t *testing.T) {
 		"positions_same_bucket": `config: influx.positions_bucket: "carebed/autogen" is influx.bucket; positions need a bucket or retention policy of their own`,
 		"database_scheme":       `config: database.url: scheme "mysql" is not postgres or postgresql`,
 		"database_no_name":      `config: database.url: names no database (postgres://user:password@host:5432/dbname)`,
+		"pair_without_database": `config: pair.enabled: needs database.url (the pair shares its alerts and its lease in PostgreSQL)`,
+		"pair_short_ttl":        "config: pair.lease_ttl: 200ms is outside 1s..10m0s",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
