@@ -40,7 +40,7 @@ func newPairEnv(t *testing.T, ttl time.Duration, devices []string) *pairEnv {
 	e.db = pg.NewDatabase(t)
 	ledger := alertLedger
 	for i, d := range devices {
-		ledger += fmt.Sprintf("和静县,巴伦台镇,村%02d,H-%05d,老人%d,地址%d,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,13900000%03d,13800000009\n",
+		ledger += fmt.Sprintf("和静县,巴伦台镇,村%02d,H-%05d,老人%d,地址%d,42.3,86.4,%s,bed_sensor,探访员,13800000001,村医,13800000002,13900000%03d,13800000019\n",
 			i/10, i+100, i, i, d, i%1000)
 	}
 	e.importLedger(ledger)
