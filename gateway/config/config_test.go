@@ -88,6 +88,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CAREBED_TWILIO_BASE_URL":      "http://127.0.0.1:9",
 		"CAREBED_HTTP_PUBLIC_URL":      "https://cb.example.cn",
 		"CAREBED_DATABASE_URL":         "postgres://carebed:pw@127.0.0.1:5432/carebed",
+		"CAREBED_PAIR_HOLDER":          "gw-kashgar-b",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := Load("testdata/conf.good.yml", lookup)
@@ -96,7 +97,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	got := []string{cfg.MQTT.URL, cfg.MQTT.Username, cfg.MQTT.Password, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
 		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir, cfg.Twilio.AccountSID, cfg.Twilio.AuthToken,
-		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL, cfg.Database.URL}
+		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL, cfg.Database.URL, cfg.Pair.Holder}
 	for i, name := range Env {
 		if got[i] != env[name] {
 			t.Errorf("%s: got %q", name, got[i])
@@ -219,5 +220,23 @@ func TestEmbeddedBrokerLimitsValidated(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error naming %s", err, c.key)
 			}
 		})
+	}
+}
+
+// TestPairDefaults: a pair's holder is the host name and its lease lasts 10 s unless
+// set.
+func TestPairDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pair.yml")
+	yml := "database:\n  url: postgres://carebed@127.0.0.1:5432/carebed\npair:\n  enabled: true\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if cfg.Pair.Holder != host || cfg.Pair.LeaseTTL != 10*time.Second {
+		t.Errorf("pair = %+v, want holder %q and lease_ttl 10s", cfg.Pair, host)
 	}
 }
