@@ -680,6 +680,10 @@ func (c Config) pairNeedsPostgres() error {
 		return errors.New("needs database.url (the pair shares its alerts and its lease in PostgreSQL)")
 	case c.EmbeddedBroker.Addr != "":
 		return errors.New("needs an external broker (mqtt.url), not the embedded one: devices must reach whichever gateway is active")
+	case strings.HasPrefix(c.MQTT.URL, "ws://") || strings.HasPrefix(c.MQTT.URL, "wss://"):
+		// The session's guard against reconnecting without the lease sits in the
+		// tcp and tls dialer.
+		return errors.New("needs a tcp, mqtt, ssl, tls or mqtts mqtt.url, not a websocket one")
 	}
 	return nil
 }

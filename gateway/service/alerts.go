@@ -95,7 +95,7 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now, TrustedProxies: proxies})
-	if err := g.buildVisits(pol, sms, st); err != nil {
+	if err := g.buildVisits(pol, notifiers[policy.ChannelSMS], st); err != nil { // guarded in a pair
 		return err
 	}
 	g.alertAPI = api.New(api.Options{Store: st, Escalation: g.runner, Directory: dir, Auth: g.auth, Users: g.auth,
