@@ -31,6 +31,8 @@ type pairEnv struct {
 	a, b *gatewayProc
 	// single is the same configuration without the pair (one gateway alone).
 	single string
+	// fast is the pair's configuration with influx.flush_interval 200ms.
+	fast string
 }
 
 // newPairEnv starts the services and prepares the two processes (not started) with
@@ -52,6 +54,10 @@ func newPairEnv(t *testing.T, ttl time.Duration, devices []string) *pairEnv {
 		twilioSID, twilioToken, twilioFrom, e.cfg.Twilio.BaseURL, e.public, e.db, ttl,
 		indent(strings.ReplaceAll(testPolicy, "after: 4s", "after: 8s")))
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.fast = filepath.Join(t.TempDir(), "fast.yml")
+	if err := os.WriteFile(e.fast, []byte(yml+"influx:\n  flush_interval: 200ms\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.single = filepath.Join(t.TempDir(), "single.yml")
@@ -244,17 +250,21 @@ func TestPairAcknowledgementCost(t *testing.T) {
 	if os.Getenv("CAREBED_MEASURE") != "1" {
 		t.Skip("a measurement: set CAREBED_MEASURE=1")
 	}
-	devices := deviceIDs("cost", 20)
-	e := newPairEnv(t, 10*time.Second, devices)
-	for _, mode := range []string{"spool (single)", "InfluxDB (pair)"} {
+	all := deviceIDs("cost", 60) // 20 for each run: a run's seqs are new to its gateway
+	e := newPairEnv(t, 10*time.Second, all)
+	for i, mode := range []string{"spool (single)", "InfluxDB (pair)", "InfluxDB (pair, flush_interval 200ms)"} {
 		p := e.a
-		if mode == "spool (single)" {
+		switch mode {
+		case "spool (single)":
 			p = e.b
 			p.args = []string{"run", "-config", e.single}
+		case "InfluxDB (pair, flush_interval 200ms)":
+			p.args = []string{"run", "-config", e.fast}
 		}
 		p.launch()
 		waitActive(t, p, 60*time.Second)
 		cpu0, _, _ := costMetrics(t, p)
+		devices := all[i*20 : (i+1)*20]
 		f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 300,
 			Duration: 20 * time.Second, ClientPrefix: "cost-" + p.addr})
 		rep, err := f.Run(context.Background())
