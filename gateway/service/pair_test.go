@@ -193,6 +193,11 @@ func TestPairPausedActivePagesNobodyAfterTakeover(t *testing.T) {
 	if code, r := readiness(e.b); code != 200 || !r.Active {
 		t.Errorf("the new active is no longer ready and active after the old one resumed: %d %+v", code, r)
 	}
+	// The old active did not reconnect with the shared client id and throw the new
+	// one off the broker.
+	if _, m := tryGet("http://" + e.b.addr + "/metrics"); !strings.Contains(m, "\ncarebed_mqtt_connection_lost_total 0\n") {
+		t.Errorf("the new active lost its broker connection after the old one resumed")
+	}
 }
 
 // TestPairKill9ActiveLosesNothing: under 300 msg/s of telemetry, the active gateway
