@@ -121,9 +121,14 @@ func (e *pairEnv) startPair(t *testing.T) {
 	e.b.launch()
 	waitStandby(t, e.b, 60*time.Second)
 	// The standby serves reads and refuses writes, saying why.
-	code, body := call(t, "POST", "http://"+e.b.addr+"/api/v1/alerts/1/ack", e.admin, "")
-	if code != 503 || !strings.Contains(body, "备用") {
-		t.Errorf("a write on the standby: %d %q, want 503 saying it is the standby", code, body)
+	for _, path := range []string{"/api/v1/alerts/1/ack", "/webhooks/twilio/sms", "/webhooks/twilio/status"} {
+		code, body := call(t, "POST", "http://"+e.b.addr+path, e.admin, "")
+		if code != 503 || !strings.Contains(body, "备用") {
+			t.Errorf("POST %s on the standby: %d %q, want 503 saying it is the standby", path, code, body)
+		}
+	}
+	if code, _ := call(t, "GET", "http://"+e.b.addr+"/console/", "", ""); code != 200 && code != 303 {
+		t.Errorf("GET /console/ on the standby: %d, want it served", code)
 	}
 }
 
