@@ -62,6 +62,7 @@ func (p *pair) fence(ctx context.Context, tx pgx.Tx) error {
 // fence any more, and the active term ends (broker disconnected, escalation stopped).
 func (p *pair) stepDown() {
 	p.lease.Drop()
+	p.active.Store(false) // /readyz and carebed_active say so while the term winds down
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stop != nil {
@@ -79,7 +80,6 @@ func (g *Gateway) mayConnect() bool { return g.pair == nil || g.pair.lease.Valid
 // runPair alternates between standby (waiting for the lease) and active terms until
 // ctx ends.
 func (g *Gateway) runPair(ctx context.Context) error {
-	p := g.pair
 	for {
 		g.log.Info("standby: waiting for the lease", "holder", g.cfg.Pair.Holder)
 		if !g.waitLease(ctx) {
@@ -91,7 +91,6 @@ func (g *Gateway) runPair(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.active.Store(false)
 		g.log.Warn("lost the lease: stepped down to standby; the other gateway pages now")
 	}
 }
@@ -152,6 +151,7 @@ func (g *Gateway) activeTerm(ctx context.Context) error {
 		cancel()
 	}
 	p.lease.Drop()
+	p.active.Store(false)
 	return err
 }
 
