@@ -337,3 +337,74 @@ func composeNofile(s types.ServiceConfig) int {
 	}
 	return u.Soft
 }
+
+// loadComposePair parses compose.yml with the pair's override, as docker compose -f
+// compose.yml -f compose.pair.yml does.
+func loadComposePair(t *testing.T) *types.Project {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{"compose/compose.yml", "compose/compose.pair.yml"},
+		cli.WithWorkingDirectory("compose"), cli.WithEnvFiles("compose/.env.example"), cli.WithDotEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("compose.yml with compose.pair.yml does not load: %v", err)
+	}
+	return p
+}
+
+// TestComposePair: the pair's two gateways run the pair configuration against the
+// same PostgreSQL under different holder names, each with its own data volume.
+func TestComposePair(t *testing.T) {
+	p := loadComposePair(t)
+	holders, data := map[string]bool{}, map[string]bool{}
+	for _, name := range []string{"gateway", "gateway-b"} {
+		s, ok := p.Services[name]
+		if !ok {
+			t.Fatalf("no service %s", name)
+		}
+		env := s.Environment
+		if v := env["CAREBED_DATABASE_URL"]; v == nil || !strings.Contains(*v, "@postgres:5432/") {
+			t.Errorf("%s: CAREBED_DATABASE_URL %v does not name the postgres service", name, v)
+		}
+		if v := env["CAREBED_PAIR_HOLDER"]; v != nil {
+			holders[*v] = true
+		}
+		for _, v := range s.Volumes {
+			switch v.Target {
+			case "/etc/carebed/gateway.yml":
+				if filepath.Base(v.Source) != "gateway.pair.yml" {
+					t.Errorf("%s: runs %s, not gateway.pair.yml", name, v.Source)
+				}
+			case "/var/lib/carebed":
+				data[v.Source] = true
+			}
+		}
+	}
+	if len(holders) != 2 || len(data) != 2 {
+		t.Errorf("holders %v and data volumes %v: want two of each", holders, data)
+	}
+	b, err := os.ReadFile("compose/gateway.pair.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Decode(b)
+	if err != nil {
+		t.Fatalf("compose/gateway.pair.yml: %v", err)
+	}
+	if !cfg.Pair.Enabled {
+		t.Error("compose/gateway.pair.yml does not enable the pair")
+	}
+}
+
+// TestPairGatewayConfigIsValid: the two-node example is a valid pair configuration.
+func TestPairGatewayConfigIsValid(t *testing.T) {
+	cfg, err := config.Load("gateway.pair.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Pair.Enabled || cfg.Database.URL == "" {
+		t.Errorf("gateway.pair.yml: pair %+v, database %q", cfg.Pair, cfg.Database.URL)
+	}
+}

@@ -49,6 +49,25 @@ type Config struct {
 	// Database chooses the alert store: SQLite in data_dir (the default) or a
 	// PostgreSQL database several gateways can share.
 	Database Database `yaml:"database"`
+
+	// Pair runs this gateway as one of an active/standby pair sharing database.url
+	// (docs/scaling.md, Active/standby pair).
+	Pair Pair `yaml:"pair"`
+}
+
+// Pair configures the active/standby pair: two gateways with the same configuration
+// and PostgreSQL; the one holding the lease in the database is active (connects to
+// the broker, pages), the other waits to take it over.
+type Pair struct {
+	// Enabled turns the pair mode on; it requires database.url.
+	Enabled bool `yaml:"enabled"`
+	// Holder names this gateway in the lease; the two of a pair must differ.
+	// Default: the host name (CAREBED_PAIR_HOLDER overrides it).
+	Holder string `yaml:"holder"`
+	// LeaseTTL is how long the lease lasts after each renewal (every LeaseTTL/3):
+	// the standby takes over at most about LeaseTTL after the active's death.
+	// Default 10 s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // Twilio configures SMS. Without an account SID and token, SMS go to the outbox file
@@ -386,6 +405,7 @@ func Default() Config {
 		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20, SyncInterval: 5 * time.Millisecond},
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20, DeviceLimit: defaultDeviceLimit},
 		Registry: Registry{Refresh: 30 * time.Second, MobileOfflineHeartbeats: 48},
+		Pair:     Pair{LeaseTTL: 10 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
 		Twilio:   Twilio{BaseURL: "https://api.twilio.com"},
 		Digest:   Digest{Enabled: true, Weekday: "sunday", At: "19:00", Signature: "【巴州家庭养老床位】"},
@@ -441,7 +461,7 @@ func decode(b []byte, cfg *Config) error {
 var Env = []string{"CAREBED_MQTT_URL", "CAREBED_MQTT_USERNAME", "CAREBED_MQTT_PASSWORD", "CAREBED_EMBEDDED_BROKER_ADDR", "CAREBED_INFLUX_URL",
 	"CAREBED_INFLUX_TOKEN", "CAREBED_INFLUX_BUCKET", "CAREBED_HTTP_ADDR", "CAREBED_DATA_DIR",
 	"CAREBED_TWILIO_ACCOUNT_SID", "CAREBED_TWILIO_AUTH_TOKEN", "CAREBED_TWILIO_FROM", "CAREBED_TWILIO_BASE_URL",
-	"CAREBED_HTTP_PUBLIC_URL", "CAREBED_DATABASE_URL"}
+	"CAREBED_HTTP_PUBLIC_URL", "CAREBED_DATABASE_URL", "CAREBED_PAIR_HOLDER"}
 
 // applyEnv overrides endpoint keys from the environment. A variable that is set, even
 // to an empty string, overrides: CAREBED_EMBEDDED_BROKER_ADDR= turns the broker off.
@@ -457,7 +477,7 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
 		"CAREBED_DATA_DIR": &cfg.DataDir, "CAREBED_TWILIO_ACCOUNT_SID": &cfg.Twilio.AccountSID,
 		"CAREBED_TWILIO_AUTH_TOKEN": &cfg.Twilio.AuthToken, "CAREBED_TWILIO_FROM": &cfg.Twilio.From,
 		"CAREBED_TWILIO_BASE_URL": &cfg.Twilio.BaseURL, "CAREBED_HTTP_PUBLIC_URL": &cfg.HTTP.PublicURL,
-		"CAREBED_DATABASE_URL": &cfg.Database.URL,
+		"CAREBED_DATABASE_URL": &cfg.Database.URL, "CAREBED_PAIR_HOLDER": &cfg.Pair.Holder,
 	}
 	for _, name := range Env {
 		if v, ok := lookupEnv(name); ok {
@@ -468,6 +488,9 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) {
 
 // fillDerived sets keys whose default depends on others.
 func (c *Config) fillDerived() {
+	if c.Pair.Enabled && c.Pair.Holder == "" {
+		c.Pair.Holder, _ = os.Hostname()
+	}
 	if c.Registry.Path == "" && c.DataDir != "" {
 		c.Registry.Path = filepath.Join(c.DataDir, "registry.db")
 	}
@@ -534,6 +557,9 @@ func (c Config) Validate() error {
 		{"registry.path", nonEmpty(c.Registry.Path)},
 		{"registry.refresh", atLeast(c.Registry.Refresh, time.Second)},
 		{"database.url", postgresURL(c.Database.URL)},
+		{"pair.enabled", c.pairNeedsPostgres()},
+		{"pair.holder", c.pairHolder()},
+		{"pair.lease_ttl", within(c.Pair.LeaseTTL, time.Second, 10*time.Minute)},
 		{"registry.mobile_offline_heartbeats", between(c.Registry.MobileOfflineHeartbeats, 1, 10_000)},
 		{"log.level", oneOf(c.Log.Level, "debug", "info", "warn", "error")},
 		{"log.format", oneOf(c.Log.Format, "text", "json")},
@@ -714,6 +740,31 @@ func (c Config) webhookSecret() error {
 
 // postgresURL checks an optional PostgreSQL URL: scheme postgres or postgresql, a
 // host and a database name. Its text is never quoted back: it may hold a password.
+// pairNeedsPostgres: the pair shares its alerts and its lease in PostgreSQL.
+func (c Config) pairNeedsPostgres() error {
+	switch {
+	case !c.Pair.Enabled:
+		return nil
+	case c.Database.URL == "":
+		return errors.New("needs database.url (the pair shares its alerts and its lease in PostgreSQL)")
+	case c.EmbeddedBroker.Addr != "":
+		return errors.New("needs an external broker (mqtt.url), not the embedded one: devices must reach whichever gateway is active")
+	case strings.HasPrefix(c.MQTT.URL, "ws://") || strings.HasPrefix(c.MQTT.URL, "wss://"):
+		// The session's guard against reconnecting without the lease sits in the
+		// tcp and tls dialer.
+		return errors.New("needs a tcp, mqtt, ssl, tls or mqtts mqtt.url, not a websocket one")
+	}
+	return nil
+}
+
+// pairHolder: the lease needs a name for this gateway.
+func (c Config) pairHolder() error {
+	if c.Pair.Enabled && strings.TrimSpace(c.Pair.Holder) == "" {
+		return errors.New("is empty and the host name is unknown; name this gateway (each of the pair differently)")
+	}
+	return nil
+}
+
 func postgresURL(s string) error {
 	if s == "" {
 		return nil

@@ -24,6 +24,8 @@ func TestLoadErrors(t *testing.T) {
 		"positions_same_bucket": `config: influx.positions_bucket: "carebed/autogen" is influx.bucket; positions need a bucket or retention policy of their own`,
 		"database_scheme":       `config: database.url: scheme "mysql" is not postgres or postgresql`,
 		"database_no_name":      `config: database.url: names no database (postgres://user:password@host:5432/dbname)`,
+		"pair_without_database": `config: pair.enabled: needs database.url (the pair shares its alerts and its lease in PostgreSQL)`,
+		"pair_short_ttl":        "config: pair.lease_ttl: 200ms is outside 1s..10m0s",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -86,6 +88,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CAREBED_TWILIO_BASE_URL":      "http://127.0.0.1:9",
 		"CAREBED_HTTP_PUBLIC_URL":      "https://cb.example.cn",
 		"CAREBED_DATABASE_URL":         "postgres://carebed:pw@127.0.0.1:5432/carebed",
+		"CAREBED_PAIR_HOLDER":          "gw-kashgar-b",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := Load("testdata/conf.good.yml", lookup)
@@ -94,7 +97,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	got := []string{cfg.MQTT.URL, cfg.MQTT.Username, cfg.MQTT.Password, cfg.EmbeddedBroker.Addr, cfg.Influx.URL, cfg.Influx.Token,
 		cfg.Influx.Bucket, cfg.HTTP.Addr, cfg.DataDir, cfg.Twilio.AccountSID, cfg.Twilio.AuthToken,
-		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL, cfg.Database.URL}
+		cfg.Twilio.From, cfg.Twilio.BaseURL, cfg.HTTP.PublicURL, cfg.Database.URL, cfg.Pair.Holder}
 	for i, name := range Env {
 		if got[i] != env[name] {
 			t.Errorf("%s: got %q", name, got[i])
@@ -249,5 +252,23 @@ func TestDigestValidated(t *testing.T) {
 	}
 	if at, err := d.Time(); err != nil || at != 7*time.Hour+30*time.Minute {
 		t.Errorf("Time() = %v %v", at, err)
+	}
+}
+
+// TestPairDefaults: a pair's holder is the host name and its lease lasts 10 s unless
+// set.
+func TestPairDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pair.yml")
+	yml := "database:\n  url: postgres://carebed@127.0.0.1:5432/carebed\npair:\n  enabled: true\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if cfg.Pair.Holder != host || cfg.Pair.LeaseTTL != 10*time.Second {
+		t.Errorf("pair = %+v, want holder %q and lease_ttl 10s", cfg.Pair, host)
 	}
 }

@@ -11,12 +11,14 @@
 // that wakes up and tries to page therefore commits nothing; since a page is sent only
 // after its escalation step is claimed in such a transaction, it sends nothing.
 //
-// This package is the primitive only: the gateway does not yet run as a pair (which
-// would also hold back its broker connection until it holds the lease).
+// gateway/service runs the pair on it (config pair.enabled): the standby takes the
+// lease before it connects to the broker, the active renews it every TTL/3 and steps
+// down at once when a renewal or a fence fails.
 package lease
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -43,6 +45,11 @@ var migrations = []string{
 		token BIGINT NOT NULL,
 		expires_at TIMESTAMPTZ NOT NULL
 	)`,
+	// 2: secrets both gateways of a pair must share (the one-tap links' key).
+	`CREATE TABLE shared_keys (
+		name TEXT PRIMARY KEY,
+		key BYTEA NOT NULL
+	)`,
 }
 
 // Options name the lease and its holder.
@@ -61,6 +68,11 @@ type Lease struct {
 	pool  *pgxpool.Pool
 	o     Options
 	token atomic.Int64 // 0: not held
+	// base and until make Valid's local reckoning: until is the monotonic offset
+	// from base at which the lease ends, counted from before the last successful
+	// Acquire or Renew was sent, so it ends here no later than in the database.
+	base  time.Time
+	until atomic.Int64
 }
 
 // Open connects to the database at url and brings the lease's schema up to date.
@@ -82,7 +94,7 @@ func Open(ctx context.Context, url string, o Options) (*Lease, error) {
 		pool.Close()
 		return nil, fmt.Errorf("lease: %w", err)
 	}
-	return &Lease{pool: pool, o: o}, nil
+	return &Lease{pool: pool, o: o, base: time.Now()}, nil
 }
 
 // Close closes the connections (the lease itself runs out by its expiry; Release
@@ -96,6 +108,7 @@ func (l *Lease) Token() int64 { return l.token.Load() }
 // and reports whether this gateway holds it now. A new holder, or the same one after
 // an expiry, gets the next token; a renewal keeps it.
 func (l *Lease) Acquire(ctx context.Context) (bool, error) {
+	sent := time.Since(l.base)
 	var token int64
 	err := l.pool.QueryRow(ctx, `INSERT INTO leases (name, holder, token, expires_at)
 		VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
@@ -111,6 +124,7 @@ func (l *Lease) Acquire(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("lease: %w", err)
 	}
+	l.until.Store(int64(sent + l.o.TTL))
 	l.token.Store(token)
 	return true, nil
 }
@@ -123,6 +137,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 	if token == 0 {
 		return ErrNotHeld
 	}
+	sent := time.Since(l.base)
 	tag, err := l.pool.Exec(ctx, `UPDATE leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
 		WHERE name = $1 AND holder = $2 AND token = $4 AND expires_at > clock_timestamp()`,
 		l.o.Name, l.o.Holder, l.o.TTL.Milliseconds(), token)
@@ -133,8 +148,40 @@ func (l *Lease) Renew(ctx context.Context) error {
 		l.token.CompareAndSwap(token, 0)
 		return ErrNotHeld
 	}
+	l.until.Store(int64(sent + l.o.TTL))
 	return nil
 }
+
+// Drop forgets the lease here at once, without asking the database: every later
+// Fence refuses, and Valid is false. The gateway drops it when it learns it is no
+// longer the active one; the database's row runs out by itself.
+func (l *Lease) Drop() { l.token.Store(0) }
+
+// SharedKey returns the secret named name that every gateway of the pair shares,
+// made (32 random bytes) by whichever asks first.
+func (l *Lease) SharedKey(ctx context.Context, name string) ([]byte, error) {
+	key := make([]byte, 32)
+	rand.Read(key) //nolint:errcheck // never fails
+	if _, err := l.pool.Exec(ctx, `INSERT INTO shared_keys (name, key) VALUES ($1, $2)
+		ON CONFLICT (name) DO NOTHING`, name, key); err != nil {
+		return nil, fmt.Errorf("lease: shared key: %w", err)
+	}
+	if err := l.pool.QueryRow(ctx, `SELECT key FROM shared_keys WHERE name = $1`, name).Scan(&key); err != nil {
+		return nil, fmt.Errorf("lease: shared key: %w", err)
+	}
+	return key, nil
+}
+
+// Valid reports, without asking the database, whether this gateway holds the lease
+// and its last renewal has not run out by this machine's monotonic clock (which goes
+// on while the process is paused). A gateway checks it before anything the fence
+// cannot guard: reconnecting to the broker, handing a claimed page to the provider.
+func (l *Lease) Valid() bool {
+	return l.token.Load() != 0 && time.Since(l.base) < time.Duration(l.until.Load())
+}
+
+// TTL is the lease's duration.
+func (l *Lease) TTL() time.Duration { return l.o.TTL }
 
 // Release ends the lease at once (a graceful stop), so the standby need not wait for
 // its expiry. Nothing when this gateway does not hold it.

@@ -174,3 +174,41 @@ func openStore(t *testing.T, url string, l *Lease) *apostgres.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestValidByTheLocalClock: Valid is true only while this gateway holds the lease and
+// its last renewal has not run out by its own clock (no database asked), Drop forgets
+// the lease at once (the fence refuses after it), and the shared key is one for all.
+func TestValidByTheLocalClock(t *testing.T) {
+	ctx := context.Background()
+	url := devsvc.StartPostgres(t).NewDatabase(t)
+	const ttl = 300 * time.Millisecond
+	a, b := openLease(t, url, "gw-a", ttl), openLease(t, url, "gw-b", ttl)
+	if a.Valid() {
+		t.Fatal("valid before any acquire")
+	}
+	if !acquire(t, a) || !a.Valid() {
+		t.Fatal("not valid after taking the lease")
+	}
+	time.Sleep(ttl + 50*time.Millisecond) // no renewal: the lease runs out here first
+	if a.Valid() {
+		t.Fatal("still valid after the lease ran out without a renewal")
+	}
+	if !acquire(t, a) || !a.Valid() {
+		t.Fatal("not valid after taking the lease again")
+	}
+	a.Drop()
+	if a.Valid() || a.Token() != 0 {
+		t.Fatalf("valid (token %d) after Drop", a.Token())
+	}
+	ka, err := a.SharedKey(ctx, "link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := b.SharedKey(ctx, "link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ka) != 32 || string(ka) != string(kb) {
+		t.Fatalf("shared keys differ or are not 32 bytes: %x %x", ka, kb)
+	}
+}

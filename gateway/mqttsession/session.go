@@ -11,8 +11,11 @@ package mqttsession
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,6 +52,11 @@ type Options struct {
 	MaxReconnectDelay time.Duration
 	Logger            *slog.Logger
 	Registerer        prometheus.Registerer
+	// MayConnect, when set, is asked before every connection attempt (the first and
+	// each automatic reconnection, tcp and tls URLs): false refuses it. The standby of
+	// a pair, or an active whose lease ran out while it was paused, must not connect
+	// with the shared client id, which would throw the active off the broker.
+	MayConnect func() bool
 }
 
 // Session is the persistent MQTT session.
@@ -118,7 +126,7 @@ func (s *Session) clientOptions() *mqtt.ClientOptions {
 	}
 	if mqttconn.Supports(s.o.URL) {
 		// buffered and paced reads, coalesced PUBACKs
-		o.SetCustomOpenConnectionFn(mqttconn.Dialer(mqttconn.Options{Linger: max(s.o.Linger, 0)}))
+		o.SetCustomOpenConnectionFn(s.guard(mqttconn.Dialer(mqttconn.Options{Linger: max(s.o.Linger, 0)})))
 	}
 	o.SetOnConnectHandler(s.onConnect)
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
@@ -128,6 +136,22 @@ func (s *Session) clientOptions() *mqtt.ClientOptions {
 		s.log.Warn("lost the broker; reconnecting", "err", err)
 	})
 	return o
+}
+
+// errMayNotConnect refuses a connection attempt MayConnect does not allow.
+var errMayNotConnect = errors.New("mqttsession: not connecting: this gateway is not the active one")
+
+// guard asks MayConnect before dial does.
+func (s *Session) guard(dial mqtt.OpenConnectionFunc) mqtt.OpenConnectionFunc {
+	if s.o.MayConnect == nil {
+		return dial
+	}
+	return func(uri *url.URL, co mqtt.ClientOptions) (net.Conn, error) {
+		if !s.o.MayConnect() {
+			return nil, errMayNotConnect
+		}
+		return dial(uri, co)
+	}
 }
 
 // receive hands the message to the first route whose prefix it has.

@@ -78,13 +78,15 @@ func newAlertEnvOn(t *testing.T, databaseURL string) *alertEnv {
 		t.Fatal(err)
 	}
 	e.cfg.Alerting = node
-	ledger := "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
-		"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-sos,sos_pendant,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n" +
-		"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-fall,fall_sensor,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n"
-	e.importLedger(ledger)
+	e.importLedger(alertLedger)
 	e.admin = e.countyAdmin("和静县")
 	return e
 }
+
+// alertLedger is alertEnv's home: an SOS pendant and a fall sensor.
+const alertLedger = "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone,clinic_phone\n" +
+	"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-sos,sos_pendant,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n" +
+	"和静县,巴伦台镇,巴伦台村,H-0002,测试老人乙,巴伦台村二组7号,42.74,86.29,hj-0002-fall,fall_sensor,测试探访员乙,13800000011,测试村医乙,13800000012,13900000013,13800000019\n"
 
 // responderID is the responder-app id the registry gives phone (the username its
 // app would be provisioned with).

@@ -69,6 +69,7 @@ func (g *Gateway) buildAlerting() error {
 		}
 		notifiers[policy.ChannelWebhook] = wh
 	}
+	g.guardNotifiers(notifiers)
 	var linkFor func(context.Context, alerting.Alert, alerting.Person) (string, error)
 	if links != nil {
 		linkFor = links.Make
@@ -94,7 +95,7 @@ func (g *Gateway) buildAlerting() error {
 	}
 	g.auth = auth.New(auth.Options{Store: g.reg, SessionTTL: g.cfg.HTTP.SessionTTL, Registerer: g.o.Registry,
 		Logger: g.log, Now: g.now, TrustedProxies: proxies})
-	if err := g.buildVisits(pol, sms, st); err != nil {
+	if err := g.buildVisits(pol, notifiers[policy.ChannelSMS], st); err != nil { // guarded in a pair
 		return err
 	}
 	if err := g.buildDigest(pol, sms, st); err != nil {
@@ -124,7 +125,14 @@ func (g *Gateway) openAlertStore() (alerting.Store, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), alertStoreOpenTimeout)
 	defer cancel()
-	st, err := apostgres.Open(ctx, g.cfg.Database.URL, apostgres.Options{})
+	if err := g.openPair(ctx); err != nil {
+		return nil, err
+	}
+	var o apostgres.Options
+	if g.pair != nil {
+		o.Fence = g.pair.fence
+	}
+	st, err := apostgres.Open(ctx, g.cfg.Database.URL, o)
 	if err != nil {
 		return nil, fmt.Errorf("database.url: %w", err)
 	}
@@ -143,11 +151,26 @@ func (g *Gateway) links(st alerting.Store) (*console.Links, error) {
 	if g.cfg.HTTP.PublicURL == "" {
 		return nil, nil
 	}
-	key, err := console.LoadKey(filepath.Join(g.cfg.DataDir, "link.key"))
+	key, err := g.linkKey()
 	if err != nil {
 		return nil, err
 	}
 	return console.NewLinks(key, st, strings.TrimRight(g.cfg.HTTP.PublicURL, "/"), g.cfg.HTTP.LinkTTL, g.now)
+}
+
+// linkKey is the one-tap links' key: in the data folder, or in PostgreSQL for a pair
+// (a link the old active sent works on the new one).
+func (g *Gateway) linkKey() ([]byte, error) {
+	if g.pair == nil {
+		return console.LoadKey(filepath.Join(g.cfg.DataDir, "link.key"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), alertStoreOpenTimeout)
+	defer cancel()
+	key, err := g.pair.lease.SharedKey(ctx, "link")
+	if err != nil {
+		return nil, fmt.Errorf("database.url: %w", err)
+	}
+	return key, nil
 }
 
 // buildConsole makes the duty console, fed with every alert change.

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -73,8 +74,9 @@ type Gateway struct {
 	handler *ingest.Handler
 	sink    *sink.Sink
 	influx  influxdb2.Client
-	session *mqttsession.Session // with Mosquitto; nil with the embedded broker
-	intake  *ingest.Intake
+	session *mqttsession.Session          // with Mosquitto; nil with the embedded broker
+	intake  atomic.Pointer[ingest.Intake] // the current one: each active term has its own
+	pair    *pair                         // pair.go; nil outside the pair mode
 	out     *outbound.Outbound
 	broker  *broker.Broker
 	httpLn  net.Listener
@@ -104,8 +106,8 @@ type Gateway struct {
 func New(cfg config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, o: o}
 	g.defaults()
-	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildReportPage, g.buildPresence, g.buildIngest, g.buildSink, g.bindHTTP, g.buildIntake,
-		g.readinessMetric}
+	steps := []func() error{g.openStores, g.openPositions, g.buildAlerting, g.buildReportPage, g.buildPresence, g.buildIngest,
+		g.buildSink, g.bindHTTP, g.buildIntake, g.readinessMetric, g.activeMetric}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			// What the earlier steps opened is released; the step's error is the
@@ -206,7 +208,7 @@ func (g *Gateway) devicesLoaded() int { return int(g.nDev.Load()) }
 
 func (g *Gateway) buildIngest() error {
 	m := ingest.NewMetrics(g.o.Registry)
-	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.spool,
+	g.handler = ingest.NewHandler(ingest.Options{Directory: &g.devices, Spool: g.ingestSpool(),
 		DeadLetters: g.dead, Metrics: m, Logger: g.log, LateAfter: g.cfg.Ingest.LateAfter,
 		Observer: observers{observe.Observer{Rules: g.rules}, g.visits, g.presence}, Positions: g.positions,
 		DedupWindow: g.cfg.Ingest.DedupWindow, DeviceLimit: ingest.DeviceLimit(g.cfg.Ingest.DeviceLimit), Now: g.now})
@@ -310,14 +312,22 @@ func (g *Gateway) buildIntake() error {
 	if err != nil {
 		return fmt.Errorf("mqtt.tls: %w", err)
 	}
-	g.intake = ingest.NewIntake(ingest.IntakeOptions{Inflight: mc.Inflight, Logger: g.log}, g.handler)
 	g.session = mqttsession.New(mqttsession.Options{URL: mc.URL, ClientID: mc.SessionClientID(), TLS: tc,
 		Username: mc.Username, Password: mc.Password, Linger: ingest.DefaultLinger,
-		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log, Registerer: g.o.Registry},
+		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log, Registerer: g.o.Registry,
+		MayConnect: g.mayConnect},
 		mqttsession.Route{Prefix: brokerstats.Prefix, Filters: brokerstats.Filters(), Take: stats.Take},
 		mqttsession.Route{Prefix: responderinlet.Prefix, Filters: responderinlet.Filters(), Take: g.responders().Take},
-		mqttsession.Route{Filters: ingest.Topics, Take: g.intake.Take})
+		mqttsession.Route{Filters: ingest.Topics, Take: g.take})
 	return nil
+}
+
+// take hands a device message to the current intake; between two active terms of a
+// pair there is none and the message stays unacknowledged (the broker redelivers it).
+func (g *Gateway) take(m mqtt.Message) {
+	if in := g.intake.Load(); in != nil {
+		in.Take(m)
+	}
 }
 
 // responders is the responder apps' inlet, which the alert API serves.
@@ -370,21 +380,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	wg.Go(func() {
 		every(ctx, g.cfg.Registry.Refresh, g.log, "registry refresh failed; keeping the devices loaded before", g.refreshDevices)
 	})
-	wg.Go(func() { g.rules.Run(ctx, g.alerts, g.now) })
-	wg.Go(func() { g.visits.Run(ctx) })
-	if g.digest != nil {
-		wg.Go(func() { g.digest.Run(ctx) })
+	var err error
+	if g.pair != nil {
+		err = g.runPair(ctx)
+	} else {
+		err = g.runActive(ctx, context.Background())
 	}
-	wg.Go(func() { g.runPresence(ctx) })
-	escCtx, stopEsc := context.WithCancel(context.Background())
-	defer stopEsc()
-	escDone := make(chan struct{})
-	go func() { g.runner.Run(escCtx); close(escDone) }() //nolint:errcheck // Run returns nil
-	err := g.runIntake(ctx)
 	stopPos() // after the intake: it saves what the last messages brought
 	<-posDone
-	stopEsc()
-	<-escDone
 	stopSink()
 	<-sinkDone // one reader of the spool at a time
 	g.flush()
@@ -394,10 +397,41 @@ func (g *Gateway) Run(ctx context.Context) error {
 		cancel()
 	}
 	wg.Wait()
+	if g.pair == nil { // the pair's active saves before it hands the lease over
+		g.saveConditions()
+	}
+	return err
+}
+
+// runActive runs what only the active gateway runs (the alert rules, the visits'
+// lists, the escalation and the intake) until ctx ends. The escalation stops when
+// esc ends, after the intake's last messages (outside the pair mode esc outlives
+// ctx; in the pair mode both are the active term, which ends at once).
+func (g *Gateway) runActive(ctx, esc context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { g.rules.Run(ctx, g.alerts, g.now) })
+	wg.Go(func() { g.visits.Run(ctx) })
+	if g.digest != nil { // the active alone sends the week's digests
+		wg.Go(func() { g.digest.Run(ctx) })
+	}
+	wg.Go(func() { g.runPresence(ctx) })
+	escCtx, stopEsc := context.WithCancel(esc)
+	defer stopEsc()
+	escDone := make(chan struct{})
+	go func() { g.runner.Run(escCtx); close(escDone) }() //nolint:errcheck // Run returns nil
+	err := g.runIntake(ctx)
+	stopEsc()
+	<-escDone
+	wg.Wait()
+	return err
+}
+
+// saveConditions saves the rules' per-device state for the next start (or the
+// other gateway of a pair).
+func (g *Gateway) saveConditions() {
 	if serr := g.rules.Save(context.Background(), g.alerts); serr != nil {
 		g.log.Error("alert conditions not saved; their timers restart at the next start", "err", serr)
 	}
-	return err
 }
 
 // runIntake takes messages in until ctx ends.
@@ -410,8 +444,11 @@ func (g *Gateway) runIntake(ctx context.Context) error {
 		<-ctx.Done()
 		return g.broker.Close()
 	}
+	in := ingest.NewIntake(ingest.IntakeOptions{Inflight: g.cfg.MQTT.Inflight, Logger: g.log}, g.handler)
+	g.intake.Store(in)
+	defer g.intake.Store(nil)
 	g.session.Connect()
-	err := g.intake.Run(ctx) // its acks go out before the session closes
+	err := in.Run(ctx) // its acks go out before the session closes
 	g.session.Close()
 	return err
 }

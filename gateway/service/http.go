@@ -30,12 +30,16 @@ func (g *Gateway) routes(gatherer prometheus.Gatherer) http.Handler {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	return mux
+	return g.standbyWrites(mux)
 }
 
 // Readiness is the answer of /readyz.
 type Readiness struct {
 	Ready bool `json:"ready"`
+	// Active is false on the standby of a pair (config pair.enabled), which is then
+	// not ready: a load balancer, and Twilio's webhooks behind it, go to the active
+	// one. Always true outside the pair mode.
+	Active bool `json:"active"`
 	// MQTT is true when the broker session is up (or the embedded broker serves).
 	MQTT bool `json:"mqtt"`
 	// Influx is true when the last InfluxDB write succeeded; while false the spool
@@ -50,12 +54,12 @@ type Readiness struct {
 // Readiness reports whether the gateway takes in messages.
 func (g *Gateway) Readiness() Readiness {
 	st := g.spool.Stats()
-	r := Readiness{MQTT: g.mqttUp(), Influx: g.sink.Healthy(), SpoolRecords: st.Records,
+	r := Readiness{Active: g.isActive(), MQTT: g.mqttUp(), Influx: g.sink.Healthy(), SpoolRecords: st.Records,
 		SpoolFull: st.Bytes >= g.cfg.Spool.MaxBytes, DevicesLoaded: g.devicesLoaded()}
 	if !st.Oldest.IsZero() {
 		r.SpoolAgeSecs = g.now().Sub(st.Oldest).Seconds()
 	}
-	r.Ready = r.MQTT && !r.SpoolFull
+	r.Ready = r.Active && r.MQTT && !r.SpoolFull
 	return r
 }
 
@@ -63,7 +67,7 @@ func (g *Gateway) Readiness() Readiness {
 // (deploy/prometheus/carebed-rules.yml).
 func (g *Gateway) readinessMetric() error {
 	return g.o.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carebed_ready",
-		Help: "1 while the gateway takes in messages (what /readyz answers: broker session up, spool not full)."},
+		Help: "1 while the gateway takes in messages (what /readyz answers: the active one of a pair, broker session up, spool not full)."},
 		func() float64 {
 			if g.Readiness().Ready {
 				return 1

@@ -46,7 +46,13 @@ type gatewayProc struct {
 // test failed, shows the end of its log.
 func newGatewayProc(t *testing.T, e *env, addr string) *gatewayProc {
 	t.Helper()
-	p := &gatewayProc{t: t, bin: buildGateway(t), addr: addr}
+	return newGatewayProcOf(t, buildGateway(t), e, addr)
+}
+
+// newGatewayProcOf is newGatewayProc with a binary already built.
+func newGatewayProcOf(t *testing.T, bin string, e *env, addr string) *gatewayProc {
+	t.Helper()
+	p := &gatewayProc{t: t, bin: bin, addr: addr}
 	p.env = append(os.Environ(), "CAREBED_MQTT_URL="+e.mq.URL, "CAREBED_INFLUX_URL="+e.influx.URL,
 		"CAREBED_INFLUX_BUCKET="+e.influx.Bucket, "CAREBED_HTTP_ADDR="+addr,
 		"CAREBED_DATA_DIR="+e.cfg.DataDir, "CAREBED_EMBEDDED_BROKER_ADDR=")
@@ -69,6 +75,16 @@ func newGatewayProc(t *testing.T, e *env, addr string) *gatewayProc {
 
 func (p *gatewayProc) start() {
 	p.t.Helper()
+	p.launch()
+	waitFor(p.t, 30*time.Second, "gateway process ready", func() (bool, string) {
+		code, body := tryGet("http://" + p.addr + "/readyz")
+		return code == 200, body
+	})
+}
+
+// launch starts the process without waiting for it.
+func (p *gatewayProc) launch() {
+	p.t.Helper()
 	args := p.args
 	if len(args) == 0 {
 		args = []string{"run"}
@@ -79,10 +95,6 @@ func (p *gatewayProc) start() {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	waitFor(p.t, 30*time.Second, "gateway process ready", func() (bool, string) {
-		code, body := tryGet("http://" + p.addr + "/readyz")
-		return code == 200, body
-	})
 }
 
 func (p *gatewayProc) kill9() {

@@ -92,11 +92,17 @@ func (s *Spool) AppendAsync(recs [][]byte, done func(error)) error {
 // enqueue adds recs, and done if not nil, to the pending group, waking the flusher
 // when the group was empty.
 func (s *Spool) enqueue(recs [][]byte, done func(error)) (*group, error) {
+	return s.enqueueWith(recs, done, func() { s.ship.enqueued += int64(len(recs)) })
+}
+
+// enqueueWith is enqueue that calls number under s.mu once recs are admitted.
+func (s *Spool) enqueueWith(recs [][]byte, done func(error), number func()) (*group, error) {
 	s.mu.Lock()
 	if err := s.admit(recs); err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
+	number()
 	kick := s.pend.records == 0
 	g := s.encode(recs)
 	if done != nil {

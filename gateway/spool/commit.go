@@ -36,6 +36,7 @@ func (s *Spool) Commit(b Batch) error {
 	s.mu.Unlock()
 	s.rmu.Unlock()
 	s.remove(expired)
+	s.ship.settle(int64(len(b.Records)))
 	return nil
 }
 

@@ -208,6 +208,7 @@ func (s *Spool) skipCorrupt(p pos, cause error) {
 	g.holes = append(g.holes, h)
 	lostRecs, lostBytes := h.toIdx-h.fromIdx, h.to-h.from
 	s.unRecs -= lostRecs
+	go s.ship.settle(lostRecs) // under s.mu here; settle calls back
 	s.unBytes -= lostBytes
 	s.rotateNext = s.rotateNext || !g.sealed
 	s.m.corrupt.Inc()

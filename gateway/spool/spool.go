@@ -87,6 +87,8 @@ type Spool struct {
 
 	cmu    sync.Mutex // Commit
 	cursor *cursorLog
+
+	ship shipWait // shipped.go
 }
 
 // Open opens or creates the spool in o.Dir and starts its flusher goroutine. It
@@ -133,6 +135,7 @@ func (s *Spool) start() error {
 		return err
 	}
 	s.cursor = c
+	s.ship.enqueued = s.unRecs // recovered unshipped records are read, and shipped, first
 	if err := s.m.register(s.opt.Registerer); err != nil {
 		return err
 	}
@@ -167,6 +170,7 @@ func (s *Spool) Close() error {
 	close(s.dataCh)
 	s.mu.Unlock()
 	s.m.unregister()
+	s.ship.fail(ErrClosed)
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	s.rmu.Lock()
