@@ -177,6 +177,15 @@ func (g *Gateway) openStores() error {
 	return nil
 }
 
+// linger is mqtt.linger as the intake and the connection take it: 0 there means
+// their default, so "no pacing" is negative.
+func linger(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 // syncInterval is spool.sync_interval as the spool takes it: 0 there means its
 // default, so "no wait" is negative.
 func syncInterval(d time.Duration) time.Duration {
@@ -313,7 +322,7 @@ func (g *Gateway) buildIntake() error {
 		return fmt.Errorf("mqtt.tls: %w", err)
 	}
 	g.session = mqttsession.New(mqttsession.Options{URL: mc.URL, ClientID: mc.SessionClientID(), TLS: tc,
-		Username: mc.Username, Password: mc.Password, Linger: ingest.DefaultLinger,
+		Username: mc.Username, Password: mc.Password, Linger: linger(mc.Linger),
 		KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout, Logger: g.log, Registerer: g.o.Registry,
 		MayConnect: g.mayConnect},
 		mqttsession.Route{Prefix: brokerstats.Prefix, Filters: brokerstats.Filters(), Take: stats.Take},
@@ -444,7 +453,8 @@ func (g *Gateway) runIntake(ctx context.Context) error {
 		<-ctx.Done()
 		return g.broker.Close()
 	}
-	in := ingest.NewIntake(ingest.IntakeOptions{Inflight: g.cfg.MQTT.Inflight, Logger: g.log}, g.handler)
+	in := ingest.NewIntake(ingest.IntakeOptions{Inflight: g.cfg.MQTT.Inflight, Linger: linger(g.cfg.MQTT.Linger),
+		Logger: g.log}, g.handler)
 	g.intake.Store(in)
 	defer g.intake.Store(nil)
 	g.session.Connect()
