@@ -17,10 +17,11 @@ import (
 	"carebed/gateway/protocol"
 )
 
-const (
-	latencyTelemetryRate = 5000 // msg/s of telemetry while the SOS events arrive
-	latencySOS           = 100  // SOS events, one every 100 ms, each from another home
-)
+// latencyTelemetryRate is the msg/s of telemetry while the SOS events arrive
+// (CAREBED_LATENCY_RATE, default 5,000: the real rates are 500 to 2,000).
+var latencyTelemetryRate = envRates("CAREBED_LATENCY_RATE", []float64{5000})[0]
+
+const latencySOS = 100 // SOS events, one every 100 ms, each from another home
 
 // BenchmarkEventToSMS measures the time from an SOS publish to the first SMS request
 // reaching (a fake) Twilio, while the gateway also takes 5,000 msg/s of telemetry.

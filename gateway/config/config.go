@@ -398,7 +398,7 @@ var defaultDeviceLimit = DeviceLimit{MessagesPerMinute: 6000, MessageBurst: 6000
 func Default() Config {
 	return Config{
 		DataDir: "data",
-		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", Inflight: 10000, Linger: 500 * time.Microsecond,
+		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", Inflight: 10000, Linger: 10 * time.Millisecond,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
 		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
 			ConnectTimeout: 10 * time.Second},
@@ -407,7 +407,7 @@ func Default() Config {
 			PositionsRetention: 30 * 24 * time.Hour,
 		},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", SessionTTL: 12 * time.Hour, LinkTTL: 12 * time.Hour},
-		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20, SyncInterval: 5 * time.Millisecond},
+		Spool:    Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, KeepShippedBytes: 64 << 20, SyncInterval: 50 * time.Millisecond},
 		Ingest:   Ingest{LateAfter: 60 * time.Second, DedupWindow: 1024, DeadLetterMaxBytes: 64 << 20, DeviceLimit: defaultDeviceLimit},
 		Registry: Registry{Refresh: 30 * time.Second, MobileOfflineHeartbeats: 48},
 		Pair:     Pair{LeaseTTL: 10 * time.Second},

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -24,13 +25,9 @@ func (in *Intake) work(ctx context.Context) {
 			w.msgs, w.acks = appendReceived(w.msgs[:0], w.acks[:0], r)
 		}
 		w.msgs, w.acks = in.fill(w.msgs, w.acks)
-		if wait := in.o.Linger - time.Since(last); wait > 0 && len(w.msgs) < in.o.MaxBatch {
+		if wait := in.o.Linger - time.Since(last); wait > 0 && len(w.msgs) < in.o.MaxBatch && !hasEvent(w.msgs) {
 			pace.Reset(wait)
-			select {
-			case <-ctx.Done():
-			case <-pace.C:
-			}
-			w.msgs, w.acks = in.fill(w.msgs, w.acks)
+			w.msgs, w.acks = in.linger(ctx, pace, w.msgs, w.acks)
 		}
 		last = time.Now()
 		in.o.Metrics.queue.Set(float64(len(in.in)))
@@ -40,6 +37,38 @@ func (in *Intake) work(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// linger waits for the pace timer, taking in what arrives meanwhile, and stops
+// early for an event (an SOS, a fall: to the alert rules at once) or a full batch.
+func (in *Intake) linger(ctx context.Context, pace *time.Timer, msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
+	for len(msgs) < in.o.MaxBatch {
+		select {
+		case <-ctx.Done():
+			return msgs, acks
+		case <-pace.C:
+			return in.fill(msgs, acks)
+		case r := <-in.in:
+			msgs, acks = appendReceived(msgs, acks, r)
+			if strings.HasSuffix(r.msg.Topic(), "/event") {
+				pace.Stop() // Go 1.23+: no stale tick is left for the next Reset
+				return in.fill(msgs, acks)
+			}
+		}
+	}
+	pace.Stop()
+	return msgs, acks
+}
+
+// hasEvent reports whether msgs hold a device event: an SOS or a fall goes to the
+// alert rules at once, never held for the linger.
+func hasEvent(msgs []Message) bool {
+	for i := range msgs {
+		if strings.HasSuffix(msgs[i].Topic, "/event") {
+			return true
+		}
+	}
+	return false
 }
 
 // workBatch is one hand-off's messages; recycled once they are acknowledged.

@@ -205,20 +205,20 @@ func TestPairPausedActivePagesNobodyAfterTakeover(t *testing.T) {
 	}
 }
 
-// TestPairKill9ActiveLosesNothing: under 300 msg/s of telemetry, the active gateway
+// TestPairKill9ActiveLosesNothing: under 1,000 msg/s of telemetry, the active gateway
 // is killed (kill -9) and its data folder deleted after an SOS's first step and
 // before its second; the standby takes over within 15 s (the default lease), sends
 // the second step once, and every reading the broker acknowledged is in InfluxDB
 // once.
 func TestPairKill9ActiveLosesNothing(t *testing.T) {
-	devices := deviceIDs("pair", 20)
+	devices := deviceIDs("pair", 100)
 	e := newPairEnv(t, 10*time.Second, devices)
 	e.startPair(t)
-	f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 300,
+	f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 1000,
 		Duration: 30 * time.Second, Record: true, ClientPrefix: "pair-pub"})
 	done := make(chan fleet.Report, 1)
 	go func() { rep, err := f.Run(context.Background()); checkRun(t, err); done <- rep }()
-	waitFor(t, 20*time.Second, "traffic flowing", func() (bool, string) { return f.Sent() > 1000, fmt.Sprint(f.Sent()) })
+	waitFor(t, 20*time.Second, "traffic flowing", func() (bool, string) { return f.Sent() > 3000, fmt.Sprint(f.Sent()) })
 	opened := e.sos(t)
 	e.a.kill9()
 	killed := time.Now()

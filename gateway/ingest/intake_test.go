@@ -1,0 +1,82 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/internal/testwait"
+)
+
+// message is an MQTT message as the session hands it to the intake.
+type message struct {
+	topic   string
+	payload []byte
+}
+
+func (m message) Duplicate() bool   { return false }
+func (m message) Qos() byte         { return 1 }
+func (m message) Retained() bool    { return false }
+func (m message) Topic() string     { return m.topic }
+func (m message) MessageID() uint16 { return 1 }
+func (m message) Payload() []byte   { return m.payload }
+func (m message) Ack()              {}
+
+// Under steady traffic the intake holds a hand-off for the linger, so that a batch
+// carries more than one message; an event (an SOS, a fall) is never held: it goes to
+// the alert rules at once, even right after a hand-off.
+func TestIntakeNeverHoldsAnEvent(t *testing.T) {
+	sp := &fakeSpool{}
+	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
+		DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
+	in := NewIntake(IntakeOptions{Linger: time.Hour}, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	stored := func() (bool, string) {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		return len(sp.recs) == 2, fmt.Sprint(len(sp.recs), " records")
+	}
+	in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":1,"hr":60}`)}) // after a quiet spell: at once
+	testwait.Until(t, 5*time.Second, "the first reading handed off", func() (bool, string) {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		return len(sp.recs) == 1, fmt.Sprint(len(sp.recs))
+	})
+	in.Take(message{"carebed/v1/bed-0001/event", []byte(`{"v":1,"seq":2,"type":"sos"}`)}) // within the linger
+	testwait.Until(t, 5*time.Second, "the SOS handed off within the linger", stored)
+}
+
+// An event that arrives while the intake lingers over a reading ends the linger: the
+// SOS and the reading go together, at once.
+func TestIntakeEventEndsTheLinger(t *testing.T) {
+	sp := &fakeSpool{}
+	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
+		DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
+	in := NewIntake(IntakeOptions{Linger: time.Hour}, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	count := func(n int) func() (bool, string) {
+		return func() (bool, string) {
+			sp.mu.Lock()
+			defer sp.mu.Unlock()
+			return len(sp.recs) == n, fmt.Sprint(len(sp.recs), " records")
+		}
+	}
+	in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":1,"hr":60}`)})
+	testwait.Until(t, 5*time.Second, "the first reading handed off", count(1))
+	in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":2,"hr":61}`)}) // held for the linger
+	time.Sleep(50 * time.Millisecond)
+	if ok, _ := count(1)(); !ok {
+		t.Fatal("the second reading was not held for the linger")
+	}
+	in.Take(message{"carebed/v1/bed-0001/event", []byte(`{"v":1,"seq":3,"type":"sos"}`)})
+	testwait.Until(t, 5*time.Second, "the SOS and the held reading handed off", count(3))
+}
