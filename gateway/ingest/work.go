@@ -50,7 +50,7 @@ func (in *Intake) linger(ctx context.Context, pace *time.Timer, msgs []Message, 
 			return in.fill(msgs, acks)
 		case r := <-in.in:
 			msgs, acks = appendReceived(msgs, acks, r)
-			if strings.HasSuffix(r.msg.Topic(), "/event") {
+			if isEvent(r.msg.Topic()) {
 				pace.Stop() // Go 1.23+: no stale tick is left for the next Reset
 				return in.fill(msgs, acks)
 			}
@@ -64,12 +64,15 @@ func (in *Intake) linger(ctx context.Context, pace *time.Timer, msgs []Message, 
 // alert rules at once, never held for the linger.
 func hasEvent(msgs []Message) bool {
 	for i := range msgs {
-		if strings.HasSuffix(msgs[i].Topic, "/event") {
+		if isEvent(msgs[i].Topic) {
 			return true
 		}
 	}
 	return false
 }
+
+// isEvent reports whether topic is a device's event topic (protocol v1).
+func isEvent(topic string) bool { return strings.HasSuffix(topic, "/event") }
 
 // workBatch is one hand-off's messages; recycled once they are acknowledged.
 type workBatch struct {

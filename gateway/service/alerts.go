@@ -75,7 +75,7 @@ func (g *Gateway) buildAlerting() error {
 		linkFor = links.Make
 	}
 	g.runner = escalation.New(escalation.Options{Store: st, Policy: pol, Directory: dir,
-		Notifiers: notifiers, Link: linkFor, Where: g.whereIs, Nearby: directory.Nearby{Dir: dir, Near: g.nearby},
+		Notifiers: notifiers, Link: linkFor, Where: g.whereIs, Nearby: &directory.Nearby{Dir: dir, Near: g.nearby},
 		Feedback: g.out.Feedback, Metrics: escalation.NewMetrics(g.o.Registry), Logger: g.log, Now: g.now,
 		Location: pol.Location()})
 	g.rules = rules.New(rules.Options{Store: st, Logger: g.log, Raised: func(alerting.Alert) { g.runner.Wake() },

@@ -116,7 +116,10 @@ func (h *Handler) HandleSMS(ctx context.Context, from, body string) (string, boo
 	if hasFix {
 		ev.Fix = &fix
 	}
-	position := map[bool]string{true: "yes", false: "no"}[hasFix]
+	position := "no"
+	if hasFix {
+		position = "yes"
+	}
 	err = h.o.Intake.Offer(ctx, ingest.Message{Topic: protocol.DeviceTopic(dev.ID, protocol.KindEvent), Payload: protocol.EncodeEvent(ev), Received: now})
 	if err != nil {
 		h.counts.WithLabelValues(resultFailed, position).Inc()

@@ -129,15 +129,26 @@ func TestInfluxWriteQueryRestart(t *testing.T) {
 // TestServersDieWithTheTestBinary runs a test binary that starts Mosquitto and exits
 // without its cleanups (as a -timeout panic does); the broker must not outlive it.
 func TestServersDieWithTheTestBinary(t *testing.T) {
-	if os.Getenv("DEVSVC_ORPHAN_HELPER") != "" {
+	diesWithTheTestBinary(t, "TestServersDieWithTheTestBinary", mosquittoName, func(t *testing.T) (int, string) {
 		m := StartMosquitto(t)
-		fmt.Printf("DEVSVC pid=%d dir=%s\n", m.Pid(), filepath.Dir(filepath.Dir(m.Dir)))
+		return m.Pid(), m.Dir
+	})
+}
+
+// diesWithTheTestBinary runs the test named test again in a helper binary that starts
+// a service (start returns its pid and folder) and exits without its cleanups; the
+// service must die with it.
+func diesWithTheTestBinary(t *testing.T, test, service string, start func(*testing.T) (int, string)) {
+	const helperEnv = "DEVSVC_ORPHAN_HELPER"
+	if os.Getenv(helperEnv) == test {
+		pid, dir := start(t)
+		fmt.Printf("DEVSVC pid=%d dir=%s\n", pid, filepath.Dir(filepath.Dir(dir)))
 		os.Exit(0)
 	}
-	Require(t, mosquittoName)
+	Require(t, service)
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServersDieWithTheTestBinary$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DEVSVC_ORPHAN_HELPER=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"="+test)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
@@ -161,7 +172,7 @@ func TestServersDieWithTheTestBinary(t *testing.T) {
 		return nil
 	}, func() error { return nil })
 	if err != nil {
-		t.Fatalf("mosquitto outlived its test binary: %v", err)
+		t.Fatalf("%s outlived its test binary: %v", service, err)
 	}
 }
 

@@ -1,14 +1,11 @@
 package devsvc
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,40 +60,10 @@ func TestPostgresCommitsSurviveKill(t *testing.T) {
 // PostgreSQL, whose run script drops from root to user postgres (the kernel forgets a
 // parent-death signal across that change; the script sets it again).
 func TestPostgresDiesWithTheTestBinary(t *testing.T) {
-	if os.Getenv("DEVSVC_PG_ORPHAN_HELPER") != "" {
+	diesWithTheTestBinary(t, "TestPostgresDiesWithTheTestBinary", postgresName, func(t *testing.T) (int, string) {
 		p := StartPostgres(t)
-		fmt.Printf("DEVSVC pid=%d dir=%s\n", p.Pid(), filepath.Dir(filepath.Dir(p.Dir)))
-		os.Exit(0)
-	}
-	Require(t, postgresName)
-	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPostgresDiesWithTheTestBinary$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DEVSVC_PG_ORPHAN_HELPER=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("helper: %v\n%s", err, out)
-	}
-	var pid int
-	var dir string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if _, err := fmt.Sscanf(sc.Text(), "DEVSVC pid=%d dir=%s", &pid, &dir); err == nil {
-			break
-		}
-	}
-	if pid == 0 || !strings.HasPrefix(dir, os.TempDir()) {
-		t.Fatalf("helper printed no pid and folder:\n%s", out)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) }) // the helper exited before removing it
-	err = poll(10*time.Second, func() error {
-		if alive(pid) {
-			return fmt.Errorf("pid %d is still alive", pid)
-		}
-		return nil
-	}, func() error { return nil })
-	if err != nil {
-		t.Fatalf("postgres outlived its test binary: %v", err)
-	}
+		return p.Pid(), p.Dir
+	})
 }
 
 // TestPostgresStartReportsPortInUse: a start on a taken port is recognised, which is
