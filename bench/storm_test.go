@@ -183,6 +183,10 @@ func runStorms(b *testing.B, embedded bool) {
 			defer sentMu.Unlock()
 			return len(sent) == len(sos) && s.sms.count(sent) == len(sent)
 		})
+		if path := os.Getenv("CAREBED_BENCH_HEAPPROFILE"); path != "" { // what a storm leaves behind
+			fetch(b, s.httpURL+"/debug/pprof/heap", fmt.Sprintf("%s.storm%d", path, run+1))
+			fetch(b, s.httpURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("%s.storm%d.goroutines.txt", path, run+1))
+		}
 		sentMu.Lock()
 		l := s.sms.latencies(sent)
 		sentMu.Unlock()

@@ -29,6 +29,7 @@ type devState struct {
 	noHRSince    time.Time
 	abnormalFrom time.Time
 	exitAt       time.Time
+	bedAt        time.Time // device time of the latest bed_exit or bed_return event
 	lastActivity time.Time
 	silent       bool
 	senses       bool                   // reports motion or occupancy: the inactivity rule applies
@@ -115,10 +116,12 @@ func (d *devState) event(o alerting.Observation, t Thresholds) {
 	d.lastActivity = o.Received
 	switch o.Event.Type {
 	case "bed_exit":
+		d.bedAt = later(d.bedAt, o.At)
 		if t.Night.Contains(o.Received) {
 			d.exitAt = o.Received
 		}
 	case "bed_return":
+		d.bedAt = later(d.bedAt, o.At)
 		d.exitAt = time.Time{}
 		d.clear(alerting.KindBedExitProlonged)
 	}
@@ -134,7 +137,9 @@ func (d *devState) reading(o alerting.Observation, t Thresholds) (lowBattery boo
 		d.lowBattery = low
 	}
 	d.senses = d.senses || r.Occupied != nil || r.Motion != nil
-	if r.Occupied != nil {
+	// Events are taken on a lane of their own (gateway/ingest), so a reading from
+	// before the latest bed event may come after it: its occupancy is older news.
+	if r.Occupied != nil && !o.At.Before(d.bedAt) {
 		if *r.Occupied != d.occupied {
 			d.lastActivity = now
 			if !*r.Occupied && t.Night.Contains(now) {
@@ -259,4 +264,12 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

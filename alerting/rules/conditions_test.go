@@ -130,3 +130,46 @@ func TestThresholdsChangedTakesEffect(t *testing.T) {
 		}
 	}
 }
+
+// The ingest takes events on a lane of their own, so a bed sensor's reading from
+// before its bed_return (or bed_exit) may be observed after it. That older occupancy
+// must neither start a night bed exit after the elder is back nor end one the
+// bed_exit started.
+func TestOlderReadingAfterBedEventIsOldNews(t *testing.T) {
+	cases := []struct {
+		name  string
+		first bool   // the bed's occupancy before
+		event string // observed at 3 min
+		late  bool   // occupancy of the reading from 1 min, observed at 3 min 1 s
+		want  bool   // bed exit prolonged open at 30 min
+	}{
+		{"left at 1 min, back at 3 min, the 1 min reading comes last", true, "bed_return", false, false},
+		{"in bed at 1 min, left at 3 min, the 1 min reading comes last", false, "bed_exit", true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := openStore(t)
+			e := New(Options{Store: st})
+			ctx := context.Background()
+			obs := func(at, received time.Duration, r *alerting.Reading, event string) {
+				o := alerting.Observation{Device: "hj-0002-bed", Place: place, At: t0.Add(at), Received: t0.Add(received), Reading: r}
+				if event != "" {
+					o.Reading, o.Event = nil, &alerting.Event{Type: event}
+				}
+				if err := e.Observe(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			obs(0, 0, bed(c.first, 60), "")
+			obs(3*time.Minute, 3*time.Minute, nil, c.event)
+			obs(time.Minute, 3*time.Minute+time.Second, bed(c.late, 60), "")
+			if err := e.Tick(ctx, t0.Add(30*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := st.OpenAlert(ctx, place.Home, alerting.KindBedExitProlonged)
+			if got := err == nil; got != c.want {
+				t.Errorf("bed exit prolonged open = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -33,13 +33,16 @@ type IntakeOptions struct {
 // and a lone message not at all.
 const DefaultLinger = 500 * time.Microsecond
 
-// Intake takes device messages from an MQTT session (Take is its route), hands them
-// off to the Handler in batches on one worker, and acknowledges each message once its
-// batch is durable.
+// Intake takes device messages from MQTT sessions (Take is their route), hands them
+// off to the Handler in batches, and acknowledges each message once its batch is
+// durable. Events (an SOS, a fall) have a lane and a worker of their own: a backlog
+// of readings and status messages, whose alert rules may write to the alert store
+// for each (a township's devices going offline and back), never holds up an alarm.
 type Intake struct {
 	o       IntakeOptions
 	h       *Handler
-	in      chan received
+	in      chan received // readings and status
+	events  chan received
 	stop    chan struct{}  // closed when the intake stops taking messages
 	pending sync.WaitGroup // batches handed off and not yet acknowledged
 	batches *freeList[*workBatch]
@@ -67,7 +70,8 @@ func NewIntake(o IntakeOptions, h *Handler) *Intake {
 	if o.Metrics == nil {
 		o.Metrics = h.o.Metrics
 	}
-	in := &Intake{o: o, h: h, in: make(chan received, o.Inflight), stop: make(chan struct{})}
+	in := &Intake{o: o, h: h, in: make(chan received, o.Inflight), events: make(chan received, o.Inflight),
+		stop: make(chan struct{})}
 	// Batches wait for the spool's group commit before they are recycled, so under
 	// load dozens are in flight; most are small (whatever queued while the worker
 	// handed off the previous one), so they start small and grow as needed.
@@ -81,9 +85,13 @@ func NewIntake(o IntakeOptions, h *Handler) *Intake {
 // stops, messages are left unacknowledged: the broker redelivers them to the next
 // session.
 func (in *Intake) Take(m mqtt.Message) {
+	lane := in.in
+	if isEvent(m.Topic()) {
+		lane = in.events
+	}
 	select {
-	case in.in <- received{msg: m, when: in.h.o.Now()}:
-		in.o.Metrics.queue.Set(float64(len(in.in)))
+	case lane <- received{msg: m, when: in.h.o.Now()}:
+		in.o.Metrics.queue.Set(float64(len(in.in) + len(in.events)))
 	case <-in.stop:
 	}
 }
@@ -95,10 +103,12 @@ func (in *Intake) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	work, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
-	// One worker: it never waits for the disk (the spool acknowledges from its
-	// flusher), and it keeps each device's messages in order, which the alert rules
-	// need (a fall_cancel must not overtake its fall).
-	wg.Go(func() { in.work(work) })
+	// One worker a lane: it never waits for the disk (the spool acknowledges from
+	// its flusher), and it keeps each device's events in order, which the alert rules
+	// need (a fall_cancel must not overtake its fall). A device's events and readings
+	// may be taken in either order: the rules go by each message's own time.
+	wg.Go(func() { in.work(work, in.in, true) })
+	wg.Go(func() { in.work(work, in.events, false) })
 	<-ctx.Done()
 	close(in.stop)
 	in.drain(work)
@@ -111,7 +121,7 @@ func (in *Intake) Run(ctx context.Context) error {
 // drain waits, up to a bound, for the worker to empty the queue.
 func (in *Intake) drain(ctx context.Context) {
 	deadline := time.Now().Add(10 * time.Second)
-	for len(in.in) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+	for len(in.in)+len(in.events) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 }

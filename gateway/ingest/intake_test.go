@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"carebed/gateway/points"
+	"carebed/gateway/protocol"
 	"carebed/internal/testwait"
 )
 
@@ -52,9 +54,9 @@ func TestIntakeNeverHoldsAnEvent(t *testing.T) {
 	testwait.Until(t, 5*time.Second, "the SOS handed off within the linger", stored)
 }
 
-// An event that arrives while the intake lingers over a reading ends the linger: the
-// SOS and the reading go together, at once.
-func TestIntakeEventEndsTheLinger(t *testing.T) {
+// An event does not wait for the readings' linger: it has a lane of its own, so the
+// SOS goes at once while a reading taken before it is still held.
+func TestIntakeEventDoesNotWaitForTheLinger(t *testing.T) {
 	sp := &fakeSpool{}
 	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
 		DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
@@ -78,5 +80,40 @@ func TestIntakeEventEndsTheLinger(t *testing.T) {
 		t.Fatal("the second reading was not held for the linger")
 	}
 	in.Take(message{"carebed/v1/bed-0001/event", []byte(`{"v":1,"seq":3,"type":"sos"}`)})
-	testwait.Until(t, 5*time.Second, "the SOS and the held reading handed off", count(3))
+	testwait.Until(t, 5*time.Second, "the SOS handed off", count(2))
+}
+
+// stuckObserver holds every status message in the alert rules until release is
+// closed, as a township's devices going offline at once hold them in the alert store.
+type stuckObserver struct{ release chan struct{} }
+
+func (o *stuckObserver) Observe(_ context.Context, m protocol.Message, _ points.Tags, _ points.Stamp) error {
+	if m.Topic.Kind == protocol.KindStatus {
+		<-o.release
+	}
+	return nil
+}
+
+// A backlog of status messages whose alert rules are slow (each writes to the alert
+// store) must not hold up an SOS taken after them.
+func TestIntakeEventOvertakesAStuckBacklog(t *testing.T) {
+	sp := &fakeSpool{}
+	obs := &stuckObserver{release: make(chan struct{})}
+	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}, "pen-0001": {Device: "pen-0001"}},
+		Spool: sp, DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now, Observer: obs})
+	in := NewIntake(IntakeOptions{}, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	defer close(obs.release)
+	for seq := 1; seq <= 100; seq++ {
+		in.Take(message{"carebed/v1/bed-0001/status", []byte(fmt.Sprintf(`{"v":1,"seq":%d,"online":true}`, seq))})
+	}
+	in.Take(message{"carebed/v1/pen-0001/event", []byte(`{"v":1,"seq":1,"type":"sos"}`)})
+	testwait.Until(t, 5*time.Second, "the SOS handed off while the status backlog is stuck", func() (bool, string) {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		return len(sp.recs) == 1, fmt.Sprint(len(sp.recs), " records")
+	})
 }

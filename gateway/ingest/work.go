@@ -8,29 +8,31 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
-// work hands off batches of queued messages; each batch is acknowledged from the
-// spool's flusher once it is on disk, so the worker goes on decoding meanwhile.
-// Under load it hands off at most once per Linger, so that batches hold dozens of
-// messages rather than the few that queued while the previous one was handed off:
-// each hand-off has a cost of its own. A message after a quiet spell goes at once.
-func (in *Intake) work(ctx context.Context) {
+// work hands off batches of the messages queued on lane; each batch is acknowledged
+// from the spool's flusher once it is on disk, so the worker goes on decoding
+// meanwhile. With pace, under load it hands off at most once per Linger, so that
+// batches hold dozens of messages rather than the few that queued while the previous
+// one was handed off: each hand-off has a cost of its own. A message after a quiet
+// spell goes at once. The events' lane has no pace: an SOS or a fall goes to the
+// alert rules at once.
+func (in *Intake) work(ctx context.Context, lane chan received, pace bool) {
 	var last time.Time // the previous hand-off
-	pace := time.NewTimer(0)
+	timer := time.NewTimer(0)
 	for {
 		w := in.batches.get()
 		select {
 		case <-ctx.Done():
 			return
-		case r := <-in.in:
+		case r := <-lane:
 			w.msgs, w.acks = appendReceived(w.msgs[:0], w.acks[:0], r)
 		}
-		w.msgs, w.acks = in.fill(w.msgs, w.acks)
-		if wait := in.o.Linger - time.Since(last); wait > 0 && len(w.msgs) < in.o.MaxBatch && !hasEvent(w.msgs) {
-			pace.Reset(wait)
-			w.msgs, w.acks = in.linger(ctx, pace, w.msgs, w.acks)
+		w.msgs, w.acks = in.fill(lane, w.msgs, w.acks)
+		if wait := in.o.Linger - time.Since(last); pace && wait > 0 && len(w.msgs) < in.o.MaxBatch {
+			timer.Reset(wait)
+			w.msgs, w.acks = in.linger(ctx, lane, timer, w.msgs, w.acks)
 		}
 		last = time.Now()
-		in.o.Metrics.queue.Set(float64(len(in.in)))
+		in.o.Metrics.queue.Set(float64(len(in.in) + len(in.events)))
 		in.pending.Add(1)
 		if err := in.h.HandleAsync(ctx, w.msgs, func(err error) { in.acknowledge(w, err) }); err != nil {
 			in.pending.Done()
@@ -39,36 +41,22 @@ func (in *Intake) work(ctx context.Context) {
 	}
 }
 
-// linger waits for the pace timer, taking in what arrives meanwhile, and stops
-// early for an event (an SOS, a fall: to the alert rules at once) or a full batch.
-func (in *Intake) linger(ctx context.Context, pace *time.Timer, msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
+// linger waits for the pace timer, taking in what arrives on lane meanwhile, and
+// stops early for a full batch.
+func (in *Intake) linger(ctx context.Context, lane chan received, pace *time.Timer, msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
 	for len(msgs) < in.o.MaxBatch {
 		select {
 		case <-ctx.Done():
+			pace.Stop()
 			return msgs, acks
 		case <-pace.C:
-			return in.fill(msgs, acks)
-		case r := <-in.in:
+			return in.fill(lane, msgs, acks)
+		case r := <-lane:
 			msgs, acks = appendReceived(msgs, acks, r)
-			if isEvent(r.msg.Topic()) {
-				pace.Stop() // Go 1.23+: no stale tick is left for the next Reset
-				return in.fill(msgs, acks)
-			}
 		}
 	}
-	pace.Stop()
+	pace.Stop() // Go 1.23+: no stale tick is left for the next Reset
 	return msgs, acks
-}
-
-// hasEvent reports whether msgs hold a device event: an SOS or a fall goes to the
-// alert rules at once, never held for the linger.
-func hasEvent(msgs []Message) bool {
-	for i := range msgs {
-		if isEvent(msgs[i].Topic) {
-			return true
-		}
-	}
-	return false
 }
 
 // isEvent reports whether topic is a device's event topic (protocol v1).
@@ -94,11 +82,11 @@ func (in *Intake) acknowledge(w *workBatch, err error) {
 	in.batches.put(w)
 }
 
-// fill adds what is queued, without waiting, up to MaxBatch.
-func (in *Intake) fill(msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
+// fill adds what is queued on lane, without waiting, up to MaxBatch.
+func (in *Intake) fill(lane chan received, msgs []Message, acks []mqtt.Message) ([]Message, []mqtt.Message) {
 	for len(msgs) < in.o.MaxBatch {
 		select {
-		case r := <-in.in:
+		case r := <-lane:
 			msgs, acks = appendReceived(msgs, acks, r)
 		default:
 			return msgs, acks
