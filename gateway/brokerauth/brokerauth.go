@@ -26,7 +26,15 @@ const (
 	Device    Kind = "device"
 	Responder Kind = "responder"
 	Gateway   Kind = "gateway"
+	// GatewayAlarms is the gateway's second session, which only reads devices'
+	// events, so that an SOS never queues at the broker behind the readings for the
+	// gateway's main session (a township replaying its backlog after a power cut).
+	GatewayAlarms Kind = "gateway_alarms"
 )
+
+// AlarmUser is the broker user (and client id) of the gateway's alarm session,
+// given the gateway's own username.
+func AlarmUser(gatewayUser string) string { return gatewayUser + "-alarms" }
 
 // Principal is one broker user: its username (device id, responder id, or the
 // gateway's configured username) and kind, and for export its password hash.
@@ -73,6 +81,8 @@ func Rules(p Principal) (write, read []string) {
 	case Gateway:
 		return []string{protocol.Prefix + "+/" + string(protocol.KindCmd), respondersPrefix + "+/alerts"},
 			append([]string{protocol.Prefix + "#"}, BrokerStats...)
+	case GatewayAlarms:
+		return nil, []string{protocol.Prefix + "+/" + string(protocol.KindEvent)}
 	}
 	return nil, nil
 }

@@ -11,6 +11,7 @@ func TestAllowed(t *testing.T) {
 	dev := Principal{Kind: Device, ID: "bed-0001"}
 	resp := Principal{Kind: Responder, ID: "r-00aa"}
 	gw := Principal{Kind: Gateway, ID: "gateway"}
+	alarms := Principal{Kind: GatewayAlarms, ID: AlarmUser("gateway")}
 	cases := []struct {
 		name  string
 		p     Principal
@@ -42,6 +43,11 @@ func TestAllowed(t *testing.T) {
 		{"gateway writes alerts", gw, "carebed/v1/responders/r-00aa/alerts", true, true},
 		{"gateway forges telemetry", gw, "carebed/v1/bed-0001/telemetry", true, false},
 		{"gateway outside prefix", gw, "other/topic", false, false},
+		{"alarm session reads events", alarms, "carebed/v1/+/event", false, true},
+		{"alarm session reads no telemetry", alarms, "carebed/v1/+/telemetry", false, false},
+		{"alarm session reads no cmd", alarms, "carebed/v1/+/cmd", false, false},
+		{"alarm session reads not all", alarms, "carebed/v1/#", false, false},
+		{"alarm session writes nothing", alarms, "carebed/v1/bed-0001/cmd", true, false},
 		{"unknown kind", Principal{Kind: "x", ID: "a"}, "carebed/v1/a/event", true, false},
 	}
 	for _, c := range cases {

@@ -173,6 +173,12 @@ type MQTT struct {
 	ClientID string `yaml:"client_id"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	// AlarmSession (default true) connects a second session, as user
+	// "<username>-alarms" (written by `gateway broker export`), that reads devices'
+	// events only, so that an SOS never waits at the broker behind a backlog of
+	// readings. Without that user in the broker's files it cannot connect and events
+	// still come through the main session, as before; false stops trying.
+	AlarmSession bool `yaml:"alarm_session"`
 	// Inflight bounds the messages received and not yet acknowledged.
 	Inflight int `yaml:"inflight"`
 	// Linger paces the session's reads and writes and the ingest's hand-offs: under
@@ -398,7 +404,7 @@ var defaultDeviceLimit = DeviceLimit{MessagesPerMinute: 6000, MessageBurst: 6000
 func Default() Config {
 	return Config{
 		DataDir: "data",
-		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", Inflight: 10000, Linger: 10 * time.Millisecond,
+		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", AlarmSession: true, Inflight: 10000, Linger: 10 * time.Millisecond,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
 		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
 			ConnectTimeout: 10 * time.Second},

@@ -11,7 +11,11 @@ import (
 
 // Topics the gateway subscribes to for the ingest: every device's telemetry, events
 // and status, QoS 1.
-var Topics = map[string]byte{"carebed/v1/+/telemetry": 1, "carebed/v1/+/event": 1, "carebed/v1/+/status": 1}
+var Topics = map[string]byte{"carebed/v1/+/telemetry": 1, EventTopics: 1, "carebed/v1/+/status": 1}
+
+// EventTopics is the filter of every device's events (an SOS, a fall), which the
+// gateway's alarm session reads.
+const EventTopics = "carebed/v1/+/event"
 
 // IntakeOptions configure an Intake.
 type IntakeOptions struct {

@@ -4,9 +4,12 @@
 // (the device ingest, the responder inlet, the broker statistics), and it carries the
 // gateway's outbound messages (device commands, pushes to responder apps).
 //
-// One session serves them all because Mosquitto ties a persistent session to one
-// client id: a second connection would need a second identity in the broker's
-// files, and its own reconnect and backlog handling.
+// One session serves them all, but for alarms: Mosquitto ties a persistent session
+// to one client id and delivers its messages in order, so during a backlog (a
+// township replaying its readings after a power cut) an SOS would queue behind
+// hundreds of thousands of readings. The gateway therefore runs a second session
+// (Options.Name "alarms", a broker user of its own) subscribed to devices' events
+// only; the main session still takes them too, and the ingest drops the second copy.
 package mqttsession
 
 import (
@@ -41,6 +44,9 @@ type Route struct {
 // Options configure the session.
 type Options struct {
 	URL, ClientID, Username, Password string
+	// Name tells a second session from the main one ("" ) in its metrics
+	// (carebed_mqtt_<name>_connected ...) and its log lines.
+	Name string
 	// TLS verifies the broker (and may carry a client certificate) for ssl://,
 	// tls:// and mqtts:// URLs.
 	TLS *tls.Config
@@ -90,18 +96,22 @@ func New(o Options, routes ...Route) *Session {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
-	s := &Session{o: o, routes: routes, log: o.Logger.With("component", "mqtt"), m: metrics{
+	prefix, which, component := "carebed_mqtt_", "The gateway's MQTT session: ", "mqtt"
+	if o.Name != "" {
+		prefix, which, component = prefix+o.Name+"_", "The gateway's "+o.Name+" MQTT session: ", "mqtt-"+o.Name
+	}
+	s := &Session{o: o, routes: routes, log: o.Logger.With("component", component), m: metrics{
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebed_mqtt_connected",
-			Help: "1 while the gateway's MQTT client is connected to the broker.",
+			Name: prefix + "connected",
+			Help: which + "1 while connected to the broker and subscribed.",
 		}),
 		connects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebed_mqtt_connects_total",
-			Help: "Successful MQTT connections, including reconnections.",
+			Name: prefix + "connects_total",
+			Help: which + "successful connections, including reconnections.",
 		}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebed_mqtt_connection_lost_total",
-			Help: "MQTT connections lost.",
+			Name: prefix + "connection_lost_total",
+			Help: which + "connections lost.",
 		}),
 	}}
 	o.Registerer.MustRegister(s.m.connected, s.m.connects, s.m.lost)

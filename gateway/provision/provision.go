@@ -199,7 +199,8 @@ func BrokerUsers(ctx context.Context, reg *registry.Store, gatewayUser, gatewayP
 	for _, d := range devs {
 		registered[d.ID] = !d.SMSOnly()
 	}
-	out := []brokerauth.Principal{{Kind: brokerauth.Gateway, ID: gatewayUser, Hash: credential.Hash(gatewayPassword)}}
+	out := []brokerauth.Principal{{Kind: brokerauth.Gateway, ID: gatewayUser, Hash: credential.Hash(gatewayPassword)},
+		{Kind: brokerauth.GatewayAlarms, ID: brokerauth.AlarmUser(gatewayUser), Hash: credential.Hash(gatewayPassword)}}
 	for _, c := range creds {
 		switch {
 		case !c.Active():

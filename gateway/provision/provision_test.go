@@ -82,7 +82,10 @@ func TestIssueRotateRevokeExport(t *testing.T) {
 	if u := byID["gateway"]; u.Kind != brokerauth.Gateway || !credential.Verify(u.Hash, "gw-pw") {
 		t.Errorf("gateway user %+v", u)
 	}
-	if len(users) != 1+1+3 {
-		t.Errorf("%d users exported, want the gateway, sos-0001 and 3 responders", len(users))
+	if u := byID["gateway-alarms"]; u.Kind != brokerauth.GatewayAlarms || !credential.Verify(u.Hash, "gw-pw") {
+		t.Errorf("the gateway's alarm session user %+v", u)
+	}
+	if len(users) != 2+1+3 {
+		t.Errorf("%d users exported, want the gateway's two, sos-0001 and 3 responders", len(users))
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"carebed/alerting/rules"
 	"carebed/gateway/auth"
 	"carebed/gateway/broker"
+	"carebed/gateway/brokerauth"
 	"carebed/gateway/brokerstats"
 	"carebed/gateway/config"
 	"carebed/gateway/console"
@@ -75,6 +76,7 @@ type Gateway struct {
 	sink    *sink.Sink
 	influx  influxdb2.Client
 	session *mqttsession.Session          // with Mosquitto; nil with the embedded broker
+	alarms  *mqttsession.Session          // events only (mqtt.alarm_session); nil when off
 	intake  atomic.Pointer[ingest.Intake] // the current one: each active term has its own
 	pair    *pair                         // pair.go; nil outside the pair mode
 	out     *outbound.Outbound
@@ -328,7 +330,25 @@ func (g *Gateway) buildIntake() error {
 		mqttsession.Route{Prefix: brokerstats.Prefix, Filters: brokerstats.Filters(), Take: stats.Take},
 		mqttsession.Route{Prefix: responderinlet.Prefix, Filters: responderinlet.Filters(), Take: g.responders().Take},
 		mqttsession.Route{Filters: ingest.Topics, Take: g.take})
+	if mc.AlarmSession {
+		g.alarms = g.alarmSession(tc)
+	}
 	return nil
+}
+
+// alarmSession is the second session, which reads devices' events only
+// (brokerauth.GatewayAlarms): an SOS reaches the intake's events lane even while
+// the main session works through a backlog at the broker.
+func (g *Gateway) alarmSession(tc *tls.Config) *mqttsession.Session {
+	mc := g.cfg.MQTT
+	user := ""
+	if mc.Username != "" {
+		user = brokerauth.AlarmUser(mc.Username)
+	}
+	return mqttsession.New(mqttsession.Options{Name: "alarms", URL: mc.URL, ClientID: brokerauth.AlarmUser(mc.SessionClientID()),
+		TLS: tc, Username: user, Password: mc.Password, KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout,
+		Logger: g.log, Registerer: g.o.Registry, MayConnect: g.mayConnect},
+		mqttsession.Route{Filters: map[string]byte{ingest.EventTopics: 1}, Take: g.take})
 }
 
 // take hands a device message to the current intake; between two active terms of a
@@ -458,9 +478,29 @@ func (g *Gateway) runIntake(ctx context.Context) error {
 	g.intake.Store(in)
 	defer g.intake.Store(nil)
 	g.session.Connect()
-	err := in.Run(ctx) // its acks go out before the session closes
+	if g.alarms != nil {
+		g.alarms.Connect()
+		check := time.AfterFunc(alarmSessionGrace, g.warnNoAlarmSession)
+		defer check.Stop()
+		defer g.alarms.Close()
+	}
+	err := in.Run(ctx) // its acks go out before the sessions close
 	g.session.Close()
 	return err
+}
+
+// alarmSessionGrace is how long the alarm session may take to connect before the
+// log says so.
+const alarmSessionGrace = 30 * time.Second
+
+// warnNoAlarmSession says that alarms can wait behind a backlog while the alarm
+// session is not connected (most likely its broker user is missing).
+func (g *Gateway) warnNoAlarmSession() {
+	if g.session.Connected() && !g.alarms.Connected() {
+		g.log.Warn("the alarm session is not connected: SOS and fall events still come through the main session, "+
+			"but may wait there behind a backlog; run `gateway broker export` again and reload Mosquitto, "+
+			"or set mqtt.alarm_session: false", "client_id", brokerauth.AlarmUser(g.cfg.MQTT.SessionClientID()))
+	}
 }
 
 func (g *Gateway) runSink(ctx context.Context) {

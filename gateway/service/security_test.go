@@ -159,6 +159,12 @@ func checkSecureBroker(t *testing.T, embedded bool) {
 	devices := deviceIDs("bed", 2)
 	s := newSecureSite(t, embedded, devices)
 	own, other := devices[0], devices[1]
+	if !embedded { // its broker user comes from the export, with its own ACL
+		waitFor(t, 20*time.Second, "the alarm session connected and subscribed", func() (bool, string) {
+			n := metric(t, s.r.reg, "carebed_mqtt_alarms_connected", nil)
+			return n == 1, fmt.Sprint(n)
+		})
+	}
 	event := func(seq uint64) []byte {
 		return protocol.EncodeEvent(protocol.Event{Seq: seq, TS: time.Now().UnixMilli(), Type: protocol.EventBedExit})
 	}

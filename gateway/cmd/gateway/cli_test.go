@@ -92,13 +92,15 @@ func TestProvisionRevokeExport(t *testing.T) {
 		users[u] = h
 	}
 	bedPassword := strings.Split(lines[1], ",")[2]
-	if !credential.Verify(users["bed-0001"], bedPassword) || !credential.Verify(users["gateway"], "gw-secret") {
+	if !credential.Verify(users["bed-0001"], bedPassword) || !credential.Verify(users["gateway"], "gw-secret") ||
+		!credential.Verify(users["gateway-alarms"], "gw-secret") {
 		t.Errorf("passwd does not verify the issued passwords:\n%s", passwd)
 	}
-	if _, ok := users["sos-0001"]; ok || len(users) != 5 {
-		t.Errorf("passwd users %v: want bed-0001, gateway and 3 responders, not the revoked sos-0001", users)
+	if _, ok := users["sos-0001"]; ok || len(users) != 6 {
+		t.Errorf("passwd users %v: want bed-0001, gateway, gateway-alarms and 3 responders, not the revoked sos-0001", users)
 	}
 	if !strings.Contains(string(acl), "user bed-0001\ntopic write carebed/v1/bed-0001/telemetry") ||
+		!strings.Contains(string(acl), "user gateway-alarms\ntopic read carebed/v1/+/event\n") ||
 		strings.Contains(string(acl), "user sos-0001") {
 		t.Errorf("acl:\n%s", acl)
 	}
