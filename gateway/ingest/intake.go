@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -94,11 +95,71 @@ func (in *Intake) Take(m mqtt.Message) {
 		lane = in.events
 	}
 	select {
+	case <-in.stop:
+		refuse(m, errStopped)
+		return
+	default:
+	}
+	select {
 	case lane <- received{msg: m, when: in.h.o.Now()}:
 		in.o.Metrics.queue.Set(float64(len(in.in) + len(in.events)))
 	case <-in.stop:
+		refuse(m, errStopped)
 	}
 }
+
+// Refusable is a message that is told when it will not be acknowledged (Ack is
+// never called then): a publish the embedded broker must not acknowledge.
+type Refusable interface {
+	Refuse(err error)
+}
+
+// errStopped refuses what arrives once the intake stops.
+var errStopped = errors.New("ingest: the intake has stopped")
+
+func refuse(m mqtt.Message, err error) {
+	if r, ok := m.(Refusable); ok {
+		r.Refuse(err)
+	}
+}
+
+// Handle queues each of msgs on its lane and returns once all are durable (nil), or
+// the first reason one is not. The embedded broker calls it from every client's
+// reader, so that its devices' messages are handed off in batches by the intake's
+// workers like an external broker's: a few writers to the alert store rather than one
+// per connection, and an SOS on its own lane while a township comes back at once.
+func (in *Intake) Handle(ctx context.Context, msgs []Message) error {
+	done := make(chan error, len(msgs))
+	for i := range msgs {
+		in.Take(&handed{m: &msgs[i], done: done})
+	}
+	for range msgs {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// handed is a message given to Handle: its outcome goes to done.
+type handed struct {
+	m    *Message
+	done chan error
+}
+
+func (h *handed) Duplicate() bool   { return false }
+func (h *handed) Qos() byte         { return 1 }
+func (h *handed) Retained() bool    { return false }
+func (h *handed) Topic() string     { return h.m.Topic }
+func (h *handed) MessageID() uint16 { return 0 }
+func (h *handed) Payload() []byte   { return h.m.Payload }
+func (h *handed) Ack()              { h.done <- nil }
+func (h *handed) Refuse(err error)  { h.done <- err }
 
 // Run hands messages off until ctx ends, then stops taking messages, finishes the
 // ones queued (within a bound) and waits for their acknowledgements to go out; close
@@ -118,8 +179,25 @@ func (in *Intake) Run(ctx context.Context) error {
 	in.drain(work)
 	stopWork()
 	wg.Wait()
+	in.refuseQueued()
 	in.pending.Wait() // their acks go out before the disconnect
 	return nil
+}
+
+// refuseQueued refuses what the workers left queued (the drain's bound passed): an
+// external broker redelivers it to the next session by itself.
+func (in *Intake) refuseQueued() {
+	for _, lane := range []chan received{in.in, in.events} {
+		for {
+			select {
+			case r := <-lane:
+				refuse(r.msg, errStopped)
+				continue
+			default:
+			}
+			break
+		}
+	}
 }
 
 // drain waits, up to a bound, for the worker to empty the queue.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -116,4 +117,41 @@ func TestIntakeEventOvertakesAStuckBacklog(t *testing.T) {
 		defer sp.mu.Unlock()
 		return len(sp.recs) == 1, fmt.Sprint(len(sp.recs), " records")
 	})
+}
+
+// Handle, as the embedded broker calls it for each publish, returns nil only once
+// the message is on disk, the write's error when it is not (mochi then withholds the
+// PUBACK and the device sends it again), and an error once the intake has stopped.
+func TestIntakeHandleWaitsForTheDisk(t *testing.T) {
+	writeErr := errors.New("disk full")
+	for _, c := range []struct {
+		name string
+		err  error
+	}{{"written", nil}, {"write failed", writeErr}} {
+		t.Run(c.name, func(t *testing.T) {
+			sp := &fakeSpool{writeErr: c.err}
+			h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
+				DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
+			in := NewIntake(IntakeOptions{}, h)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- in.Run(ctx) }()
+			msgs := []Message{{Topic: "carebed/v1/bed-0001/telemetry", Payload: []byte(`{"v":1,"seq":1,"hr":60}`)},
+				{Topic: "carebed/v1/bed-0001/event", Payload: []byte(`{"v":1,"seq":2,"type":"sos"}`)}}
+			if err := in.Handle(context.Background(), msgs); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+				t.Fatalf("Handle = %v, want %v", err, c.err)
+			}
+			sp.mu.Lock()
+			n := len(sp.recs)
+			sp.mu.Unlock()
+			if c.err == nil && n != 2 || n == 0 { // a failure returns with the first lane's
+				t.Fatalf("%d records written", n)
+			}
+			cancel()
+			<-done
+			if err := in.Handle(context.Background(), msgs[:1]); err == nil {
+				t.Fatal("Handle after the intake stopped returned nil")
+			}
+		})
+	}
 }

@@ -35,6 +35,9 @@ func (in *Intake) work(ctx context.Context, lane chan received, pace bool) {
 		in.o.Metrics.queue.Set(float64(len(in.in) + len(in.events)))
 		in.pending.Add(1)
 		if err := in.h.HandleAsync(ctx, w.msgs, func(err error) { in.acknowledge(w, err) }); err != nil {
+			for _, m := range w.acks {
+				refuse(m, err)
+			}
 			in.pending.Done()
 			return
 		}
@@ -72,9 +75,11 @@ type workBatch struct {
 // broker redelivers the messages to the next session.
 func (in *Intake) acknowledge(w *workBatch, err error) {
 	defer in.pending.Done()
-	if err == nil {
-		for _, m := range w.acks {
+	for _, m := range w.acks {
+		if err == nil {
 			m.Ack()
+		} else {
+			refuse(m, err)
 		}
 	}
 	clear(w.acks)

@@ -75,15 +75,17 @@ type Gateway struct {
 	handler *ingest.Handler
 	sink    *sink.Sink
 	influx  influxdb2.Client
-	session *mqttsession.Session          // with Mosquitto; nil with the embedded broker
-	alarms  *mqttsession.Session          // events only (mqtt.alarm_session); nil when off
-	intake  atomic.Pointer[ingest.Intake] // the current one: each active term has its own
-	pair    *pair                         // pair.go; nil outside the pair mode
-	out     *outbound.Outbound
-	broker  *broker.Broker
-	httpLn  net.Listener
-	http    *http.Server
-	closers []func() error
+	session *mqttsession.Session // with Mosquitto; nil with the embedded broker
+	alarms  *mqttsession.Session // events only (mqtt.alarm_session); nil when off
+	// brokerIntake takes the embedded broker's messages; nil with Mosquitto.
+	brokerIntake *ingest.Intake
+	intake       atomic.Pointer[ingest.Intake] // the current one: each active term has its own
+	pair         *pair                         // pair.go; nil outside the pair mode
+	out          *outbound.Outbound
+	broker       *broker.Broker
+	httpLn       net.Listener
+	http         *http.Server
+	closers      []func() error
 
 	alerts   alerting.Store
 	rules    *rules.Engine
@@ -307,7 +309,11 @@ func (g *Gateway) buildIntake() error {
 				return fmt.Errorf("embedded_broker.tls: %w", err)
 			}
 		}
-		b, err := broker.New(broker.Options{Addr: eb.Addr, TLS: tc, Ingest: g.handler,
+		// The broker's clients hand their messages to an intake, as the session does:
+		// batched, with events on their own lane.
+		g.brokerIntake = ingest.NewIntake(ingest.IntakeOptions{Inflight: g.cfg.MQTT.Inflight,
+			Linger: linger(g.cfg.MQTT.Linger), Logger: g.log}, g.handler)
+		b, err := broker.New(broker.Options{Addr: eb.Addr, TLS: tc, Ingest: g.brokerIntake,
 			Devices: &g.devices, Credentials: g.reg, AllowNoPassword: eb.AllowNoPassword,
 			OnResponder: g.responders().Act, Registerer: g.o.Registry, Logger: g.log,
 			Limits: broker.Limits{MaxConnecting: eb.MaxConnecting, MaxConnectingPerAddress: eb.MaxConnectingPerAddress,
@@ -470,8 +476,8 @@ func (g *Gateway) runIntake(ctx context.Context) error {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
 		g.log.Info("embedded broker listening", "addr", g.BrokerAddr())
-		<-ctx.Done()
-		return g.broker.Close()
+		err := g.brokerIntake.Run(ctx) // until ctx ends; the acks of what it took go out
+		return errors.Join(err, g.broker.Close())
 	}
 	in := ingest.NewIntake(ingest.IntakeOptions{Inflight: g.cfg.MQTT.Inflight, Linger: linger(g.cfg.MQTT.Linger),
 		Logger: g.log}, g.handler)

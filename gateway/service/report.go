@@ -33,7 +33,7 @@ func (g *Gateway) buildReportPage() error {
 	maker := report.Maker{Chromium: chromium, Now: g.now, Sources: func(ctx context.Context) (report.Sources, error) {
 		homes, err := report.HomesFrom(ctx, g.reg)
 		return report.Sources{Alerts: g.alerts, Influx: q, Homes: homes, Policy: pol,
-			Inspection: ReportInspection(g.cfg.DataDir), OtherSMS: ReportSMS(g.cfg.DataDir)}, err
+			Inspection: ReportInspection(g.cfg.DataDir), OtherSMS: ReportSMS(g.cfg.DataDir, g.cfg.Database.URL)}, err
 	}}
 	g.reportPage, err = console.NewReportPage(g.console, maker)
 	return err
@@ -49,9 +49,9 @@ func ReportInspection(dataDir string) report.InspectionReader {
 
 // ReportSMS reads the SMS of the visits' morning lists (visits.db) and of the family
 // digests (digest.db) in the data folder for the monthly report.
-func ReportSMS(dataDir string) report.SMSReader {
+func ReportSMS(dataDir, databaseURL string) report.SMSReader {
 	return func(ctx context.Context, from, to time.Time) ([]report.SMSSend, error) {
-		lists, lerr := visits.ReadSMS(ctx, dataDir, from, to)
+		lists, lerr := visits.ReadSMS(ctx, dataDir, databaseURL, from, to)
 		digests, derr := digest.ReadSMS(ctx, dataDir, from, to)
 		if err := errors.Join(lerr, derr); err != nil {
 			return nil, err

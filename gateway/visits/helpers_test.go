@@ -88,6 +88,7 @@ var beijing = time.FixedZone("CST", 8*3600)
 // fixture is a visits service over a real registry.
 type fixture struct {
 	dir   string // the data folder, visits.db in it
+	url   string // database.url: the visits are in PostgreSQL
 	reg   *registry.Store
 	svc   *Service
 	clock *clock
@@ -161,7 +162,7 @@ func newFixtureOn(t *testing.T, pg bool, ledger string, alerts Alerts, linkBase 
 	if rep, err := reg.Import(context.Background(), strings.NewReader(ledger), registry.ImportOptions{}); err != nil {
 		t.Fatalf("import: %v %+v", err, rep)
 	}
-	f := &fixture{dir: dir, reg: reg, clock: &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing)}, sms: &smsBox{},
+	f := &fixture{dir: dir, url: url, reg: reg, clock: &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, beijing)}, sms: &smsBox{},
 		spool: &spoolBox{}, prom: prometheus.NewRegistry()}
 	svc, err := New(Options{Path: filepath.Join(dir, "visits.db"), DatabaseURL: url, Homes: reg, Schedule: policy.Default().Visits(),
 		Location: beijing, SMS: f.sms, Alerts: alerts, Spool: f.spool, LinkBase: linkBase, Registerer: f.prom, Now: f.clock.Now})

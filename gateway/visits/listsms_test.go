@@ -16,6 +16,12 @@ import (
 // 0-2 (doctor 2: 8 round homes in each township, so 和静镇) for 和静镇, visitors 5-9
 // and doctors 3-4 for 巴润镇; visitor 7's number is refused.
 func TestListSMSLogged(t *testing.T) {
+	eachBackend(t, func(t *testing.T, newFixture fixtureFn, _ fixtureWithFn) { checkListSMSLogged(t, newFixture) })
+}
+
+// checkListSMSLogged is TestListSMSLogged on one backend: on PostgreSQL ReadSMS reads
+// the database (database.url), not the data folder.
+func checkListSMSLogged(t *testing.T, newFixture fixtureFn) {
 	ctx := context.Background()
 	f := newFixture(t, monthLedger(), nil)
 	f.sms.refuse = "+8613800001007"
@@ -32,7 +38,7 @@ func TestListSMSLogged(t *testing.T) {
 	if _, err := f.svc.st.claimList(ctx, day(old, beijing), purposeVisitDue, "+8613800001001", old); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadSMS(ctx, f.dir, time.Date(2026, 11, 1, 0, 0, 0, 0, beijing), time.Date(2027, 1, 1, 0, 0, 0, 0, beijing))
+	got, err := ReadSMS(ctx, f.dir, f.url, time.Date(2026, 11, 1, 0, 0, 0, 0, beijing), time.Date(2027, 1, 1, 0, 0, 0, 0, beijing))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +80,7 @@ func TestListSMSLogged(t *testing.T) {
 	if gotSegs != segs || segs < 14 {
 		t.Errorf("segments logged %d, sent %d (at least one per list)", gotSegs, segs)
 	}
-	none, err := ReadSMS(ctx, t.TempDir(), morning, morning.Add(time.Hour))
+	none, err := ReadSMS(ctx, t.TempDir(), "", morning, morning.Add(time.Hour))
 	if err != nil || len(none) != 0 {
 		t.Errorf("no visits.db: %v, %v", none, err)
 	}

@@ -463,9 +463,18 @@ type ListSMS struct {
 	Unrecorded bool
 }
 
-// ReadSMS opens the visits' database in dataDir, if there is one, and returns the
-// list SMS of [from, to). No database: no lists were ever sent.
-func ReadSMS(ctx context.Context, dataDir string, from, to time.Time) ([]ListSMS, error) {
+// ReadSMS returns the list SMS of [from, to) from the visits' database: in
+// PostgreSQL when databaseURL is set (database.url), else in dataDir, if there is one
+// there (none: no lists were ever sent).
+func ReadSMS(ctx context.Context, dataDir, databaseURL string, from, to time.Time) ([]ListSMS, error) {
+	if databaseURL != "" {
+		st, err := openPostgresStore(ctx, databaseURL)
+		if err != nil {
+			return nil, err
+		}
+		defer st.close()
+		return st.listSMS(ctx, from, to)
+	}
 	db, ok, err := sqlitefile.OpenIfExists("visits", filepath.Join(dataDir, FileName), migrations)
 	if !ok {
 		return nil, err
