@@ -44,6 +44,16 @@ type devState struct {
 	dirty, stale bool
 }
 
+// heartbeatOf returns the device's heartbeat interval (the default until it says).
+func (c *conditions) heartbeatOf(device string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d := c.devices[device]; d != nil {
+		return d.heartbeat
+	}
+	return defaultHeartbeat
+}
+
 func (c *conditions) state(o alerting.Observation) *devState {
 	if c.devices == nil {
 		c.devices = map[string]*devState{}

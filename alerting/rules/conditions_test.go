@@ -173,3 +173,47 @@ func TestOlderReadingAfterBedEventIsOldNews(t *testing.T) {
 		})
 	}
 }
+
+// A Last Will (offline status) of a mobile home's device is held as long as its
+// silence would be (OfflineHeartbeats of its heartbeats), not the village outage's
+// two minutes, and takes no part in the village's outage; a settled home's is held
+// the outage window.
+func TestMobileLastWillHeldAsLongAsSilence(t *testing.T) {
+	for _, c := range []struct {
+		mobile   bool
+		wantHold time.Duration
+	}{{false, 2 * time.Minute}, {true, 48 * 5 * time.Minute}} {
+		st := openStore(t)
+		e := New(Options{Store: st, Thresholds: func(string, string) Thresholds {
+			th := DefaultThresholds
+			th.OutageDevices = 1 // one device offline would open an outage
+			if c.mobile {
+				th.Mobile, th.OfflineHeartbeats = true, 48
+			}
+			return th
+		}})
+		ctx := context.Background()
+		status := func(online bool, at time.Duration) {
+			if err := e.Observe(ctx, alerting.Observation{Device: "hj-0002-sos", Place: place, At: t0.Add(at),
+				Received: t0.Add(at), Status: &alerting.Status{Online: online, HeartbeatS: 300}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status(true, 0)
+		status(false, time.Minute)
+		_, err := st.OpenAlert(ctx, alerting.VillagePlace(place).Home, alerting.KindVillageOutage)
+		if outage := err == nil; outage == c.mobile {
+			t.Errorf("mobile %v: village outage open = %v", c.mobile, outage)
+		}
+		if c.mobile {
+			a, err := st.OpenAlert(ctx, place.Home, alerting.KindDeviceOffline)
+			if err != nil {
+				t.Fatalf("no held offline alert: %v", err)
+			}
+			next, err := st.NextDue(ctx)
+			if err != nil || a.State != alerting.StatePending || !next.Equal(t0.Add(time.Minute+c.wantHold)) {
+				t.Errorf("mobile: offline alert %s, first step due %v (%v), want pending until %v", a.State, next, err, t0.Add(time.Minute+c.wantHold))
+			}
+		}
+	}
+}

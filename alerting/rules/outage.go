@@ -83,6 +83,9 @@ func (o *outages) online(p alerting.Place, device string) bool {
 // outage when enough devices of the village are down.
 func (e *Engine) deviceOffline(ctx context.Context, o alerting.Observation) error {
 	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+	if t.Mobile { // not in the village: no part of its outage
+		return e.raise(ctx, o, alerting.KindDeviceOffline, alerting.Warning, o.Received.Add(t.OutageWithin))
+	}
 	outage := e.outages.offline(o.Place, o.Device, o.Received, t)
 	if !outage {
 		return e.raise(ctx, o, alerting.KindDeviceOffline, alerting.Warning, o.Received.Add(t.OutageWithin))

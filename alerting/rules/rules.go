@@ -43,6 +43,10 @@ type Thresholds struct {
 	InactivityAfter time.Duration
 	// OfflineHeartbeats: silence for this many heartbeat intervals is offline.
 	OfflineHeartbeats int
+	// Mobile: the home moves (a herder's, 流动): its devices lose coverage on the way,
+	// so a Last Will is held as long as silence would be, and they are never part of
+	// a village outage (they are not in the village).
+	Mobile bool
 	// Night and Day say when the bed-exit and inactivity rules apply.
 	Night, Day interface{ Contains(time.Time) bool }
 }
@@ -184,9 +188,21 @@ func (e *Engine) cancel(ctx context.Context, o alerting.Observation, typ string)
 
 func (e *Engine) status(ctx context.Context, o alerting.Observation) error {
 	if !o.Status.Online {
-		return e.deviceOffline(ctx, o)
+		return e.lastWill(ctx, o)
 	}
 	return e.deviceOnline(ctx, o)
+}
+
+// lastWill takes a device's offline status (its Last Will: the connection was lost).
+// A mobile home's device is held as long as its silence would be (OfflineHeartbeats
+// of its heartbeats) before anyone is told: back within that, nobody is.
+func (e *Engine) lastWill(ctx context.Context, o alerting.Observation) error {
+	t := e.o.Thresholds(o.Place.Township, o.Place.Home)
+	if !t.Mobile {
+		return e.deviceOffline(ctx, o)
+	}
+	wait := max(t.OutageWithin, time.Duration(t.OfflineHeartbeats)*e.conds.heartbeatOf(o.Device))
+	return e.raise(ctx, o, alerting.KindDeviceOffline, alerting.Warning, o.Received.Add(wait))
 }
 
 // lowBattery raises the alert of a battery that has just become low: when it

@@ -169,3 +169,34 @@ func (w *seqWindow) at(seq uint64) (word int, bit uint64) {
 func (w *seqWindow) get(seq uint64) bool { i, b := w.at(seq); return w.bits[i]&b != 0 }
 func (w *seqWindow) set(seq uint64)      { i, b := w.at(seq); w.bits[i] |= b }
 func (w *seqWindow) clear(seq uint64)    { i, b := w.at(seq); w.bits[i] &^= b }
+
+// copySet remembers the events a Copy stored first, until their other copy comes.
+// Bounded: forgotten entries (an other copy that never came) only make a later
+// duplicate count.
+type copySet struct {
+	mu   sync.Mutex
+	keys map[seqKey]struct{}
+}
+
+// maxCopies bounds a copySet; events are rare, and the other copy comes within
+// seconds.
+const maxCopies = 4096
+
+func (c *copySet) add(device string, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil || len(c.keys) >= maxCopies {
+		c.keys = map[seqKey]struct{}{}
+	}
+	c.keys[seqKey{device, seq}] = struct{}{}
+}
+
+// took reports whether a Copy stored the event first, and forgets it.
+func (c *copySet) took(device string, seq uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := seqKey{device, seq}
+	_, ok := c.keys[k]
+	delete(c.keys, k)
+	return ok
+}

@@ -52,6 +52,11 @@ type Message struct {
 	Topic    string
 	Payload  []byte
 	Received time.Time
+	// Copy: a second copy of a message another session also delivers (the alarm
+	// session's events, which the main session takes too). It is stored if it comes
+	// first; rejected or a duplicate, it is acknowledged without a dead-letter entry
+	// or a count, since the other copy has them.
+	Copy bool
 }
 
 // Options configure a Handler.
@@ -85,6 +90,9 @@ type Handler struct {
 	dedup *dedup
 	log   *slog.Logger
 	warn  errorLogger
+	// copies are the events a Copy stored first: the other copy, when it comes, is
+	// expected and not counted as a duplicate.
+	copies copySet
 }
 
 // NewHandler returns a Handler; Directory, Spool and DeadLetters are required.
@@ -336,6 +344,8 @@ const (
 	resultStored    = "stored"
 	resultDuplicate = "duplicate"
 	resultRejected  = "rejected"
+	// resultCopy: a Copy not stored, or the expected other copy of one; not counted.
+	resultCopy = "copy"
 )
 
 var results = []string{resultStored, resultDuplicate, resultRejected}
@@ -369,6 +379,9 @@ func (h *Handler) count(results []result) {
 	}
 	used := 0
 	for _, r := range results {
+		if r.result == resultCopy {
+			continue
+		}
 		i := 0
 		for i < used && n[i].r != r {
 			i++

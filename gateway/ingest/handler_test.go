@@ -417,3 +417,47 @@ func TestRedactLocation(t *testing.T) {
 		}
 	}
 }
+
+// The alarm session's events are copies of what the main session delivers too: the
+// first copy of an event is stored once whichever session brings it, the other is
+// counted nowhere, and a copy that is rejected leaves the dead-letter entry and the
+// count to the main session's. A device's real resend is still one duplicate.
+func TestCopiesCountedOnce(t *testing.T) {
+	const sos = `{"v":1,"seq":5,"type":"sos"}`
+	ev := "carebed/v1/bed-0001/event"
+	copyOf := func(m Message) Message { m.Copy = true; return m }
+	cases := []struct {
+		name                    string
+		msgs                    []Message
+		stored, dups, rejected  float64
+		deadLetters, recsStored int
+	}{
+		{"alarm copy first", []Message{copyOf(msg(ev, sos)), msg(ev, sos)}, 1, 0, 0, 0, 1},
+		{"main first", []Message{msg(ev, sos), copyOf(msg(ev, sos))}, 1, 0, 0, 0, 1},
+		{"device resends", []Message{copyOf(msg(ev, sos)), msg(ev, sos), copyOf(msg(ev, sos)), msg(ev, sos)}, 1, 1, 0, 0, 1},
+		{"bad event, both copies", []Message{copyOf(msg(ev, `{"v":1,"seq":6,"type":"earthquake"}`)),
+			msg(ev, `{"v":1,"seq":6,"type":"earthquake"}`)}, 0, 0, 1, 1, 0},
+		{"unknown device, both copies", []Message{copyOf(msg("carebed/v1/ghost/event", sos)),
+			msg("carebed/v1/ghost/event", sos)}, 0, 0, 1, 1, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sp := &fakeSpool{}
+			h, dead, m := newTestHandler(sp)
+			for _, one := range c.msgs { // one by one, as the two sessions deliver them
+				if err := h.Handle(context.Background(), []Message{one}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := []float64{testutil.ToFloat64(m.messages.WithLabelValues("event", "stored")),
+				testutil.ToFloat64(m.messages.WithLabelValues("event", "duplicate")),
+				testutil.ToFloat64(m.messages.WithLabelValues("event", "rejected")) +
+					testutil.ToFloat64(m.messages.WithLabelValues("unknown", "rejected"))}
+			want := []float64{c.stored, c.dups, c.rejected}
+			if fmt.Sprint(got) != fmt.Sprint(want) || len(dead.entries) != c.deadLetters || len(sp.recs) != c.recsStored {
+				t.Errorf("stored/duplicate/rejected %v, dead letters %d, records %d; want %v, %d, %d",
+					got, len(dead.entries), len(sp.recs), want, c.deadLetters, c.recsStored)
+			}
+		})
+	}
+}

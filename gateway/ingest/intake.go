@@ -56,6 +56,7 @@ type Intake struct {
 type received struct {
 	msg  mqtt.Message
 	when time.Time
+	copy bool // Message.Copy
 }
 
 // NewIntake returns an Intake that hands messages to h.
@@ -89,7 +90,13 @@ func NewIntake(o IntakeOptions, h *Handler) *Intake {
 // Take queues a message; it runs on the MQTT client's reader path. Once the intake
 // stops, messages are left unacknowledged: the broker redelivers them to the next
 // session.
-func (in *Intake) Take(m mqtt.Message) {
+func (in *Intake) Take(m mqtt.Message) { in.take(m, false) }
+
+// TakeCopy is Take for a session whose messages another session also delivers (the
+// alarm session's events): see Message.Copy.
+func (in *Intake) TakeCopy(m mqtt.Message) { in.take(m, true) }
+
+func (in *Intake) take(m mqtt.Message, copy bool) {
 	lane := in.in
 	if isEvent(m.Topic()) {
 		lane = in.events
@@ -101,7 +108,7 @@ func (in *Intake) Take(m mqtt.Message) {
 	default:
 	}
 	select {
-	case lane <- received{msg: m, when: in.h.o.Now()}:
+	case lane <- received{msg: m, when: in.h.o.Now(), copy: copy}:
 		in.o.Metrics.queue.Set(float64(len(in.in) + len(in.events)))
 	case <-in.stop:
 		refuse(m, errStopped)

@@ -13,11 +13,19 @@ import (
 func (h *Handler) take(b *batch, m *Message) {
 	msg, err := protocol.Decode(m.Topic, m.Payload)
 	kind := msg.Topic.Kind
+	if m.Copy && err != nil {
+		b.results = append(b.results, result{kind, resultCopy}) // the other copy is rejected
+		return
+	}
 	if err != nil {
 		h.reject(b, m, kind, protocol.ReasonOf(err), err)
 		return
 	}
 	tags, ok := h.o.Directory.Lookup(msg.Topic.Device)
+	if !ok && m.Copy {
+		b.results = append(b.results, result{kind, resultCopy})
+		return
+	}
 	if !ok {
 		h.reject(b, m, kind, ReasonUnknownDevice, errUnknownDevice(msg.Topic.Device))
 		return
@@ -34,7 +42,11 @@ func (h *Handler) take(b *batch, m *Message) {
 		fresh = h.freshSingle(b, tags.Device, kind, msg.Status.Seq, msg.Status.TS, stamp)
 	}
 	if !fresh {
-		b.results = append(b.results, result{kind, resultDuplicate})
+		r := resultDuplicate
+		if kind == protocol.KindEvent && (m.Copy || h.copies.took(tags.Device, msg.Event.Seq)) {
+			r = resultCopy
+		}
+		b.results = append(b.results, result{kind, r})
 		return
 	}
 	// Only what is new counts against the device's limits: a redelivery after a
@@ -44,9 +56,16 @@ func (h *Handler) take(b *batch, m *Message) {
 		if which := h.dedup.allow(tags.Device, m.Received, n); which != "" {
 			h.forget(b.keys[marked:])
 			b.keys = b.keys[:marked]
+			if m.Copy {
+				b.results = append(b.results, result{kind, resultCopy})
+				return
+			}
 			h.reject(b, m, kind, ReasonRateLimited, rateLimitedError{tags.Device, which, h.o.DeviceLimit})
 			return
 		}
+	}
+	if m.Copy && kind == protocol.KindEvent {
+		h.copies.add(tags.Device, msg.Event.Seq)
 	}
 	switch kind {
 	case protocol.KindTelemetry:

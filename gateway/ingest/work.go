@@ -101,6 +101,6 @@ func (in *Intake) fill(lane chan received, msgs []Message, acks []mqtt.Message) 
 }
 
 func appendReceived(msgs []Message, acks []mqtt.Message, r received) ([]Message, []mqtt.Message) {
-	msgs = append(msgs, Message{Topic: r.msg.Topic(), Payload: r.msg.Payload(), Received: r.when})
+	msgs = append(msgs, Message{Topic: r.msg.Topic(), Payload: r.msg.Payload(), Received: r.when, Copy: r.copy})
 	return msgs, append(acks, r.msg)
 }

@@ -354,7 +354,7 @@ func (g *Gateway) alarmSession(tc *tls.Config) *mqttsession.Session {
 	return mqttsession.New(mqttsession.Options{Name: "alarms", URL: mc.URL, ClientID: brokerauth.AlarmUser(mc.SessionClientID()),
 		TLS: tc, Username: user, Password: mc.Password, KeepAlive: mc.KeepAlive, ConnectTimeout: mc.ConnectTimeout,
 		Logger: g.log, Registerer: g.o.Registry, MayConnect: g.mayConnect},
-		mqttsession.Route{Filters: map[string]byte{ingest.EventTopics: 1}, Take: g.take})
+		mqttsession.Route{Filters: map[string]byte{ingest.EventTopics: 1}, Take: g.takeCopy})
 }
 
 // take hands a device message to the current intake; between two active terms of a
@@ -362,6 +362,14 @@ func (g *Gateway) alarmSession(tc *tls.Config) *mqttsession.Session {
 func (g *Gateway) take(m mqtt.Message) {
 	if in := g.intake.Load(); in != nil {
 		in.Take(m)
+	}
+}
+
+// takeCopy is take for the alarm session, whose events the main session delivers
+// too (ingest.Message.Copy).
+func (g *Gateway) takeCopy(m mqtt.Message) {
+	if in := g.intake.Load(); in != nil {
+		in.TakeCopy(m)
 	}
 }
 

@@ -126,8 +126,11 @@ func mobileThresholds(base func(township, home string) rules.Thresholds, mobile 
 	heartbeats int) func(township, home string) rules.Thresholds {
 	return func(township, home string) rules.Thresholds {
 		t := base(township, home)
-		if t.OfflineHeartbeats > 0 && mobile(home) {
-			t.OfflineHeartbeats = max(t.OfflineHeartbeats, heartbeats)
+		if mobile(home) {
+			t.Mobile = true
+			if t.OfflineHeartbeats > 0 {
+				t.OfflineHeartbeats = max(t.OfflineHeartbeats, heartbeats)
+			}
 		}
 		return t
 	}
