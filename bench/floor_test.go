@@ -115,7 +115,7 @@ func floorStep(b *testing.B, mode string, rate float64) {
 // then the number of messages received every 50 ms.
 func floorChild(mode, broker string) int {
 	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(400) // as the gateway's main does
+		debug.SetGCPercent(400) // as `gateway run` does with an external broker
 	}
 	var n atomic.Int64
 	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID("floor-" + mode).

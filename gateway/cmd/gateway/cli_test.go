@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"carebed/gateway/config"
 	"carebed/gateway/credential"
 	"carebed/internal/devsvc"
 )
@@ -219,5 +220,20 @@ func TestFirstCommandOnPostgresCopiesTheSQLiteRegistry(t *testing.T) {
 	code, out, errs = c.run("", "users", "list")
 	if code != 0 || !strings.Contains(out, "admin") || strings.Contains(errs, "copied") {
 		t.Errorf("second command: exit %d, out %q, said %q; want the user, nothing copied", code, out, errs)
+	}
+}
+
+// The embedded broker's heap grows with its connections: it runs the collector at
+// 2x the live heap; with an external broker the heap is small and 4x saves CPU.
+func TestGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		embedded string
+		want     int
+	}{{"", 400}, {"127.0.0.1:1883", 100}} {
+		cfg := config.Default()
+		cfg.EmbeddedBroker.Addr = c.embedded
+		if got := gcPercent(cfg); got != c.want {
+			t.Errorf("embedded_broker.addr %q: GC percent %d, want %d", c.embedded, got, c.want)
+		}
 	}
 }
