@@ -126,12 +126,12 @@ func (d *devState) event(o alerting.Observation, t Thresholds) {
 	d.lastActivity = o.Received
 	switch o.Event.Type {
 	case "bed_exit":
-		d.bedAt = later(d.bedAt, o.At)
+		d.bedAt = later(d.bedAt, bedEventAt(o))
 		if t.Night.Contains(o.Received) {
 			d.exitAt = o.Received
 		}
 	case "bed_return":
-		d.bedAt = later(d.bedAt, o.At)
+		d.bedAt = later(d.bedAt, bedEventAt(o))
 		d.exitAt = time.Time{}
 		d.clear(alerting.KindBedExitProlonged)
 	}
@@ -274,6 +274,15 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// bedEventAt is a bed event's device time, but never after its arrival: a device
+// clock running ahead would otherwise make every reading after it old news.
+func bedEventAt(o alerting.Observation) time.Time {
+	if o.At.After(o.Received) {
+		return o.Received
+	}
+	return o.At
 }
 
 // later returns the later of a and b.

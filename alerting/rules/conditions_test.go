@@ -217,3 +217,29 @@ func TestMobileLastWillHeldAsLongAsSilence(t *testing.T) {
 		}
 	}
 }
+
+// A bed event from a device whose clock runs a day ahead must not make the readings
+// after it old news: the bed left after it still raises the night bed exit.
+func TestBedEventFromAClockAheadIsNotTheFuture(t *testing.T) {
+	st := openStore(t)
+	e := New(Options{Store: st})
+	ctx := context.Background()
+	obs := func(at, received time.Duration, r *alerting.Reading, event string) {
+		o := alerting.Observation{Device: "hj-0002-bed", Place: place, At: t0.Add(at), Received: t0.Add(received), Reading: r}
+		if event != "" {
+			o.Reading, o.Event = nil, &alerting.Event{Type: event}
+		}
+		if err := e.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obs(0, 0, bed(true, 60), "")
+	obs(24*time.Hour, time.Minute, nil, "bed_return") // its clock: tomorrow
+	obs(2*time.Minute, 2*time.Minute, bed(false, 0), "")
+	if err := e.Tick(ctx, t0.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.OpenAlert(ctx, place.Home, alerting.KindBedExitProlonged); err != nil {
+		t.Errorf("no bed exit alert after a bed event stamped tomorrow: %v", err)
+	}
+}
