@@ -38,7 +38,7 @@ unit:
 bench: install
 	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \
-	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS)$$' -benchtime 1x -timeout 60m ./bench/
+	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS|PairAcknowledgement)$$' -benchtime 1x -timeout 60m ./bench/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.

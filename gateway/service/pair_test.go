@@ -29,10 +29,6 @@ type pairEnv struct {
 	*alertEnv
 	db   string
 	a, b *gatewayProc
-	// single is the same configuration without the pair (one gateway alone).
-	single string
-	// fast is the pair's configuration with influx.flush_interval 200ms.
-	fast string
 }
 
 // newPairEnv starts the services and prepares the two processes (not started) with
@@ -54,15 +50,6 @@ func newPairEnv(t *testing.T, ttl time.Duration, devices []string) *pairEnv {
 		twilioSID, twilioToken, twilioFrom, e.cfg.Twilio.BaseURL, e.public, e.db, ttl,
 		indent(strings.ReplaceAll(testPolicy, "after: 4s", "after: 8s")))
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.fast = filepath.Join(t.TempDir(), "fast.yml")
-	if err := os.WriteFile(e.fast, []byte(yml+"influx:\n  flush_interval: 200ms\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.single = filepath.Join(t.TempDir(), "single.yml")
-	single := strings.Replace(yml, "pair:\n  enabled: true\n", "pair:\n  enabled: false\n", 1)
-	if err := os.WriteFile(e.single, []byte(single), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bin := buildGateway(t)
@@ -248,79 +235,4 @@ func TestPairKill9ActiveLosesNothing(t *testing.T) {
 	})
 	exactlyOnce(t, seqsIn(t, e.influx, "telemetry"), acked)
 	t.Logf("%d readings acknowledged by the broker, all in InfluxDB once across the kill -9", total(acked))
-}
-
-// TestPairAcknowledgementCost measures what the pair's acknowledgement after
-// InfluxDB costs against the acknowledgement after the local spool: the gateway
-// process's CPU per message and the time from receiving a message to its
-// acknowledgement (carebed_ingest_latency_seconds), under 300 msg/s for 20 s, one
-// gateway alone in each mode. A measurement, not a check: it runs only with
-// CAREBED_MEASURE=1, and its figures are in docs/scaling.md.
-func TestPairAcknowledgementCost(t *testing.T) {
-	if os.Getenv("CAREBED_MEASURE") != "1" {
-		t.Skip("a measurement: set CAREBED_MEASURE=1")
-	}
-	all := deviceIDs("cost", 60) // 20 for each run: a run's seqs are new to its gateway
-	e := newPairEnv(t, 10*time.Second, all)
-	for i, mode := range []string{"spool (single)", "InfluxDB (pair)", "InfluxDB (pair, flush_interval 200ms)"} {
-		p := e.a
-		switch mode {
-		case "spool (single)":
-			p = e.b
-			p.args = []string{"run", "-config", e.single}
-		case "InfluxDB (pair, flush_interval 200ms)":
-			p.args = []string{"run", "-config", e.fast}
-		}
-		p.launch()
-		waitActive(t, p, 60*time.Second)
-		cpu0, _, _ := costMetrics(t, p)
-		devices := all[i*20 : (i+1)*20]
-		f := fleet.New(fleet.Options{Broker: e.mq.URL, Devices: devices, Conns: 4, Rate: 300,
-			Duration: 20 * time.Second, ClientPrefix: "cost-" + p.addr})
-		rep, err := f.Run(context.Background())
-		checkRun(t, err)
-		waitFor(t, 30*time.Second, "every message acknowledged", func() (bool, string) {
-			_, n, _ := costMetrics(t, p)
-			return n >= float64(rep.Sent), fmt.Sprintf("%.0f of %d", n, rep.Sent)
-		})
-		cpu1, n, q := costMetrics(t, p)
-		t.Logf("ack after %s: %d msgs, %.1f µs CPU/msg, latency p50 <= %s, p99 <= %s", mode, rep.Sent,
-			(cpu1-cpu0)/n*1e6, q(0.5), q(0.99))
-		p.kill9()
-	}
-}
-
-// costMetrics reads p's CPU seconds, the count of messages handed off, and a quantile
-// function over the hand-off latency's buckets (the bucket's upper bound).
-func costMetrics(t *testing.T, p *gatewayProc) (cpu, count float64, quantile func(float64) time.Duration) {
-	t.Helper()
-	_, body := tryGet("http://" + p.addr + "/metrics")
-	type bucket struct{ le, n float64 }
-	var buckets []bucket
-	for _, line := range strings.Split(body, "\n") {
-		var v float64
-		switch {
-		case strings.HasPrefix(line, "process_cpu_seconds_total "):
-			fmt.Sscan(strings.Fields(line)[1], &cpu) //nolint:errcheck // 0 when absent
-		case strings.HasPrefix(line, "carebed_ingest_latency_seconds_count "):
-			fmt.Sscan(strings.Fields(line)[1], &count) //nolint:errcheck
-		case strings.HasPrefix(line, `carebed_ingest_latency_seconds_bucket{le="`):
-			le := strings.TrimSuffix(strings.TrimPrefix(strings.Fields(line)[0], `carebed_ingest_latency_seconds_bucket{le="`), `"}`)
-			var b bucket
-			fmt.Sscan(strings.Fields(line)[1], &v) //nolint:errcheck
-			b.n = v
-			if _, err := fmt.Sscan(le, &b.le); err != nil {
-				b.le = 1e9 // +Inf
-			}
-			buckets = append(buckets, b)
-		}
-	}
-	return cpu, count, func(q float64) time.Duration {
-		for _, b := range buckets {
-			if b.n >= q*count {
-				return time.Duration(b.le * float64(time.Second))
-			}
-		}
-		return -1
-	}
 }
