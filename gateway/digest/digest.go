@@ -75,8 +75,13 @@ type Schedule struct {
 
 // Options configure the digest.
 type Options struct {
-	// Path is the digest database file (required).
+	// Path is the digest database file (required unless DatabaseURL is set; then
+	// an existing file is copied into PostgreSQL once).
 	Path string
+	// DatabaseURL, when set, keeps the opt-ins and what was sent in that PostgreSQL
+	// database (database.url; schema component "digest"), so that both gateways of a
+	// pair know them.
+	DatabaseURL string
 	// Homes, Sleep, Visits, Alerts and Policy are where the week is read from
 	// (required; Sleep, Visits and Alerts may be nil in tests: no data).
 	Homes  Homes
@@ -134,9 +139,13 @@ func New(o Options) (*Service, error) {
 	if o.Signature == "" {
 		o.Signature = DefaultSignature
 	}
-	st, err := openStore(o.Path)
+	st, adopted, err := open(o.Path, o.DatabaseURL)
 	if err != nil {
 		return nil, err
+	}
+	if adopted > 0 {
+		o.Logger.Info("digest opt-ins copied from SQLite into PostgreSQL (once; the file is left as it was)",
+			"component", "digest", "from", o.Path, "rows", adopted)
 	}
 	return &Service{o: o, st: st, log: o.Logger.With("component", "digest"), m: newMetrics(o.Registerer)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"carebed/alerting/policy"
 	"carebed/gateway/registry"
 	"carebed/gateway/visits"
+	"carebed/internal/devsvc"
 )
 
 const (
@@ -161,10 +163,43 @@ func (c *clock) set(t time.Time) {
 	c.t = t
 }
 
-// newService opens a digest at path, Sundays at 19:00.
-func newService(t *testing.T, path string, sms *smsLog, clk *clock, reg prometheus.Registerer) *Service {
+// sharedPostgres starts one PostgreSQL cluster for the package's test binary, on
+// first use; TestMain stops it.
+var sharedPostgres, stopPostgres = devsvc.Shared(devsvc.StartPostgres)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
+}
+
+// backend is where a test's digest database is: a file (url "") or PostgreSQL.
+type backend struct {
+	path, url string
+}
+
+// eachBackend runs test with the digest in SQLite and in PostgreSQL (a fresh
+// database of one shared cluster), as subtests named after them.
+func eachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, backend{path: filepath.Join(t.TempDir(), FileName)}) })
+	t.Run("postgres", func(t *testing.T) {
+		test(t, backend{path: filepath.Join(t.TempDir(), FileName), url: sharedPostgres(t).NewDatabase(t)})
+	})
+}
+
+// otherNode is the backend as the pair's other gateway sees it: its own data folder
+// (no digest.db there), the same PostgreSQL; with SQLite, the same file (a restart).
+func (b backend) otherNode(t *testing.T) backend {
+	if b.url == "" {
+		return b
+	}
+	return backend{path: filepath.Join(t.TempDir(), FileName), url: b.url}
+}
+
+// newService opens a digest at b, Sundays at 19:00.
+func newService(t *testing.T, b backend, sms *smsLog, clk *clock, reg prometheus.Registerer) *Service {
 	t.Helper()
-	s, err := New(Options{Path: path, Homes: homes{}, Sleep: sleep{}, Visits: visitsFake{}, Alerts: alertsFake{},
+	s, err := New(Options{Path: b.path, DatabaseURL: b.url, Homes: homes{}, Sleep: sleep{}, Visits: visitsFake{}, Alerts: alertsFake{},
 		Policy: testPolicy(t), SMS: sms, Schedule: Schedule{Weekday: time.Sunday, At: 19 * time.Hour},
 		Location: beijing, Registerer: reg, Now: clk.now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -187,9 +222,11 @@ func TestDue(t *testing.T) {
 }
 
 // TestSubscribeBySMS takes the words from family phones only, and answers them.
-func TestSubscribeBySMS(t *testing.T) {
+func TestSubscribeBySMS(t *testing.T) { eachBackend(t, checkSubscribeBySMS) }
+
+func checkSubscribeBySMS(t *testing.T, b backend) {
 	clk := &clock{t: bj(20, 12, 0)}
-	s := newService(t, filepath.Join(t.TempDir(), "digest.db"), &smsLog{}, clk, nil)
+	s := newService(t, b, &smsLog{}, clk, nil)
 	ctx := context.Background()
 	tests := []struct {
 		from, body string
@@ -219,14 +256,16 @@ func TestSubscribeBySMS(t *testing.T) {
 }
 
 // TestSend sends the week's digests at the set time to the subscribed family phones
-// only, once each across restarts, and not in quiet hours.
-func TestSend(t *testing.T) {
+// only, once each across restarts (on PostgreSQL: across the pair's two gateways),
+// and not in quiet hours.
+func TestSend(t *testing.T) { eachBackend(t, checkSend) }
+
+func checkSend(t *testing.T, b backend) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "digest.db")
 	sms := &smsLog{}
 	clk := &clock{t: bj(20, 12, 0)}
 	reg := prometheus.NewRegistry()
-	s := newService(t, path, sms, clk, reg)
+	s := newService(t, b, sms, clk, reg)
 	for _, w := range []struct{ from, body string }{{famA, "订阅"}, {famB, "订阅"}, {famB, "退订"}} {
 		if _, _, err := s.HandleSMS(ctx, w.from, w.body); err != nil {
 			t.Fatal(err)
@@ -260,9 +299,10 @@ func TestSend(t *testing.T) {
 		t.Errorf("carebed_digest_sms_total{result=sent} = %v", n)
 	}
 
-	// A restart does not send the week again.
+	// A restart (on PostgreSQL: the pair's other gateway taking over, with a data
+	// folder of its own) does not send the week again, and keeps the opt-ins.
 	s.Close()
-	s = newService(t, path, sms, clk, nil)
+	s = newService(t, b.otherNode(t), sms, clk, nil)
 	clk.set(bj(29, 19, 30))
 	if rep, err := s.Send(ctx, clk.now()); err != nil || rep.Sent != 0 || len(sms.sent()) != 2 {
 		t.Errorf("after a restart: %+v %v %d", rep, err, len(sms.sent()))

@@ -29,7 +29,8 @@ func (g *Gateway) buildDigest(pol policy.Policy, sms notify.Notifier, st alertin
 		return fmt.Errorf("config: digest.at: %w", err)
 	}
 	ic := g.cfg.Influx
-	d, err := digest.New(digest.Options{Path: filepath.Join(g.cfg.DataDir, "digest.db"), Homes: g.reg,
+	d, err := digest.New(digest.Options{Path: filepath.Join(g.cfg.DataDir, digest.FileName),
+		DatabaseURL: g.cfg.Database.URL, Homes: g.reg,
 		Sleep: digest.InfluxSleep{Q: influxread.New(ic.URL, ic.Bucket, ic.Token)}, Visits: g.visits, Alerts: st,
 		Policy: pol, SMS: digestSMS{sms}, Schedule: digest.Schedule{Weekday: day, At: at}, Signature: dc.Signature,
 		Location: pol.Location(), Registerer: g.o.Registry, Logger: g.log, Now: g.now})

@@ -52,7 +52,7 @@ func ReportInspection(dataDir string) report.InspectionReader {
 func ReportSMS(dataDir, databaseURL string) report.SMSReader {
 	return func(ctx context.Context, from, to time.Time) ([]report.SMSSend, error) {
 		lists, lerr := visits.ReadSMS(ctx, dataDir, databaseURL, from, to)
-		digests, derr := digest.ReadSMS(ctx, dataDir, from, to)
+		digests, derr := digest.ReadSMS(ctx, dataDir, databaseURL, from, to)
 		if err := errors.Join(lerr, derr); err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"carebed/gateway/config"
 	"carebed/gateway/credential"
 	"carebed/internal/devsvc"
+	"carebed/internal/sqlitefile"
 )
 
 const testLedger = "county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind,visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n" +
@@ -147,26 +148,36 @@ func TestBackupRestore(t *testing.T) {
 }
 
 // TestBackupSaysPostgresIsNotInIt: with database.url set, backup and restore say
-// that the alert store, the registry, users and sessions are not in the backup
-// (pg_dump is), and take and put back only the SQLite stores still in use: not the
-// registry.db an earlier SQLite setup left in the data folder.
+// that the alert store, the registry, users, sessions, visits and the digest are not
+// in the backup (pg_dump is), and take and put back only the SQLite stores still in
+// use (the inspection draws): not the registry.db an earlier SQLite setup left in
+// the data folder.
 func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
 	c := newCLI(t) // imports into data/registry.db, as a site did before PostgreSQL
 	sqliteBackup := filepath.Join(t.TempDir(), "sqlite")
 	c.ok("", "backup", sqliteBackup)
 	c.env["CAREBED_DATABASE_URL"] = "postgres://carebed:pw@127.0.0.1:9/carebed"
-	dir := filepath.Join(t.TempDir(), "b1")
+	dir, withDraws := filepath.Join(t.TempDir(), "b1"), filepath.Join(t.TempDir(), "b2")
 	tests := []struct {
 		args      []string
 		said, not string
+		draws     bool // an inspect.db in the data folder
 	}{
 		{args: []string{"backup", dir}, said: "backed up nothing", not: "registry.db"},
 		{args: []string{"restore", dir}, said: "restored nothing", not: "registry.db"},
 		{args: []string{"restore", sqliteBackup}, said: "left out registry.db", not: "restored registry.db"},
+		{args: []string{"backup", withDraws}, said: "backed up inspect.db", not: "registry.db", draws: true},
 	}
 	for _, tt := range tests {
+		if tt.draws {
+			db, err := sqlitefile.Open("inspect", filepath.Join(c.env["CAREBED_DATA_DIR"], "inspect.db"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		}
 		code, _, errs := c.run("", tt.args...)
-		if code != 0 || !strings.Contains(errs, "registry, users, sessions and visits are in PostgreSQL") ||
+		if code != 0 || !strings.Contains(errs, "visits and the family digest are in PostgreSQL") ||
 			!strings.Contains(errs, "not in this backup") || !strings.Contains(errs, "pg_dump") {
 			t.Errorf("gateway %s: exit %d, said %q; want a word that the registry and alerts are not in it", tt.args, code, errs)
 		}
