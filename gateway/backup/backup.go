@@ -35,10 +35,10 @@ var Files = []string{"registry.db", "alerts.db", "visits.db", "digest.db", "insp
 const manifest = "MANIFEST"
 
 // SQLiteWhenPostgres are the stores that stay in SQLite in the data folder when the
-// gateway keeps its stores in PostgreSQL (database.url): the inspection draws; the
-// alert store, the registry, users, sessions, visits and the family digest all go
-// there (backed up with pg_dump instead).
-var SQLiteWhenPostgres = []string{"inspect.db"}
+// gateway keeps its stores in PostgreSQL (database.url): none, since the alert
+// store, the registry, users, sessions, visits, the family digest and the inspection
+// draws all go there (backed up with pg_dump instead).
+var SQLiteWhenPostgres []string
 
 // Take writes a backup of the stores in dataDir into outDir, which must not exist
 // yet. Stores that do not exist yet are skipped.

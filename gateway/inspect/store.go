@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"carebed/internal/sqldb"
 	"carebed/internal/sqlitefile"
 )
 
@@ -42,7 +44,45 @@ CREATE TABLE drawn (
 	PRIMARY KEY (month, rank),
 	UNIQUE (month, home)
 ) STRICT;
+`, `
+-- The names the PostgreSQL schema has, where the draws share a database.
+ALTER TABLE draws RENAME TO inspect_draws;
+ALTER TABLE drawn RENAME TO inspect_drawn;
 `}
+
+// pgMigrations are the PostgreSQL schema's versions (internal/pgschema, component
+// "inspect"): the SQLite schema at its version 2 with PostgreSQL's types. Append
+// only.
+var pgMigrations = []string{`
+CREATE TABLE inspect_draws (
+	month    TEXT PRIMARY KEY,
+	seed     TEXT NOT NULL,
+	scope    TEXT NOT NULL,
+	drawn_ms BIGINT NOT NULL
+);
+CREATE TABLE inspect_drawn (
+	month       TEXT NOT NULL REFERENCES inspect_draws(month),
+	rank        INTEGER NOT NULL,
+	home        TEXT NOT NULL,
+	county      TEXT NOT NULL,
+	township    TEXT NOT NULL,
+	village     TEXT NOT NULL,
+	unconfirmed INTEGER NOT NULL,
+	overdue     INTEGER NOT NULL,
+	slow        INTEGER NOT NULL,
+	inspector   TEXT NOT NULL,
+	unit        TEXT NOT NULL,
+	outcome     TEXT NOT NULL DEFAULT '',
+	note        TEXT NOT NULL DEFAULT '',
+	result_by   TEXT NOT NULL DEFAULT '',
+	result_ms   BIGINT,
+	PRIMARY KEY (month, rank),
+	UNIQUE (month, home)
+);
+`}
+
+// writeLockKey is the PostgreSQL advisory lock of the draws' write transactions.
+const writeLockKey = 0x6362696e73706374
 
 // Outcome is what an inspection found.
 type Outcome string
@@ -108,16 +148,80 @@ var (
 	ErrDrawn = errors.New("inspect: the month was drawn already, differently")
 )
 
-// Store is the draws' database.
-type Store struct{ db *sql.DB }
+// Store is the draws' database: SQLite (inspect.db in the data folder) or
+// PostgreSQL (database.url: both gateways of a pair and the command line see the
+// same draws and results); the queries are written once (internal/sqldb).
+type Store struct{ db *sqldb.DB }
 
-// Open opens (creating) the database at path.
-func Open(path string) (*Store, error) {
-	db, err := sqlitefile.Open("inspect", path, migrations)
+// Open opens (creating) the database: in PostgreSQL when databaseURL is set (an
+// existing SQLite file at path is copied in once, and left as it was), else at path.
+func Open(path, databaseURL string) (*Store, error) {
+	if databaseURL == "" {
+		db, err := sqlitefile.Open("inspect", path, migrations)
+		if err != nil {
+			return nil, err
+		}
+		return &Store{db: sqldb.SQLite(db)}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := openPostgres(ctx, databaseURL)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.adoptSQLite(ctx, path); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+func openPostgres(ctx context.Context, url string) (*Store, error) {
+	db, err := sqldb.OpenPostgres(ctx, url, "inspect", pgMigrations, writeLockKey)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
 	return &Store{db: db}, nil
+}
+
+// adoptSQLite copies the SQLite draws at path into s (on PostgreSQL) when the file
+// exists and s holds no draw yet.
+func (s *Store) adoptSQLite(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	src, err := Open(path, "")
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return s.write(ctx, func(tx *sqldb.Tx) error {
+		var held int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM inspect_draws`).Scan(&held); err != nil || held > 0 {
+			return err
+		}
+		for _, t := range []struct{ name, cols string }{
+			{"inspect_draws", "month, seed, scope, drawn_ms"},
+			{"inspect_drawn", "month, rank, home, county, township, village, unconfirmed, overdue, slow, " +
+				"inspector, unit, outcome, note, result_by, result_ms"},
+		} {
+			if _, err := sqldb.CopyTable(ctx, src.db, tx, t.name, t.cols); err != nil {
+				return fmt.Errorf("inspect: copying %s into PostgreSQL: %w", t.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// write runs f in a write transaction.
+func (s *Store) write(ctx context.Context, f func(*sqldb.Tx) error) error {
+	tx, err := s.db.BeginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
 }
 
 // Close closes the database.
@@ -137,25 +241,23 @@ func (s *Store) Save(ctx context.Context, r Record) error {
 	default:
 		return fmt.Errorf("%w (seed %d, %s)", ErrDrawn, old.Seed, old.DrawnAt.Format(time.DateTime))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("inspect: save: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit: nothing to undo
-	if _, err := tx.ExecContext(ctx, `INSERT INTO draws(month, seed, scope, drawn_ms) VALUES (?, ?, ?, ?)`,
-		r.Month.String(), strconv.FormatUint(r.Seed, 10), r.Scope, r.DrawnAt.UnixMilli()); err != nil {
-		return fmt.Errorf("inspect: save: %w", err)
-	}
-	for i, e := range r.Entries {
-		p := e.Place
-		if _, err := tx.ExecContext(ctx, `INSERT INTO drawn(month, rank, home, county, township, village,
-			unconfirmed, overdue, slow, inspector, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.Month.String(), i, p.Home, p.County, p.Township, p.Village, e.Unconfirmed, e.Overdue, e.Slow,
-			e.Inspector.Name, e.Inspector.Unit); err != nil {
-			return fmt.Errorf("inspect: save: %w", err)
+	err = s.write(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inspect_draws(month, seed, scope, drawn_ms) VALUES (?, ?, ?, ?)`,
+			r.Month.String(), strconv.FormatUint(r.Seed, 10), r.Scope, r.DrawnAt.UnixMilli()); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		for i, e := range r.Entries {
+			p := e.Place
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inspect_drawn(month, rank, home, county, township, village,
+				unconfirmed, overdue, slow, inspector, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				r.Month.String(), i, p.Home, p.County, p.Township, p.Village, e.Unconfirmed, e.Overdue, e.Slow,
+				e.Inspector.Name, e.Inspector.Unit); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("inspect: save: %w", err)
 	}
 	return nil
@@ -179,7 +281,7 @@ func (s *Store) Month(ctx context.Context, m Month) (Record, error) {
 	r := Record{Month: m}
 	var seed string
 	var drawn int64
-	err := s.db.QueryRowContext(ctx, `SELECT seed, scope, drawn_ms FROM draws WHERE month = ?`, m.String()).
+	err := s.db.QueryRowContext(ctx, `SELECT seed, scope, drawn_ms FROM inspect_draws WHERE month = ?`, m.String()).
 		Scan(&seed, &r.Scope, &drawn)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
@@ -190,7 +292,7 @@ func (s *Store) Month(ctx context.Context, m Month) (Record, error) {
 	r.Seed, _ = strconv.ParseUint(seed, 10, 64)
 	r.DrawnAt = time.UnixMilli(drawn)
 	rows, err := s.db.QueryContext(ctx, `SELECT home, county, township, village, unconfirmed, overdue, slow,
-		inspector, unit, outcome, note, result_by, result_ms FROM drawn WHERE month = ? ORDER BY rank`, m.String())
+		inspector, unit, outcome, note, result_by, result_ms FROM inspect_drawn WHERE month = ? ORDER BY rank`, m.String())
 	if err != nil {
 		return r, fmt.Errorf("inspect: %w", err)
 	}
@@ -217,7 +319,7 @@ func (s *Store) SetResult(ctx context.Context, m Month, home string, r Result) e
 	if _, ok := ParseOutcome(string(r.Outcome)); !ok {
 		return fmt.Errorf("inspect: outcome %q: want pass, fix or fail", r.Outcome)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE drawn SET outcome = ?, note = ?, result_by = ?, result_ms = ?
+	res, err := s.db.ExecContext(ctx, `UPDATE inspect_drawn SET outcome = ?, note = ?, result_by = ?, result_ms = ?
 		WHERE month = ? AND home = ?`, string(r.Outcome), r.Note, r.By, r.At.UnixMilli(), m.String(), home)
 	if err != nil {
 		return fmt.Errorf("inspect: result: %w", err)
@@ -228,10 +330,18 @@ func (s *Store) SetResult(ctx context.Context, m Month, home string, r Result) e
 	return nil
 }
 
-// ReadMonth opens the draws' database in dataDir, if there is one, and returns a
-// month's draw with its results: what the monthly report shows. ErrNotFound when the
-// month was not drawn (or nothing was ever drawn).
-func ReadMonth(ctx context.Context, dataDir string, m Month) (Record, error) {
+// ReadMonth returns a month's draw with its results, what the monthly report shows,
+// from PostgreSQL when databaseURL is set, else from the draws' database in dataDir,
+// if there is one. ErrNotFound when the month was not drawn (or nothing ever was).
+func ReadMonth(ctx context.Context, dataDir, databaseURL string, m Month) (Record, error) {
+	if databaseURL != "" {
+		s, err := openPostgres(ctx, databaseURL)
+		if err != nil {
+			return Record{Month: m}, err
+		}
+		defer s.Close()
+		return s.Month(ctx, m)
+	}
 	db, ok, err := sqlitefile.OpenIfExists("inspect", filepath.Join(dataDir, FileName), migrations)
 	switch {
 	case err != nil:
@@ -239,7 +349,7 @@ func ReadMonth(ctx context.Context, dataDir string, m Month) (Record, error) {
 	case !ok:
 		return Record{Month: m}, ErrNotFound
 	}
-	s := &Store{db: db}
+	s := &Store{db: sqldb.SQLite(db)}
 	defer s.Close()
 	return s.Month(ctx, m)
 }

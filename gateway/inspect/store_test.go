@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,15 +12,33 @@ import (
 	"carebed/alerting/policy"
 	"carebed/gateway/registry"
 	"carebed/gateway/visits"
+	"carebed/internal/devsvc"
 )
 
+// sharedPostgres starts one PostgreSQL cluster for the package's test binary, on
+// first use; TestMain stops it.
+var sharedPostgres, stopPostgres = devsvc.Shared(devsvc.StartPostgres)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
+}
+
+// TestStore keeps a draw and its results, in SQLite and in PostgreSQL (where both
+// gateways of a pair and the command line read the same draws).
 func TestStore(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { checkStore(t, "") })
+	t.Run("postgres", func(t *testing.T) { checkStore(t, sharedPostgres(t).NewDatabase(t)) })
+}
+
+func checkStore(t *testing.T, url string) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if _, err := ReadMonth(ctx, dir, nov); !errors.Is(err, ErrNotFound) {
+	if _, err := ReadMonth(ctx, dir, url, nov); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("no database: %v", err)
 	}
-	s, err := Open(filepath.Join(dir, FileName))
+	s, err := Open(filepath.Join(dir, FileName), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +77,11 @@ func TestStore(t *testing.T) {
 	if err := s.SetResult(ctx, nov, first, Result{Outcome: "maybe"}); err == nil {
 		t.Error("an unknown outcome was stored")
 	}
-	got, err := ReadMonth(ctx, dir, nov)
+	readDir := dir
+	if url != "" {
+		readDir = t.TempDir() // on PostgreSQL: any node's data folder
+	}
+	got, err := ReadMonth(ctx, readDir, url, nov)
 	if err != nil || got.Seed != 99 || got.Scope != "和静县" || !got.DrawnAt.Equal(rec.DrawnAt) || len(got.Entries) != 2 {
 		t.Fatalf("ReadMonth: %+v %v", got, err)
 	}
@@ -75,6 +98,21 @@ func TestStore(t *testing.T) {
 	}
 	if _, err := s.Month(ctx, Month{2026, 10}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a month not drawn: %v", err)
+	}
+	if url != "" {
+		return
+	}
+	// A site moving to PostgreSQL keeps its published draws and their results.
+	s.Close()
+	moved := sharedPostgres(t).NewDatabase(t)
+	pg, err := Open(filepath.Join(dir, FileName), moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if got, err := pg.Month(ctx, nov); err != nil || got.Seed != 99 || len(got.Entries) != 2 ||
+		got.Entries[0].Result.Outcome != OutcomeFix || got.Entries[1].Result.At != (time.Time{}) {
+		t.Errorf("the draw copied into PostgreSQL: %+v %v", got, err)
 	}
 }
 

@@ -258,7 +258,7 @@ func buildFixture(t *testing.T, q Querier) Report {
 func seedInspection(t *testing.T) InspectionReader {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := inspect.Open(filepath.Join(dir, inspect.FileName))
+	st, err := inspect.Open(filepath.Join(dir, inspect.FileName), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func seedInspection(t *testing.T) InspectionReader {
 		}
 	}
 	return func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
-		return inspect.ReadMonth(ctx, dir, m)
+		return inspect.ReadMonth(ctx, dir, "", m)
 	}
 }
 

@@ -41,7 +41,7 @@ func TestInspectionResultsInConsole(t *testing.T) {
 	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	st, err := inspect.Open(filepath.Join(e.cfg.DataDir, inspect.FileName))
+	st, err := inspect.Open(filepath.Join(e.cfg.DataDir, inspect.FileName), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestInspectionResultsInConsole(t *testing.T) {
 			t.Errorf("%v: %d, want %d and %q\n%s", tt.form, code, tt.code, tt.want, body)
 		}
 	}
-	got, err := inspect.ReadMonth(context.Background(), e.cfg.DataDir, nov)
+	got, err := inspect.ReadMonth(context.Background(), e.cfg.DataDir, e.cfg.Database.URL, nov)
 	if err != nil || len(got.Entries) != 2 {
 		t.Fatalf("stored: %+v %v", got, err)
 	}

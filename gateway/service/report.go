@@ -33,22 +33,24 @@ func (g *Gateway) buildReportPage() error {
 	maker := report.Maker{Chromium: chromium, Now: g.now, Sources: func(ctx context.Context) (report.Sources, error) {
 		homes, err := report.HomesFrom(ctx, g.reg)
 		return report.Sources{Alerts: g.alerts, Influx: q, Homes: homes, Policy: pol,
-			Inspection: ReportInspection(g.cfg.DataDir), OtherSMS: ReportSMS(g.cfg.DataDir, g.cfg.Database.URL)}, err
+			Inspection: ReportInspection(g.cfg.DataDir, g.cfg.Database.URL), OtherSMS: ReportSMS(g.cfg.DataDir, g.cfg.Database.URL)}, err
 	}}
 	g.reportPage, err = console.NewReportPage(g.console, maker)
 	return err
 }
 
-// ReportInspection reads the month's inspection draw from the data folder's
-// inspect.db for the monthly report (the console and `gateway report monthly`).
-func ReportInspection(dataDir string) report.InspectionReader {
+// ReportInspection reads the month's inspection draw (PostgreSQL with databaseURL,
+// else the data folder's inspect.db) for the monthly report (the console and
+// `gateway report monthly`).
+func ReportInspection(dataDir, databaseURL string) report.InspectionReader {
 	return func(ctx context.Context, m inspect.Month) (inspect.Record, error) {
-		return inspect.ReadMonth(ctx, dataDir, m)
+		return inspect.ReadMonth(ctx, dataDir, databaseURL, m)
 	}
 }
 
-// ReportSMS reads the SMS of the visits' morning lists (visits.db) and of the family
-// digests (digest.db) in the data folder for the monthly report.
+// ReportSMS reads the SMS of the visits' morning lists and of the family digests
+// (PostgreSQL with databaseURL, else visits.db and digest.db in the data folder) for
+// the monthly report.
 func ReportSMS(dataDir, databaseURL string) report.SMSReader {
 	return func(ctx context.Context, from, to time.Time) ([]report.SMSSend, error) {
 		lists, lerr := visits.ReadSMS(ctx, dataDir, databaseURL, from, to)

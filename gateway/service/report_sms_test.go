@@ -112,7 +112,7 @@ func TestReportSMSFromDataFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := report.Sources{Alerts: alerts, Homes: homes, Policy: pol, OtherSMS: ReportSMS(dir, ""), Inspection: ReportInspection(dir)}
+	src := report.Sources{Alerts: alerts, Homes: homes, Policy: pol, OtherSMS: ReportSMS(dir, ""), Inspection: ReportInspection(dir, "")}
 	r, err := report.Build(ctx, src, m, report.Scope{County: "和静县"}, reportNow)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,8 @@ func backupCmd(ctx context.Context, args []string, stderr io.Writer, env func(st
 }
 
 // notInBackup warns that what is on PostgreSQL is not in a backup.
-const notInBackup = "the alert store, the registry, users, sessions, visits and the family digest are in PostgreSQL (database.url), " +
+const notInBackup = "the alert store, the registry, users, sessions, visits, the family digest and the inspection draws " +
+	"are in PostgreSQL (database.url), " +
 	"not in this backup: back them up with pg_dump (docs/operations.md, Upgrading: PostgreSQL)"
 
 // sqliteStores are the stores the gateway keeps in SQLite in its data folder.

@@ -134,7 +134,7 @@ func drawInspections(ctx context.Context, cfg config.Config, reg *registry.Store
 		return err
 	}
 	printDraw(w, c, f, facts, drawn, to.After(now))
-	st, err := inspect.Open(filepath.Join(cfg.DataDir, inspect.FileName))
+	st, err := inspect.Open(filepath.Join(cfg.DataDir, inspect.FileName), cfg.Database.URL)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func TestReportInspectReproducible(t *testing.T) {
 	if !strings.Contains(out1, "种子 20261201") || !strings.Contains(out1, "PCG(种子, 202611)") || strings.Count(out1, "H-") != 13+4 {
 		t.Errorf("output:\n%s", out1)
 	}
-	rec, err := inspect.ReadMonth(context.Background(), c1.env["CAREBED_DATA_DIR"], inspect.Month{Year: 2026, Month: 11})
+	rec, err := inspect.ReadMonth(context.Background(), c1.env["CAREBED_DATA_DIR"], "", inspect.Month{Year: 2026, Month: 11})
 	if err != nil || rec.Seed != 20261201 || len(rec.Entries) != 4 {
 		t.Fatalf("stored: %+v %v", rec, err)
 	}

@@ -92,7 +92,7 @@ func monthlyReport(ctx context.Context, cfg config.Config, f reportFlags, env fu
 	}
 	defer st.Close()
 	src := report.Sources{Alerts: st, Homes: homes, Policy: pol,
-		Inspection: service.ReportInspection(cfg.DataDir), OtherSMS: service.ReportSMS(cfg.DataDir, cfg.Database.URL)}
+		Inspection: service.ReportInspection(cfg.DataDir, cfg.Database.URL), OtherSMS: service.ReportSMS(cfg.DataDir, cfg.Database.URL)}
 	if cfg.Influx.URL != "" {
 		src.Influx = influxread.New(cfg.Influx.URL, cfg.Influx.Bucket, cfg.Influx.Token)
 	}

@@ -148,10 +148,9 @@ func TestBackupRestore(t *testing.T) {
 }
 
 // TestBackupSaysPostgresIsNotInIt: with database.url set, backup and restore say
-// that the alert store, the registry, users, sessions, visits and the digest are not
-// in the backup (pg_dump is), and take and put back only the SQLite stores still in
-// use (the inspection draws): not the registry.db an earlier SQLite setup left in
-// the data folder.
+// that the alert store, the registry, users, sessions, visits, the digest and the
+// draws are not in the backup (pg_dump is), and take nothing of what an earlier
+// SQLite setup left in the data folder (registry.db, inspect.db).
 func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
 	c := newCLI(t) // imports into data/registry.db, as a site did before PostgreSQL
 	sqliteBackup := filepath.Join(t.TempDir(), "sqlite")
@@ -166,7 +165,7 @@ func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
 		{args: []string{"backup", dir}, said: "backed up nothing", not: "registry.db"},
 		{args: []string{"restore", dir}, said: "restored nothing", not: "registry.db"},
 		{args: []string{"restore", sqliteBackup}, said: "left out registry.db", not: "restored registry.db"},
-		{args: []string{"backup", withDraws}, said: "backed up inspect.db", not: "registry.db", draws: true},
+		{args: []string{"backup", withDraws}, said: "backed up nothing", not: "inspect.db", draws: true},
 	}
 	for _, tt := range tests {
 		if tt.draws {
@@ -177,7 +176,7 @@ func TestBackupSaysPostgresIsNotInIt(t *testing.T) {
 			db.Close()
 		}
 		code, _, errs := c.run("", tt.args...)
-		if code != 0 || !strings.Contains(errs, "visits and the family digest are in PostgreSQL") ||
+		if code != 0 || !strings.Contains(errs, "the family digest and the inspection draws are in PostgreSQL") ||
 			!strings.Contains(errs, "not in this backup") || !strings.Contains(errs, "pg_dump") {
 			t.Errorf("gateway %s: exit %d, said %q; want a word that the registry and alerts are not in it", tt.args, code, errs)
 		}
