@@ -194,9 +194,10 @@ func runStorms(b *testing.B, embedded bool) {
 		backlog = append(backlog, stored)
 		st := d.Stats()
 		b.Logf("storm %d: %d devices replayed %d readings (%d kept) in %v, all in InfluxDB after %v (counted %d); "+
-			"connect attempts %d, refused %d, failed %d (the embedded broker's refusals: %s); SOS to SMS %v; peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
+			"connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v; peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
 			run+1, rep.Up, rep.Readings, want, replayed.Round(time.Millisecond), stored.Round(time.Millisecond), got,
-			st.Attempts-attempts0.Attempts, st.Refused-attempts0.Refused, st.Failed-attempts0.Failed, refusals(m0, s.scrape(b)), l,
+			st.Attempts-attempts0.Attempts, st.Refused-attempts0.Refused, st.Failed-attempts0.Failed, st.NoPort-attempts0.NoPort,
+			refusals(m0, s.scrape(b)), l,
 			mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), mib(procStatusKB(os.Getpid(), "VmHWM")))
 	}
 	cancel()

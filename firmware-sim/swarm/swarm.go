@@ -24,6 +24,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -89,6 +90,7 @@ type Dialer struct {
 
 	// Counters, for reports.
 	attempts, refused, failed, pings atomic.Int64
+	noPort                           atomic.Int64 // failed: no free local port
 }
 
 // New returns a Dialer; Close stops its keepalive goroutine.
@@ -119,6 +121,9 @@ type Stats struct {
 	// Attempts to connect, of which Refused were answered with a CONNACK refusal
 	// and Failed ended otherwise (dial error, timeout, closed); Pings sent.
 	Attempts, Refused, Failed, Pings int64
+	// NoPort of the Failed found no free local port on their source address (the
+	// load generator's own limit, not the broker's: use more sources).
+	NoPort int64
 	// Open connections now.
 	Open int
 }
@@ -128,7 +133,8 @@ func (d *Dialer) Stats() Stats {
 	d.mu.Lock()
 	open := len(d.conns)
 	d.mu.Unlock()
-	return Stats{Attempts: d.attempts.Load(), Refused: d.refused.Load(), Failed: d.failed.Load(), Pings: d.pings.Load(), Open: open}
+	return Stats{Attempts: d.attempts.Load(), Refused: d.refused.Load(), Failed: d.failed.Load(), Pings: d.pings.Load(),
+		NoPort: d.noPort.Load(), Open: open}
 }
 
 // Close drops every open connection (without DISCONNECT) and stops the keepalive.
@@ -170,9 +176,13 @@ func (d *Dialer) Dial(ctx context.Context, device, password string) (*Conn, erro
 	d.attempts.Add(1)
 	c, err := d.dial(ctx, device, password)
 	if err != nil {
-		if errors.Is(err, ErrRefused) {
+		switch {
+		case errors.Is(err, ErrRefused):
 			d.refused.Add(1)
-		} else {
+		case errors.Is(err, syscall.EADDRNOTAVAIL):
+			d.noPort.Add(1)
+			d.failed.Add(1)
+		default:
 			d.failed.Add(1)
 		}
 		return nil, err
