@@ -56,3 +56,33 @@ func BenchmarkSave(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*devices), "µs/device")
 }
+
+// BenchmarkPowerCut measures the rules' work for a village's devices going offline
+// (their Last Wills) and coming back online, as a township's reconnect storm brings
+// them: one op is one device's offline and online status. The first devices' held
+// alerts open the village outage; the others join it.
+func BenchmarkPowerCut(b *testing.B) {
+	e := New(Options{Store: openStore(b)})
+	ctx := context.Background()
+	now := t0
+	status := func(device string, online bool) {
+		now = now.Add(time.Millisecond)
+		p := place
+		p.Home = "H-" + device
+		o := alerting.Observation{Device: device, Place: p, At: now, Received: now, Status: &alerting.Status{Online: online}}
+		if err := e.Observe(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bed-%05d", i)
+	}
+	b.ResetTimer()
+	for _, id := range ids {
+		status(id, false)
+	}
+	for _, id := range ids {
+		status(id, true)
+	}
+}

@@ -20,8 +20,18 @@ type outages struct {
 
 type village struct {
 	recent map[string]time.Time // device -> when it went offline, within the window
-	down   map[string]bool      // devices offline during an open outage
-	open   bool
+	// order is recent's entries in the order they came, to forget the old ones
+	// from the front: with a township's devices going offline at once, sweeping
+	// the whole map for each cost time squared in the village's size.
+	order []offlineAt
+	down  map[string]bool // devices offline during an open outage
+	open  bool
+}
+
+// offlineAt is a device that went offline at a time.
+type offlineAt struct {
+	device string
+	at     time.Time
 }
 
 func (o *outages) village(p alerting.Place) *village {
@@ -43,12 +53,9 @@ func (o *outages) offline(p alerting.Place, device string, at time.Time, t Thres
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	v := o.village(p)
-	for d, when := range v.recent {
-		if at.Sub(when) > t.OutageWithin {
-			delete(v.recent, d)
-		}
-	}
+	v.forget(at.Add(-t.OutageWithin))
 	v.recent[device] = at
+	v.order = append(v.order, offlineAt{device, at})
 	if !v.open && t.OutageDevices > 0 && len(v.recent) >= t.OutageDevices {
 		v.open = true
 		for d := range v.recent {
@@ -59,6 +66,21 @@ func (o *outages) offline(p alerting.Place, device string, at time.Time, t Thres
 		v.down[device] = true
 	}
 	return v.open
+}
+
+// forget drops the devices that went offline before since (the order's front; a
+// device that went offline again since keeps its later time).
+func (v *village) forget(since time.Time) {
+	n := 0
+	for n < len(v.order) && v.order[n].at.Before(since) {
+		if e := v.order[n]; v.recent[e.device].Equal(e.at) {
+			delete(v.recent, e.device)
+		}
+		n++
+	}
+	if n > 0 {
+		v.order = append(v.order[:0], v.order[n:]...)
+	}
 }
 
 // online records a device back and reports whether that ended the village's outage

@@ -27,7 +27,7 @@ func (s *Store) SaveConditions(ctx context.Context, states map[string][]byte) er
 
 // LoadConditions returns what SaveConditions wrote, by device.
 func (s *Store) LoadConditions(ctx context.Context) (map[string][]byte, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT device, state FROM device_conditions`)
+	rows, err := s.query(ctx, `SELECT device, state FROM device_conditions`)
 	if err != nil {
 		return nil, err
 	}

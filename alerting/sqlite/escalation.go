@@ -12,7 +12,7 @@ import (
 
 // DueSteps returns alerts whose next step is due at now, oldest first.
 func (s *Store) DueSteps(ctx context.Context, now time.Time) ([]alerting.Due, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+alertCols+`, next_step, next_at FROM alerts
+	rows, err := s.query(ctx, `SELECT `+alertCols+`, next_step, next_at FROM alerts
 		WHERE next_at != 0 AND next_at <= ? AND state IN ('pending', 'open', 'notified')
 		ORDER BY next_at`, ms(now))
 	if err != nil {
@@ -36,7 +36,7 @@ func (s *Store) DueSteps(ctx context.Context, now time.Time) ([]alerting.Due, er
 // NextDue returns when the earliest pending step is due (zero when none is).
 func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	var at sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM alerts WHERE next_at != 0
+	err := s.queryRow(ctx, `SELECT MIN(next_at) FROM alerts WHERE next_at != 0
 		AND state IN ('pending', 'open', 'notified')`).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, err
@@ -207,7 +207,7 @@ func (s *Store) Attempts(ctx context.Context, alertID int64) ([]alerting.Attempt
 }
 
 func (s *Store) attempts(ctx context.Context, where string, args ...any) ([]alerting.Attempt, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, alert_id, step, person_id, channel, purpose, created_at,
+	rows, err := s.query(ctx, `SELECT id, alert_id, step, person_id, channel, purpose, created_at,
 		status, provider_id, error, tries FROM attempts `+where, args...)
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func (s *Store) attempts(ctx context.Context, where string, args ...any) ([]aler
 
 // Audit returns an alert's audit trail in order.
 func (s *Store) Audit(ctx context.Context, alertID int64) ([]alerting.AuditRow, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, what, actor, channel, detail FROM audit
+	rows, err := s.query(ctx, `SELECT at, what, actor, channel, detail FROM audit
 		WHERE alert_id = ? ORDER BY id`, alertID)
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (s *Store) Reschedule(ctx context.Context, id int64, step int, at time.Time
 func (s *Store) NextStep(ctx context.Context, id int64) (int, time.Time, error) {
 	var step int
 	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT next_step, next_at FROM alerts WHERE id = ?`, id).Scan(&step, &at)
+	err := s.queryRow(ctx, `SELECT next_step, next_at FROM alerts WHERE id = ?`, id).Scan(&step, &at)
 	return step, fromMS(at), notFound(err)
 }
 
@@ -277,7 +277,7 @@ func (s *Store) LatestPagedTo(ctx context.Context, personIDs ...string) (alertin
 		args[i] = id
 	}
 	var who string
-	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertColsQualified+`, t.person_id FROM alerts a
+	a, err := scanAlert(s.queryRow(ctx, `SELECT `+alertColsQualified+`, t.person_id FROM alerts a
 		JOIN attempts t ON t.alert_id = a.id
 		WHERE t.person_id IN (?`+strings.Repeat(", ?", len(personIDs)-1)+`) AND t.purpose = 'page'
 		AND a.state IN ('open', 'notified')

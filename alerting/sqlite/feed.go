@@ -28,6 +28,7 @@ func (s *Store) Subscribe(f func(alerting.Change)) {
 // txn is one write transaction and the changes it made.
 type txn struct {
 	*sql.Tx
+	stmts   *stmts
 	changes []alerting.Change
 }
 
@@ -42,14 +43,15 @@ func (s *Store) tx(ctx context.Context, f func(*txn) error) error {
 	if err != nil {
 		return err
 	}
-	w := &txn{Tx: t}
+	defer s.stmts.prepareWanted(ctx) // once the transaction let go of the connection
+	w := &txn{Tx: t, stmts: s.stmts}
 	if err := f(w); err != nil {
 		t.Rollback() //nolint:errcheck // the error that matters is f's
 		return err
 	}
 	for i := range w.changes {
 		c := &w.changes[i]
-		if c.Alert, err = scanAlert(t.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, c.Alert.ID)); err != nil {
+		if c.Alert, err = scanAlert(w.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, c.Alert.ID)); err != nil {
 			t.Rollback() //nolint:errcheck // reporting the read's error
 			return err
 		}

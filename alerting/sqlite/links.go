@@ -19,7 +19,7 @@ func (s *Store) CreateLink(ctx context.Context, l alerting.Link) error {
 func (s *Store) LinkByID(ctx context.Context, id string) (alerting.Link, error) {
 	l := alerting.Link{ID: id}
 	var expires, used int64
-	err := s.db.QueryRowContext(ctx, `SELECT alert_id, person_id, expires_at, used_at FROM links WHERE id = ?`, id).
+	err := s.queryRow(ctx, `SELECT alert_id, person_id, expires_at, used_at FROM links WHERE id = ?`, id).
 		Scan(&l.AlertID, &l.PersonID, &expires, &used)
 	if err != nil {
 		return l, notFound(err)

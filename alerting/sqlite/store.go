@@ -83,8 +83,9 @@ CREATE TABLE IF NOT EXISTS links (
 
 // Store is the alert store; it implements alerting.Store.
 type Store struct {
-	db   *sql.DB
-	feed feed
+	db    *sql.DB
+	feed  feed
+	stmts *stmts
 }
 
 var _ alerting.Store = (*Store)(nil)
@@ -100,11 +101,14 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("alert store %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, stmts: &stmts{db: db}}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -160,7 +164,7 @@ func scanAlert(r scanner, extra ...any) (alerting.Alert, error) {
 
 // Alert returns one alert by id.
 func (s *Store) Alert(ctx context.Context, id int64) (alerting.Alert, error) {
-	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, id))
+	a, err := scanAlert(s.queryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, alerting.ErrNotFound
 	}
@@ -169,7 +173,7 @@ func (s *Store) Alert(ctx context.Context, id int64) (alerting.Alert, error) {
 
 // ByCode returns the open alert with the given short code (case-insensitive).
 func (s *Store) ByCode(ctx context.Context, code string) (alerting.Alert, error) {
-	a, err := scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE code = ?`,
+	a, err := scanAlert(s.queryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE code = ?`,
 		strings.ToUpper(strings.TrimSpace(code))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, alerting.ErrNotFound
@@ -179,7 +183,7 @@ func (s *Store) ByCode(ctx context.Context, code string) (alerting.Alert, error)
 
 // OpenCounts counts the alerts not yet resolved by township and severity.
 func (s *Store) OpenCounts(ctx context.Context) ([]alerting.OpenCount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT township, severity, COUNT(*) FROM alerts
+	rows, err := s.query(ctx, `SELECT township, severity, COUNT(*) FROM alerts
 		WHERE state != 'resolved' GROUP BY township, severity`)
 	if err != nil {
 		return nil, err
@@ -235,7 +239,7 @@ func (s *Store) OpenedBetween(ctx context.Context, f alerting.Filter, from, to t
 
 // alerts runs a query of alertCols and scans every row.
 func (s *Store) alerts(ctx context.Context, q string, args ...any) ([]alerting.Alert, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

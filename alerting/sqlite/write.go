@@ -77,7 +77,7 @@ func insertAlert(ctx context.Context, tx *txn, r alerting.Raise) (int64, error) 
 }
 
 func (s *Store) openAlert(ctx context.Context, home string, kind alerting.Kind) (alerting.Alert, error) {
-	return scanAlert(s.db.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts
+	return scanAlert(s.queryRow(ctx, `SELECT `+alertCols+` FROM alerts
 		WHERE home = ? AND kind = ? AND state != 'resolved'`, home, string(kind)))
 }
 
