@@ -121,20 +121,17 @@ func open(path, url string) (*store, int, error) {
 }
 
 // copyTables are the digest database's tables with their columns.
-var copyTables = []struct{ name, cols string }{
-	{"digest_subscriptions", "phone, subscribed, since_ms, changed_ms"},
-	{"digest_sent", "week, phone, home, sent_ms"},
-	{"digest_sms", "id, week, phone, home, at_ms, failed, segments"},
+var copyTables = []sqldb.Table{
+	{Name: "digest_subscriptions", Cols: "phone, subscribed, since_ms, changed_ms"},
+	{Name: "digest_sent", Cols: "week, phone, home, sent_ms"},
+	{Name: "digest_sms", Cols: "id, week, phone, home, at_ms, failed, segments"},
 }
 
 // adoptSQLite copies the SQLite digest database at path into s (on PostgreSQL) when
 // the file exists and s holds nothing yet: the first start on PostgreSQL of a site
 // that kept the opt-ins in SQLite. The file is left as it was.
 func (s *store) adoptSQLite(ctx context.Context, path string) (int, error) {
-	if path == "" {
-		return 0, nil
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
 	src, err := openStore(path)
@@ -142,39 +139,11 @@ func (s *store) adoptSQLite(ctx context.Context, path string) (int, error) {
 		return 0, err
 	}
 	defer src.close()
-	n := 0
-	err = inTx(ctx, s.db, func(tx *sqldb.Tx) error {
-		var held int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM digest_subscriptions) +
-			(SELECT count(*) FROM digest_sent) + (SELECT count(*) FROM digest_sms)`).Scan(&held); err != nil || held > 0 {
-			return err
-		}
-		for _, t := range copyTables {
-			c, err := sqldb.CopyTable(ctx, src.db, tx, t.name, t.cols, "subscribed", "failed")
-			n += c
-			if err != nil {
-				return fmt.Errorf("copy %s: %w", t.name, err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('digest_sms', 'id'), coalesce(max(id), 0) + 1, false) FROM digest_sms`)
-		return err
-	})
+	n, err := s.db.Adopt(ctx, src.db, copyTables, "subscribed", "failed")
 	if err != nil {
 		return 0, fmt.Errorf("digest: copying %s into PostgreSQL: %w", path, err)
 	}
 	return n, nil
-}
-
-// inTx runs f in a write transaction.
-func inTx(ctx context.Context, db *sqldb.DB, f func(*sqldb.Tx) error) error {
-	tx, err := db.BeginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
 }
 
 func (s *store) close() error { return s.db.Close() }

@@ -194,34 +194,15 @@ func (s *Store) adoptSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	defer src.Close()
-	return s.write(ctx, func(tx *sqldb.Tx) error {
-		var held int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM inspect_draws`).Scan(&held); err != nil || held > 0 {
-			return err
-		}
-		for _, t := range []struct{ name, cols string }{
-			{"inspect_draws", "month, seed, scope, drawn_ms"},
-			{"inspect_drawn", "month, rank, home, county, township, village, unconfirmed, overdue, slow, " +
-				"inspector, unit, outcome, note, result_by, result_ms"},
-		} {
-			if _, err := sqldb.CopyTable(ctx, src.db, tx, t.name, t.cols); err != nil {
-				return fmt.Errorf("inspect: copying %s into PostgreSQL: %w", t.name, err)
-			}
-		}
-		return nil
+	_, err = s.db.Adopt(ctx, src.db, []sqldb.Table{
+		{Name: "inspect_draws", Cols: "month, seed, scope, drawn_ms"},
+		{Name: "inspect_drawn", Cols: "month, rank, home, county, township, village, unconfirmed, overdue, slow, " +
+			"inspector, unit, outcome, note, result_by, result_ms"},
 	})
-}
-
-// write runs f in a write transaction.
-func (s *Store) write(ctx context.Context, f func(*sqldb.Tx) error) error {
-	tx, err := s.db.BeginWrite(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("inspect: copying %s into PostgreSQL: %w", path, err)
 	}
-	if err := f(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
+	return nil
 }
 
 // Close closes the database.
@@ -241,7 +222,7 @@ func (s *Store) Save(ctx context.Context, r Record) error {
 	default:
 		return fmt.Errorf("%w (seed %d, %s)", ErrDrawn, old.Seed, old.DrawnAt.Format(time.DateTime))
 	}
-	err = s.write(ctx, func(tx *sqldb.Tx) error {
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inspect_draws(month, seed, scope, drawn_ms) VALUES (?, ?, ?, ?)`,
 			r.Month.String(), strconv.FormatUint(r.Seed, 10), r.Scope, r.DrawnAt.UnixMilli()); err != nil {
 			return err

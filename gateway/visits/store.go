@@ -313,7 +313,7 @@ type key struct {
 // not seen before.
 func (s *store) startDays(ctx context.Context, keys []key, today int) (map[key]int, error) {
 	out := map[key]int{}
-	err := inTx(ctx, s.db, func(tx *sqldb.Tx) error {
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		for _, k := range keys {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_start(home, kind, day) VALUES (?, ?, ?)
 				ON CONFLICT DO NOTHING`, k.home, string(k.kind), today); err != nil {
@@ -412,21 +412,10 @@ func (s *store) listSMS(ctx context.Context, from, to time.Time) ([]ListSMS, err
 	return out, old.Err()
 }
 
-func inTx(ctx context.Context, db *sqldb.DB, f func(*sqldb.Tx) error) error {
-	tx, err := db.BeginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
-}
-
 // putLink stores a link's token hash for a phone and kind until expires, and drops
 // the links that expired.
 func (s *store) putLink(ctx context.Context, hash, phone string, kind Kind, expires, now time.Time) error {
-	return inTx(ctx, s.db, func(tx *sqldb.Tx) error {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM visit_links WHERE expires_ms < ?`, now.UnixMilli()); err != nil {
 			return err
 		}
@@ -485,13 +474,13 @@ func ReadSMS(ctx context.Context, dataDir, databaseURL string, from, to time.Tim
 }
 
 // copyTables are the visits database's tables with their columns.
-var copyTables = []struct{ name, cols string }{
-	{"visits", "id, kind, home, county, township, village, at_ms, source, by_role, by_phone, device, seq, " +
+var copyTables = []sqldb.Table{
+	{Name: "visits", Cols: "id, kind, home, county, township, village, at_ms, source, by_role, by_phone, device, seq, " +
 		"state, note, sbp, dbp, glucose, hr, confirmed, recorded_ms"},
-	{"schedule_start", "home, kind, day"},
-	{"lists_sent", "day, purpose, phone, sent_ms"},
-	{"visit_links", "hash, phone, kind, expires_ms"},
-	{"list_sms", "day, purpose, phone, county, township, at_ms, failed, segments"},
+	{Name: "schedule_start", Cols: "home, kind, day"},
+	{Name: "lists_sent", Cols: "day, purpose, phone, sent_ms"},
+	{Name: "visit_links", Cols: "hash, phone, kind, expires_ms"},
+	{Name: "list_sms", Cols: "day, purpose, phone, county, township, at_ms, failed, segments"},
 }
 
 // adoptSQLite copies the SQLite visits database at path into s (on PostgreSQL) when
@@ -499,10 +488,7 @@ var copyTables = []struct{ name, cols string }{
 // that kept its visits in SQLite. It returns the rows copied; the file is left as
 // it was.
 func (s *store) adoptSQLite(ctx context.Context, path string) (int, error) {
-	if path == "" {
-		return 0, nil
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
 	src, err := openStore(path)
@@ -510,24 +496,7 @@ func (s *store) adoptSQLite(ctx context.Context, path string) (int, error) {
 		return 0, err
 	}
 	defer src.close()
-	n := 0
-	err = inTx(ctx, s.db, func(tx *sqldb.Tx) error {
-		var held int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM visits) + (SELECT count(*) FROM schedule_start) +
-			(SELECT count(*) FROM lists_sent) + (SELECT count(*) FROM visit_links) + (SELECT count(*) FROM list_sms)`).Scan(&held); err != nil || held > 0 {
-			return err
-		}
-		for _, t := range copyTables {
-			c, err := sqldb.CopyTable(ctx, src.db, tx, t.name, t.cols, "confirmed", "failed")
-			n += c
-			if err != nil {
-				return fmt.Errorf("copy %s: %w", t.name, err)
-			}
-		}
-		// The copied ids were given, not drawn: the next drawn one follows them.
-		_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('visits', 'id'), coalesce(max(id), 0) + 1, false) FROM visits`)
-		return err
-	})
+	n, err := s.db.Adopt(ctx, src.db, copyTables, "confirmed", "failed")
 	if err != nil {
 		return 0, fmt.Errorf("visits: copying %s into PostgreSQL: %w", path, err)
 	}

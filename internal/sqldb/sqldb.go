@@ -241,3 +241,55 @@ func CopyTable(ctx context.Context, src *DB, tx *Tx, table, cols string, bools .
 	}
 	return n, rows.Err()
 }
+
+// Write runs f in a write transaction and commits it; when f fails it rolls back and
+// returns f's error.
+func (c *DB) Write(ctx context.Context, f func(*Tx) error) error {
+	tx, err := c.BeginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	return tx.Commit()
+}
+
+// Table is a table to copy: its name and its columns, comma-separated.
+type Table struct{ Name, Cols string }
+
+// Adopt copies tables from src (a store's SQLite database) into c (the same store
+// on PostgreSQL) in one transaction, when none of them holds a row in c yet, and
+// returns how many rows it copied: a site's first start on PostgreSQL. The columns
+// named in bools hold SQLite's 0/1 and become BOOLEAN; a table whose first column
+// is id has its identity moved past the copied ids.
+func (c *DB) Adopt(ctx context.Context, src *DB, tables []Table, bools ...string) (int, error) {
+	n := 0
+	err := c.Write(ctx, func(tx *Tx) error {
+		for _, t := range tables {
+			var any bool
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+")").Scan(&any); err != nil || any {
+				return err
+			}
+		}
+		for _, t := range tables {
+			copied, err := CopyTable(ctx, src, tx, t.Name, t.Cols, bools...)
+			n += copied
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", t.Name, err)
+			}
+			if strings.HasPrefix(t.Cols, "id, ") {
+				// The copied ids were given, not drawn: the next drawn one follows them.
+				if _, err := tx.ExecContext(ctx, "SELECT setval(pg_get_serial_sequence('"+t.Name+"', 'id'), "+
+					"coalesce(max(id), 0) + 1, false) FROM "+t.Name); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}
