@@ -288,19 +288,12 @@ type SentSMS struct {
 // PostgreSQL when databaseURL is set (database.url), else in dataDir, if there is
 // one there (none: no digest was ever sent).
 func ReadSMS(ctx context.Context, dataDir, databaseURL string, from, to time.Time) ([]SentSMS, error) {
-	if databaseURL != "" {
-		st, err := openPostgresStore(ctx, databaseURL)
-		if err != nil {
-			return nil, err
-		}
-		defer st.close()
-		return st.smsBetween(ctx, from, to)
-	}
-	db, ok, err := sqlitefile.OpenIfExists("digest", filepath.Join(dataDir, FileName), migrations)
+	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName),
+		sqldb.Schema{Component: "digest", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey})
 	if !ok {
 		return nil, err
 	}
-	st := &store{db: sqldb.SQLite(db)}
+	st := &store{db: db}
 	defer st.close()
 	return st.smsBetween(ctx, from, to)
 }

@@ -315,22 +315,15 @@ func (s *Store) SetResult(ctx context.Context, m Month, home string, r Result) e
 // from PostgreSQL when databaseURL is set, else from the draws' database in dataDir,
 // if there is one. ErrNotFound when the month was not drawn (or nothing ever was).
 func ReadMonth(ctx context.Context, dataDir, databaseURL string, m Month) (Record, error) {
-	if databaseURL != "" {
-		s, err := openPostgres(ctx, databaseURL)
-		if err != nil {
-			return Record{Month: m}, err
-		}
-		defer s.Close()
-		return s.Month(ctx, m)
-	}
-	db, ok, err := sqlitefile.OpenIfExists("inspect", filepath.Join(dataDir, FileName), migrations)
+	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName),
+		sqldb.Schema{Component: "inspect", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey})
 	switch {
 	case err != nil:
 		return Record{Month: m}, err
 	case !ok:
 		return Record{Month: m}, ErrNotFound
 	}
-	s := &Store{db: sqldb.SQLite(db)}
+	s := &Store{db: db}
 	defer s.Close()
 	return s.Month(ctx, m)
 }

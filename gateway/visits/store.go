@@ -456,19 +456,12 @@ type ListSMS struct {
 // PostgreSQL when databaseURL is set (database.url), else in dataDir, if there is one
 // there (none: no lists were ever sent).
 func ReadSMS(ctx context.Context, dataDir, databaseURL string, from, to time.Time) ([]ListSMS, error) {
-	if databaseURL != "" {
-		st, err := openPostgresStore(ctx, databaseURL)
-		if err != nil {
-			return nil, err
-		}
-		defer st.close()
-		return st.listSMS(ctx, from, to)
-	}
-	db, ok, err := sqlitefile.OpenIfExists("visits", filepath.Join(dataDir, FileName), migrations)
+	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName),
+		sqldb.Schema{Component: "visits", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey})
 	if !ok {
 		return nil, err
 	}
-	st := &store{db: sqldb.SQLite(db)}
+	st := &store{db: db}
 	defer st.close()
 	return st.listSMS(ctx, from, to)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"carebed/internal/pgschema"
+	"carebed/internal/sqlitefile"
 )
 
 // DB is a store's database, SQLite or PostgreSQL. It is safe for concurrent use.
@@ -292,4 +293,27 @@ func (c *DB) Adopt(ctx context.Context, src *DB, tables []Table, bools ...string
 		return nil
 	})
 	return n, err
+}
+
+// Schema is how a store's database is made on either engine: its component name (in
+// PostgreSQL's schema_versions), its migrations on each and its advisory lock.
+type Schema struct {
+	Component        string
+	SQLite, Postgres []string
+	LockKey          int64
+}
+
+// OpenToRead opens a store's database for a reader that must not create it (the
+// monthly report): PostgreSQL when url is set, else the SQLite file at path if it
+// exists; ok is false when there is none (nothing was ever written).
+func OpenToRead(ctx context.Context, url, path string, s Schema) (db *DB, ok bool, err error) {
+	if url != "" {
+		db, err := OpenPostgres(ctx, url, s.Component, s.Postgres, s.LockKey)
+		return db, err == nil, err
+	}
+	sdb, ok, err := sqlitefile.OpenIfExists(s.Component, path, s.SQLite)
+	if !ok {
+		return nil, false, err
+	}
+	return SQLite(sdb), true, nil
 }
