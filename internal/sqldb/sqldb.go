@@ -3,7 +3,8 @@
 // and SQL both engines read alike, and DB rewrites the placeholders to $1, $2 ... for
 // PostgreSQL (once per query text, cached), makes each write transaction take the
 // store's advisory lock (so writers queue as on SQLite's write lock), and gives
-// read transactions one snapshot. The gateway's registry and visits use it.
+// read transactions one snapshot. The gateway's registry, visits, family digest and
+// inspection draws use it.
 package sqldb
 
 import (
