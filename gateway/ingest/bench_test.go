@@ -56,3 +56,40 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
 }
+
+// BenchmarkHandleBatch is BenchmarkHandle for the protocol batches a device replays
+// after a gap (a township coming back after a power cut): 200 readings a message.
+func BenchmarkHandleBatch(b *testing.B) {
+	dir := fakeDirectory{}
+	for i := range 100 {
+		id := fmt.Sprintf("bed-%05d", i)
+		dir[id] = points.Tags{County: "和静县", Township: "巴润哈尔莫敦镇", Village: "村01", Home: "H-0001", Device: id, Kind: "bed_sensor"}
+	}
+	h := NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute,
+		DeviceLimit: DeviceLimit(config.Default().Ingest.DeviceLimit), Observer: nopObserver{}})
+	const perBatch, batch = 200, 16
+	msgs := make([]Message, batch)
+	hr, occ := 62.0, true
+	seqs := map[string]uint64{}
+	n := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for i := range msgs {
+			n++
+			id := fmt.Sprintf("bed-%05d", n%100)
+			rs := make([]protocol.Reading, perBatch)
+			for j := range rs {
+				seqs[id]++
+				rs[j] = protocol.Reading{Seq: seqs[id], TS: time.Now().UnixMilli() - int64(perBatch-j)*60_000, HR: &hr, Occupied: &occ}
+			}
+			msgs[i] = Message{Topic: protocol.DeviceTopic(id, protocol.KindTelemetry), Received: time.Now(), Payload: protocol.EncodeBatch(rs)}
+		}
+		b.StartTimer()
+		if err := h.Handle(context.Background(), msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch*perBatch), "ns/reading")
+}
