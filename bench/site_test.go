@@ -79,6 +79,8 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 		yaml += "mqtt:\n  client_id: gateway\n"
 	}
 	s.cfgPath = filepath.Join(dir, "gateway.yml")
+	// CAREBED_BENCH_GATEWAY_YAML adds to the gateway's configuration, as on the stand.
+	extraYAML += "\n" + os.Getenv("CAREBED_BENCH_GATEWAY_YAML") + "\n"
 	if err := os.WriteFile(s.cfgPath, []byte(yaml+extraYAML), 0o600); err != nil {
 		b.Fatal(err)
 	}

@@ -150,6 +150,7 @@ func runStorms(b *testing.B, embedded bool) {
 		}
 		time.Sleep(2 * time.Second) // the Last Wills are taken in
 		attempts0, m0 := d.Stats(), s.scrape(b)
+		stormCPU0 := [3]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid()), procCPU(b, s.influx.Pid())}
 		sos := pendants[run*stormSOS : (run+1)*stormSOS]
 		sent := map[string]time.Time{}
 		var sentMu sync.Mutex
@@ -194,8 +195,11 @@ func runStorms(b *testing.B, embedded bool) {
 		backlog = append(backlog, stored)
 		st := d.Stats()
 		b.Logf("storm %d: %d devices replayed %d readings (%d kept) in %v, all in InfluxDB after %v (counted %d); "+
-			"connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v; peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
+			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v; peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
 			run+1, rep.Up, rep.Readings, want, replayed.Round(time.Millisecond), stored.Round(time.Millisecond), got,
+			(procCPU(b, s.gw.Process.Pid) - stormCPU0[0]).Round(10*time.Millisecond),
+			(procCPU(b, s.brokerPid()) - stormCPU0[1]).Round(10*time.Millisecond),
+			(procCPU(b, s.influx.Pid()) - stormCPU0[2]).Round(10*time.Millisecond),
 			st.Attempts-attempts0.Attempts, st.Refused-attempts0.Refused, st.Failed-attempts0.Failed, st.NoPort-attempts0.NoPort,
 			refusals(m0, s.scrape(b)), l,
 			mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), mib(procStatusKB(os.Getpid(), "VmHWM")))
