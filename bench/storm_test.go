@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -153,6 +154,7 @@ func runStorms(b *testing.B, embedded bool) {
 		stormCPU0 := [3]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid()), procCPU(b, s.influx.Pid())}
 		sos := pendants[run*stormSOS : (run+1)*stormSOS]
 		sent := map[string]time.Time{}
+		pressed := map[string]time.Time{} // device -> publish time, for the stages
 		var sentMu sync.Mutex
 		t0 := time.Now()
 		go func() {
@@ -163,6 +165,7 @@ func runStorms(b *testing.B, embedded bool) {
 				p.Flush(nil)
 				sentMu.Lock()
 				sent["+86"+p.row.family] = at
+				pressed[p.row.device] = at
 				sentMu.Unlock()
 				time.Sleep(time.Second)
 			}
@@ -190,18 +193,19 @@ func runStorms(b *testing.B, embedded bool) {
 		}
 		sentMu.Lock()
 		l := s.sms.latencies(sent)
+		stages := sosStages(b, filepath.Join(s.dir, "gateway.log"), pressed)
 		sentMu.Unlock()
 		lat = append(lat, l...)
 		backlog = append(backlog, stored)
 		st := d.Stats()
 		b.Logf("storm %d: %d devices replayed %d readings (%d kept) in %v, all in InfluxDB after %v (counted %d); "+
-			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v; peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
+			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v (publish to alert raised: %v); peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
 			run+1, rep.Up, rep.Readings, want, replayed.Round(time.Millisecond), stored.Round(time.Millisecond), got,
 			(procCPU(b, s.gw.Process.Pid) - stormCPU0[0]).Round(10*time.Millisecond),
 			(procCPU(b, s.brokerPid()) - stormCPU0[1]).Round(10*time.Millisecond),
 			(procCPU(b, s.influx.Pid()) - stormCPU0[2]).Round(10*time.Millisecond),
 			st.Attempts-attempts0.Attempts, st.Refused-attempts0.Refused, st.Failed-attempts0.Failed, st.NoPort-attempts0.NoPort,
-			refusals(m0, s.scrape(b)), l,
+			refusals(m0, s.scrape(b)), l, stages,
 			mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), mib(procStatusKB(os.Getpid(), "VmHWM")))
 	}
 	cancel()
@@ -274,4 +278,37 @@ func sendLive(ctx context.Context, live []*stormDevice) {
 			}
 		}
 	}
+}
+
+// sosStages returns, for each pressed SOS (device -> publish time), how long after
+// its publish the gateway's log says its alert was raised (the gateway's receipt,
+// rules and alert store; the first SMS follows): telling the broker's and the
+// generator's share of an SOS's delay from the gateway's.
+func sosStages(b *testing.B, logPath string, pressed map[string]time.Time) []time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		b.Log(err)
+		return nil
+	}
+	raised := map[string]time.Time{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.Contains(line, `msg="alert raised"`) || !strings.Contains(line, " kind=sos ") {
+			continue
+		}
+		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		for device := range pressed {
+			if err == nil && strings.Contains(line, " device="+device+" ") {
+				raised[device] = at
+			}
+		}
+	}
+	var out []time.Duration
+	for device, at := range pressed {
+		if r, ok := raised[device]; ok {
+			out = append(out, r.Sub(at).Round(time.Millisecond))
+		}
+	}
+	return out
 }
