@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"carebed/internal/sqldb"
-	"carebed/internal/sqlitefile"
 )
 
 // migrations bring the digest database's user_version from i to i+1. Append only.
@@ -82,68 +80,26 @@ const writeLockKey = 0x6362646967657374
 // pair read the same opt-ins); the queries are written once (internal/sqldb).
 type store struct{ db *sqldb.DB }
 
-// openStore opens (creating) the digest database at path and migrates it.
-func openStore(path string) (*store, error) {
-	db, err := sqlitefile.Open("digest", path, migrations)
-	if err != nil {
-		return nil, err
-	}
-	return &store{db: sqldb.SQLite(db)}, nil
-}
-
-// openPostgresStore opens the digest database on PostgreSQL and migrates it.
-func openPostgresStore(ctx context.Context, url string) (*store, error) {
-	db, err := sqldb.OpenPostgres(ctx, url, "digest", pgMigrations, writeLockKey)
-	if err != nil {
-		return nil, fmt.Errorf("digest: %w", err)
-	}
-	return &store{db: db}, nil
-}
+// schema is the digest database on either engine, and what a site moving to
+// PostgreSQL copies from its digest.db.
+var schema = sqldb.Schema{Component: "digest", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey,
+	Tables: []sqldb.Table{
+		{Name: "digest_subscriptions", Cols: "phone, subscribed, since_ms, changed_ms"},
+		{Name: "digest_sent", Cols: "week, phone, home, sent_ms"},
+		{Name: "digest_sms", Cols: "id, week, phone, home, at_ms, failed, segments"},
+	},
+	Bools: []string{"subscribed", "failed"}}
 
 // open opens the store: in PostgreSQL when url is set (copying an existing SQLite
 // database at path into it once), else at path. It returns the rows copied.
 func open(path, url string) (*store, int, error) {
-	if url == "" {
-		st, err := openStore(path)
-		return st, 0, err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := openPostgresStore(ctx, url)
+	db, adopted, err := sqldb.OpenStore(ctx, url, path, schema)
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := st.adoptSQLite(ctx, path)
-	if err != nil {
-		return nil, 0, errors.Join(err, st.close())
-	}
-	return st, n, nil
-}
-
-// copyTables are the digest database's tables with their columns.
-var copyTables = []sqldb.Table{
-	{Name: "digest_subscriptions", Cols: "phone, subscribed, since_ms, changed_ms"},
-	{Name: "digest_sent", Cols: "week, phone, home, sent_ms"},
-	{Name: "digest_sms", Cols: "id, week, phone, home, at_ms, failed, segments"},
-}
-
-// adoptSQLite copies the SQLite digest database at path into s (on PostgreSQL) when
-// the file exists and s holds nothing yet: the first start on PostgreSQL of a site
-// that kept the opt-ins in SQLite. The file is left as it was.
-func (s *store) adoptSQLite(ctx context.Context, path string) (int, error) {
-	if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	src, err := openStore(path)
-	if err != nil {
-		return 0, err
-	}
-	defer src.close()
-	n, err := s.db.Adopt(ctx, src.db, copyTables, "subscribed", "failed")
-	if err != nil {
-		return 0, fmt.Errorf("digest: copying %s into PostgreSQL: %w", path, err)
-	}
-	return n, nil
+	return &store{db: db}, adopted, nil
 }
 
 func (s *store) close() error { return s.db.Close() }
@@ -288,8 +244,7 @@ type SentSMS struct {
 // PostgreSQL when databaseURL is set (database.url), else in dataDir, if there is
 // one there (none: no digest was ever sent).
 func ReadSMS(ctx context.Context, dataDir, databaseURL string, from, to time.Time) ([]SentSMS, error) {
-	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName),
-		sqldb.Schema{Component: "digest", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey})
+	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName), schema)
 	if !ok {
 		return nil, err
 	}

@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"carebed/internal/sqldb"
-	"carebed/internal/sqlitefile"
 )
 
 // FileName is the draws' database in the data folder.
@@ -153,56 +151,25 @@ var (
 // same draws and results); the queries are written once (internal/sqldb).
 type Store struct{ db *sqldb.DB }
 
-// Open opens (creating) the database: in PostgreSQL when databaseURL is set (an
-// existing SQLite file at path is copied in once, and left as it was), else at path.
-func Open(path, databaseURL string) (*Store, error) {
-	if databaseURL == "" {
-		db, err := sqlitefile.Open("inspect", path, migrations)
-		if err != nil {
-			return nil, err
-		}
-		return &Store{db: sqldb.SQLite(db)}, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := openPostgres(ctx, databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.adoptSQLite(ctx, path); err != nil {
-		return nil, errors.Join(err, s.Close())
-	}
-	return s, nil
-}
-
-func openPostgres(ctx context.Context, url string) (*Store, error) {
-	db, err := sqldb.OpenPostgres(ctx, url, "inspect", pgMigrations, writeLockKey)
-	if err != nil {
-		return nil, fmt.Errorf("inspect: %w", err)
-	}
-	return &Store{db: db}, nil
-}
-
-// adoptSQLite copies the SQLite draws at path into s (on PostgreSQL) when the file
-// exists and s holds no draw yet.
-func (s *Store) adoptSQLite(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	src, err := Open(path, "")
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	_, err = s.db.Adopt(ctx, src.db, []sqldb.Table{
+// schema is the draws' database on either engine, and what a site moving to
+// PostgreSQL copies from its inspect.db.
+var schema = sqldb.Schema{Component: "inspect", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey,
+	Tables: []sqldb.Table{
 		{Name: "inspect_draws", Cols: "month, seed, scope, drawn_ms"},
 		{Name: "inspect_drawn", Cols: "month, rank, home, county, township, village, unconfirmed, overdue, slow, " +
 			"inspector, unit, outcome, note, result_by, result_ms"},
-	})
+	}}
+
+// Open opens (creating) the database: in PostgreSQL when databaseURL is set (an
+// existing SQLite file at path is copied in once, and left as it was), else at path.
+func Open(path, databaseURL string) (*Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, _, err := sqldb.OpenStore(ctx, databaseURL, path, schema)
 	if err != nil {
-		return fmt.Errorf("inspect: copying %s into PostgreSQL: %w", path, err)
+		return nil, err
 	}
-	return nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the database.
@@ -315,8 +282,7 @@ func (s *Store) SetResult(ctx context.Context, m Month, home string, r Result) e
 // from PostgreSQL when databaseURL is set, else from the draws' database in dataDir,
 // if there is one. ErrNotFound when the month was not drawn (or nothing ever was).
 func ReadMonth(ctx context.Context, dataDir, databaseURL string, m Month) (Record, error) {
-	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName),
-		sqldb.Schema{Component: "inspect", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey})
+	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName), schema)
 	switch {
 	case err != nil:
 		return Record{Month: m}, err

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"carebed/internal/sqldb"
-	"carebed/internal/sqlitefile"
 )
 
 // migrations bring the visits database's user_version from i to i+1. Append only.
@@ -163,22 +161,26 @@ const writeLockKey = 0x6362766973697473
 // internal/sqldb).
 type store struct{ db *sqldb.DB }
 
-// openPostgresStore opens the visits database on PostgreSQL and migrates it.
-func openPostgresStore(ctx context.Context, url string) (*store, error) {
-	db, err := sqldb.OpenPostgres(ctx, url, "visits", pgMigrations, writeLockKey)
-	if err != nil {
-		return nil, fmt.Errorf("visits: %w", err)
-	}
-	return &store{db: db}, nil
-}
+// schema is the visits database on either engine, and what a site moving to
+// PostgreSQL copies from its visits.db.
+var schema = sqldb.Schema{Component: "visits", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey,
+	Tables: []sqldb.Table{
+		{Name: "visits", Cols: "id, kind, home, county, township, village, at_ms, source, by_role, by_phone, device, seq, " +
+			"state, note, sbp, dbp, glucose, hr, confirmed, recorded_ms"},
+		{Name: "schedule_start", Cols: "home, kind, day"},
+		{Name: "lists_sent", Cols: "day, purpose, phone, sent_ms"},
+		{Name: "visit_links", Cols: "hash, phone, kind, expires_ms"},
+		{Name: "list_sms", Cols: "day, purpose, phone, county, township, at_ms, failed, segments"},
+	},
+	Bools: []string{"confirmed", "failed"}}
 
 // openStore opens (creating) the visits database at path and migrates it.
 func openStore(path string) (*store, error) {
-	db, err := sqlitefile.Open("visits", path, migrations)
+	db, _, err := sqldb.OpenStore(context.Background(), "", path, schema)
 	if err != nil {
 		return nil, err
 	}
-	return &store{db: sqldb.SQLite(db)}, nil
+	return &store{db: db}, nil
 }
 
 func (s *store) close() error { return s.db.Close() }
@@ -456,42 +458,11 @@ type ListSMS struct {
 // PostgreSQL when databaseURL is set (database.url), else in dataDir, if there is one
 // there (none: no lists were ever sent).
 func ReadSMS(ctx context.Context, dataDir, databaseURL string, from, to time.Time) ([]ListSMS, error) {
-	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName),
-		sqldb.Schema{Component: "visits", SQLite: migrations, Postgres: pgMigrations, LockKey: writeLockKey})
+	db, ok, err := sqldb.OpenToRead(ctx, databaseURL, filepath.Join(dataDir, FileName), schema)
 	if !ok {
 		return nil, err
 	}
 	st := &store{db: db}
 	defer st.close()
 	return st.listSMS(ctx, from, to)
-}
-
-// copyTables are the visits database's tables with their columns.
-var copyTables = []sqldb.Table{
-	{Name: "visits", Cols: "id, kind, home, county, township, village, at_ms, source, by_role, by_phone, device, seq, " +
-		"state, note, sbp, dbp, glucose, hr, confirmed, recorded_ms"},
-	{Name: "schedule_start", Cols: "home, kind, day"},
-	{Name: "lists_sent", Cols: "day, purpose, phone, sent_ms"},
-	{Name: "visit_links", Cols: "hash, phone, kind, expires_ms"},
-	{Name: "list_sms", Cols: "day, purpose, phone, county, township, at_ms, failed, segments"},
-}
-
-// adoptSQLite copies the SQLite visits database at path into s (on PostgreSQL) when
-// the file exists and s holds nothing yet: the first start on PostgreSQL of a site
-// that kept its visits in SQLite. It returns the rows copied; the file is left as
-// it was.
-func (s *store) adoptSQLite(ctx context.Context, path string) (int, error) {
-	if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	src, err := openStore(path)
-	if err != nil {
-		return 0, err
-	}
-	defer src.close()
-	n, err := s.db.Adopt(ctx, src.db, copyTables, "confirmed", "failed")
-	if err != nil {
-		return 0, fmt.Errorf("visits: copying %s into PostgreSQL: %w", path, err)
-	}
-	return n, nil
 }

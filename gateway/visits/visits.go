@@ -13,7 +13,6 @@ package visits
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 
 	"carebed/alerting/policy"
 	"carebed/gateway/registry"
+	"carebed/internal/sqldb"
 )
 
 // Homes is the registry as visits reads it; *registry.Store is one.
@@ -136,21 +136,14 @@ const openTimeout = time.Minute
 // open opens the store o chooses: PostgreSQL at o.DatabaseURL, else SQLite at
 // o.Path. On PostgreSQL, a SQLite database at o.Path is copied over once while the
 // PostgreSQL one is empty (adopted: the rows copied).
-func open(o Options) (st *store, adopted int, err error) {
-	if o.DatabaseURL == "" {
-		st, err = openStore(o.Path)
-		return st, 0, err
-	}
+func open(o Options) (*store, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
-	st, err = openPostgresStore(ctx, o.DatabaseURL)
+	db, adopted, err := sqldb.OpenStore(ctx, o.DatabaseURL, o.Path, schema)
 	if err != nil {
 		return nil, 0, err
 	}
-	if adopted, err = st.adoptSQLite(ctx, o.Path); err != nil {
-		return nil, 0, errors.Join(err, st.close())
-	}
-	return st, adopted, nil
+	return &store{db: db}, adopted, nil
 }
 
 // Close closes the database.

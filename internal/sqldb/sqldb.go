@@ -297,11 +297,42 @@ func (c *DB) Adopt(ctx context.Context, src *DB, tables []Table, bools ...string
 }
 
 // Schema is how a store's database is made on either engine: its component name (in
-// PostgreSQL's schema_versions), its migrations on each and its advisory lock.
+// PostgreSQL's schema_versions), its migrations on each and its advisory lock; and
+// what a site moving to PostgreSQL copies from its SQLite file (Adopt).
 type Schema struct {
 	Component        string
 	SQLite, Postgres []string
 	LockKey          int64
+	// Tables are copied once from the SQLite file; the columns named in Bools are
+	// SQLite's 0/1 for PostgreSQL's BOOLEAN.
+	Tables []Table
+	Bools  []string
+}
+
+// OpenStore opens (creating and migrating) a store's database: PostgreSQL when url
+// is set, else the SQLite file at path. On PostgreSQL an existing SQLite file at
+// path is copied in once, while PostgreSQL holds none of its rows (adopted: the rows
+// copied; the file is left as it was).
+func OpenStore(ctx context.Context, url, path string, s Schema) (db *DB, adopted int, err error) {
+	if url == "" {
+		sdb, err := sqlitefile.Open(s.Component, path, s.SQLite)
+		if err != nil {
+			return nil, 0, err
+		}
+		return SQLite(sdb), 0, nil
+	}
+	if db, err = OpenPostgres(ctx, url, s.Component, s.Postgres, s.LockKey); err != nil {
+		return nil, 0, err
+	}
+	src, ok, err := sqlitefile.OpenIfExists(s.Component, path, s.SQLite)
+	if ok {
+		defer src.Close()
+		adopted, err = db.Adopt(ctx, SQLite(src), s.Tables, s.Bools...)
+	}
+	if err != nil {
+		return nil, 0, errors.Join(fmt.Errorf("%s: copying %s into PostgreSQL: %w", s.Component, path, err), db.Close())
+	}
+	return db, adopted, nil
 }
 
 // OpenToRead opens a store's database for a reader that must not create it (the
