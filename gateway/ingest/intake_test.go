@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,60 +29,51 @@ func (m message) MessageID() uint16 { return 1 }
 func (m message) Payload() []byte   { return m.payload }
 func (m message) Ack()              {}
 
-// Under steady traffic the intake holds a hand-off for the linger, so that a batch
-// carries more than one message; an event (an SOS, a fall) is never held: it goes to
-// the alert rules at once, even right after a hand-off.
-func TestIntakeNeverHoldsAnEvent(t *testing.T) {
-	sp := &fakeSpool{}
-	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
-		DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
-	in := NewIntake(IntakeOptions{Linger: time.Hour}, h)
+// intakeSite is an intake over a handler of devices bed-0001 and pen-0001 with a
+// fake spool, running until stop (or the test's end).
+type intakeSite struct {
+	in   *Intake
+	sp   *fakeSpool
+	stop func()
+}
+
+func startIntake(t *testing.T, o IntakeOptions, sp *fakeSpool, obs Observer) *intakeSite {
+	t.Helper()
+	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}, "pen-0001": {Device: "pen-0001"}},
+		Spool: sp, DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now, Observer: obs})
+	in := NewIntake(o, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	stored := func() (bool, string) {
-		sp.mu.Lock()
-		defer sp.mu.Unlock()
-		return len(sp.recs) == 2, fmt.Sprint(len(sp.recs), " records")
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return &intakeSite{in: in, sp: sp, stop: stop}
+}
+
+// records reports whether the spool holds n records.
+func (s *intakeSite) records(n int) func() (bool, string) {
+	return func() (bool, string) {
+		s.sp.mu.Lock()
+		defer s.sp.mu.Unlock()
+		return len(s.sp.recs) == n, fmt.Sprint(len(s.sp.recs), " records")
 	}
-	in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":1,"hr":60}`)}) // after a quiet spell: at once
-	testwait.Until(t, 5*time.Second, "the first reading handed off", func() (bool, string) {
-		sp.mu.Lock()
-		defer sp.mu.Unlock()
-		return len(sp.recs) == 1, fmt.Sprint(len(sp.recs))
-	})
-	in.Take(message{"carebed/v1/bed-0001/event", []byte(`{"v":1,"seq":2,"type":"sos"}`)}) // within the linger
-	testwait.Until(t, 5*time.Second, "the SOS handed off within the linger", stored)
 }
 
 // An event does not wait for the readings' linger: it has a lane of its own, so the
-// SOS goes at once while a reading taken before it is still held.
+// SOS goes at once while a reading taken before it is still held (a reading after a
+// quiet spell goes at once).
 func TestIntakeEventDoesNotWaitForTheLinger(t *testing.T) {
-	sp := &fakeSpool{}
-	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
-		DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
-	in := NewIntake(IntakeOptions{Linger: time.Hour}, h)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	count := func(n int) func() (bool, string) {
-		return func() (bool, string) {
-			sp.mu.Lock()
-			defer sp.mu.Unlock()
-			return len(sp.recs) == n, fmt.Sprint(len(sp.recs), " records")
-		}
-	}
-	in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":1,"hr":60}`)})
-	testwait.Until(t, 5*time.Second, "the first reading handed off", count(1))
-	in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":2,"hr":61}`)}) // held for the linger
+	s := startIntake(t, IntakeOptions{Linger: time.Hour}, &fakeSpool{}, nil)
+	s.in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":1,"hr":60}`)})
+	testwait.Until(t, 5*time.Second, "the first reading handed off", s.records(1))
+	s.in.Take(message{"carebed/v1/bed-0001/telemetry", []byte(`{"v":1,"seq":2,"hr":61}`)}) // held for the linger
 	time.Sleep(50 * time.Millisecond)
-	if ok, _ := count(1)(); !ok {
+	if ok, _ := s.records(1)(); !ok {
 		t.Fatal("the second reading was not held for the linger")
 	}
-	in.Take(message{"carebed/v1/bed-0001/event", []byte(`{"v":1,"seq":3,"type":"sos"}`)})
-	testwait.Until(t, 5*time.Second, "the SOS handed off", count(2))
+	s.in.Take(message{"carebed/v1/bed-0001/event", []byte(`{"v":1,"seq":3,"type":"sos"}`)})
+	testwait.Until(t, 5*time.Second, "the SOS handed off", s.records(2))
 }
 
 // stuckObserver holds every status message in the alert rules until release is
@@ -98,25 +90,15 @@ func (o *stuckObserver) Observe(_ context.Context, m protocol.Message, _ points.
 // A backlog of status messages whose alert rules are slow (each writes to the alert
 // store) must not hold up an SOS taken after them.
 func TestIntakeEventOvertakesAStuckBacklog(t *testing.T) {
-	sp := &fakeSpool{}
 	obs := &stuckObserver{release: make(chan struct{})}
-	h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}, "pen-0001": {Device: "pen-0001"}},
-		Spool: sp, DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now, Observer: obs})
-	in := NewIntake(IntakeOptions{}, h)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	defer close(obs.release)
+	s := startIntake(t, IntakeOptions{}, &fakeSpool{}, obs)
+	defer s.stop()
+	defer close(obs.release) // before the stop: the worker is held in it
 	for seq := 1; seq <= 100; seq++ {
-		in.Take(message{"carebed/v1/bed-0001/status", []byte(fmt.Sprintf(`{"v":1,"seq":%d,"online":true}`, seq))})
+		s.in.Take(message{"carebed/v1/bed-0001/status", []byte(fmt.Sprintf(`{"v":1,"seq":%d,"online":true}`, seq))})
 	}
-	in.Take(message{"carebed/v1/pen-0001/event", []byte(`{"v":1,"seq":1,"type":"sos"}`)})
-	testwait.Until(t, 5*time.Second, "the SOS handed off while the status backlog is stuck", func() (bool, string) {
-		sp.mu.Lock()
-		defer sp.mu.Unlock()
-		return len(sp.recs) == 1, fmt.Sprint(len(sp.recs), " records")
-	})
+	s.in.Take(message{"carebed/v1/pen-0001/event", []byte(`{"v":1,"seq":1,"type":"sos"}`)})
+	testwait.Until(t, 5*time.Second, "the SOS handed off while the status backlog is stuck", s.records(1))
 }
 
 // Handle, as the embedded broker calls it for each publish, returns nil only once
@@ -130,15 +112,10 @@ func TestIntakeHandleWaitsForTheDisk(t *testing.T) {
 	}{{"written", nil}, {"write failed", writeErr}} {
 		t.Run(c.name, func(t *testing.T) {
 			sp := &fakeSpool{writeErr: c.err}
-			h := NewHandler(Options{Directory: fakeDirectory{"bed-0001": {Device: "bed-0001"}}, Spool: sp,
-				DeadLetters: &fakeDead{}, Metrics: NewMetrics(prometheus.NewRegistry()), Now: time.Now})
-			in := NewIntake(IntakeOptions{}, h)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- in.Run(ctx) }()
+			s := startIntake(t, IntakeOptions{}, sp, nil)
 			msgs := []Message{{Topic: "carebed/v1/bed-0001/telemetry", Payload: []byte(`{"v":1,"seq":1,"hr":60}`)},
 				{Topic: "carebed/v1/bed-0001/event", Payload: []byte(`{"v":1,"seq":2,"type":"sos"}`)}}
-			if err := in.Handle(context.Background(), msgs); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+			if err := s.in.Handle(context.Background(), msgs); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 				t.Fatalf("Handle = %v, want %v", err, c.err)
 			}
 			sp.mu.Lock()
@@ -147,9 +124,8 @@ func TestIntakeHandleWaitsForTheDisk(t *testing.T) {
 			if c.err == nil && n != 2 || n == 0 { // a failure returns with the first lane's
 				t.Fatalf("%d records written", n)
 			}
-			cancel()
-			<-done
-			if err := in.Handle(context.Background(), msgs[:1]); err == nil {
+			s.stop()
+			if err := s.in.Handle(context.Background(), msgs[:1]); err == nil {
 				t.Fatal("Handle after the intake stopped returned nil")
 			}
 		})
