@@ -13,19 +13,11 @@ import (
 func (h *Handler) take(b *batch, m *Message) {
 	msg, err := protocol.Decode(m.Topic, m.Payload)
 	kind := msg.Topic.Kind
-	if m.Copy && err != nil {
-		b.results = append(b.results, result{kind, resultCopy}) // the other copy is rejected
-		return
-	}
 	if err != nil {
 		h.reject(b, m, kind, protocol.ReasonOf(err), err)
 		return
 	}
 	tags, ok := h.o.Directory.Lookup(msg.Topic.Device)
-	if !ok && m.Copy {
-		b.results = append(b.results, result{kind, resultCopy})
-		return
-	}
 	if !ok {
 		h.reject(b, m, kind, ReasonUnknownDevice, errUnknownDevice(msg.Topic.Device))
 		return
@@ -56,10 +48,6 @@ func (h *Handler) take(b *batch, m *Message) {
 		if which := h.dedup.allow(tags.Device, m.Received, n); which != "" {
 			h.forget(b.keys[marked:])
 			b.keys = b.keys[:marked]
-			if m.Copy {
-				b.results = append(b.results, result{kind, resultCopy})
-				return
-			}
 			h.reject(b, m, kind, ReasonRateLimited, rateLimitedError{tags.Device, which, h.o.DeviceLimit})
 			return
 		}
@@ -173,8 +161,13 @@ func (h *Handler) seqReset(device string, seq uint64, n int) {
 		"device", device, "seq", seq, "resets", n)
 }
 
-// reject counts the message under reason and writes it to the dead-letter log.
+// reject counts the message under reason and writes it to the dead-letter log; a
+// Copy leaves both to the other copy.
 func (h *Handler) reject(b *batch, m *Message, kind protocol.Kind, reason protocol.Reason, err error) {
+	if m.Copy {
+		b.results = append(b.results, result{kind, resultCopy})
+		return
+	}
 	if kind == "" {
 		kind = "unknown"
 	}

@@ -272,8 +272,8 @@ func (c *DB) Adopt(ctx context.Context, src *DB, tables []Table, bools ...string
 	n := 0
 	err := c.Write(ctx, func(tx *Tx) error {
 		for _, t := range tables {
-			var any bool
-			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+")").Scan(&any); err != nil || any {
+			var held bool
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+")").Scan(&held); err != nil || held {
 				return err
 			}
 		}
