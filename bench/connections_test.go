@@ -149,10 +149,10 @@ func runConnections(b *testing.B, embedded bool) {
 	}
 	cpu := [3]time.Duration{procCPU(b, gw) - cpu0[0], procCPU(b, br) - cpu0[1], selfCPU(b) - cpu0[2]}
 	msgs := sent.Load() - sent0
-	waitUntil(b, time.Minute, "an SMS for every SOS", func() bool { return s.sms.count(sos) == len(sos) })
+	waitUntil(b, time.Minute, "an SMS for every SOS", func() bool { return s.sms.arrivals(b).count(sos) == len(sos) })
 	landed := s.waitLanded(b, m0[pointsWritten]+float64(acked.Load()-acked0), time.Minute)
 	m1 := s.scrape(b)
-	lat := s.sms.latencies(sos)
+	lat := s.sms.arrivals(b).latencies(sos)
 	slices.Sort(lat)
 	if len(lat) == 0 {
 		b.Fatal("no SOS pressed: no pendant in the ledger")

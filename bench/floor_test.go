@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(floorChildEnv); mode != "" {
 		os.Exit(floorChild(mode, os.Getenv("CAREBED_BENCH_FLOOR_BROKER")))
 	}
+	if os.Getenv(twilioChildEnv) != "" {
+		os.Exit(twilioChild())
+	}
 	os.Exit(m.Run())
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -84,6 +85,12 @@ type arrivals struct {
 func (a *arrivals) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
+		if f, err := os.OpenFile("/tmp/sms-arrivals.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil { // DEBUG
+			defer func() {
+				fmt.Fprintf(f, "%s %s %s %v\n", now.Format(time.RFC3339Nano), r.Method, r.PostForm.Get("To"), time.Since(now))
+				f.Close()
+			}()
+		}
 		if r.Method == http.MethodPost && r.ParseForm() == nil {
 			a.mu.Lock()
 			if to := r.PostForm.Get("To"); a.at[to].IsZero() {
@@ -93,6 +100,13 @@ func (a *arrivals) wrap(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// first is when the first SMS to phone arrived (zero: none yet).
+func (a *arrivals) first(phone string) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.at[phone]
 }
 
 func (a *arrivals) count(sent map[string]time.Time) int {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"carebed/alerting/notify/twilio/twiliotest"
 	"carebed/firmware-sim/population"
 	"carebed/firmware-sim/swarm"
 	"carebed/internal/devsvc"
@@ -38,8 +36,8 @@ type site struct {
 	brokerAddr string            // host:port the devices connect to
 	passwords  map[string]string // device id -> provisioned password
 	rows       []ledgerRow
-	sms        *arrivals
-	ready      time.Duration // the gateway's first start: exec to /readyz 200
+	sms        *twilioProcess // the fake Twilio, in a process of its own
+	ready      time.Duration  // the gateway's first start: exec to /readyz 200
 }
 
 // ledgerRow is what the benchmarks need of a ledger row.
@@ -54,14 +52,12 @@ const gatewayBrokerPassword = "bench-gateway-secret"
 // generated ledger (population spreads homes over five).
 func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYAML string) *site {
 	b.Helper()
-	s := &site{stand: &stand{influx: devsvc.StartInflux(b)}, embedded: embedded, sms: &arrivals{at: map[string]time.Time{}}}
+	s := &site{stand: &stand{influx: devsvc.StartInflux(b)}, embedded: embedded}
 	dir := b.TempDir()
 	s.bin = buildGateway(b, dir)
 	ledger := filepath.Join(dir, "ledger.csv")
 	s.rows = writePopulation(b, ledger, (devices+2)/3, oneTownship)
-	api := twiliotest.NewAPI("AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")
-	srv := httptest.NewServer(s.sms.wrap(api))
-	b.Cleanup(srv.Close)
+	s.sms = startTwilio(b)
 	addr := freeAddr(b)
 	s.httpURL = "http://" + addr
 	s.dir = dir
@@ -69,8 +65,8 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 		"CAREBED_HTTP_ADDR="+addr, "CAREBED_DATA_DIR="+filepath.Join(dir, "data"),
 		"CAREBED_MQTT_USERNAME=gateway", "CAREBED_MQTT_PASSWORD="+gatewayBrokerPassword)
 	s.env = append(s.env, strings.Fields(os.Getenv("CAREBED_BENCH_GATEWAY_ENV"))...)
-	yaml := "http:\n  pprof: true\n" + fmt.Sprintf("twilio:\n  account_sid: AC0123456789abcdef0123456789abcdef\n"+
-		"  auth_token: 0123456789abcdef0123456789abcdef\n  from: \"+15005550006\"\n  base_url: %s\n", srv.URL)
+	yaml := "http:\n  pprof: true\n" + fmt.Sprintf("twilio:\n  account_sid: %s\n  auth_token: %s\n  from: \"+15005550006\"\n  base_url: %s\n",
+		fakeTwilioSID, fakeTwilioToken, s.sms.url)
 	if embedded {
 		s.brokerAddr = freeAddr(b)
 		s.env = append(s.env, "CAREBED_EMBEDDED_BROKER_ADDR="+s.brokerAddr)

@@ -155,6 +155,7 @@ func runStorms(b *testing.B, embedded bool) {
 		sos := pendants[run*stormSOS : (run+1)*stormSOS]
 		sent := map[string]time.Time{}
 		pressed := map[string]time.Time{} // device -> publish time, for the stages
+		phones := map[string]string{}     // device -> its family's phone
 		var sentMu sync.Mutex
 		t0 := time.Now()
 		go func() {
@@ -166,6 +167,7 @@ func runStorms(b *testing.B, embedded bool) {
 				sentMu.Lock()
 				sent["+86"+p.row.family] = at
 				pressed[p.row.device] = at
+				phones[p.row.device] = "+86" + p.row.family
 				sentMu.Unlock()
 				time.Sleep(time.Second)
 			}
@@ -185,21 +187,27 @@ func runStorms(b *testing.B, embedded bool) {
 		waitUntil(b, time.Minute, "an SMS for every SOS", func() bool {
 			sentMu.Lock()
 			defer sentMu.Unlock()
-			return len(sent) == len(sos) && s.sms.count(sent) == len(sent)
+			return len(sent) == len(sos) && s.sms.arrivals(b).count(sent) == len(sent)
 		})
 		if path := os.Getenv("CAREBED_BENCH_HEAPPROFILE"); path != "" { // what a storm leaves behind
 			fetch(b, s.httpURL+"/debug/pprof/heap", fmt.Sprintf("%s.storm%d", path, run+1))
 			fetch(b, s.httpURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("%s.storm%d.goroutines.txt", path, run+1))
 		}
 		sentMu.Lock()
-		l := s.sms.latencies(sent)
-		stages := sosStages(b, filepath.Join(s.dir, "gateway.log"), pressed)
+		arr := s.sms.arrivals(b)
+		l := arr.latencies(sent)
+		var stages []sosStage
+		for device, st := range sosStages(b, filepath.Join(s.dir, "gateway.log"), pressed) {
+			st.sms = arr.first(phones[device]).Sub(st.at).Round(time.Millisecond)
+			stages = append(stages, *st)
+		}
+		slices.SortFunc(stages, func(x, y sosStage) int { return x.at.Compare(y.at) })
 		sentMu.Unlock()
 		lat = append(lat, l...)
 		backlog = append(backlog, stored)
 		st := d.Stats()
 		b.Logf("storm %d: %d devices replayed %d readings (%d kept) in %v, all in InfluxDB after %v (counted %d); "+
-			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v (publish to alert raised: %v); peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
+			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v (from the publish: %v); peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
 			run+1, rep.Up, rep.Readings, want, replayed.Round(time.Millisecond), stored.Round(time.Millisecond), got,
 			(procCPU(b, s.gw.Process.Pid) - stormCPU0[0]).Round(10*time.Millisecond),
 			(procCPU(b, s.brokerPid()) - stormCPU0[1]).Round(10*time.Millisecond),
@@ -280,35 +288,65 @@ func sendLive(ctx context.Context, live []*stormDevice) {
 	}
 }
 
-// sosStages returns, for each pressed SOS (device -> publish time), how long after
-// its publish the gateway's log says its alert was raised (the gateway's receipt,
-// rules and alert store; the first SMS follows): telling the broker's and the
-// generator's share of an SOS's delay from the gateway's.
-func sosStages(b *testing.B, logPath string, pressed map[string]time.Time) []time.Duration {
+// sosStage is one SOS's way through the gateway, from its publish: the alert raised
+// (the broker, the gateway's receipt, rules and alert store), the family's SMS
+// request begun (the escalation step and the text), how long the gateway's call
+// took, and when the fake Twilio had it.
+type sosStage struct {
+	at                     time.Time
+	raised, out, took, sms time.Duration
+}
+
+func (st sosStage) String() string {
+	return fmt.Sprintf("[raised %v, family's request out %v, answered in %v, at the fake Twilio %v]", st.raised, st.out, st.took, st.sms)
+}
+
+// sosStages reads the gateway's log for each pressed SOS (device -> publish time):
+// when its alert was raised and when the family's page request began (the log line
+// of the sent page less the call's time). Beside the fake Twilio's receipt, it tells
+// the broker's and the generator's share of an SOS's delay from the gateway's.
+func sosStages(b *testing.B, logPath string, pressed map[string]time.Time) map[string]*sosStage {
 	b.Helper()
 	data, err := os.ReadFile(logPath)
 	if err != nil {
 		b.Log(err)
 		return nil
 	}
-	raised := map[string]time.Time{}
+	codes := map[string]string{} // alert code -> device
+	stages := map[string]*sosStage{}
 	for _, line := range strings.Split(string(data), "\n") {
-		if !strings.Contains(line, `msg="alert raised"`) || !strings.Contains(line, " kind=sos ") {
-			continue
-		}
 		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
 		at, err := time.Parse(time.RFC3339Nano, ts)
-		for device := range pressed {
-			if err == nil && strings.Contains(line, " device="+device+" ") {
-				raised[device] = at
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.Contains(line, `msg="alert raised"`) && logField(line, "kind") == "sos":
+			device := logField(line, "device")
+			if p, ok := pressed[device]; ok {
+				codes[logField(line, "alert")] = device
+				stages[device] = &sosStage{at: p, raised: at.Sub(p).Round(time.Millisecond)}
+			}
+		case strings.Contains(line, `msg="notification sent"`) && logField(line, "role") == "family" &&
+			logField(line, "channel") == "sms" && logField(line, "purpose") == "page":
+			device, ok := codes[logField(line, "alert")]
+			took, err := time.ParseDuration(logField(line, "took"))
+			if ok && err == nil && stages[device].took == 0 {
+				stages[device].out = at.Add(-took).Sub(pressed[device]).Round(time.Millisecond)
+				stages[device].took = took
 			}
 		}
 	}
-	var out []time.Duration
-	for device, at := range pressed {
-		if r, ok := raised[device]; ok {
-			out = append(out, r.Sub(at).Round(time.Millisecond))
-		}
+	return stages
+}
+
+// logField is the value of key in a log line of slog's text format (values without
+// spaces), or "".
+func logField(line, key string) string {
+	_, v, ok := strings.Cut(line, " "+key+"=")
+	if !ok {
+		return ""
 	}
-	return out
+	v, _, _ = strings.Cut(v, " ")
+	return v
 }

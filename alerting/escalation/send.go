@@ -155,10 +155,14 @@ func (r *Runner) sendText(ctx context.Context, a alerting.Alert, att alerting.At
 	// The claim that queued att recorded it in flight (Tries 1) before any call: after
 	// a crash the provider is asked before it goes again (inflight.go), and the call
 	// waits for no commit of its own.
+	began := time.Now() // the call's own duration, for the log: real time, whatever the clock
 	rec, tries, err := notify.Retry(sctx, nf, n, r.o.Retry)
 	status := "sent"
 	if err != nil {
 		status = "failed"
+	} else {
+		r.log.Info("notification sent", "alert", a.Code, "purpose", att.Purpose, "to", att.PersonID, "role", p.Role,
+			"channel", att.Channel, "tries", tries, "took", time.Since(began).Round(time.Millisecond))
 	}
 	notified := r.finish(ctx, att, status, rec, tries, err)
 	if att.Purpose != string(notify.PurposePage) {
