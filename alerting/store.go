@@ -36,7 +36,14 @@ type Raise struct {
 	// closes the alert quietly. Zero: page at once.
 	HoldUntil time.Time
 	Detail    string
+	// Reports is how many reports the raise stands for when it repeats an open alert
+	// (0 means 1): a village outage's repeat folds the devices that joined it within
+	// a second (the alert's Repeats grows by that many, in one commit).
+	Reports int
 }
+
+// ReportCount is how many reports r stands for: Reports, at least 1.
+func (r Raise) ReportCount() int { return max(1, r.Reports) }
 
 // Due is an alert whose next escalation step is due.
 type Due struct {

@@ -47,7 +47,7 @@ func raiseOne(ctx context.Context, tx *txn, r alerting.Raise, created *bool) (in
 			FOR UPDATE`, r.Place.Home, string(r.Kind)).Scan(&id)
 		switch {
 		case err == nil:
-			if _, err := tx.Exec(ctx, `UPDATE alerts SET repeats = repeats + 1 WHERE id = $1`, id); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE alerts SET repeats = repeats + $2 WHERE id = $1`, id, r.ReportCount()); err != nil {
 				return 0, err
 			}
 			return id, audit(ctx, tx, id, r.Now, "repeat", r.Device, "device", r.Detail)

@@ -235,8 +235,9 @@ func (e *Engine) raiseDue(ctx context.Context, o alerting.Observation, due []due
 
 // Tick evaluates the conditions that time alone makes due: no heart rate, heart rate
 // out of range, a night bed exit, daytime inactivity, and devices silent for
-// OfflineHeartbeats heartbeat intervals (offline without a Last Will). The gateway
-// calls it every few seconds.
+// OfflineHeartbeats heartbeat intervals (offline without a Last Will); and it writes
+// the village outages' folded joins (FoldJoinsFor). The gateway calls it every few
+// seconds.
 func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 	type work struct {
 		o      alerting.Observation
@@ -273,7 +274,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 			}
 		}
 	}
-	return nil
+	return e.writeFolded(ctx)
 }
 
 // bedEventAt is a bed event's device time, but never after its arrival: a device

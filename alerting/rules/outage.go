@@ -2,6 +2,8 @@ package rules
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -26,6 +28,60 @@ type village struct {
 	order []offlineAt
 	down  map[string]bool // devices offline during an open outage
 	open  bool
+	// joins are the devices that joined the open outage since its alert was last
+	// written (at wroteAt), last the latest of them: a township's storm brings
+	// thousands within seconds, and each written alone was a commit with its sync.
+	joins   int
+	last    alerting.Observation
+	wroteAt time.Time
+}
+
+// FoldJoinsFor is how long the devices joining a village's open outage are folded
+// into one repeat of its alert: at most one write a second for a village, the
+// repeat counting them all. The alert is open and paging already; a crash loses at
+// most this second's count (and Tick writes a quiet village's last fold).
+const FoldJoinsFor = time.Second
+
+// join is a device of o's village joining its open outage: the observation to write
+// the outage's repeat with and how many devices it stands for, or 0 while they are
+// folded (FoldJoinsFor since the last write).
+func (o *outages) join(obs alerting.Observation) (alerting.Observation, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v := o.village(obs.Place)
+	v.joins++
+	v.last = obs
+	if !v.wroteAt.IsZero() && obs.Received.Sub(v.wroteAt) < FoldJoinsFor {
+		return alerting.Observation{}, 0
+	}
+	return v.take()
+}
+
+// take empties the village's folded joins, returning the last and their count.
+func (v *village) take() (alerting.Observation, int) {
+	n := v.joins
+	v.joins, v.wroteAt = 0, v.last.Received
+	return v.last, n
+}
+
+// folded is a village's folded joins waiting for their write.
+type folded struct {
+	last alerting.Observation
+	n    int
+}
+
+// takeFolded empties every village's folded joins.
+func (o *outages) takeFolded() []folded {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []folded
+	for _, v := range o.villages {
+		if v.joins > 0 {
+			last, n := v.take()
+			out = append(out, folded{last, n})
+		}
+	}
+	return out
 }
 
 // offlineAt is a device that went offline at a time.
@@ -84,21 +140,26 @@ func (v *village) forget(since time.Time) {
 }
 
 // online records a device back and reports whether that ended the village's outage
-// (every device that went down with it is back).
-func (o *outages) online(p alerting.Place, device string) bool {
+// (every device that went down with it is back), with the joins folded until then
+// (n > 0), to be written before the outage is resolved.
+func (o *outages) online(p alerting.Place, device string) (ended bool, last alerting.Observation, n int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	v := o.village(p)
 	delete(v.recent, device)
 	if !v.open || !v.down[device] {
-		return false
+		return false, last, 0
 	}
 	delete(v.down, device)
 	if len(v.down) > 0 {
-		return false
+		return false, last, 0
 	}
 	v.open = false
-	return true
+	if v.joins > 0 {
+		last, n = v.take()
+	}
+	v.wroteAt = time.Time{} // a new outage's first device is written at once
+	return true, last, n
 }
 
 // deviceOffline holds the device's offline alert and raises or repeats the village
@@ -112,16 +173,38 @@ func (e *Engine) deviceOffline(ctx context.Context, o alerting.Observation) erro
 	if !outage {
 		return e.raise(ctx, o, alerting.KindDeviceOffline, alerting.Warning, o.Received.Add(t.OutageWithin))
 	}
-	vo := o
-	vo.Place = alerting.VillagePlace(o.Place)
-	if err := e.raise(ctx, vo, alerting.KindVillageOutage, alerting.High, time.Time{}); err != nil {
+	last, n := e.outages.join(o)
+	if n == 0 { // folded into the next write
+		return nil
+	}
+	return e.writeOutage(ctx, last, n)
+}
+
+// writeOutage raises or repeats the village outage of last's village for n devices
+// (last the latest of them) and folds the village's held device alerts into it.
+func (e *Engine) writeOutage(ctx context.Context, last alerting.Observation, n int) error {
+	r := raiseOf(last, alerting.KindVillageOutage, alerting.High, time.Time{})
+	r.Place, r.Reports = alerting.VillagePlace(last.Place), n
+	if n > 1 {
+		r.Detail += fmt.Sprintf(", the last of %d devices gone offline", n)
+	}
+	if err := e.store(ctx, r); err != nil {
 		return err
 	}
-	n, err := e.o.Store.CancelPendingInVillage(ctx, o.Place, alerting.KindDeviceOffline, o.Received, "village outage")
-	if n > 0 {
-		e.log.Info("device offline alerts folded into the village outage", "village", o.Place.Village, "alerts", strconv.Itoa(n))
+	held, err := e.o.Store.CancelPendingInVillage(ctx, last.Place, alerting.KindDeviceOffline, last.Received, "village outage")
+	if held > 0 {
+		e.log.Info("device offline alerts folded into the village outage", "village", last.Place.Village, "alerts", strconv.Itoa(held))
 	}
 	return err
+}
+
+// writeFolded writes the joins folded in every village (Tick, and before a save).
+func (e *Engine) writeFolded(ctx context.Context) error {
+	var errs []error
+	for _, f := range e.outages.takeFolded() {
+		errs = append(errs, e.writeOutage(ctx, f.last, f.n))
+	}
+	return errors.Join(errs...)
 }
 
 // deviceOnline resolves the device's offline alert and, when the last device of a
@@ -130,8 +213,14 @@ func (e *Engine) deviceOnline(ctx context.Context, o alerting.Observation) error
 	if err := e.resolveOpen(ctx, o.Place, alerting.KindDeviceOffline, o.Device, o); err != nil {
 		return err
 	}
-	if !e.outages.online(o.Place, o.Device) {
+	ended, last, n := e.outages.online(o.Place, o.Device)
+	if !ended {
 		return nil
+	}
+	if n > 0 {
+		if err := e.writeOutage(ctx, last, n); err != nil {
+			return err
+		}
 	}
 	return e.resolveOpen(ctx, alerting.VillagePlace(o.Place), alerting.KindVillageOutage, "", o)
 }

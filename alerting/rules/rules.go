@@ -216,14 +216,24 @@ func (e *Engine) lowBattery(ctx context.Context, o alerting.Observation) error {
 }
 
 func (e *Engine) raise(ctx context.Context, o alerting.Observation, kind alerting.Kind, sev alerting.Severity, hold time.Time) error {
-	a, created, err := e.o.Store.Raise(ctx, alerting.Raise{Kind: kind, Sev: sev, Place: o.Place, Device: o.Device,
-		EventAt: o.At, LateBy: o.LateBy, Now: o.Received, HoldUntil: hold, Detail: detail(o)})
+	return e.store(ctx, raiseOf(o, kind, sev, hold))
+}
+
+// raiseOf is the raise of an alert of kind for o, held until hold (zero: not held).
+func raiseOf(o alerting.Observation, kind alerting.Kind, sev alerting.Severity, hold time.Time) alerting.Raise {
+	return alerting.Raise{Kind: kind, Sev: sev, Place: o.Place, Device: o.Device,
+		EventAt: o.At, LateBy: o.LateBy, Now: o.Received, HoldUntil: hold, Detail: detail(o)}
+}
+
+// store raises r and tells escalation of an alert it opened.
+func (e *Engine) store(ctx context.Context, r alerting.Raise) error {
+	a, created, err := e.o.Store.Raise(ctx, r)
 	if err != nil {
 		return err
 	}
 	if created {
-		e.log.Info("alert raised", "alert", a.Code, "kind", kind, "severity", sev, "home", o.Place.Home,
-			"device", o.Device, "held", !hold.IsZero(), "late", o.LateBy)
+		e.log.Info("alert raised", "alert", a.Code, "kind", r.Kind, "severity", r.Sev, "home", r.Place.Home,
+			"device", r.Device, "held", !r.HoldUntil.IsZero(), "late", r.LateBy)
 		e.o.Raised(a)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,76 @@ func TestVillageOutageGroupsOfflineDevices(t *testing.T) {
 	}
 	if all, _ := st.List(ctx, alerting.Filter{OpenOnly: true}); len(all) != 0 {
 		t.Fatalf("open after every device came back: %+v", all)
+	}
+}
+
+// TestVillageOutageFoldsAStormsJoins: a township's devices going offline within a
+// second each join the village outage; their repeats are written as one (one commit,
+// counting them all) within FoldJoinsFor or at the next Tick, and before the outage
+// is resolved when the last is back.
+func TestVillageOutageFoldsAStormsJoins(t *testing.T) {
+	st := openStore(t)
+	e := New(Options{Store: st})
+	ctx := context.Background()
+	status := func(i int, online bool, at time.Duration) {
+		t.Helper()
+		p := place
+		p.Home = fmt.Sprintf("H-%04d", i)
+		o := alerting.Observation{Device: fmt.Sprintf("dev-%04d", i), Place: p, Received: t0.Add(at),
+			Status: &alerting.Status{Online: online}}
+		if err := e.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outage := func() (alerting.Alert, []string) {
+		t.Helper()
+		all, err := st.List(ctx, alerting.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range all {
+			if a.Kind == alerting.KindVillageOutage {
+				trail, err := st.Audit(ctx, a.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var repeats []string
+				for _, r := range trail {
+					if r.What == "repeat" {
+						repeats = append(repeats, r.Detail)
+					}
+				}
+				return a, repeats
+			}
+		}
+		t.Fatal("no village outage alert")
+		return alerting.Alert{}, nil
+	}
+	for i := range 400 { // 400 devices within 0.4 s: the 5th opens the outage
+		status(i, false, time.Duration(i)*time.Millisecond)
+	}
+	if a, repeats := outage(); a.Repeats != 0 || len(repeats) != 0 {
+		t.Fatalf("outage with %d repeats %q before the fold was written, want none yet", a.Repeats, repeats)
+	}
+	if err := e.Tick(ctx, t0.Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	a, repeats := outage()
+	if a.Repeats != 395 || len(repeats) != 1 || !strings.Contains(repeats[0], "the last of 395 devices") {
+		t.Fatalf("after the tick: %d repeats in %d audit rows %q, want 395 in one", a.Repeats, len(repeats), repeats)
+	}
+	status(400, false, 10*time.Second) // a second after the last write: written at once
+	status(401, false, 10*time.Second+100*time.Millisecond)
+	status(402, false, 10*time.Second+200*time.Millisecond)
+	if a, _ := outage(); a.Repeats != 396 {
+		t.Fatalf("%d repeats, want 396: a device joining a second after the last write is written at once", a.Repeats)
+	}
+	for i := range 403 { // all back: the two folded joins are written before the outage ends
+		status(i, true, 20*time.Minute)
+	}
+	a, repeats = outage()
+	if a.State != alerting.StateResolved || a.Repeats != 398 || len(repeats) != 3 {
+		t.Fatalf("outage %s with %d repeats in %d audit rows, want resolved with 398 in 3", a.State, a.Repeats, len(repeats))
 	}
 }
 

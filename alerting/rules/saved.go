@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,8 +35,18 @@ type savedState struct {
 // Save writes the state of every device that changed since the last Save, so that
 // after a restart (Restore) a night bed exit, a missing heart rate or a silence goes
 // on being timed from when it began, and a device that never speaks again is still
-// found silent. The gateway saves every 30 s and when it stops.
+// found silent. The gateway saves every 30 s and when it stops. The village outages'
+// folded joins are written first (to the alert store).
 func (e *Engine) Save(ctx context.Context, st ConditionStore) error {
+	var folded error
+	if err := e.writeFolded(ctx); err != nil {
+		folded = fmt.Errorf("writing the village outages' repeats: %w", err)
+	}
+	return errors.Join(folded, e.saveConditions(ctx, st))
+}
+
+// saveConditions writes the state of every device that changed since the last save.
+func (e *Engine) saveConditions(ctx context.Context, st ConditionStore) error {
 	dirty := e.conds.takeDirty() // copied under the lock the ingest takes; encoded outside it
 	if len(dirty) == 0 {
 		return nil

@@ -20,7 +20,7 @@ func (s *Store) Raise(ctx context.Context, r alerting.Raise) (a alerting.Alert, 
 			r.Place.Home, string(r.Kind)).Scan(&id)
 		switch {
 		case err == nil:
-			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET repeats = repeats + 1 WHERE id = ?`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET repeats = repeats + ? WHERE id = ?`, r.ReportCount(), id); err != nil {
 				return err
 			}
 			if err := audit(ctx, tx, id, r.Now, "repeat", r.Device, "device", r.Detail); err != nil {

@@ -81,6 +81,11 @@ func raiseRepeatAck(t *testing.T, s alerting.Store) {
 	if created || again.ID != a.ID || again.Repeats != 1 {
 		t.Fatalf("repeat gave %+v created=%v", again, created)
 	}
+	folded, created, err := s.Raise(ctx, alerting.Raise{Kind: alerting.KindSOS, Sev: alerting.Critical, Place: home1,
+		Device: "hj-0001-sos", EventAt: t0, Now: t0, Reports: 40})
+	if err != nil || created || folded.ID != a.ID || folded.Repeats != 41 {
+		t.Fatalf("a repeat standing for 40 reports gave %+v created=%v err=%v, want 41 repeats", folded, created, err)
+	}
 	if byCode, err := s.ByCode(ctx, " "+a.Code+" "); err != nil || byCode.ID != a.ID {
 		t.Fatalf("ByCode: %+v %v", byCode, err)
 	}
@@ -111,7 +116,7 @@ func raiseRepeatAck(t *testing.T, s alerting.Store) {
 	for _, r := range trail {
 		whats = append(whats, r.What)
 	}
-	want := []string{"raised", "repeat", "acknowledged", "ack_refused", "resolved", "ack_refused", "escalation_empty_step"}
+	want := []string{"raised", "repeat", "repeat", "acknowledged", "ack_refused", "resolved", "ack_refused", "escalation_empty_step"}
 	if len(whats) != len(want) {
 		t.Fatalf("audit %v, want %v", whats, want)
 	}

@@ -19,6 +19,7 @@ import (
 	"carebed/alerting"
 	"carebed/alerting/notify/twilio"
 	"carebed/alerting/notify/twilio/twiliotest"
+	"carebed/alerting/rules"
 	"carebed/gateway/auth"
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
@@ -328,6 +329,14 @@ func TestVillagePowerCutIsOneAlert(t *testing.T) {
 			kinds[string(a.Kind)]++
 		}
 		return kinds["village_outage"] == 1 && kinds["device_offline"] == 0, fmt.Sprint(kinds)
+	})
+	// The 25 that joined it within a second are one repeat, written within a tick.
+	waitFor(t, 3*rules.TickEvery, "the outage counting the 25 devices that joined it", func() (bool, string) {
+		all, err := r.g.alerts.List(context.Background(), alerting.Filter{OpenOnly: true})
+		if err != nil || len(all) != 1 {
+			return false, fmt.Sprint(all, err)
+		}
+		return all[0].Repeats == 25, fmt.Sprint(all[0].Repeats)
 	})
 	all, err := r.g.alerts.List(context.Background(), alerting.Filter{})
 	if err != nil {
