@@ -14,9 +14,8 @@ import (
 type NearbyFunc func(ctx context.Context, device string, beyond float64) ([]position.Near, error)
 
 // Nearby is escalation's Nearby: the directory's people near an SOS or fall device
-// far from home. Finding them reads every device and contact of the registry, so the
-// list Nearest found for an alert is kept for the texts of its pages (From), rather
-// than read again for each page.
+// far from home. The list Nearest found for an alert is kept for the texts of its
+// pages (From): each page names the distances the first step found.
 type Nearby struct {
 	Dir  *Directory
 	Near NearbyFunc

@@ -14,16 +14,13 @@ import (
 // the village) and one of another county, with their contacts.
 type fakeRegistry struct{ fakeDevices }
 
-func (f fakeRegistry) Devices(context.Context) ([]registry.Device, error) {
-	var out []registry.Device
+// places are the registry's places, as the gateway takes them at each load.
+func (f fakeRegistry) places() *Places {
+	var devs []registry.Device
 	for _, d := range f.fakeDevices {
-		out = append(out, d)
+		devs = append(devs, d)
 	}
-	return out, nil
-}
-
-func (f fakeRegistry) AllContacts(context.Context) ([]registry.Contact, error) {
-	return []registry.Contact{
+	return NewPlaces(devs, []registry.Contact{
 		{Home: "H-1", Role: "village_doctor", Phone: "+861"},  // the herder's own doctor
 		{Home: "H-2", Role: "village_doctor", Phone: "+862"},  // 巴伦台村
 		{Home: "H-3", Role: "village_visitor", Phone: "+863"}, // 巴伦台村 too
@@ -32,7 +29,8 @@ func (f fakeRegistry) AllContacts(context.Context) ([]registry.Contact, error) {
 		{Home: "H-5", Role: "village_doctor", Phone: "+866"},  // another county, nearer still
 		{Home: "H-2", Role: "village_doctor", Phone: "+864"},  // +864 serves 巴伦台村 too: placed at the nearer
 		{Home: "H-9", Role: "village_visitor", Phone: "+869"}, // a home without coordinates
-	}, nil
+		{Home: "H-6", Role: "village_doctor", Phone: "+861"},  // the herder's doctor serves a neighbour too
+	})
 }
 
 func TestNearby(t *testing.T) {
@@ -47,10 +45,11 @@ func TestNearby(t *testing.T) {
 		"h4-bed": {ID: "h4-bed", Place: place("和静县", "巴西里克村", "H-4"), Lat: 42.95, Lon: 84.20},
 		"h5-bed": {ID: "h5-bed", Place: place("和硕县", "某村", "H-5"), Lat: 42.90, Lon: 84.10},
 		"h9-bed": {ID: "h9-bed", Place: place("和静县", "无坐标村", "H-9")},
+		"h6-bed": {ID: "h6-bed", Place: place("和静县", "哈尔莫敦村", "H-6"), Lat: 42.30, Lon: 86.40},
 	}}
 	tr := New(nil, nil)
 	tr.Fix("h1-sos", protocol.Fix{Lat: 42.90, Lon: 84.10, AccM: 15, TS: now.Add(-time.Minute).UnixMilli()}, 0, now)
-	near, err := tr.Nearby(context.Background(), reg, "h1-sos", 5000, now)
+	near, err := tr.Nearby(context.Background(), reg, reg.places(), "h1-sos", 5000, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +57,7 @@ func TestNearby(t *testing.T) {
 	for _, n := range near {
 		got = append(got, fmt.Sprintf("%s %s %s", n.Contact.Phone, n.Contact.Home, n.Way))
 	}
-	want := "[+864 H-4 9.9 公里 西南 +862 H-2 179 公里 西 +863 H-3 179 公里 西]"
+	want := "[+864 H-4 9.9 公里 西南 +862 H-2 179 公里 西 +863 H-3 179 公里 西 +861 H-6 200 公里 西]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("Nearby = %v\nwant %s", got, want)
 	}
@@ -74,11 +73,11 @@ func TestNearby(t *testing.T) {
 	} {
 		tr := New(nil, nil)
 		tr.Fix("h1-sos", c.fix, 0, now)
-		if near, err := tr.Nearby(context.Background(), reg, "h1-sos", c.beyond, now); len(near) != 0 || err != nil {
+		if near, err := tr.Nearby(context.Background(), reg, reg.places(), "h1-sos", c.beyond, now); len(near) != 0 || err != nil {
 			t.Errorf("%s: %+v %v, want nobody", c.name, near, err)
 		}
 	}
-	if near, _ := New(nil, nil).Nearby(context.Background(), reg, "h1-sos", 5000, now); len(near) != 0 {
+	if near, _ := New(nil, nil).Nearby(context.Background(), reg, reg.places(), "h1-sos", 5000, now); len(near) != 0 {
 		t.Errorf("no fix: %+v, want nobody", near)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"carebed/gateway/ingest"
 	"carebed/gateway/outbound"
 	"carebed/gateway/position"
+	"carebed/gateway/registry"
 	"carebed/gateway/smssos"
 )
 
@@ -109,7 +110,18 @@ func (g *Gateway) buildAlerting() error {
 
 // nearby lists the responders near a device far from its home (positions).
 func (g *Gateway) nearby(ctx context.Context, device string, beyond float64) ([]position.Near, error) {
-	return g.positions.Nearby(ctx, g.reg, device, beyond, g.now())
+	return g.positions.Nearby(ctx, g.reg, g.places.Load(), device, beyond, g.now())
+}
+
+// refreshPlaces takes the responders' places for nearby from the registry's devices
+// and contacts; on an error the places taken before stay.
+func (g *Gateway) refreshPlaces(ctx context.Context, devs []registry.Device) {
+	contacts, err := g.reg.AllContacts(ctx)
+	if err != nil {
+		g.log.Warn("reading the registry's contacts for the responders near a device far from home; keeping those read before", "err", err)
+		return
+	}
+	g.places.Store(position.NewPlaces(devs, contacts))
 }
 
 // alertStoreOpenTimeout bounds connecting to PostgreSQL and migrating its schema at

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"sync/atomic"
 
 	"carebed/gateway/points"
@@ -38,12 +37,8 @@ func (t *deviceTable) Lookup(id string) (points.Tags, bool) {
 	return tags, ok
 }
 
-// load replaces the table with the registry's devices and returns their number.
-func (t *deviceTable) load(ctx context.Context, reg *registry.Store) (int, error) {
-	devs, err := reg.Devices(ctx)
-	if err != nil {
-		return 0, err
-	}
+// set replaces the table with the registry's devices and returns their number.
+func (t *deviceTable) set(devs []registry.Device) int {
 	m := make(map[string]points.Tags, len(devs))
 	mobile, phones := make(map[string]bool), make(map[string]bool)
 	for _, d := range devs {
@@ -59,5 +54,5 @@ func (t *deviceTable) load(ctx context.Context, reg *registry.Store) (int, error
 	t.m.Store(&m)
 	t.mobile.Store(&mobile)
 	t.phones.Store(&phones)
-	return len(m), nil
+	return len(m)
 }

@@ -98,7 +98,8 @@ type Gateway struct {
 	visitsPage  *console.VisitsPage
 	digest      *digest.Service // digest.go; nil when off
 	inspectPage *console.InspectPage
-	positions   *position.Tracker // positions.go
+	positions   *position.Tracker               // positions.go
+	places      atomic.Pointer[position.Places] // the responders' places for nearby, at each registry load
 	positionsRP *positionsRP
 	presence    *presence.Tracker   // presence.go
 	reportPage  *console.ReportPage // report.go
@@ -200,10 +201,12 @@ func syncInterval(d time.Duration) time.Duration {
 }
 
 func (g *Gateway) refreshDevices(ctx context.Context) error {
-	n, err := g.devices.load(ctx, g.reg)
+	devs, err := g.reg.Devices(ctx)
 	if err != nil {
 		return fmt.Errorf("load registry: %w", err)
 	}
+	n := g.devices.set(devs)
+	g.refreshPlaces(ctx, devs)
 	g.writeHomes(ctx)
 	if g.rules != nil { // a home newly marked mobile, or moved
 		g.rules.ThresholdsChanged()
