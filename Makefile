@@ -33,12 +33,15 @@ unit:
 	$(GO) test -count=1 -short ./...
 
 # bench measures the whole path Mosquitto -> gateway -> InfluxDB at fixed offered
-# rates (docs/performance.md says how to read it). -v: without it go test cuts a
-# benchmark's log after a few lines, and each run's figures are in the log.
+# rates (docs/performance.md says how to read it), then the parts the township-scale
+# runs found slow (a village's power cut in the rules, the responders near a far-away
+# SOS). -v: without it go test cuts a benchmark's log after a few lines, and each
+# run's figures are in the log.
 bench: install
 	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS|PairAcknowledgement)$$' -benchtime 1x -timeout 60m ./bench/
+	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(PowerCut|Nearby|Places)$$' ./alerting/rules/ ./gateway/position/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.

@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(twilioChildEnv) != "" {
 		os.Exit(twilioChild())
 	}
+	if os.Getenv(liveChildEnv) != "" {
+		os.Exit(liveChild())
+	}
 	os.Exit(m.Run())
 }
 

@@ -93,49 +93,39 @@ func runStorms(b *testing.B, embedded bool) {
 	// The storm devices live in simulated time that ends before now: each storm's
 	// gap is generated at once (Tick), with the device time of those readings.
 	simStart := time.Now().Add(-time.Duration(stormRuns+1) * stormGap)
-	var storm, live []*stormDevice
-	for i, row := range s.rows[:total] {
-		if i < stormDevices {
-			storm = append(storm, newStormDevice(row, s.passwords[row.device], simStart))
-		} else {
-			live = append(live, newStormDevice(row, s.passwords[row.device], time.Now()))
-		}
+	var storm []*stormDevice
+	for _, row := range s.rows[:stormDevices] {
+		storm = append(storm, newStormDevice(row, s.passwords[row.device], simStart))
 	}
-	var pendants []*stormDevice
-	for _, dv := range live {
-		if dv.row.kind == "sos_pendant" {
-			pendants = append(pendants, dv)
+	var liveRows []liveRow
+	var pendants []ledgerRow
+	for _, row := range s.rows[stormDevices:total] {
+		liveRows = append(liveRows, liveRow{Device: row.device, Kind: row.kind, Family: row.family, Password: s.passwords[row.device]})
+		if row.kind == "sos_pendant" {
+			pendants = append(pendants, row)
 		}
 	}
 	if need := stormRuns * stormSOS; need > len(pendants) {
 		b.Fatalf("%d SOS presses need as many live pendants; there are %d (CAREBED_STORM_LIVE)", need, len(pendants))
 	}
+	began := time.Now()
+	live := startLive(b, s.dir, s.brokerAddr, liveRows) // their own process: they keep reporting, and press SOS
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// A live device the broker disconnects comes back as firmware does; the storm's
-	// own devices do that inside swarm.Storm.
-	rc := &reconnector{ctx: ctx, byID: map[string]*swarm.Device{}}
-	for _, dv := range live {
-		rc.byID[dv.row.device] = dv.Device
-	}
 	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(total), KeepAlive: 60 * time.Second,
-		Backoff: stormBackoff, OnLost: rc.onLost})
+		Backoff: stormBackoff})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rc.d = d
 	b.Cleanup(d.Close)
 	setupCtx, setupDone := context.WithTimeout(ctx, 10*time.Minute)
-	began := time.Now()
-	rep := swarm.Storm(setupCtx, d, swarmDevices(append(slices.Clone(live), storm...)), min(30*time.Second, time.Duration(total)*time.Millisecond), func() time.Time { return simStart })
+	rep := swarm.Storm(setupCtx, d, swarmDevices(storm), min(30*time.Second, time.Duration(total)*time.Millisecond), func() time.Time { return simStart })
 	setupDone()
 	if rep.Failed > 0 {
 		b.Fatalf("connecting the devices: %+v", rep)
 	}
-	b.Logf("%d devices connected in %v (%d attempts, %d refused by the broker)", total, time.Since(began).Round(time.Millisecond),
-		d.Stats().Attempts, d.Stats().Refused)
-	rc.armed.Store(true)
-	go sendLive(ctx, live)
+	b.Logf("%d devices connected in %v (%d live in their own process; the storm's %d attempts, %d refused by the broker)", total,
+		time.Since(began).Round(time.Millisecond), len(liveRows), d.Stats().Attempts, d.Stats().Refused)
 
 	var lat []time.Duration
 	var backlog []time.Duration
@@ -161,13 +151,11 @@ func runStorms(b *testing.B, embedded bool) {
 		go func() {
 			time.Sleep(stormSpread / 2)
 			for _, p := range sos {
-				at := time.Now()
-				p.Model.(*device.Pendant).Press(at)
-				p.Flush(nil)
+				at := live.press(b, p.device)
 				sentMu.Lock()
-				sent["+86"+p.row.family] = at
-				pressed[p.row.device] = at
-				phones[p.row.device] = "+86" + p.row.family
+				sent["+86"+p.family] = at
+				pressed[p.device] = at
+				phones[p.device] = "+86" + p.family
 				sentMu.Unlock()
 				time.Sleep(time.Second)
 			}
@@ -256,7 +244,7 @@ func runStorms(b *testing.B, embedded bool) {
 		"live connections the broker closed %d",
 		stormRuns, stormDevices, stormGap, stormSpread, stormLive, acked, missing, extra, dups, len(lat), lat[len(lat)/2], p99, lat[len(lat)-1], over,
 		backlog, s.ready.Round(time.Millisecond), cpu[0], cpu[1],
-		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), rc.lost.Load())
+		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), live.stop(b))
 	if missing > 0 {
 		b.Errorf("%d acknowledged readings are not in InfluxDB", missing)
 	}
@@ -288,23 +276,26 @@ func sendLive(ctx context.Context, live []*stormDevice) {
 	}
 }
 
-// sosStage is one SOS's way through the gateway, from its publish: the alert raised
-// (the broker, the gateway's receipt, rules and alert store), the family's SMS
-// request begun (the escalation step and the text), how long the gateway's call
-// took, and when the fake Twilio had it.
+// sosStage is one SOS's way through the gateway, from its publish: the gateway's
+// intake took it (received: the load generator's send, the broker, the session),
+// its alert raised (the rules and the alert store), the family's SMS request begun
+// (the escalation step and the text), how long the gateway's call took, and when the
+// fake Twilio had it.
 type sosStage struct {
-	at                     time.Time
-	raised, out, took, sms time.Duration
+	at                               time.Time
+	received, raised, out, took, sms time.Duration
 }
 
 func (st sosStage) String() string {
-	return fmt.Sprintf("[raised %v, family's request out %v, answered in %v, at the fake Twilio %v]", st.raised, st.out, st.took, st.sms)
+	return fmt.Sprintf("[received %v, raised %v, family's request out %v, answered in %v, at the fake Twilio %v]",
+		st.received, st.raised, st.out, st.took, st.sms)
 }
 
 // sosStages reads the gateway's log for each pressed SOS (device -> publish time):
-// when its alert was raised and when the family's page request began (the log line
-// of the sent page less the call's time). Beside the fake Twilio's receipt, it tells
-// the broker's and the generator's share of an SOS's delay from the gateway's.
+// when the intake took it and its alert was raised (the alert's log line), and when
+// the family's SMS request began (the log line of the sent SMS less the call's
+// time). Beside the fake Twilio's receipt, it tells the generator's and the broker's
+// share of an SOS's delay from the gateway's.
 func sosStages(b *testing.B, logPath string, pressed map[string]time.Time) map[string]*sosStage {
 	b.Helper()
 	data, err := os.ReadFile(logPath)
@@ -326,6 +317,9 @@ func sosStages(b *testing.B, logPath string, pressed map[string]time.Time) map[s
 			if p, ok := pressed[device]; ok {
 				codes[logField(line, "alert")] = device
 				stages[device] = &sosStage{at: p, raised: at.Sub(p).Round(time.Millisecond)}
+				if r, err := time.Parse(time.RFC3339Nano, logField(line, "received")); err == nil {
+					stages[device].received = r.Sub(p).Round(time.Millisecond)
+				}
 			}
 		case strings.Contains(line, `msg="notification sent"`) && logField(line, "role") == "family" &&
 			logField(line, "channel") == "sms" && logField(line, "purpose") == "page":

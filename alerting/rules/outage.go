@@ -186,7 +186,7 @@ func (e *Engine) writeOutage(ctx context.Context, last alerting.Observation, n i
 	r := raiseOf(last, alerting.KindVillageOutage, alerting.High, time.Time{})
 	r.Place, r.Reports = alerting.VillagePlace(last.Place), n
 	if n > 1 {
-		r.Detail += fmt.Sprintf(", the last of %d devices gone offline", n)
+		r.Detail = fmt.Sprintf("%d devices gone offline within a second, this one the last; %s", n, r.Detail)
 	}
 	if err := e.store(ctx, r); err != nil {
 		return err

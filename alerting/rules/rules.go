@@ -233,7 +233,7 @@ func (e *Engine) store(ctx context.Context, r alerting.Raise) error {
 	}
 	if created {
 		e.log.Info("alert raised", "alert", a.Code, "kind", r.Kind, "severity", r.Sev, "home", r.Place.Home,
-			"device", r.Device, "held", !r.HoldUntil.IsZero(), "late", r.LateBy)
+			"device", r.Device, "held", !r.HoldUntil.IsZero(), "late", r.LateBy, "received", r.Now)
 		e.o.Raised(a)
 	}
 	return nil

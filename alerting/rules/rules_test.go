@@ -162,7 +162,7 @@ func TestVillageOutageFoldsAStormsJoins(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, repeats := outage()
-	if a.Repeats != 395 || len(repeats) != 1 || !strings.Contains(repeats[0], "the last of 395 devices") {
+	if a.Repeats != 395 || len(repeats) != 1 || !strings.Contains(repeats[0], "395 devices gone offline within a second") {
 		t.Fatalf("after the tick: %d repeats in %d audit rows %q, want 395 in one", a.Repeats, len(repeats), repeats)
 	}
 	status(400, false, 10*time.Second) // a second after the last write: written at once
