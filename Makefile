@@ -41,7 +41,7 @@ bench: install
 	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS|PairAcknowledgement)$$' -benchtime 1x -timeout 60m ./bench/
-	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(PowerCut|Nearby|Places)$$' ./alerting/rules/ ./gateway/position/
+	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(PowerCut|RaiseDuringSave|Nearby|Places)$$' ./alerting/rules/ ./gateway/position/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.

@@ -42,9 +42,9 @@ type village struct {
 // most this second's count (and Tick writes a quiet village's last fold).
 const FoldJoinsFor = time.Second
 
-// join is a device of o's village joining its open outage: the observation to write
-// the outage's repeat with and how many devices it stands for, or 0 while they are
-// folded (FoldJoinsFor since the last write).
+// join records obs's device joining its village's open outage. It returns the
+// observation to write the outage's repeat with and how many devices the repeat
+// stands for, or 0 while they are folded (within FoldJoinsFor of the last write).
 func (o *outages) join(obs alerting.Observation) (alerting.Observation, int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -118,13 +119,15 @@ func TestRestoredDeviceFoundSilent(t *testing.T) {
 
 // flakyConditions is a ConditionStore whose next save can be made to fail.
 type flakyConditions struct {
-	saved map[string][]byte
-	fail  bool
-	saves int
+	saved   map[string][]byte
+	fail    bool
+	saves   int
+	largest int // the most states one save wrote
 }
 
 func (f *flakyConditions) SaveConditions(_ context.Context, states map[string][]byte) error {
 	f.saves++
+	f.largest = max(f.largest, len(states))
 	if f.fail {
 		f.fail = false
 		return errors.New("disk full")
@@ -155,6 +158,30 @@ func TestSaveWritesChangedDevicesAndRetriesFailures(t *testing.T) {
 	saves := f.saves
 	if err := e.Save(ctx, f); err != nil || f.saves != saves {
 		t.Fatalf("nothing changed, yet Save wrote again (err %v)", err)
+	}
+}
+
+// TestSaveInChunks: a township's devices are saved SaveChunk at a time, so that an
+// SOS's alert never waits for all of them; each device once.
+func TestSaveInChunks(t *testing.T) {
+	ctx := context.Background()
+	e := New(Options{Store: openStore(t)})
+	hr := 62.0
+	const devices = 2*SaveChunk + 123
+	for i := range devices {
+		o := alerting.Observation{Device: fmt.Sprintf("bed-%05d", i), Place: place, Received: t0, At: t0,
+			Reading: &alerting.Reading{HR: &hr}}
+		if err := e.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &flakyConditions{saved: map[string][]byte{}}
+	if err := e.Save(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.saved) != devices || f.saves != 3 || f.largest != SaveChunk {
+		t.Fatalf("saved %d devices in %d saves of at most %d, want %d in 3 of at most %d",
+			len(f.saved), f.saves, f.largest, devices, SaveChunk)
 	}
 }
 
