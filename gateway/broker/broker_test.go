@@ -11,6 +11,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -186,4 +187,29 @@ func TestEveryPrincipalOnlyItsOwnClientID(t *testing.T) {
 		got := s.ingest.topics()
 		return len(got) == 1, fmt.Sprint(got)
 	})
+}
+
+// TestDeviceMessagesAreNotRetained: a device's retained status and its Last Will are
+// taken in but not kept as retained messages, which no client may read here.
+func TestDeviceMessagesAreNotRetained(t *testing.T) {
+	s := newSite(t, nil)
+	c, err := s.dial("bed-0001", "bed-0001", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(100)
+	topic := protocol.DeviceTopic("bed-0001", protocol.KindStatus)
+	if tok := c.Publish(topic, 1, true, protocol.EncodeStatus(protocol.Status{Online: true})); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	if got := s.ingest.topics(); len(got) != 1 || got[0] != topic {
+		t.Fatalf("handed off %v, want the status", got)
+	}
+	if pk, kept := s.b.srv.Topics.Retained.Get(topic); kept {
+		t.Errorf("the device's status is retained: %+v", pk)
+	}
+	will, err := s.b.hook.OnWill(nil, mqtt.Will{TopicName: topic, Retain: true, Flag: 1})
+	if err != nil || will.Retain || will.TopicName != topic {
+		t.Errorf("OnWill = %+v, %v; want the will, not retained", will, err)
+	}
 }
