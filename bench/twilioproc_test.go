@@ -58,8 +58,21 @@ type twilioProcess struct {
 // startTwilio starts the fake Twilio process; it ends with the benchmark.
 func startTwilio(b *testing.B) *twilioProcess {
 	b.Helper()
+	_, out := startChild(b, twilioChildEnv+"=1")
+	addr, err := out.ReadString('\n')
+	if err != nil {
+		b.Fatalf("the fake Twilio process: %v", err)
+	}
+	return &twilioProcess{url: "http://" + strings.TrimSpace(addr)}
+}
+
+// startChild starts this test binary again with env added (its TestMain runs the
+// child that env names), and returns its stdin and its stdout; closing the stdin
+// ends it, which the benchmark's cleanup does and waits for.
+func startChild(b *testing.B, env ...string) (io.WriteCloser, *bufio.Reader) {
+	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), twilioChildEnv+"=1")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -73,11 +86,7 @@ func startTwilio(b *testing.B) *twilioProcess {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatalf("the fake Twilio process: %v", err)
-	}
-	return &twilioProcess{url: "http://" + strings.TrimSpace(addr)}
+	return stdin, bufio.NewReader(stdout)
 }
 
 // arrivals is what the process has received so far.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,7 +102,6 @@ type liveProcess struct {
 	mu    sync.Mutex
 	stdin io.WriteCloser
 	out   *bufio.Reader
-	cmd   *exec.Cmd
 }
 
 // startLive starts the live devices' process and waits until they are connected.
@@ -117,22 +115,8 @@ func startLive(b *testing.B, dir, broker string, rows []liveRow) *liveProcess {
 	if err := os.WriteFile(list, data, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), liveChildEnv+"=1", liveBrokerEnv+"="+broker, liveDevicesEnv+"="+list)
-	cmd.Stderr = os.Stderr
-	lp := &liveProcess{cmd: cmd}
-	if lp.stdin, err = cmd.StdinPipe(); err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = lp.stdin.Close(); _ = cmd.Wait() })
-	lp.out = bufio.NewReader(stdout)
+	lp := &liveProcess{}
+	lp.stdin, lp.out = startChild(b, liveChildEnv+"=1", liveBrokerEnv+"="+broker, liveDevicesEnv+"="+list)
 	if line, err := lp.out.ReadString('\n'); err != nil || line != "ready\n" {
 		b.Fatalf("the live devices' process: %q %v", line, err)
 	}
