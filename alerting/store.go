@@ -3,6 +3,8 @@ package alerting
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -65,6 +67,26 @@ type Attempt struct {
 	ProviderID string
 	Error      string
 	Tries      int
+}
+
+// outageJoins ends the count of a village outage's folded repeat in its audit detail.
+const outageJoins = " devices gone offline within a second, this one the last; "
+
+// OutageJoinsDetail is the audit detail of a village outage's repeat that stands for
+// n devices gone offline (Raise.Reports), the last of them described by detail.
+func OutageJoinsDetail(n int, detail string) string {
+	return strconv.Itoa(n) + outageJoins + detail
+}
+
+// OutageJoins reads the number of devices back from an OutageJoinsDetail (false for
+// any other detail), for the readers that say it in their own words.
+func OutageJoins(detail string) (int, bool) {
+	count, _, ok := strings.Cut(detail, outageJoins)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(count)
+	return n, err == nil
 }
 
 // AuditRow is one entry of an alert's audit trail.

@@ -151,6 +151,13 @@ func runStorms(b *testing.B, embedded bool) {
 		phones := map[string]string{}     // device -> its family's phone
 		var sentMu sync.Mutex
 		t0 := time.Now()
+		profiled := make(chan struct{})
+		go func() { // where the gateway's CPU goes in the storm's first 20 s
+			defer close(profiled)
+			if path := os.Getenv("CAREBED_BENCH_CPUPROFILE"); path != "" {
+				fetch(b, s.httpURL+"/debug/pprof/profile?seconds=20", fmt.Sprintf("%s.storm%d", path, run+1))
+			}
+		}()
 		go func() {
 			time.Sleep(stormSpread / 2)
 			for _, p := range sos {
@@ -180,6 +187,7 @@ func runStorms(b *testing.B, embedded bool) {
 			defer sentMu.Unlock()
 			return len(sent) == len(sos) && s.sms.arrivals(b).count(sent) == len(sent)
 		})
+		<-profiled
 		if path := os.Getenv("CAREBED_BENCH_HEAPPROFILE"); path != "" { // what a storm leaves behind
 			fetch(b, s.httpURL+"/debug/pprof/heap", fmt.Sprintf("%s.storm%d", path, run+1))
 			fetch(b, s.httpURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("%s.storm%d.goroutines.txt", path, run+1))

@@ -3,7 +3,6 @@ package rules
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -186,7 +185,7 @@ func (e *Engine) writeOutage(ctx context.Context, last alerting.Observation, n i
 	r := raiseOf(last, alerting.KindVillageOutage, alerting.High, time.Time{})
 	r.Place, r.Reports = alerting.VillagePlace(last.Place), n
 	if n > 1 {
-		r.Detail = fmt.Sprintf("%d devices gone offline within a second, this one the last; %s", n, r.Detail)
+		r.Detail = alerting.OutageJoinsDetail(n, r.Detail)
 	}
 	if err := e.store(ctx, r); err != nil {
 		return err

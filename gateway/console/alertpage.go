@@ -205,6 +205,10 @@ func (c *Console) auditDetail(ctx context.Context, l string, names *names, r ale
 		return strings.TrimSpace(word(l, "purpose.", purpose) + " " + rest)
 	case "resolved":
 		return word(l, "out.", r.Detail)
+	case "repeat":
+		if n, ok := alerting.OutageJoins(r.Detail); ok {
+			return fmt.Sprintf("1 秒内共 %d 台设备断线", n)
+		}
 	case "ack_refused", "link_refused", "resolve_refused", "refused", "notification_in_flight", "escalation_empty_step":
 		return r.Detail
 	}

@@ -151,3 +151,23 @@ func TestTitleByRole(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditDetailOfAFoldedOutageRepeat: a village outage's repeat that stands for a
+// storm's devices says how many in Chinese; the machine's seq is left out.
+func TestAuditDetailOfAFoldedOutageRepeat(t *testing.T) {
+	c := &Console{}
+	for _, r := range []struct {
+		detail, zh string
+	}{
+		{alerting.OutageJoinsDetail(312, "seq 0"), "1 秒内共 312 台设备断线"},
+		{"seq 7", ""},
+	} {
+		row := alerting.AuditRow{What: "repeat", Detail: r.detail}
+		if got := c.auditDetail(context.Background(), langZH, nil, row); got != r.zh {
+			t.Errorf("zh %q: %q, want %q", r.detail, got, r.zh)
+		}
+		if got := c.auditDetail(context.Background(), langEN, nil, row); got != r.detail {
+			t.Errorf("en %q: %q, want it as recorded", r.detail, got)
+		}
+	}
+}

@@ -23,18 +23,24 @@ type nopSpool struct{}
 
 func (nopSpool) AppendAsync(_ [][]byte, done func(error)) error { done(nil); return nil }
 
+// benchHandler is a Handler of devices bed sensors (bed-00000 and up), with a spool
+// that takes everything at once and, as the gateway runs it, every message going
+// past the alert rules (a no-op here).
+func benchHandler(devices int) *Handler {
+	dir := fakeDirectory{}
+	for i := range devices {
+		id := fmt.Sprintf("bed-%05d", i)
+		dir[id] = points.Tags{County: "和静县", Township: "巴润哈尔莫敦镇", Village: "村01", Home: "H-0001", Device: id, Kind: "bed_sensor"}
+	}
+	return NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute,
+		DeviceLimit: DeviceLimit(config.Default().Ingest.DeviceLimit), Observer: nopObserver{}})
+}
+
 // BenchmarkHandle measures the gateway's own work per message, without MQTT or disk:
 // decode, registry lookup, duplicate filter, line protocol, record framing, metrics,
 // the hand-over to the alert rules (a no-op here).
 func BenchmarkHandle(b *testing.B) {
-	dir := fakeDirectory{}
-	for i := range 1000 {
-		id := fmt.Sprintf("bed-%05d", i)
-		dir[id] = points.Tags{County: "和静县", Township: "巴润哈尔莫敦镇", Village: "村01", Home: "H-0001", Device: id, Kind: "bed_sensor"}
-	}
-	h := NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute,
-		DeviceLimit: DeviceLimit(config.Default().Ingest.DeviceLimit),
-		Observer:    nopObserver{}}) // as the gateway runs it: every message goes past the alert rules
+	h := benchHandler(1000)
 	const batch = 256
 	msgs := make([]Message, batch)
 	hr, rr, batt, rssi, occ := 62.0, 14.0, 90.0, -70.0, true
@@ -60,13 +66,7 @@ func BenchmarkHandle(b *testing.B) {
 // BenchmarkHandleBatch is BenchmarkHandle for the protocol batches a device replays
 // after a gap (a township coming back after a power cut): 200 readings a message.
 func BenchmarkHandleBatch(b *testing.B) {
-	dir := fakeDirectory{}
-	for i := range 100 {
-		id := fmt.Sprintf("bed-%05d", i)
-		dir[id] = points.Tags{County: "和静县", Township: "巴润哈尔莫敦镇", Village: "村01", Home: "H-0001", Device: id, Kind: "bed_sensor"}
-	}
-	h := NewHandler(Options{Directory: dir, Spool: nopSpool{}, DeadLetters: &fakeDead{}, LateAfter: time.Minute,
-		DeviceLimit: DeviceLimit(config.Default().Ingest.DeviceLimit), Observer: nopObserver{}})
+	h := benchHandler(100)
 	const perBatch, batch = 200, 16
 	msgs := make([]Message, batch)
 	hr, occ := 62.0, true

@@ -166,6 +166,9 @@ func detailZH(what, detail string) string {
 	if o, ok := outcomeZH[alerting.Outcome(detail)]; ok {
 		return o
 	}
+	if n, ok := alerting.OutageJoins(detail); ok {
+		return fmt.Sprintf("1 秒内共 %d 台设备断线", n)
+	}
 	if m := stepRE.FindStringSubmatch(detail); m != nil {
 		from, _ := strconv.Atoi(m[1])
 		through := from
