@@ -123,6 +123,10 @@ func runConnections(b *testing.B, embedded bool) {
 	sos := map[string]time.Time{}
 	var sosMu sync.Mutex
 	holdStart := time.Now()
+	if path := os.Getenv("CAREBED_BENCH_CPUPROFILE"); path != "" { // where the hold's CPU goes
+		go fetch(b, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.httpURL, int(connHold.Seconds())),
+			fmt.Sprintf("%s.%d", path, len(devs)))
+	}
 	gap := connHold / time.Duration(len(pendants)+1)
 	var peakRSS [2]int64
 	for _, p := range pendants {
@@ -146,6 +150,7 @@ func runConnections(b *testing.B, embedded bool) {
 	if path := os.Getenv("CAREBED_BENCH_HEAPPROFILE"); path != "" { // what the connections hold
 		fetch(b, s.httpURL+"/debug/pprof/heap", fmt.Sprintf("%s.%d", path, len(devs)))
 		fetch(b, s.httpURL+"/debug/pprof/heap?debug=1", fmt.Sprintf("%s.%d.txt", path, len(devs)))
+		fetch(b, s.httpURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("%s.%d.goroutines.txt", path, len(devs)))
 	}
 	cpu := [3]time.Duration{procCPU(b, gw) - cpu0[0], procCPU(b, br) - cpu0[1], selfCPU(b) - cpu0[2]}
 	msgs := sent.Load() - sent0

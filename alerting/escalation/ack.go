@@ -27,9 +27,16 @@ func (r *Runner) Ack(ctx context.Context, id int64, p alerting.Person, channel s
 		r.log.Error("sending 'taken by' notices", "alert", a.Code, "err", err)
 	}
 	if r.o.Feedback != nil {
-		if err := r.o.Feedback(ctx, a, p); err != nil {
-			r.log.Error("ack feedback to the device", "alert", a.Code, "device", a.Device, "err", err)
-		}
+		// In the background: a publish to a device whose link died unnoticed waits
+		// until its broker gives the connection up (the embedded broker: a keepalive
+		// and a half), and whoever acknowledged must not wait for that.
+		r.sending.Add(1)
+		go func() {
+			defer r.sending.Done()
+			if err := r.o.Feedback(ctx, a, p); err != nil {
+				r.log.Error("ack feedback to the device", "alert", a.Code, "device", a.Device, "err", err)
+			}
+		}()
 	}
 	return a, nil
 }

@@ -15,6 +15,7 @@ import (
 	"carebed/alerting/notify"
 	"carebed/alerting/policy"
 	"carebed/alerting/sqlite"
+	"carebed/internal/testwait"
 )
 
 var (
@@ -189,6 +190,43 @@ func TestRestartContinuesWithoutDuplicates(t *testing.T) {
 	want := "page:H-0002/c/1 page:H-0002/c/2 page:H-0002/c/3 page:clinic/和静县/巴伦台镇"
 	if got != want {
 		t.Fatalf("SMS across the restart: %v, want %s", got, want)
+	}
+}
+
+// TestAckDoesNotWaitForTheDevice: telling the device that help is coming may wait
+// on a dead link (a broker publish behind a stalled connection); the ack, and the
+// "taken" notices, do not wait for it.
+func TestAckDoesNotWaitForTheDevice(t *testing.T) {
+	f := newFixture(t)
+	stalled, fed := make(chan struct{}), make(chan string, 1)
+	r := f.runner(func(_ context.Context, a alerting.Alert, _ alerting.Person) error {
+		<-stalled
+		fed <- a.Device
+		return nil
+	})
+	a := f.raise(t)
+	f.at(r, 0)
+	acked := make(chan error, 1)
+	go func() {
+		_, err := r.Ack(context.Background(), a.ID, people[alerting.ReceiverVillageDoctor][0], "sms")
+		acked <- err
+	}()
+	select {
+	case err := <-acked:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(stalled)
+		t.Fatal("the ack waited for the device's feedback")
+	}
+	testwait.Until(t, 10*time.Second, "the family told it was taken", func() (bool, string) {
+		return slices.Contains(f.sms.to(), "taken:"+people[alerting.ReceiverFamily][0].ID), fmt.Sprint(f.sms.to())
+	})
+	close(stalled)
+	r.sending.Wait()
+	if got := <-fed; got != a.Device {
+		t.Errorf("feedback to %s, want %s", got, a.Device)
 	}
 }
 

@@ -60,6 +60,14 @@ func (c fakeCreds) Credential(_ context.Context, p string) (registry.Credential,
 	return registry.Credential{}, registry.ErrNotFound
 }
 
+func (c fakeCreds) Credentials(context.Context) ([]registry.Credential, error) {
+	out := make([]registry.Credential, 0, len(c))
+	for _, cr := range c {
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
 // site is an embedded broker with two devices and two responders, each with a
 // password ("pw-" + its name).
 type site struct {
@@ -211,5 +219,78 @@ func TestDeviceMessagesAreNotRetained(t *testing.T) {
 	will, err := s.b.hook.OnWill(nil, mqtt.Will{TopicName: topic, Retain: true, Flag: 1})
 	if err != nil || will.Retain || will.TopicName != topic {
 		t.Errorf("OnWill = %+v, %v; want the will, not retained", will, err)
+	}
+}
+
+// failingCreds is a registry that cannot be read while fail is set.
+type failingCreds struct {
+	fakeCreds
+	fail bool
+}
+
+func (f *failingCreds) Credentials(ctx context.Context) ([]registry.Credential, error) {
+	if f.fail {
+		return nil, errors.New("registry unreachable")
+	}
+	return f.fakeCreds.Credentials(ctx)
+}
+
+// TestRecheckClosesWhatTheRegistryNoLongerAllows: at a registry refresh the broker
+// closes the connections of a revoked credential, a rotated one and a device removed
+// from the registry, reading the credentials once; the others stay, and a registry
+// that cannot be read closes nobody.
+func TestRecheckClosesWhatTheRegistryNoLongerAllows(t *testing.T) {
+	var devs fakeDevices
+	var creds fakeCreds
+	reg := &failingCreds{}
+	s := newSite(t, func(o *Options) {
+		devs, creds = o.Devices.(fakeDevices), o.Credentials.(fakeCreds)
+		reg.fakeCreds, o.Credentials = creds, reg
+	})
+	lost := make(chan string, 8)
+	for _, id := range append(append([]string{}, siteDevices...), siteResponders...) {
+		c, err := s.dial(id, id, lost)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		defer c.Disconnect(0)
+	}
+	revoked, removed, rotated, kept := siteDevices[0], siteDevices[1], siteResponders[0], siteResponders[1]
+	c := creds[revoked]
+	c.Revoked = time.Now()
+	creds[revoked] = c
+	c = creds[rotated]
+	c.Issued = c.Issued.Add(time.Second)
+	creds[rotated] = c
+	delete(devs, removed)
+
+	reg.fail = true
+	s.b.Recheck()
+	select {
+	case id := <-lost:
+		t.Fatalf("%s closed while the registry could not be read", id)
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	reg.fail = false
+	s.b.Recheck()
+	closed := map[string]bool{}
+	testwait.Until(t, 10*time.Second, "three connections closed", func() (bool, string) {
+		for {
+			select {
+			case id := <-lost:
+				closed[id] = true
+			default:
+				return len(closed) == 3, fmt.Sprint(closed)
+			}
+		}
+	})
+	if closed[kept] {
+		t.Errorf("%s, whose credential did not change, was closed", kept)
+	}
+	for reason, want := range map[string]float64{refusedRevoked: 1, refusedRotated: 1, refusedUnknown: 1} {
+		if n := testutil.ToFloat64(s.b.dropped.WithLabelValues(reason)); n != want {
+			t.Errorf("disconnected{%s} = %v, want %v", reason, n, want)
+		}
 	}
 }

@@ -29,9 +29,13 @@ type Devices interface {
 	Lookup(device string) (points.Tags, bool)
 }
 
-// Credentials finds the MQTT credential of a broker user; *registry.Store is one.
+// Credentials finds the MQTT credentials of broker users; *registry.Store is one.
 type Credentials interface {
+	// Credential is one user's, for a connection.
 	Credential(ctx context.Context, principal string) (registry.Credential, error)
+	// Credentials are all of them, revoked ones included, for the recheck of every
+	// connection.
+	Credentials(ctx context.Context) ([]registry.Credential, error)
 }
 
 // hook authenticates devices and responder apps, enforces the topic rules of package
@@ -116,41 +120,53 @@ func (h *hook) credential(user, clientID string) (registry.Credential, string) {
 	if clientID != user {
 		return registry.Credential{}, refusedClientID
 	}
-	_, isDevice := h.devices.Lookup(user)
 	c, err := h.creds.Credential(h.ctx, user)
+	return c, h.judge(user, c, err)
+}
+
+// judge returns why user may not connect with c, the credential the registry found
+// for it (err: registry.ErrNotFound when there is none, or why it could not say).
+func (h *hook) judge(user string, c registry.Credential, err error) string {
+	_, isDevice := h.devices.Lookup(user)
 	switch {
 	case errors.Is(err, registry.ErrNotFound) && isDevice && h.allowNoPassword:
-		return registry.Credential{}, ""
+		return ""
 	case errors.Is(err, registry.ErrNotFound) && isDevice:
-		return c, refusedNoCredential
+		return refusedNoCredential
 	case errors.Is(err, registry.ErrNotFound):
-		return c, refusedUnknown
+		return refusedUnknown
 	case err != nil:
 		h.log.Error("credential lookup failed", "username", user, "err", err)
-		return c, refusedRegistry
+		return refusedRegistry
 	case c.Kind == registry.PrincipalDevice && !isDevice:
-		return c, refusedUnknown // provisioned once, no longer registered
+		return refusedUnknown // provisioned once, no longer registered
 	case !c.Active():
-		return c, refusedRevoked
+		return refusedRevoked
 	}
-	return c, ""
+	return ""
 }
 
 // recheck returns why a connected client may no longer stay: its credential was
 // revoked or replaced (rotated) since it connected, or its device was removed from
-// the registry. A registry error keeps it connected.
-func (h *hook) recheck(cl *mqtt.Client) string {
+// the registry. creds are every credential by principal, read once for all clients.
+func (h *hook) recheck(cl *mqtt.Client, creds map[string]registry.Credential) string {
 	v, ok := h.issued.Load(cl)
 	if !ok {
 		return "" // connected before this hook knew it (not through OnConnectAuthenticate)
 	}
-	c, reason := h.credential(string(cl.Properties.Username), cl.ID)
-	switch {
-	case reason == refusedRegistry:
-		return ""
-	case reason != "":
+	user := string(cl.Properties.Username)
+	if cl.ID != user {
+		return refusedClientID // never let in: the id is checked at connection
+	}
+	c, found := creds[user]
+	var err error
+	if !found {
+		err = registry.ErrNotFound
+	}
+	if reason := h.judge(user, c, err); reason != "" {
 		return reason
-	case !c.Issued.Equal(v.(time.Time)):
+	}
+	if !c.Issued.Equal(v.(time.Time)) {
 		return refusedRotated
 	}
 	return ""

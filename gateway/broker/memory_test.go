@@ -1,0 +1,219 @@
+package broker
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.mqtt.golang/packets"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/gateway/credential"
+	"carebed/gateway/ingest"
+	"carebed/gateway/protocol"
+	"carebed/gateway/registry"
+)
+
+// BenchmarkConnectionMemory measures what one device connection costs the embedded
+// broker's process, the figure that decides its memory at 100,000 devices:
+// CAREBED_BROKERMEM_CONNS devices (default 2,000) connect as firmware does (CONNECT
+// with a password and a Last Will, SUBSCRIBE to their cmd topic, then a QoS 1
+// reading, acknowledged), and stay connected. Reported per connection: Go heap in use
+// and goroutine stacks after four collections (a collection halves an idle
+// goroutine's stack at most once), against before the first connected, and the
+// goroutines. The devices' ends of the sockets are in the same process (a net.Conn,
+// about 0.3 KB of the heap figure) and run no goroutine.
+func BenchmarkConnectionMemory(b *testing.B) {
+	n := envCount(b, "CAREBED_BROKERMEM_CONNS", 2000)
+	raiseOpenFiles(b, uint64(2*n+256))
+	for range b.N {
+		heap, stack, goroutines := connectionMemory(b, n)
+		b.ReportMetric(heap/float64(n), "heap_B/conn")
+		b.ReportMetric(stack/float64(n), "stack_B/conn")
+		b.ReportMetric(goroutines/float64(n), "goroutines/conn")
+	}
+}
+
+// connectionMemory connects n devices to a fresh broker and returns the heap, stack
+// and goroutines they added.
+func connectionMemory(b *testing.B, n int) (heap, stack, goroutines float64) {
+	devs, creds := fakeDevices{}, fakeCreds{}
+	hash := credential.Hash("pw") // one hash: what a device costs, not its PBKDF2
+	for i := range n {
+		id := fmt.Sprintf("bed-%06d", i)
+		devs[id] = true
+		creds[id] = registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
+	}
+	br, err := New(Options{Addr: "127.0.0.1:0", Ingest: countIngest{}, Devices: devs, Credentials: creds,
+		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.Serve(); err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	before, g0 := settledMemory()
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range n {
+		c, err := connectDevice(br.Addr().String(), fmt.Sprintf("bed-%06d", i), "pw")
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	after, g1 := settledMemory()
+	return float64(after.HeapInuse) - float64(before.HeapInuse), float64(after.StackInuse) - float64(before.StackInuse),
+		float64(g1 - g0)
+}
+
+// settledMemory collects four times and returns the memory statistics and the
+// number of goroutines.
+func settledMemory() (runtime.MemStats, int) {
+	for range 4 {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms, runtime.NumGoroutine()
+}
+
+// connectDevice connects as a device's firmware does and sends one reading; it returns
+// once the reading is acknowledged.
+func connectDevice(addr, device, password string) (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a failed deadline shows as a read error
+	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+	cp.ProtocolName, cp.ProtocolVersion, cp.Keepalive = "MQTT", 4, 60
+	cp.ClientIdentifier, cp.UsernameFlag, cp.Username = device, true, device
+	cp.PasswordFlag, cp.Password = true, []byte(password)
+	cp.WillFlag, cp.WillQos, cp.WillRetain = true, 1, true
+	cp.WillTopic = protocol.DeviceTopic(device, protocol.KindStatus)
+	cp.WillMessage = protocol.EncodeStatus(protocol.Status{Online: false})
+	sp := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
+	sp.MessageID, sp.Topics, sp.Qoss = 1, []string{protocol.DeviceTopic(device, protocol.KindCmd)}, []byte{1}
+	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	pp.MessageID, pp.Qos, pp.TopicName = 2, 1, protocol.DeviceTopic(device, protocol.KindTelemetry)
+	pp.Payload = protocol.EncodeReading(protocol.Reading{Seq: 1})
+	r := bufio.NewReaderSize(nc, 64)
+	for _, step := range []struct {
+		out  packets.ControlPacket
+		want func(packets.ControlPacket) bool
+	}{
+		{cp, func(p packets.ControlPacket) bool {
+			ack, ok := p.(*packets.ConnackPacket)
+			return ok && ack.ReturnCode == packets.Accepted
+		}},
+		{sp, func(p packets.ControlPacket) bool { _, ok := p.(*packets.SubackPacket); return ok }},
+		{pp, func(p packets.ControlPacket) bool { _, ok := p.(*packets.PubackPacket); return ok }},
+	} {
+		if err := step.out.Write(nc); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		p, err := packets.ReadPacket(r)
+		if err != nil || !step.want(p) {
+			nc.Close()
+			return nil, fmt.Errorf("%s: after %s got %v (%v)", device, step.out, p, err)
+		}
+	}
+	nc.SetDeadline(time.Time{}) //nolint:errcheck // as above
+	return nc, nil
+}
+
+// countIngest takes every message at once.
+type countIngest struct{}
+
+func (countIngest) Handle(context.Context, []ingest.Message) error { return nil }
+
+// envCount is the positive count in the environment variable name, else def.
+func envCount(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive count", name, v)
+	}
+	return n
+}
+
+// raiseOpenFiles raises the soft open-file limit to want, or fails saying so.
+func raiseOpenFiles(b *testing.B, want uint64) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if lim.Max < want {
+		b.Fatalf("open-file hard limit %d, this run needs %d: fewer CAREBED_BROKERMEM_CONNS", lim.Max, want)
+	}
+	if lim.Cur < want {
+		lim.Cur = want
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRecheck measures the check the gateway makes of every connection at each
+// registry refresh (every registry.refresh, 30 s by default): CAREBED_RECHECK_CONNS
+// devices (default 5,000) connected, their credentials in a SQLite registry.
+func BenchmarkRecheck(b *testing.B) {
+	n := envCount(b, "CAREBED_RECHECK_CONNS", 5000)
+	raiseOpenFiles(b, uint64(2*n+256))
+	reg, err := registry.Open(filepath.Join(b.TempDir(), "registry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Close()
+	devs, hash := fakeDevices{}, credential.Hash("pw")
+	for i := range n {
+		id := fmt.Sprintf("bed-%06d", i)
+		devs[id] = true
+		c := registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
+		if err := reg.SetCredential(context.Background(), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dropped := prometheus.NewRegistry()
+	br, err := New(Options{Addr: "127.0.0.1:0", Ingest: countIngest{}, Devices: devs, Credentials: reg,
+		Registerer: dropped, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.Serve(); err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	for i := range n {
+		c, err := connectDevice(br.Addr().String(), fmt.Sprintf("bed-%06d", i), "pw")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+	}
+	for b.Loop() {
+		br.Recheck()
+	}
+	if got := len(br.srv.Clients.GetAll()); got < n {
+		b.Fatalf("%d clients left of %d: the recheck closed some", got, n)
+	}
+}
