@@ -35,13 +35,13 @@ unit:
 # bench measures the whole path Mosquitto -> gateway -> InfluxDB at fixed offered
 # rates (docs/performance.md says how to read it), then the parts the township-scale
 # runs found slow (a village's power cut in the rules, the responders near a far-away
-# SOS). -v: without it go test cuts a benchmark's log after a few lines, and each
+# SOS, the registry load at each refresh). -v: without it go test cuts a benchmark's log after a few lines, and each
 # run's figures are in the log.
 bench: install
 	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS|PairAcknowledgement)$$' -benchtime 1x -timeout 60m ./bench/
-	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(PowerCut|RaiseDuringSave|Nearby|Places)$$' ./alerting/rules/ ./gateway/position/
+	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(PowerCut|RaiseDuringSave|Nearby|Places|Refresh)$$' ./alerting/rules/ ./gateway/position/ ./gateway/service/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.
@@ -61,12 +61,17 @@ bench-storm: install
 
 # bench-100k: 100,000 device connections held with keepalive, a reading a minute each,
 # to the embedded broker and to Mosquitto (BenchmarkConnections), and what one idle
-# connection costs a load generator (BenchmarkClientMemory). Needs an open-file hard
-# limit above the device count (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000),
-# _HOLD (5m), _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto).
+# connection costs a load generator (BenchmarkClientMemory), then what one costs the
+# embedded broker's process (BenchmarkConnectionMemory, CAREBED_BROKERMEM_CONNS) and
+# its recheck of every connection at a registry refresh (BenchmarkRecheck,
+# CAREBED_RECHECK_CONNS). Needs an open-file hard limit above the device count
+# (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000), _HOLD (5m), _EVERY (1m),
+# _SOS (100), _BROKERS (embedded,mosquitto).
 bench-100k: install
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(ClientMemory|Connections)$$' -benchtime 1x -timeout 180m ./bench/
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkConnectionMemory$$' -benchtime 1x ./gateway/broker/
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRecheck$$' ./gateway/broker/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/

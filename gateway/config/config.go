@@ -380,7 +380,8 @@ type Registry struct {
 	// Path of the SQLite file; default data_dir/registry.db. Unused when database.url
 	// is set: the registry, users and sessions are then in PostgreSQL.
 	Path string `yaml:"path"`
-	// Refresh is how often the in-memory device table is reloaded.
+	// Refresh is how often the registry is checked for changes, and the in-memory
+	// device table reloaded when it changed.
 	Refresh time.Duration `yaml:"refresh"`
 	// MobileOfflineHeartbeats: devices of homes the ledger marks mobile (column 流动
 	// or 游牧: herders on the move, with long gaps in coverage) are offline after this

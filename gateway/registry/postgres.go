@@ -21,7 +21,9 @@ const pgText = `TEXT COLLATE "C"`
 // it from version i to i+1 (kept by internal/pgschema). Append only; never edit one
 // that has shipped. Version 1 is the SQLite schema at its version 7, with PostgreSQL's
 // types: times are BIGINT Unix milliseconds, coordinates DOUBLE PRECISION, mobile a
-// BOOLEAN, and tokens' user column quoted ("user" is a reserved word).
+// BOOLEAN, and tokens' user column quoted ("user" is a reserved word). Version 2 is
+// SQLite's migration 8, the count of changes, with a trigger a statement rather than
+// a row.
 var pgMigrations = []string{strings.ReplaceAll(`
 CREATE TABLE counties (
 	name TEXT PRIMARY KEY
@@ -115,7 +117,27 @@ CREATE TABLE positions (
 	fix_ms      BIGINT NOT NULL,
 	received_ms BIGINT NOT NULL
 );
-`, " TEXT ", " "+pgText+" ")}
+`, " TEXT ", " "+pgText+" "), `
+CREATE TABLE changes (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	n  BIGINT NOT NULL
+);
+INSERT INTO changes (id, n) VALUES (1, 0);
+CREATE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE changes SET n = n + 1;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER homes_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON homes
+	FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+CREATE TRIGGER devices_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON devices
+	FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+CREATE TRIGGER contacts_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON contacts
+	FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+CREATE TRIGGER credentials_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON credentials
+	FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+`}
 
 // writeLockKey is the PostgreSQL advisory lock every registry write transaction
 // takes ("cbregist"): two gateways importing at once import one after the other.

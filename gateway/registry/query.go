@@ -191,3 +191,17 @@ func (s *Store) TownshipClinicPhone(ctx context.Context, county, township string
 	}
 	return phone, nil
 }
+
+// Changes counts the changes ever made to what the gateway's registry load reads:
+// homes, devices, contacts and credentials (a trigger on each adds one per row
+// changed on SQLite, per statement on PostgreSQL). Read before a load, an equal
+// count later means nothing the load read has changed since: every refresh of a site
+// whose ledger did not change skips the load. Writes by any process count, the
+// commands' (registry import, devices revoke) as the gateway's.
+func (s *Store) Changes(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT n FROM changes WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("registry: changes: %w", err)
+	}
+	return n, nil
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestOpenPragmas(t *testing.T) {
@@ -135,6 +136,64 @@ func TestDevicesOrder(t *testing.T) {
 		}
 		if first := all[0]; first.ID != "bh-0020-fall" || first.Place.County != "博湖县" {
 			t.Errorf("first device %+v, want bh-0020-fall in 博湖县", first)
+		}
+	})
+}
+
+// TestChangesCountWhatTheLoadReads: every write to what the gateway's registry load
+// reads (homes, devices, contacts, credentials) moves the count of changes, whoever
+// writes it; the gateway's own frequent writes elsewhere (positions, users, console
+// sessions) do not, so an unchanged ledger's refresh can skip the load.
+func TestChangesCountWhatTheLoadReads(t *testing.T) {
+	eachBackend(t, func(t *testing.T, openTest opener) {
+		ctx := context.Background()
+		s := openTest(t)
+		last := int64(-1)
+		for _, step := range []struct {
+			name  string
+			write func() error
+			moves bool
+		}{
+			{"nothing yet", func() error { return nil }, true}, // from -1 to the first count
+			{"a ledger imported", func() error {
+				_, err := importString(t, s, string(readTestdata(t, "ledger_sample.csv")), ImportOptions{})
+				return err
+			}, true},
+			{"a device's credential issued", func() error {
+				return s.SetCredential(ctx, Credential{Principal: "hj-0001-sos", Kind: PrincipalDevice, Hash: "h", Issued: time.Now()})
+			}, true},
+			{"the credential revoked", func() error { return s.RevokeCredential(ctx, "hj-0001-sos", time.Now()) }, true},
+			{"the ledger again, a doctor's phone changed", func() error {
+				csv := strings.ReplaceAll(string(readTestdata(t, "ledger_sample.csv")), "13800000002", "13800000022")
+				_, err := importString(t, s, csv, ImportOptions{})
+				return err
+			}, true},
+			{"the same ledger again", func() error {
+				csv := strings.ReplaceAll(string(readTestdata(t, "ledger_sample.csv")), "13800000002", "13800000022")
+				_, err := importString(t, s, csv, ImportOptions{})
+				return err
+			}, false},
+			{"positions saved", func() error {
+				return s.SavePositions(ctx, map[string]Position{"hj-0002-sos": {Lat: 42, Lon: 86, At: time.Now(), Received: time.Now()}})
+			}, false},
+			{"a console user added", func() error {
+				return s.PutUser(ctx, User{Name: "duty-1", Display: "值班员", Role: "township", County: "和静县"})
+			}, false},
+			{"a console session", func() error {
+				return s.PutToken(ctx, Token{Hash: "th", User: "duty-1", Kind: "session", Created: time.Now()})
+			}, false},
+		} {
+			if err := step.write(); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			n, err := s.Changes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if moved := n != last; moved != step.moves {
+				t.Errorf("%s: count %d after %d, moved %v, want %v", step.name, n, last, moved, step.moves)
+			}
+			last = n
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -22,17 +21,12 @@ type homeLog struct {
 	lastAll time.Time
 }
 
-// writeHomes writes the registry's homes to InfluxDB (the home measurement, through
+// writeHomes writes the homes of devs to InfluxDB (the home measurement, through
 // the durable spool) for the dashboards' map and place variables. It does nothing
 // before the spool is open (the first load in New: the first refresh writes them)
 // and logs a failure, which the next refresh retries.
-func (g *Gateway) writeHomes(ctx context.Context) {
+func (g *Gateway) writeHomes(devs []registry.Device) {
 	if g.spool == nil {
-		return
-	}
-	devs, err := g.reg.Devices(ctx)
-	if err != nil {
-		g.log.Warn("reading homes for the home measurement", "err", err)
 		return
 	}
 	g.homes.mu.Lock()

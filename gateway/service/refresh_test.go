@@ -1,0 +1,133 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"carebed/gateway/config"
+	"carebed/gateway/registry"
+)
+
+// BenchmarkRefresh measures the registry load the gateway makes every
+// registry.refresh (30 s by default) when nothing in the registry changed, as at
+// almost every refresh of a site: a county of 10,000 and of 33,334 homes, three
+// devices and three contacts each, Mosquitto's configuration (no connections to
+// recheck).
+func BenchmarkRefresh(b *testing.B) {
+	for _, homes := range []int{10000, 33334} {
+		b.Run(fmt.Sprintf("devices=%d", homes*3), func(b *testing.B) {
+			cfg := offlineConfig(b)
+			importCounty(b, cfg.Registry.Path, homes)
+			g := offlineGateway(b, cfg)
+			for b.Loop() {
+				if err := g.refreshDevices(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n := g.devicesLoaded(); n != homes*3 {
+				b.Fatalf("%d devices loaded, want %d", n, homes*3)
+			}
+		})
+	}
+}
+
+// offlineConfig is a gateway's configuration in a fresh folder whose broker and
+// InfluxDB are never reached: for what New does and the gateway's periodic work,
+// called directly.
+func offlineConfig(tb testing.TB) config.Config {
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	cfg.Registry.Path = filepath.Join(cfg.DataDir, "registry.db")
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.MQTT.URL = "tcp://127.0.0.1:1" // never connected: New does not, Run would
+	cfg.Influx.URL, cfg.Influx.Bucket = "http://127.0.0.1:1", "carebed"
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// offlineGateway is New(cfg), not run, closed when the test ends.
+func offlineGateway(tb testing.TB, cfg config.Config) *Gateway {
+	g, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { g.Close() })
+	return g
+}
+
+// importCounty imports a ledger of homes (three devices each, 300 villages) into the
+// SQLite registry at path.
+func importCounty(b testing.TB, path string, homes int) {
+	var s strings.Builder
+	s.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
+		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n")
+	for h := range homes {
+		v := h % 300
+		for i, kind := range []string{"sos_pendant", "fall_sensor", "bed_sensor"} {
+			fmt.Fprintf(&s, "和静县,乡镇%02d,村%03d,H-%05d,老人,地址,%.4f,%.4f,hj-%05d-%d,%s,探访员,1380000%04d,村医,1381000%04d,1382%07d\n",
+				v%12, v, h, 42.3+float64(v%20)*0.05, 86.0+float64(v/20)*0.07, h, i, kind, v, v, h)
+		}
+	}
+	reg, err := registry.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Close()
+	if rep, err := reg.Import(context.Background(), strings.NewReader(s.String()), registry.ImportOptions{}); err != nil || rep.Imported+rep.Updated+rep.Unchanged != homes*3 {
+		b.Fatalf("import: %+v %v", rep, err)
+	}
+}
+
+// TestRefreshLoadsWhatChanged: a refresh after a change to the registry, made on
+// another connection as `gateway registry import` and `gateway devices revoke` make
+// them, loads it; a refresh with nothing changed, or with only positions saved, keeps
+// the devices loaded before without reading them again.
+func TestRefreshLoadsWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	cfg := offlineConfig(t)
+	importCounty(t, cfg.Registry.Path, 2)
+	g := offlineGateway(t, cfg)
+	other := openRegistry(t, cfg.Registry.Path)
+	for _, step := range []struct {
+		name    string
+		change  func() error
+		reloads bool
+		devices int
+	}{
+		{"nothing changed", func() error { return nil }, false, 6},
+		{"a position saved", func() error {
+			return other.SavePositions(ctx, map[string]registry.Position{"hj-00000-0": {Lat: 42.5, Lon: 86.1, At: time.Now(), Received: time.Now()}})
+		}, false, 6},
+		{"a home imported", func() error { importCounty(t, cfg.Registry.Path, 3); return nil }, true, 9},
+		{"a credential revoked", func() error {
+			if err := other.SetCredential(ctx, registry.Credential{Principal: "hj-00002-1", Kind: registry.PrincipalDevice, Hash: "h", Issued: time.Now()}); err != nil {
+				return err
+			}
+			return other.RevokeCredential(ctx, "hj-00002-1", time.Now())
+		}, true, 9},
+		{"nothing changed again", func() error { return nil }, false, 9},
+	} {
+		before := g.loaded.devs
+		if err := step.change(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if err := g.refreshDevices(ctx); err != nil {
+			t.Fatalf("%s: refresh: %v", step.name, err)
+		}
+		if reloaded := &g.loaded.devs[0] != &before[0]; reloaded != step.reloads {
+			t.Errorf("%s: registry read again %v, want %v", step.name, reloaded, step.reloads)
+		}
+		if n := g.devicesLoaded(); n != step.devices {
+			t.Errorf("%s: %d devices loaded, want %d", step.name, n, step.devices)
+		}
+	}
+}
