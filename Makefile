@@ -35,8 +35,8 @@ unit:
 # bench measures the whole path Mosquitto -> gateway -> InfluxDB at fixed offered
 # rates (docs/performance.md says how to read it), then the parts the township-scale
 # runs found slow (a village's power cut in the rules, the responders near a far-away
-# SOS, the registry load at each refresh). -v: without it go test cuts a benchmark's log after a few lines, and each
-# run's figures are in the log.
+# SOS, the registry load at each refresh). -v: without it go test cuts a benchmark's
+# log after a few lines, and each run's figures are in the log.
 bench: install
 	deploy/dev/install-telegraf
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \

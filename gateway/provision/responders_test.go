@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -61,8 +62,14 @@ func downgrade(t *testing.T, path string) {
 	}
 	defer db.Close()
 	// Undo migrations 4 (responders), 5 (care columns of homes), 6 (positions,
-	// homes.mobile) and 7 (devices.phone).
-	if _, err := db.Exec(`DROP INDEX devices_phone; ALTER TABLE devices DROP COLUMN phone;
+	// homes.mobile), 7 (devices.phone) and 8 (the count of changes).
+	var undo8 strings.Builder
+	for _, table := range []string{"homes", "devices", "contacts", "credentials"} {
+		for _, op := range []string{"insert", "update", "delete"} {
+			fmt.Fprintf(&undo8, "DROP TRIGGER %s_%s_counted; ", table, op)
+		}
+	}
+	if _, err := db.Exec(undo8.String() + `DROP TABLE changes; DROP INDEX devices_phone; ALTER TABLE devices DROP COLUMN phone;
 		DROP TABLE responders; ALTER TABLE homes DROP COLUMN care_group;
 		ALTER TABLE homes DROP COLUMN visit_days; ALTER TABLE homes DROP COLUMN round_days;
 		DROP TABLE positions; ALTER TABLE homes DROP COLUMN mobile;
