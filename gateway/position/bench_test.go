@@ -10,6 +10,7 @@ import (
 
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
+	"carebed/internal/testledger"
 )
 
 // BenchmarkNearby measures finding the responders near an SOS far from its home, a
@@ -56,7 +57,7 @@ func BenchmarkPlaces(b *testing.B) {
 	}
 }
 
-// countyRegistry is a registry (SQLite) of countyLedger(homes).
+// countyRegistry is a registry (SQLite) of testledger.County(homes).
 func countyRegistry(b *testing.B, homes int) *registry.Store {
 	b.Helper()
 	reg, err := registry.Open(filepath.Join(b.TempDir(), "registry.db"))
@@ -64,7 +65,7 @@ func countyRegistry(b *testing.B, homes int) *registry.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = reg.Close() })
-	if rep, err := reg.Import(context.Background(), strings.NewReader(countyLedger(homes)), registry.ImportOptions{}); err != nil || rep.Imported != homes*3 {
+	if rep, err := reg.Import(context.Background(), strings.NewReader(testledger.County(homes)), registry.ImportOptions{}); err != nil || rep.Imported != homes*3 {
 		b.Fatalf("import: %+v %v", rep, err)
 	}
 	return reg
@@ -82,21 +83,4 @@ func loadPlaces(b *testing.B, reg *registry.Store) *Places {
 		b.Fatal(err)
 	}
 	return NewPlaces(devs, contacts)
-}
-
-// countyLedger is a ledger of homes in 和静县, 3 devices each, in 300 villages of
-// 12 townships spread over a degree of latitude and longitude.
-func countyLedger(homes int) string {
-	var s strings.Builder
-	s.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
-		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n")
-	for h := range homes {
-		v := h % 300
-		lat, lon := 42.3+float64(v%20)*0.05, 86.0+float64(v/20)*0.07
-		for i, kind := range []string{"sos_pendant", "fall_sensor", "bed_sensor"} {
-			fmt.Fprintf(&s, "和静县,乡镇%02d,村%03d,H-%05d,老人,地址,%.4f,%.4f,hj-%05d-%d,%s,探访员,1380000%04d,村医,1381000%04d,1382%07d\n",
-				v%12, v, h, lat, lon, h, i, kind, v, v, h)
-		}
-	}
-	return s.String()
 }

@@ -13,6 +13,7 @@ import (
 
 	"carebed/gateway/config"
 	"carebed/gateway/registry"
+	"carebed/internal/testledger"
 )
 
 // BenchmarkRefresh measures the registry load the gateway makes every
@@ -64,25 +65,14 @@ func offlineGateway(tb testing.TB, cfg config.Config) *Gateway {
 	return g
 }
 
-// importCounty imports a ledger of homes (three devices each, 300 villages) into the
-// SQLite registry at path.
+// importCounty imports testledger.County(homes) into the SQLite registry at path.
 func importCounty(b testing.TB, path string, homes int) {
-	var s strings.Builder
-	s.WriteString("county,township,village,home_id,elder_name,address,lat,lon,device_id,device_kind," +
-		"visitor_name,visitor_phone,doctor_name,doctor_phone,family_phone\n")
-	for h := range homes {
-		v := h % 300
-		for i, kind := range []string{"sos_pendant", "fall_sensor", "bed_sensor"} {
-			fmt.Fprintf(&s, "和静县,乡镇%02d,村%03d,H-%05d,老人,地址,%.4f,%.4f,hj-%05d-%d,%s,探访员,1380000%04d,村医,1381000%04d,1382%07d\n",
-				v%12, v, h, 42.3+float64(v%20)*0.05, 86.0+float64(v/20)*0.07, h, i, kind, v, v, h)
-		}
-	}
 	reg, err := registry.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer reg.Close()
-	if rep, err := reg.Import(context.Background(), strings.NewReader(s.String()), registry.ImportOptions{}); err != nil || rep.Imported+rep.Updated+rep.Unchanged != homes*3 {
+	if rep, err := reg.Import(context.Background(), strings.NewReader(testledger.County(homes)), registry.ImportOptions{}); err != nil || rep.Imported+rep.Updated+rep.Unchanged != homes*3 {
 		b.Fatalf("import: %+v %v", rep, err)
 	}
 }
