@@ -140,12 +140,11 @@ func droppedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 // registry.refresh rather than at the device's next connection. It reads the
 // credentials once for all connections (one query, not one a connection: at 15,000
 // connections 0.38 s of CPU every refresh before); when the registry cannot be read
-// everyone stays connected.
-func (b *Broker) Recheck() {
+// everyone stays connected, and Recheck returns why.
+func (b *Broker) Recheck() error {
 	all, err := b.hook.creds.Credentials(b.hook.ctx)
 	if err != nil {
-		b.log.Error("reading the credentials to recheck the connections; keeping them all", "err", err)
-		return
+		return fmt.Errorf("broker: recheck: %w", err)
 	}
 	creds := make(map[string]registry.Credential, len(all))
 	for _, c := range all {
@@ -163,6 +162,7 @@ func (b *Broker) Recheck() {
 		b.dropped.WithLabelValues(reason).Inc()
 		b.srv.DisconnectClient(cl, packets.ErrNotAuthorized) //nolint:errcheck // closing it either way
 	}
+	return nil
 }
 
 func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {

@@ -265,7 +265,9 @@ func TestRecheckClosesWhatTheRegistryNoLongerAllows(t *testing.T) {
 	delete(devs, removed)
 
 	reg.fail = true
-	s.b.Recheck()
+	if err := s.b.Recheck(); err == nil {
+		t.Error("Recheck with the registry unreadable: no error")
+	}
 	select {
 	case id := <-lost:
 		t.Fatalf("%s closed while the registry could not be read", id)
@@ -273,7 +275,9 @@ func TestRecheckClosesWhatTheRegistryNoLongerAllows(t *testing.T) {
 	}
 
 	reg.fail = false
-	s.b.Recheck()
+	if err := s.b.Recheck(); err != nil {
+		t.Fatal(err)
+	}
 	closed := map[string]bool{}
 	testwait.Until(t, 10*time.Second, "three connections closed", func() (bool, string) {
 		for {

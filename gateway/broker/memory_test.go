@@ -211,7 +211,9 @@ func BenchmarkRecheck(b *testing.B) {
 		defer c.Close()
 	}
 	for b.Loop() {
-		br.Recheck()
+		if err := br.Recheck(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if got := len(br.srv.Clients.GetAll()); got < n {
 		b.Fatalf("%d clients left of %d: the recheck closed some", got, n)

@@ -114,14 +114,15 @@ func (g *Gateway) nearby(ctx context.Context, device string, beyond float64) ([]
 }
 
 // refreshPlaces takes the responders' places for nearby from the registry's devices
-// and contacts; on an error the places taken before stay.
-func (g *Gateway) refreshPlaces(ctx context.Context, devs []registry.Device) {
+// and contacts; on an error the places taken before stay, and it reports false.
+func (g *Gateway) refreshPlaces(ctx context.Context, devs []registry.Device) bool {
 	contacts, err := g.reg.AllContacts(ctx)
 	if err != nil {
 		g.log.Warn("reading the registry's contacts for the responders near a device far from home; keeping those read before", "err", err)
-		return
+		return false
 	}
 	g.places.Store(position.NewPlaces(devs, contacts))
+	return true
 }
 
 // alertStoreOpenTimeout bounds connecting to PostgreSQL and migrating its schema at

@@ -217,9 +217,10 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load registry: %w", err)
 	}
-	g.loaded = loadedRegistry{changes: changes, devs: devs, ok: changesErr == nil}
+	// Skipped next time only when everything that follows from the load was done.
+	done := changesErr == nil
 	n := g.devices.set(devs)
-	g.refreshPlaces(ctx, devs)
+	done = g.refreshPlaces(ctx, devs) && done
 	g.writeHomes(devs)
 	if g.rules != nil { // a home newly marked mobile, or moved
 		g.rules.ThresholdsChanged()
@@ -228,13 +229,18 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 		g.log.Info("registry loaded", "devices", n)
 	}
 	if g.broker != nil { // revoked or rotated credentials, removed devices
-		g.broker.Recheck()
+		if err := g.broker.Recheck(); err != nil {
+			g.log.Error("rechecking the broker's connections; keeping them all until the next refresh", "err", err)
+			done = false
+		}
 	}
+	g.loaded = loadedRegistry{changes: changes, devs: devs, ok: done}
 	return nil
 }
 
 // loadedRegistry is what a registry load read: the registry's count of changes then
-// (ok: it could be read) and the devices.
+// and the devices; ok when the count could be read and everything that follows from
+// the load was done (else the next refresh loads again).
 type loadedRegistry struct {
 	changes int64
 	ok      bool

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -119,5 +120,52 @@ func TestRefreshLoadsWhatChanged(t *testing.T) {
 		if n := g.devicesLoaded(); n != step.devices {
 			t.Errorf("%s: %d devices loaded, want %d", step.name, n, step.devices)
 		}
+	}
+}
+
+// TestRefreshLoadsAgainAfterAFailedPart: when a part of the load fails (here the
+// contacts, for the responders' places), the next refresh loads again although the
+// registry did not change since, so a revocation or a new doctor is never left
+// waiting for another change.
+func TestRefreshLoadsAgainAfterAFailedPart(t *testing.T) {
+	ctx := context.Background()
+	cfg := offlineConfig(t)
+	importCounty(t, cfg.Registry.Path, 2)
+	g := offlineGateway(t, cfg)
+	other := openRegistry(t, cfg.Registry.Path)
+	db, err := sql.Open("sqlite", cfg.Registry.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec := func(q string) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	refresh := func() (reloaded bool) {
+		before := g.loaded.devs
+		if err := g.refreshDevices(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return &g.loaded.devs[0] != &before[0]
+	}
+	exec(`ALTER TABLE contacts RENAME TO contacts_away`)
+	if err := other.SetCredential(ctx, registry.Credential{Principal: "hj-00000-0", Kind: registry.PrincipalDevice, Hash: "h", Issued: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if !refresh() {
+		t.Fatal("a changed registry was not loaded")
+	}
+	exec(`ALTER TABLE contacts_away RENAME TO contacts`)
+	stale := g.places.Load() // the places of the load in New
+	if !refresh() {
+		t.Error("the refresh after a load whose contacts could not be read did not load again")
+	}
+	if g.places.Load() == stale {
+		t.Error("the responders' places were not taken again once the contacts came back")
+	}
+	if refresh() {
+		t.Error("loaded again with nothing changed and nothing failed")
 	}
 }
