@@ -84,10 +84,7 @@ func importCounty(b testing.TB, path string, homes int) {
 // the devices loaded before without reading them again.
 func TestRefreshLoadsWhatChanged(t *testing.T) {
 	ctx := context.Background()
-	cfg := offlineConfig(t)
-	importCounty(t, cfg.Registry.Path, 2)
-	g := offlineGateway(t, cfg)
-	other := openRegistry(t, cfg.Registry.Path)
+	g, cfg, other := refreshSite(t)
 	for _, step := range []struct {
 		name    string
 		change  func() error
@@ -107,14 +104,10 @@ func TestRefreshLoadsWhatChanged(t *testing.T) {
 		}, true, 9},
 		{"nothing changed again", func() error { return nil }, false, 9},
 	} {
-		before := g.loaded.devs
 		if err := step.change(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		if err := g.refreshDevices(ctx); err != nil {
-			t.Fatalf("%s: refresh: %v", step.name, err)
-		}
-		if reloaded := &g.loaded.devs[0] != &before[0]; reloaded != step.reloads {
+		if reloaded := refresh(t, g); reloaded != step.reloads {
 			t.Errorf("%s: registry read again %v, want %v", step.name, reloaded, step.reloads)
 		}
 		if n := g.devicesLoaded(); n != step.devices {
@@ -129,10 +122,7 @@ func TestRefreshLoadsWhatChanged(t *testing.T) {
 // waiting for another change.
 func TestRefreshLoadsAgainAfterAFailedPart(t *testing.T) {
 	ctx := context.Background()
-	cfg := offlineConfig(t)
-	importCounty(t, cfg.Registry.Path, 2)
-	g := offlineGateway(t, cfg)
-	other := openRegistry(t, cfg.Registry.Path)
+	g, cfg, other := refreshSite(t)
 	db, err := sql.Open("sqlite", cfg.Registry.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -143,29 +133,41 @@ func TestRefreshLoadsAgainAfterAFailedPart(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	refresh := func() (reloaded bool) {
-		before := g.loaded.devs
-		if err := g.refreshDevices(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return &g.loaded.devs[0] != &before[0]
-	}
 	exec(`ALTER TABLE contacts RENAME TO contacts_away`)
 	if err := other.SetCredential(ctx, registry.Credential{Principal: "hj-00000-0", Kind: registry.PrincipalDevice, Hash: "h", Issued: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if !refresh() {
+	if !refresh(t, g) {
 		t.Fatal("a changed registry was not loaded")
 	}
 	exec(`ALTER TABLE contacts_away RENAME TO contacts`)
 	stale := g.places.Load() // the places of the load in New
-	if !refresh() {
+	if !refresh(t, g) {
 		t.Error("the refresh after a load whose contacts could not be read did not load again")
 	}
 	if g.places.Load() == stale {
 		t.Error("the responders' places were not taken again once the contacts came back")
 	}
-	if refresh() {
+	if refresh(t, g) {
 		t.Error("loaded again with nothing changed and nothing failed")
 	}
+}
+
+// refreshSite is an offline gateway over a registry of two homes (six devices), its
+// configuration, and the registry opened on a connection of its own, as the
+// gateway's commands open it.
+func refreshSite(t *testing.T) (*Gateway, config.Config, *registry.Store) {
+	cfg := offlineConfig(t)
+	importCounty(t, cfg.Registry.Path, 2)
+	return offlineGateway(t, cfg), cfg, openRegistry(t, cfg.Registry.Path)
+}
+
+// refresh runs one registry refresh and reports whether it read the devices again.
+func refresh(t *testing.T, g *Gateway) (reloaded bool) {
+	t.Helper()
+	before := g.loaded.devs
+	if err := g.refreshDevices(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &g.loaded.devs[0] != &before[0]
 }
