@@ -60,16 +60,17 @@ bench-storm: install
 	  -bench '^BenchmarkStorm$$' -benchtime 1x -timeout 180m ./bench/
 
 # bench-100k: 100,000 device connections held with keepalive, a reading a minute each,
-# to the embedded broker and to Mosquitto (BenchmarkConnections), and what one idle
-# connection costs a load generator (BenchmarkClientMemory), then what one costs the
-# embedded broker's process (BenchmarkConnectionMemory, CAREBED_BROKERMEM_CONNS) and
-# its recheck of every connection at a registry refresh (BenchmarkRecheck,
-# CAREBED_RECHECK_CONNS). Needs an open-file hard limit above the device count
-# (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000), _HOLD (5m), _EVERY (1m),
-# _SOS (100), _BROKERS (embedded,mosquitto).
+# to the embedded broker and to Mosquitto (BenchmarkConnections), what one idle
+# connection costs a load generator (BenchmarkClientMemory), the gateway's start with
+# CAREBED_START_DEVICES (100000) registered (BenchmarkStartAtScale), then what one
+# connection costs the embedded broker's process (BenchmarkConnectionMemory,
+# CAREBED_BROKERMEM_CONNS) and its recheck of every connection at a registry refresh
+# (BenchmarkRecheck, CAREBED_RECHECK_CONNS). Needs an open-file hard limit above the
+# device count (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000), _HOLD (5m),
+# _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto).
 bench-100k: install
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
-	  -bench '^Benchmark(ClientMemory|Connections)$$' -benchtime 1x -timeout 180m ./bench/
+	  -bench '^Benchmark(ClientMemory|Connections|StartAtScale)$$' -benchtime 1x -timeout 180m ./bench/
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkConnectionMemory$$' -benchtime 1x ./gateway/broker/
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRecheck$$' ./gateway/broker/
 

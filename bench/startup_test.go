@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,4 +26,55 @@ func BenchmarkGatewayStart(b *testing.B) {
 		b.ReportMetric(median(cpus), "cpu_ms_at_ready")
 		b.Logf("gateway start: CPU at ready %v ms (median %.0f)", cpus, median(cpus))
 	}
+}
+
+// BenchmarkStartAtScale measures issue 20's "start to ready under 5 s" at the size
+// it names, without the connections (which need a larger open-file limit than the
+// registry does): CAREBED_START_DEVICES devices (default 100,000, three a home)
+// imported and provisioned, then the gateway's first start (its stores created),
+// startRuns restarts (as after an upgrade), each from exec to /readyz 200, the CPU
+// it used by then, and its RSS once ready and after a registry refresh with nothing
+// connected: what the registry alone costs before any device connects. Brokers as
+// BenchmarkConnections (CAREBED_CONN_BROKERS).
+func BenchmarkStartAtScale(b *testing.B) {
+	n := int(envRates("CAREBED_START_DEVICES", []float64{100000})[0])
+	for _, broker := range strings.Split(envString("CAREBED_CONN_BROKERS", "embedded,mosquitto"), ",") {
+		b.Run("broker="+broker, func(b *testing.B) {
+			for range b.N {
+				startAtScale(b, broker == "embedded", n)
+			}
+		})
+	}
+}
+
+func startAtScale(b *testing.B, embedded bool, n int) {
+	s := newSite(b, embedded, n, false, "registry:\n  refresh: 5s\n")
+	first, firstCPU := s.ready, procCPU(b, s.gw.Process.Pid)
+	var times, cpus []float64
+	var rssReady, rssRefreshed int64
+	for range startRuns {
+		s.stopGateway()
+		began := time.Now()
+		s.startGateway(b)
+		times = append(times, time.Since(began).Seconds())
+		cpus = append(cpus, float64(procCPU(b, s.gw.Process.Pid))/float64(time.Millisecond))
+		rssReady = max(rssReady, procStatusKB(s.gw.Process.Pid, "VmRSS"))
+	}
+	time.Sleep(12 * time.Second) // two refreshes: the first after a start loads, the next finds nothing changed
+	rssRefreshed = procStatusKB(s.gw.Process.Pid, "VmRSS")
+	b.ReportMetric(median(times), "start_to_ready_s")
+	b.ReportMetric(median(cpus), "cpu_ms_at_ready")
+	b.ReportMetric(mib(rssRefreshed), "rss_MiB")
+	b.Logf("%d devices registered: first start to ready %v (CPU %v); restarts to ready %.2f s (median of %v), CPU at ready %v ms; "+
+		"RSS at ready up to %.0f MiB, %.0f MiB after the registry refreshes", len(s.rows), first.Round(time.Millisecond), firstCPU,
+		median(times), fmtFloats(times), fmtFloats(cpus), mib(rssReady), mib(rssRefreshed))
+}
+
+// fmtFloats prints v with two decimals.
+func fmtFloats(v []float64) string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }

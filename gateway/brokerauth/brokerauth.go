@@ -1,7 +1,9 @@
 // Package brokerauth is the one statement of who may publish and subscribe where on
 // the broker. The embedded broker asks Allowed at every publish and subscribe, and
 // `gateway broker export` writes the same rules as Mosquitto's password and ACL
-// files, so both brokers enforce the same thing:
+// files, so both brokers enforce the same thing (but for one thing WriteACL says:
+// Mosquitto's file grants the device rules by pattern, so there every user holds them
+// for the topics named after itself):
 //
 //   - a device writes only carebed/v1/{its id}/telemetry|event|status and reads only
 //     carebed/v1/{its id}/cmd;

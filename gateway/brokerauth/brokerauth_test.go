@@ -97,8 +97,8 @@ func TestExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"user bed-1\ntopic write carebed/v1/bed-1/telemetry\ntopic write carebed/v1/bed-1/event\n" +
-			"topic write carebed/v1/bed-1/status\ntopic read carebed/v1/bed-1/cmd\n",
+		"pattern write carebed/v1/%u/telemetry\npattern write carebed/v1/%u/event\n" +
+			"pattern write carebed/v1/%u/status\npattern read carebed/v1/%u/cmd\n",
 		"user gateway\ntopic write carebed/v1/+/cmd\ntopic write carebed/v1/responders/+/alerts\ntopic read carebed/v1/#\n",
 		"user r-1\ntopic write carebed/v1/responders/r-1/ack\ntopic read carebed/v1/responders/r-1/alerts\n",
 	} {
@@ -106,8 +106,12 @@ func TestExport(t *testing.T) {
 			t.Errorf("ACL lacks\n%s\ngot:\n%s", want, acl.String())
 		}
 	}
-	if strings.Contains(acl.String(), "pattern") {
-		t.Error("ACL grants by pattern")
+	if strings.Contains(acl.String(), "bed-1") {
+		t.Error("the ACL names a device: every device's rules are its patterns")
+	}
+	var noDevices strings.Builder
+	if err := WriteACL(&noDevices, ps[:1]); err != nil || strings.Contains(noDevices.String(), "pattern") {
+		t.Errorf("an export without devices grants by pattern (%v):\n%s", err, noDevices.String())
 	}
 	if !strings.Contains(acl.String(), "use_username_as_clientid true") {
 		t.Error("the ACL's header does not say that Mosquitto must tie client ids to usernames")
