@@ -38,6 +38,9 @@ type site struct {
 	rows       []ledgerRow
 	sms        *twilioProcess // the fake Twilio, in a process of its own
 	ready      time.Duration  // the gateway's first start: exec to /readyz 200
+	// brokerReady is Mosquitto's start with the exported passwd and acl files, to its
+	// listening; zero with the embedded broker.
+	brokerReady time.Duration
 }
 
 // ledgerRow is what the benchmarks need of a ledger row.
@@ -86,7 +89,9 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	s.passwords = readPasswords(b, creds)
 	if !embedded {
 		s.gatewayCmd(b, "broker", "export", "-dir", dir)
+		began := time.Now()
 		s.mq = devsvc.StartMosquittoWith(b, devsvc.MosquittoOptions{PasswordFile: filepath.Join(dir, "passwd"), ACLFile: filepath.Join(dir, "acl")})
+		s.brokerReady = time.Since(began)
 		s.brokerAddr = s.mq.Addr
 		s.env = append(s.env, "CAREBED_MQTT_URL="+s.mq.URL)
 	}

@@ -71,8 +71,8 @@ const maxWritesPending = 64
 
 // readBufferSize is each client's read buffer (mochi's 2 KiB by default). A device's
 // packets are a few hundred bytes; a batch's longer body is read past the buffer in
-// one call. BenchmarkConnectionMemory: 256 queued and 2 KiB took 11.4 KB of heap a
-// connection, 64 and 512 bytes 7.9 KB (docs/performance.md).
+// one call. BenchmarkConnectionMemory at 8,000 connections: 256 queued and 2 KiB took
+// 12.4-12.7 KB of heap a connection, 64 and 512 bytes 8.9-9.3 KB (docs/performance.md).
 const readBufferSize = 512
 
 // New builds the broker and binds its listener; Serve starts it.

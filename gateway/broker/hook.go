@@ -154,10 +154,7 @@ func (h *hook) recheck(cl *mqtt.Client, creds map[string]registry.Credential) st
 	if !ok {
 		return "" // connected before this hook knew it (not through OnConnectAuthenticate)
 	}
-	user := string(cl.Properties.Username)
-	if cl.ID != user {
-		return refusedClientID // never let in: the id is checked at connection
-	}
+	user := string(cl.Properties.Username) // its client id too: OnConnectAuthenticate
 	c, found := creds[user]
 	var err error
 	if !found {

@@ -38,6 +38,7 @@ import (
 	"carebed/gateway/mqttsession"
 	"carebed/gateway/observe"
 	"carebed/gateway/outbound"
+	"carebed/gateway/points"
 	"carebed/gateway/position"
 	"carebed/gateway/presence"
 	"carebed/gateway/registry"
@@ -210,7 +211,7 @@ func syncInterval(d time.Duration) time.Duration {
 func (g *Gateway) refreshDevices(ctx context.Context) error {
 	changes, changesErr := g.reg.Changes(ctx) // before the load: a change during it shows next time
 	if changesErr == nil && g.loaded.ok && changes == g.loaded.changes {
-		g.writeHomes(g.loaded.devs)
+		g.writeHomes(g.loaded.homes) // the hourly rewrite, or a failed write again
 		return nil
 	}
 	devs, err := g.reg.Devices(ctx)
@@ -221,7 +222,8 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 	done := changesErr == nil
 	n := g.devices.set(devs)
 	done = g.refreshPlaces(ctx, devs) && done
-	g.writeHomes(devs)
+	homes := homesOf(devs)
+	g.writeHomes(homes)
 	if g.rules != nil { // a home newly marked mobile, or moved
 		g.rules.ThresholdsChanged()
 	}
@@ -234,17 +236,17 @@ func (g *Gateway) refreshDevices(ctx context.Context) error {
 			done = false
 		}
 	}
-	g.loaded = loadedRegistry{changes: changes, devs: devs, ok: done}
+	g.loaded = loadedRegistry{changes: changes, homes: homes, ok: done}
 	return nil
 }
 
 // loadedRegistry is what a registry load read: the registry's count of changes then
-// and the devices; ok when the count could be read and everything that follows from
-// the load was done (else the next refresh loads again).
+// and the homes of its devices; ok when the count could be read and everything that
+// follows from the load was done (else the next refresh loads again).
 type loadedRegistry struct {
 	changes int64
 	ok      bool
-	devs    []registry.Device
+	homes   map[string]points.HomePoint
 }
 
 func (g *Gateway) devicesLoaded() int { return int(g.nDev.Load()) }

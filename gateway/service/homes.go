@@ -21,18 +21,18 @@ type homeLog struct {
 	lastAll time.Time
 }
 
-// writeHomes writes the homes of devs to InfluxDB (the home measurement, through
+// writeHomes writes homes (homesOf the registry's devices) to InfluxDB (the home measurement, through
 // the durable spool) for the dashboards' map and place variables. It does nothing
 // before the spool is open (the first load in New: the first refresh writes them)
 // and logs a failure, which the next refresh retries.
-func (g *Gateway) writeHomes(devs []registry.Device) {
+func (g *Gateway) writeHomes(homes map[string]points.HomePoint) {
 	if g.spool == nil {
 		return
 	}
 	g.homes.mu.Lock()
 	defer g.homes.mu.Unlock()
 	now := g.now()
-	due := g.homes.due(homesOf(devs), now)
+	due := g.homes.due(homes, now)
 	if len(due) == 0 {
 		return
 	}
