@@ -215,7 +215,7 @@ func BenchmarkRecheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if got := len(br.srv.Clients.GetAll()); got < n {
+	if got := br.Connections(); got < n {
 		b.Fatalf("%d clients left of %d: the recheck closed some", got, n)
 	}
 }

@@ -1,5 +1,7 @@
-// Package broker is the MQTT broker built into the gateway (mochi-mqtt), for the
-// demo and for small sites that run one binary. Devices authenticate with their
+// Package broker is the MQTT broker built into the gateway, for the demo and for
+// sites that run one binary. It speaks MQTT 3.1.1 (and 3.1) to devices and responder
+// apps with paho's packet codec, and holds a connection with one goroutine and a
+// small buffer, so 100,000 devices fit in the memory of a county server. Devices authenticate with their
 // registered id and provisioned password, responder apps with theirs; both are held to
 // the topic rules of package brokerauth, the same rules `gateway broker export` writes
 // for Mosquitto. Devices' messages reach the ingest through a hook that blocks until
@@ -15,11 +17,11 @@ import (
 	"log/slog"
 	"net"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
+	"sync"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 
-	"carebed/gateway/brokerauth"
 	"carebed/gateway/registry"
 )
 
@@ -51,28 +53,23 @@ type Options struct {
 
 // Broker is the embedded MQTT broker.
 type Broker struct {
-	srv     *mqtt.Server
 	addr    net.Addr
+	guard   *guard
 	cancel  context.CancelFunc // ends hand-offs that wait for a full spool
 	hook    *hook
 	dropped *prometheus.CounterVec
-	log     *slog.Logger
+	// overflow counts QoS 1 messages a session dropped to make room (maxPending).
+	overflow prometheus.Counter
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*session // by client id
+	subs     *subscriptions
+	closing  atomic.Bool
 }
 
-// maxWritesPending bounds the packets queued to one client (mochi's
-// MaximumClientWritesPending, 8,192 by default). Mochi makes each client's queue at
-// that size when it connects: 64 KiB of pointers a device, 6 GiB at 100,000 devices.
-// A device gets a command now and then (ack_feedback) and a responder's app its
-// pushes, all QoS 1; mochi takes the client's lock for each one's packet id, which
-// its writer holds while a write is blocked, so a publisher waits for a slow client
-// rather than filling its queue (up to the client's keepalive and a half when the
-// link is dead: the gateway never publishes from a path that may not wait).
-const maxWritesPending = 64
-
-// readBufferSize is each client's read buffer (mochi's 2 KiB by default). A device's
-// packets are a few hundred bytes; a batch's longer body is read past the buffer in
-// one call. BenchmarkConnectionMemory at 8,000 connections: 256 queued and 2 KiB took
-// 12.4-12.7 KB of heap a connection, 64 and 512 bytes 8.9-9.3 KB (docs/performance.md).
+// readBufferSize is each connection's read buffer. A device's packets are a few
+// hundred bytes; a batch's longer body is read past the buffer in one call.
 const readBufferSize = 512
 
 // New builds the broker and binds its listener; Serve starts it.
@@ -94,29 +91,20 @@ func New(o Options) (*Broker, error) {
 		ln = tls.NewListener(ln, o.TLS)
 	}
 	log := o.Logger.With("component", "broker")
-	caps := mqtt.NewDefaultServerCapabilities()
-	// Checked against a packet's declared length before its body is read (mochi
-	// allocates the whole body at once): without it one CONNECT declaring 200 MB
-	// takes 200 MB, from anyone, before any password is checked.
-	caps.MaximumPacketSize = brokerauth.MaxPacketSize
-	caps.MaximumClientWritesPending = maxWritesPending
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log, Capabilities: caps,
-		ClientNetReadBufferSize: readBufferSize})
 	ctx, cancel := context.WithCancel(context.Background())
 	refused, dropped := refusedCounter(o.Registerer), droppedCounter(o.Registerer)
-	h := &hook{ingest: o.Ingest, devices: o.Devices, creds: o.Credentials, allowNoPassword: o.AllowNoPassword,
+	overflow := prometheus.NewCounter(prometheus.CounterOpts{Name: "carebed_broker_queue_dropped_total",
+		Help: "QoS 1 messages the embedded broker dropped from a client's session, the oldest first, because " +
+			"the client stayed away while more than 64 were waiting for it."})
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(overflow)
+	}
+	b := &Broker{addr: ln.Addr(), cancel: cancel, dropped: dropped, overflow: overflow, log: log,
+		sessions: map[string]*session{}, subs: newSubscriptions()}
+	b.hook = &hook{ingest: o.Ingest, devices: o.Devices, creds: o.Credentials, allowNoPassword: o.AllowNoPassword,
 		onResponder: o.OnResponder, refused: refused, log: log, ctx: ctx}
-	if err := srv.AddHook(h, nil); err != nil {
-		cancel()
-		ln.Close()
-		return nil, fmt.Errorf("broker: %w", err)
-	}
-	if err := srv.AddListener(newGuard(ln, o.Limits.withDefaults(), refused, dropped, log)); err != nil {
-		cancel()
-		ln.Close()
-		return nil, fmt.Errorf("broker: %w", err)
-	}
-	return &Broker{srv: srv, addr: ln.Addr(), cancel: cancel, hook: h, dropped: dropped, log: log}, nil
+	b.guard = newGuard(ln, o.Limits.withDefaults(), refused, dropped, log)
+	return b, nil
 }
 
 func droppedCounter(r prometheus.Registerer) *prometheus.CounterVec {
@@ -150,20 +138,33 @@ func (b *Broker) Recheck() error {
 	for _, c := range all {
 		creds[c.Principal] = c
 	}
-	for _, cl := range b.srv.Clients.GetAll() {
-		if cl.Net.Inline || cl.Closed() {
-			continue
-		}
-		reason := b.hook.recheck(cl, creds)
+	for _, c := range b.connected() {
+		reason := b.hook.recheck(c.p.ID, c.issued, creds)
 		if reason == "" {
 			continue
 		}
-		b.log.Warn("closed a connection", "reason", reason, "client_id", cl.ID, "remote", cl.Net.Remote)
+		b.log.Warn("closed a connection", "reason", reason, "client_id", c.p.ID, "remote", c.nc.RemoteAddr())
 		b.dropped.WithLabelValues(reason).Inc()
-		b.srv.DisconnectClient(cl, packets.ErrNotAuthorized) //nolint:errcheck // closing it either way
+		c.close(false) // its Last Will goes: the device is gone as far as anyone can tell
 	}
 	return nil
 }
+
+// connected returns the connections of every session whose client is connected.
+func (b *Broker) connected() []*conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]*conn, 0, len(b.sessions))
+	for _, s := range b.sessions {
+		if c := s.conn.Load(); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Connections is how many clients are connected.
+func (b *Broker) Connections() int { return len(b.connected()) }
 
 func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_refused_total",
@@ -184,16 +185,114 @@ func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 func (b *Broker) Addr() net.Addr { return b.addr }
 
 // Serve starts accepting connections and returns at once.
-func (b *Broker) Serve() error { return b.srv.Serve() }
-
-// Publish sends a message from the gateway itself, e.g. a cmd to a device.
-func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) error {
-	return b.srv.Publish(topic, payload, retain, qos)
+func (b *Broker) Serve() error {
+	go b.guard.serve(b.serveConn)
+	return nil
 }
 
-// Close disconnects every client and stops the listener. Publishes not yet handed
-// off are not acknowledged, so devices send them again.
+// Publish sends a message from the gateway itself, e.g. a cmd to a device, to every
+// session subscribed to topic. Nothing is retained: no client of this broker reads a
+// topic whose last message it would need on connecting.
+func (b *Broker) Publish(topic string, payload []byte, _ bool, qos byte) error {
+	if !validTopic(topic) || qos > 2 {
+		return fmt.Errorf("broker: cannot publish to %q at QoS %d", topic, qos)
+	}
+	b.route(topic, payload, qos)
+	return nil
+}
+
+// route sends a message to the sessions subscribed to topic, each at the lower of
+// qos and its grant.
+func (b *Broker) route(topic string, payload []byte, qos byte) {
+	for _, s := range b.subs.match(topic) {
+		granted, ok := s.grant(topic)
+		if !ok {
+			continue
+		}
+		if s.send(topic, payload, min(qos, granted)) {
+			b.overflow.Inc()
+			b.log.Warn("dropped a message its client had not taken", "client_id", s.id, "topic", topic)
+		}
+	}
+}
+
+// attach makes c the connection of the session of clientID, taking over from a
+// connection already there (closed without its Last Will), and returns whether an
+// earlier session was kept (MQTT's session present).
+func (b *Broker) attach(c *conn, clientID string, clean bool) (present bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing.Load() {
+		return false, errClosing
+	}
+	s := b.sessions[clientID]
+	if s != nil {
+		if old := s.conn.Swap(nil); old != nil {
+			old.close(true)
+		}
+	}
+	if s == nil || clean || s.clean {
+		if s != nil {
+			b.forget(s)
+		}
+		s = &session{id: clientID, clean: clean, subs: map[string]byte{}}
+		b.sessions[clientID] = s
+	} else {
+		present = true
+	}
+	s.conn.Store(c)
+	c.sess = s
+	return present, nil
+}
+
+// detach ends c's part in its session; a clean session ends with it.
+func (b *Broker) detach(c *conn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := c.sess
+	if s == nil {
+		return
+	}
+	if s.conn.CompareAndSwap(c, nil) && s.clean && b.sessions[s.id] == s {
+		b.forget(s)
+		delete(b.sessions, s.id)
+	}
+}
+
+// forget drops s's subscriptions from the index; b.mu is held.
+func (b *Broker) forget(s *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for f := range s.subs {
+		b.subs.remove(f, s)
+	}
+}
+
+// subscribe records a granted subscription.
+func (b *Broker) subscribe(s *session, filter string, qos byte) {
+	s.mu.Lock()
+	s.subs[filter] = qos
+	s.mu.Unlock()
+	b.subs.add(filter, s)
+}
+
+// unsubscribe drops one.
+func (b *Broker) unsubscribe(s *session, filter string) {
+	s.mu.Lock()
+	delete(s.subs, filter)
+	s.mu.Unlock()
+	b.subs.remove(filter, s)
+}
+
+// Close stops accepting, closes every connection without sending Last Wills (the
+// devices are not gone, the gateway is) and waits for their goroutines. Publishes not
+// yet handed off are not acknowledged, so devices send them again.
 func (b *Broker) Close() error {
+	if b.closing.Swap(true) {
+		return nil
+	}
 	b.cancel()
-	return b.srv.Close()
+	err := b.guard.close()
+	b.guard.wait()
+	return err
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -197,8 +196,9 @@ func TestEveryPrincipalOnlyItsOwnClientID(t *testing.T) {
 	})
 }
 
-// TestDeviceMessagesAreNotRetained: a device's retained status and its Last Will are
-// taken in but not kept as retained messages, which no client may read here.
+// TestDeviceMessagesAreNotRetained: a device's retained status is taken in but not
+// kept: a client subscribing afterwards to a topic the gateway published retained is
+// sent nothing either, since the broker keeps no retained messages.
 func TestDeviceMessagesAreNotRetained(t *testing.T) {
 	s := newSite(t, nil)
 	c, err := s.dial("bed-0001", "bed-0001", nil)
@@ -213,12 +213,18 @@ func TestDeviceMessagesAreNotRetained(t *testing.T) {
 	if got := s.ingest.topics(); len(got) != 1 || got[0] != topic {
 		t.Fatalf("handed off %v, want the status", got)
 	}
-	if pk, kept := s.b.srv.Topics.Retained.Get(topic); kept {
-		t.Errorf("the device's status is retained: %+v", pk)
+	cmd := protocol.DeviceTopic("bed-0001", protocol.KindCmd)
+	if err := s.b.Publish(cmd, []byte("retained?"), true, 0); err != nil {
+		t.Fatal(err)
 	}
-	will, err := s.b.hook.OnWill(nil, mqtt.Will{TopicName: topic, Retain: true, Flag: 1})
-	if err != nil || will.Retain || will.TopicName != topic {
-		t.Errorf("OnWill = %+v, %v; want the will, not retained", will, err)
+	got := make(chan string, 1)
+	if tok := c.Subscribe(cmd, 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("a subscriber was sent %q, retained before it subscribed", m)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
 

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -67,8 +65,8 @@ const (
 	refusedPacketLarge = "packet_too_large"
 )
 
-// guard is the broker's listener: mochi's plain net listener plus the Limits. A
-// connection over a limit is closed at accept, before anything is read from it.
+// guard is the broker's listener with the Limits. A connection over a limit is
+// closed at accept, before anything is read from it.
 type guard struct {
 	ln                  net.Listener
 	lim                 Limits
@@ -78,32 +76,21 @@ type guard struct {
 	mu         sync.Mutex
 	connecting int
 	perAddr    map[string]*addrCount
+	live       map[*guardedConn]struct{} // admitted and not closed
 	end        atomic.Bool
 	wg         sync.WaitGroup
 }
 
 type addrCount struct{ open, connecting int }
 
-var _ listeners.Listener = (*guard)(nil)
-
 func newGuard(ln net.Listener, lim Limits, refused, disconnect *prometheus.CounterVec, log *slog.Logger) *guard {
-	return &guard{ln: ln, lim: lim, refused: refused, disconnect: disconnect, log: log, perAddr: map[string]*addrCount{}}
+	return &guard{ln: ln, lim: lim, refused: refused, disconnect: disconnect, log: log, perAddr: map[string]*addrCount{},
+		live: map[*guardedConn]struct{}{}}
 }
 
-// ID names the listener.
-func (g *guard) ID() string { return "devices" }
-
-// Address is where it listens.
-func (g *guard) Address() string { return g.ln.Addr().String() }
-
-// Protocol is the listener's network.
-func (g *guard) Protocol() string { return g.ln.Addr().Network() }
-
-// Init does nothing: the listener is bound already.
-func (g *guard) Init(*slog.Logger) error { return nil }
-
-// Serve accepts connections until Close, admitting those within the limits.
-func (g *guard) Serve(establish listeners.EstablishFn) {
+// serve accepts connections until close, admitting those within the limits and
+// running handle on each in a goroutine of its own.
+func (g *guard) serve(handle func(net.Conn) error) {
 	for {
 		conn, err := g.ln.Accept()
 		if g.end.Load() {
@@ -121,24 +108,32 @@ func (g *guard) Serve(establish listeners.EstablishFn) {
 		if reason != "" {
 			g.refused.WithLabelValues(reason).Inc()
 			g.log.Warn("refused a connection", "reason", reason, "remote", conn.RemoteAddr())
+		}
+		if gc == nil {
 			conn.Close()
 			continue
 		}
-		g.wg.Add(1)
-		go func() {
-			defer g.wg.Done()
-			err := establish(g.ID(), gc)
-			gc.Close()
-			g.classify(gc, err)
-		}()
+		go g.run(gc, handle)
 	}
 }
 
-// admit counts conn in, or returns why it is over a limit.
+// run serves one admitted connection and counts why it ended.
+func (g *guard) run(gc *guardedConn, handle func(net.Conn) error) {
+	defer g.wg.Done()
+	err := handle(gc)
+	gc.Close()
+	g.classify(gc, err)
+}
+
+// admit counts conn in, or returns why it is over a limit (nil and no reason: the
+// broker is closing).
 func (g *guard) admit(conn net.Conn) (*guardedConn, string) {
 	addr := remoteIP(conn)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.end.Load() {
+		return nil, ""
+	}
 	a := g.perAddr[addr]
 	if a == nil {
 		a = &addrCount{}
@@ -150,13 +145,15 @@ func (g *guard) admit(conn net.Conn) (*guardedConn, string) {
 		return nil, refusedBusy
 	}
 	g.perAddr[addr] = a
+	g.wg.Add(1)
 	a.open++
 	a.connecting++
 	g.connecting++
 	gc := &guardedConn{Conn: conn, g: g, addr: addr}
+	g.live[gc] = struct{}{}
 	gc.connectingNow.Store(true)
 	gc.wasConnecting.Store(true)
-	_ = conn.SetDeadline(time.Now().Add(g.lim.ConnectTimeout)) // mochi sets the keepalive's after CONNECT
+	_ = conn.SetDeadline(time.Now().Add(g.lim.ConnectTimeout)) // the keepalive's is set after CONNECT
 	return gc, ""
 }
 
@@ -165,10 +162,10 @@ func (g *guard) classify(gc *guardedConn, err error) {
 	var ne net.Error
 	switch {
 	case err == nil:
-	case errors.Is(err, packets.ErrPacketTooLarge) && gc.wasConnecting.Load():
+	case errors.Is(err, errPacketTooLarge) && gc.wasConnecting.Load():
 		g.refused.WithLabelValues(refusedPacketLarge).Inc()
 		g.log.Warn("refused a connection", "reason", refusedPacketLarge, "remote", gc.RemoteAddr())
-	case errors.Is(err, packets.ErrPacketTooLarge):
+	case errors.Is(err, errPacketTooLarge):
 		g.disconnect.WithLabelValues(refusedPacketLarge).Inc()
 		g.log.Warn("closed a connection", "reason", refusedPacketLarge, "remote", gc.RemoteAddr())
 	case gc.wasConnecting.Load() && errors.As(err, &ne) && ne.Timeout():
@@ -194,6 +191,7 @@ func (g *guard) closed(gc *guardedConn) {
 	wasConnecting := gc.connectingNow.Swap(false)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	delete(g.live, gc)
 	a := g.perAddr[gc.addr]
 	if wasConnecting {
 		g.connecting--
@@ -204,14 +202,27 @@ func (g *guard) closed(gc *guardedConn) {
 	}
 }
 
-// Close stops accepting and closes the clients of this listener.
-func (g *guard) Close(closeClients listeners.CloseFn) {
+// close stops accepting and closes every admitted connection.
+func (g *guard) close() error {
+	g.mu.Lock()
 	if g.end.Swap(true) {
-		return
+		g.mu.Unlock()
+		return nil
 	}
-	closeClients(g.ID())
-	g.ln.Close()
+	err := g.ln.Close()
+	live := make([]*guardedConn, 0, len(g.live))
+	for gc := range g.live {
+		live = append(live, gc)
+	}
+	g.mu.Unlock()
+	for _, gc := range live {
+		gc.Conn.Close() // the connection's goroutine ends and counts it out
+	}
+	return err
 }
+
+// wait returns when every admitted connection's goroutine has ended.
+func (g *guard) wait() { g.wg.Wait() }
 
 func remoteIP(c net.Conn) string {
 	host, _, err := net.SplitHostPort(c.RemoteAddr().String())

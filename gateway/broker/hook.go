@@ -1,15 +1,11 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"carebed/gateway/brokerauth"
@@ -38,10 +34,9 @@ type Credentials interface {
 	Credentials(ctx context.Context) ([]registry.Credential, error)
 }
 
-// hook authenticates devices and responder apps, enforces the topic rules of package
-// brokerauth and hands devices' publishes to the ingest before mochi writes the PUBACK.
+// hook is what the broker asks of the gateway: it authenticates devices and
+// responder apps and hands their publishes and Last Wills on.
 type hook struct {
-	mqtt.HookBase
 	ingest          Ingest
 	devices         Devices
 	creds           Credentials
@@ -50,39 +45,7 @@ type hook struct {
 	refused         *prometheus.CounterVec
 	log             *slog.Logger
 	ctx             context.Context
-	// issued holds, per connected client, the issue time of the credential it
-	// connected with (zero: none), so Recheck can tell a replaced one.
-	issued sync.Map // *mqtt.Client -> time.Time
 }
-
-// ID names the hook.
-func (h *hook) ID() string { return "carebed-devices" }
-
-// Provides lists the events the hook handles.
-func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnDisconnect, mqtt.OnACLCheck, mqtt.OnPublish,
-		mqtt.OnWill, mqtt.OnWillSent}, []byte{b})
-}
-
-// OnConnectAuthenticate lets in registered devices and responder apps whose password
-// matches their provisioned credential, each only with its username as client id.
-func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	user := string(pk.Connect.Username)
-	reason, issued := h.authenticate(user, cl.ID, string(pk.Connect.Password))
-	if reason != "" {
-		h.refused.WithLabelValues(reason).Inc()
-		h.log.Warn("refused a connection", "reason", reason, "client_id", cl.ID, "username", user, "remote", cl.Net.Remote)
-		return false
-	}
-	h.issued.Store(cl, issued)
-	if gc, ok := cl.Net.Conn.(*guardedConn); ok {
-		gc.g.connected(gc) // no longer counted as connecting
-	}
-	return true
-}
-
-// OnDisconnect forgets the client's credential.
-func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.issued.Delete(cl) }
 
 // Reasons a connection is refused (label reason of carebed_broker_refused_total).
 const (
@@ -147,14 +110,10 @@ func (h *hook) judge(user string, c registry.Credential, err error) string {
 }
 
 // recheck returns why a connected client may no longer stay: its credential was
-// revoked or replaced (rotated) since it connected, or its device was removed from
-// the registry. creds are every credential by principal, read once for all clients.
-func (h *hook) recheck(cl *mqtt.Client, creds map[string]registry.Credential) string {
-	v, ok := h.issued.Load(cl)
-	if !ok {
-		return "" // connected before this hook knew it (not through OnConnectAuthenticate)
-	}
-	user := string(cl.Properties.Username) // its client id too: OnConnectAuthenticate
+// revoked or replaced (rotated) since it connected (issued: the one it connected
+// with), or its device was removed from the registry. creds are every credential by
+// principal, read once for all clients.
+func (h *hook) recheck(user string, issued time.Time, creds map[string]registry.Credential) string {
 	c, found := creds[user]
 	var err error
 	if !found {
@@ -163,66 +122,44 @@ func (h *hook) recheck(cl *mqtt.Client, creds map[string]registry.Credential) st
 	if reason := h.judge(user, c, err); reason != "" {
 		return reason
 	}
-	if !c.Issued.Equal(v.(time.Time)) {
+	if !c.Issued.Equal(issued) {
 		return refusedRotated
 	}
 	return ""
 }
 
 // principal is the broker user of an authenticated client: a registered device, else
-// a responder (nothing else gets past OnConnectAuthenticate).
-func (h *hook) principal(cl *mqtt.Client) brokerauth.Principal {
-	user := string(cl.Properties.Username)
+// a responder (nothing else gets past authenticate).
+func (h *hook) principal(user string) brokerauth.Principal {
 	if _, ok := h.devices.Lookup(user); ok {
 		return brokerauth.Principal{Kind: brokerauth.Device, ID: user}
 	}
 	return brokerauth.Principal{Kind: brokerauth.Responder, ID: user}
 }
 
-// OnACLCheck applies the rules of package brokerauth.
-func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	return brokerauth.Allowed(h.principal(cl), topic, write)
-}
-
-// OnPublish hands a device's message off before mochi acknowledges it. When the
-// hand-off fails the packet is rejected without a PUBACK, so the device resends it.
-func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if cl.Net.Inline {
-		return pk, nil // the gateway's own messages (cmd) are not device input
-	}
-	if p := h.principal(cl); p.Kind == brokerauth.Responder {
+// publish hands a client's message on before the broker acknowledges it: a
+// device's to the ingest, durably (an error: not acknowledged, so the device sends it
+// again), a responder's acknowledgement to OnResponder. The broker keeps no retained
+// copy of either: no client of it may read a device's topics or a responder's
+// acknowledgements, so a retained status would only be kept.
+func (h *hook) publish(p brokerauth.Principal, topic string, payload []byte) error {
+	if p.Kind == brokerauth.Responder {
 		if h.onResponder != nil {
-			h.onResponder(h.ctx, p.ID, pk.Payload)
+			h.onResponder(h.ctx, p.ID, payload)
 		}
-		return pk, nil
+		return nil
 	}
-	msg := ingest.Message{Topic: pk.TopicName, Payload: pk.Payload, Received: time.Now()}
-	if err := h.ingest.Handle(h.ctx, []ingest.Message{msg}); err != nil {
-		h.log.Error("hand-off failed; publish not acknowledged", "client_id", cl.ID, "err", err)
-		return pk, packets.ErrRejectPacket
-	}
-	pk.FixedHeader.Retain = false // see OnWill
-	return pk, nil
+	return h.ingest.Handle(h.ctx, []ingest.Message{{Topic: topic, Payload: payload, Received: time.Now()}})
 }
 
-// OnWill keeps a client's Last Will from being retained, as OnPublish keeps a
-// device's retained status: no client of this broker may read a device's topics or a
-// responder's acknowledgements (the gateway takes them in through this hook), so a
-// retained copy would only be kept, and swept by mochi every second (a township's
-// 15,000 statuses: a tenth of the broker's CPU in a reconnect storm).
-func (h *hook) OnWill(_ *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
-	will.Retain = false
-	return will, nil
-}
-
-// OnWillSent takes in the Last Will of a device that vanished: it says offline.
-func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
-	if p := h.principal(cl); p.Kind != brokerauth.Device || !brokerauth.Allowed(p, pk.TopicName, true) {
-		h.log.Warn("ignored a Last Will outside the device's own topics", "client_id", cl.ID, "topic", pk.TopicName)
+// willSent takes in the Last Will of a device that vanished: it says offline.
+func (h *hook) willSent(p brokerauth.Principal, topic string, payload []byte) {
+	if p.Kind != brokerauth.Device || !brokerauth.Allowed(p, topic, true) {
+		h.log.Warn("ignored a Last Will outside the device's own topics", "client_id", p.ID, "topic", topic)
 		return
 	}
-	msg := ingest.Message{Topic: pk.TopicName, Payload: pk.Payload, Received: time.Now()}
+	msg := ingest.Message{Topic: topic, Payload: payload, Received: time.Now()}
 	if err := h.ingest.Handle(h.ctx, []ingest.Message{msg}); err != nil {
-		h.log.Error("hand-off of a Last Will failed", "client_id", cl.ID, "err", err)
+		h.log.Error("hand-off of a Last Will failed", "client_id", p.ID, "err", err)
 	}
 }

@@ -232,7 +232,7 @@ type ServerTLS struct {
 // Enabled reports whether a certificate is configured.
 func (t ServerTLS) Enabled() bool { return t.CertFile != "" }
 
-// EmbeddedBroker configures the broker built into the gateway (mochi-mqtt).
+// EmbeddedBroker configures the MQTT broker built into the gateway (package broker).
 type EmbeddedBroker struct {
 	// Addr to listen on, e.g. 127.0.0.1:1883; empty turns the embedded broker off.
 	Addr string `yaml:"addr"`

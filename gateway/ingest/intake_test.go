@@ -102,7 +102,7 @@ func TestIntakeEventOvertakesAStuckBacklog(t *testing.T) {
 }
 
 // Handle, as the embedded broker calls it for each publish, returns nil only once
-// the message is on disk, the write's error when it is not (mochi then withholds the
+// the message is on disk, the write's error when it is not (the broker then withholds the
 // PUBACK and the device sends it again), and an error once the intake has stopped.
 func TestIntakeHandleWaitsForTheDisk(t *testing.T) {
 	writeErr := errors.New("disk full")

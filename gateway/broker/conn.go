@@ -1,0 +1,253 @@
+package broker
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"carebed/gateway/brokerauth"
+)
+
+// writeTimeout bounds one write to a client: a link that takes no bytes for this
+// long is closed, and what was not acknowledged waits in its session.
+const writeTimeout = 10 * time.Second
+
+var (
+	errRefused       = errors.New("connection refused")
+	errNotAuthorized = errors.New("publish to a topic the client may not write")
+	errClosing       = errors.New("broker closing")
+)
+
+// conn is one client's connection. One goroutine reads it and does what each packet
+// asks, the hand-off of a publish included, so a connection costs one goroutine
+// (parked in its read between packets) and a small read buffer; writes are made
+// under wmu by whichever goroutine has something to send.
+type conn struct {
+	b      *Broker
+	nc     net.Conn
+	br     *bufio.Reader
+	p      brokerauth.Principal
+	issued time.Time // of the credential it connected with (zero: none)
+	idle   time.Duration
+	will   *packets.PublishPacket
+	sess   *session
+
+	wmu    sync.Mutex // one packet at a time
+	closed atomic.Bool
+	// quiet: the connection ended without its Last Will being due (taken over by
+	// a new connection of the same client, or the broker closing).
+	quiet atomic.Bool
+}
+
+// serveConn runs one admitted connection to its end and returns why it ended (nil: a
+// DISCONNECT).
+func (b *Broker) serveConn(nc net.Conn) error {
+	c := &conn{b: b, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}
+	if err := c.connect(); err != nil {
+		return err
+	}
+	err := c.serve()
+	c.end()
+	return err
+}
+
+// connect reads and answers the CONNECT: authentication, the Last Will, the session
+// (a new connection with the same client id takes the old one's place).
+func (c *conn) connect() error {
+	pk, err := readPacket(c.br)
+	if err != nil {
+		return err
+	}
+	cp, ok := pk.(*packets.ConnectPacket)
+	if !ok {
+		return fmt.Errorf("%w: %T before CONNECT", errMalformed, pk)
+	}
+	if rc := cp.Validate(); rc != packets.Accepted {
+		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack}, ReturnCode: rc})
+		return fmt.Errorf("%w: %s", errRefused, packets.ConnackReturnCodes[rc])
+	}
+	if cp.WillFlag && (!validTopic(cp.WillTopic) || cp.WillQos > 2) {
+		return fmt.Errorf("%w: Last Will topic %q", errMalformed, cp.WillTopic)
+	}
+	h := c.b.hook
+	reason, issued := h.authenticate(cp.Username, cp.ClientIdentifier, string(cp.Password))
+	if reason != "" {
+		h.refused.WithLabelValues(reason).Inc()
+		h.log.Warn("refused a connection", "reason", reason, "client_id", cp.ClientIdentifier,
+			"username", cp.Username, "remote", c.nc.RemoteAddr())
+		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
+			ReturnCode: connackCode(reason)})
+		return errRefused
+	}
+	c.p, c.issued = h.principal(cp.Username), issued
+	if cp.WillFlag {
+		c.will = &packets.PublishPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Publish, Qos: cp.WillQos},
+			TopicName: cp.WillTopic, Payload: cp.WillMessage}
+	}
+	c.idle = time.Duration(cp.Keepalive) * 1500 * time.Millisecond // MQTT: a keepalive and a half
+	if gc, ok := c.nc.(*guardedConn); ok {
+		gc.g.connected(gc) // no longer counted as connecting
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	present, err := c.b.attach(c, cp.ClientIdentifier, cp.CleanSession)
+	if err != nil {
+		return err
+	}
+	if err := c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
+		SessionPresent: present}); err != nil {
+		return err
+	}
+	c.sess.resend()
+	return nil
+}
+
+// connackCode is the CONNACK return code for a refusal's reason.
+func connackCode(reason string) byte {
+	switch reason {
+	case refusedClientID:
+		return packets.ErrRefusedIDRejected
+	case refusedRegistry:
+		return packets.ErrRefusedServerUnavailable
+	case refusedPassword:
+		return packets.ErrRefusedBadUsernameOrPassword
+	}
+	return packets.ErrRefusedNotAuthorised
+}
+
+// serve reads packets until the connection ends.
+func (c *conn) serve() error {
+	for {
+		if c.idle > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.idle))
+		}
+		pk, err := readPacket(c.br)
+		if err != nil {
+			return err
+		}
+		switch p := pk.(type) {
+		case *packets.PublishPacket:
+			err = c.publish(p)
+		case *packets.PubackPacket:
+			c.sess.acked(p.MessageID)
+		case *packets.PubrelPacket:
+			err = c.write(&packets.PubcompPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Pubcomp},
+				MessageID: p.MessageID})
+		case *packets.SubscribePacket:
+			err = c.subscribe(p)
+		case *packets.UnsubscribePacket:
+			err = c.unsubscribe(p)
+		case *packets.PingreqPacket:
+			err = c.write(&packets.PingrespPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Pingresp}})
+		case *packets.DisconnectPacket:
+			c.will = nil
+			return nil
+		case *packets.ConnectPacket:
+			return fmt.Errorf("%w: a second CONNECT", errMalformed)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// publish takes a client's PUBLISH: checked against its rules, handed off (a
+// device's durably, before the acknowledgement), acknowledged, then routed.
+func (c *conn) publish(p *packets.PublishPacket) error {
+	if !validTopic(p.TopicName) {
+		return fmt.Errorf("%w: topic %q", errMalformed, p.TopicName)
+	}
+	if !brokerauth.Allowed(c.p, p.TopicName, true) {
+		c.b.log.Warn("refused a publish outside the client's topics", "client_id", c.p.ID, "topic", p.TopicName)
+		if p.Qos == 0 {
+			return nil
+		}
+		return errNotAuthorized
+	}
+	if err := c.b.hook.publish(c.p, p.TopicName, p.Payload); err != nil {
+		c.b.log.Error("hand-off failed; publish not acknowledged", "client_id", c.p.ID, "err", err)
+		return nil // the client sends it again when it reconnects
+	}
+	var err error
+	switch p.Qos {
+	case 1:
+		err = c.write(&packets.PubackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Puback},
+			MessageID: p.MessageID})
+	case 2:
+		err = c.write(&packets.PubrecPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Pubrec},
+			MessageID: p.MessageID})
+	}
+	c.b.route(p.TopicName, p.Payload, p.Qos)
+	return err
+}
+
+// subscribe grants the filters the client's rules allow, at QoS 1 at most.
+func (c *conn) subscribe(p *packets.SubscribePacket) error {
+	codes := make([]byte, len(p.Topics))
+	for i, f := range p.Topics {
+		if p.Qoss[i] > 2 {
+			return fmt.Errorf("%w: subscription QoS %d", errMalformed, p.Qoss[i])
+		}
+		if !validFilter(f) || !brokerauth.Allowed(c.p, f, false) {
+			codes[i] = 0x80
+			c.b.log.Warn("refused a subscription outside the client's topics", "client_id", c.p.ID, "filter", f)
+			continue
+		}
+		codes[i] = min(p.Qoss[i], 1)
+		c.b.subscribe(c.sess, f, codes[i])
+	}
+	return c.write(&packets.SubackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Suback},
+		MessageID: p.MessageID, ReturnCodes: codes})
+}
+
+// unsubscribe drops the filters.
+func (c *conn) unsubscribe(p *packets.UnsubscribePacket) error {
+	for _, f := range p.Topics {
+		c.b.unsubscribe(c.sess, f)
+	}
+	return c.write(&packets.UnsubackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Unsuback},
+		MessageID: p.MessageID})
+}
+
+// write sends pk, within writeTimeout; a failed write closes the connection.
+func (c *conn) write(pk packets.ControlPacket) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := pk.Write(c.nc); err != nil {
+		c.close(false)
+		return err
+	}
+	return nil
+}
+
+// close closes the connection; quiet: without its Last Will. It does not wait for
+// a write in progress: closing the socket ends it.
+func (c *conn) close(quiet bool) {
+	if quiet {
+		c.quiet.Store(true)
+	}
+	if !c.closed.Swap(true) {
+		c.nc.Close()
+	}
+}
+
+// end closes the connection, detaches it from its session and, unless it ended
+// with a DISCONNECT, was taken over or the broker is closing, sends its Last Will.
+func (c *conn) end() {
+	c.close(false)
+	c.b.detach(c)
+	if c.will == nil || c.quiet.Load() || c.b.closing.Load() {
+		return
+	}
+	c.b.hook.willSent(c.p, c.will.TopicName, c.will.Payload)
+	c.b.route(c.will.TopicName, c.will.Payload, c.will.Qos)
+}
