@@ -75,7 +75,8 @@ bench-100k: install
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRecheck$$' ./gateway/broker/
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./gateway/protocol/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadPacket$$' -fuzztime 60s ./gateway/broker/
 
 # dashboards regenerates the Grafana boards' JSON (dashboards/json) from their Go
 # definitions (dashboards/board); commit both (docs/dashboards.md).

@@ -47,6 +47,9 @@ func readPacket(r *bufio.Reader) (packets.ControlPacket, error) {
 	if _, err := io.ReadFull(r, body); err != nil {
 		return nil, err
 	}
+	if c, ok := cp.(*packets.ConnectPacket); ok && !knownLevel(c, body) {
+		return c, nil // Validate refuses it with CONNACK 1, as MQTT asks
+	}
 	if err := unpack(cp, body); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", errMalformed, packets.PacketNames[fh.MessageType], err)
 	}
@@ -112,6 +115,21 @@ func encodedLength(cp packets.ControlPacket) (n int, ok bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// knownLevel reports whether a CONNECT's body names a protocol level this broker
+// decodes (3: MQTT 3.1, 4: 3.1.1). When it does not (MQTT 5's CONNECT has fields
+// 3.1.1 has not), it sets c's name and level only, for Validate to answer.
+func knownLevel(c *packets.ConnectPacket, body []byte) bool {
+	if len(body) < 2 {
+		return true // unpack says what is wrong
+	}
+	n := int(body[0])<<8 | int(body[1])
+	if len(body) < 2+n+1 {
+		return true
+	}
+	c.ProtocolName, c.ProtocolVersion = string(body[2:2+n]), body[2+n]
+	return c.ProtocolVersion == 3 || c.ProtocolVersion == 4
 }
 
 // flagsValid: MQTT fixes the low four bits of every fixed header but PUBLISH's.

@@ -321,3 +321,29 @@ func TestTakeoverDoesNotWaitForAStalledWrite(t *testing.T) {
 	}
 	other.nc.Close()
 }
+
+// TestMQTT5IsRefusedWithItsCode: a client asking for MQTT 5 gets CONNACK 1
+// (unacceptable protocol version) rather than a closed socket, so its library can
+// say why and fall back.
+func TestMQTT5IsRefusedWithItsCode(t *testing.T) {
+	s := newSite(t, nil)
+	nc, err := net.DialTimeout("tcp", s.b.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// MQTT 5 CONNECT: name, level 5, flags (clean), keepalive 60, no properties,
+	// client id "bed-0001".
+	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0, 0, 8}, "bed-0001"...)
+	if _, err := nc.Write(append(append([]byte{0x10}, rawmqtt.RemainingLength(len(body))...), body...)); err != nil {
+		t.Fatal(err)
+	}
+	c := &rawClient{t: t, nc: nc, r: bufio.NewReader(nc)}
+	ack, ok := c.read(5 * time.Second).(*packets.ConnackPacket)
+	if !ok || ack.ReturnCode != packets.ErrRefusedBadProtocolVersion {
+		t.Fatalf("got %v, want CONNACK 1", ack)
+	}
+	if !rawmqtt.ClosedWithin(nc, 5*time.Second) {
+		t.Error("connection still open after the refusal")
+	}
+}
