@@ -3,10 +3,14 @@ package broker
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -21,6 +25,7 @@ import (
 	"carebed/gateway/ingest"
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
+	"carebed/internal/devcerts"
 )
 
 // BenchmarkConnectionMemory measures what one device connection costs the embedded
@@ -30,8 +35,9 @@ import (
 // reading, acknowledged), and stay connected. Reported per connection: Go heap in use
 // and goroutine stacks after four collections (a collection halves an idle
 // goroutine's stack at most once), against before the first connected, and the
-// goroutines. The devices' ends of the sockets are in the same process (a net.Conn,
-// about 0.3 KB of the heap figure) and run no goroutine.
+// goroutines. The devices are a process of their own (this test binary again, as
+// TestDevicesProcess), so the figures are the broker's alone. CAREBED_BROKERMEM_TLS=1
+// connects over TLS (a P-256 certificate, TLS 1.3).
 func BenchmarkConnectionMemory(b *testing.B) {
 	n := envCount(b, "CAREBED_BROKERMEM_CONNS", 2000)
 	raiseOpenFiles(b, uint64(2*n+256))
@@ -53,7 +59,19 @@ func connectionMemory(b *testing.B, n int) (heap, stack, goroutines float64) {
 		devs[id] = true
 		creds[id] = registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
 	}
-	br, err := New(Options{Addr: "127.0.0.1:0", Ingest: countIngest{}, Devices: devs, Credentials: creds,
+	certs, err := devcerts.Generate(filepath.Join(b.TempDir(), "certs"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var serverTLS *tls.Config
+	if os.Getenv("CAREBED_BROKERMEM_TLS") != "" {
+		cert, err := tls.LoadX509KeyPair(certs.Server, certs.ServerKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	br, err := New(Options{Addr: "127.0.0.1:0", TLS: serverTLS, Ingest: countIngest{}, Devices: devs, Credentials: creds,
 		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -63,22 +81,72 @@ func connectionMemory(b *testing.B, n int) (heap, stack, goroutines float64) {
 	}
 	defer br.Close()
 	before, g0 := settledMemory()
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range n {
-		c, err := connectDevice(br.Addr().String(), fmt.Sprintf("bed-%06d", i), "pw")
-		if err != nil {
-			b.Fatal(err)
-		}
-		conns = append(conns, c)
+	devices := exec.Command(os.Args[0], "-test.run=^TestDevicesProcess$", "-test.count=1")
+	devices.Env = append(os.Environ(), "CAREBED_DEVICES_PROCESS="+br.Addr().String(),
+		fmt.Sprintf("CAREBED_DEVICES_COUNT=%d", n), "CAREBED_DEVICES_CA="+certs.CA)
+	stdin, err := devices.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := devices.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	devices.Stderr = os.Stderr
+	if err := devices.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer devices.Wait() //nolint:errcheck // it ends when its stdin closes
+	defer stdin.Close()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "connected\n" {
+		b.Fatalf("the devices' process: %q, %v", line, err)
 	}
 	after, g1 := settledMemory()
 	return float64(after.HeapInuse) - float64(before.HeapInuse), float64(after.StackInuse) - float64(before.StackInuse),
 		float64(g1 - g0)
+}
+
+// TestDevicesProcess is BenchmarkConnectionMemory's devices, in a process of their
+// own: it connects CAREBED_DEVICES_COUNT devices to CAREBED_DEVICES_PROCESS (over
+// TLS, trusting CAREBED_DEVICES_CA, when CAREBED_BROKERMEM_TLS is set), prints
+// "connected" and holds them until its standard input closes. Without the variables
+// it is skipped: it is not a test.
+func TestDevicesProcess(t *testing.T) {
+	addr := os.Getenv("CAREBED_DEVICES_PROCESS")
+	if addr == "" {
+		t.Skip("BenchmarkConnectionMemory's devices; run only by it")
+	}
+	n, err := strconv.Atoi(os.Getenv("CAREBED_DEVICES_COUNT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
+	if os.Getenv("CAREBED_BROKERMEM_TLS") != "" {
+		ca, err := os.ReadFile(os.Getenv("CAREBED_DEVICES_CA"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(ca)
+		client := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+		dial = func(addr string) (net.Conn, error) {
+			return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, client)
+		}
+	}
+	conns := make([]net.Conn, 0, n)
+	for i := range n {
+		c, err := connectDeviceWith(dial, addr, fmt.Sprintf("bed-%06d", i), "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	fmt.Println("connected")
+	io.Copy(io.Discard, os.Stdin) //nolint:errcheck // until the benchmark closes it
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // settledMemory collects four times and returns the memory statistics and the
@@ -95,7 +163,13 @@ func settledMemory() (runtime.MemStats, int) {
 // connectDevice connects as a device's firmware does and sends one reading; it returns
 // once the reading is acknowledged.
 func connectDevice(addr, device, password string) (net.Conn, error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	return connectDeviceWith(func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) },
+		addr, device, password)
+}
+
+// connectDeviceWith is connectDevice over the connection dial makes.
+func connectDeviceWith(dial func(string) (net.Conn, error), addr, device, password string) (net.Conn, error) {
+	nc, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
