@@ -19,6 +19,7 @@ import (
 
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -49,6 +50,8 @@ type Options struct {
 	// Registerer receives the broker's metrics; nil: none are registered.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// Now is the clock for the age of queued messages; nil: time.Now.
+	Now func() time.Time
 }
 
 // Broker is the embedded MQTT broker.
@@ -58,9 +61,11 @@ type Broker struct {
 	cancel  context.CancelFunc // ends hand-offs that wait for a full spool
 	hook    *hook
 	dropped *prometheus.CounterVec
-	// overflow counts QoS 1 messages a session dropped to make room (maxPending).
+	// overflow counts QoS 1 messages a session dropped to make room (maxPending)
+	// or for their age (maxPendingAge).
 	overflow prometheus.Counter
 	log      *slog.Logger
+	now      func() time.Time
 
 	mu       sync.Mutex
 	sessions map[string]*session // by client id
@@ -95,11 +100,14 @@ func New(o Options) (*Broker, error) {
 	refused, dropped := refusedCounter(o.Registerer), droppedCounter(o.Registerer)
 	overflow := prometheus.NewCounter(prometheus.CounterOpts{Name: "carebed_broker_queue_dropped_total",
 		Help: "QoS 1 messages the embedded broker dropped from a client's session, the oldest first, because " +
-			"the client stayed away while more than 64 were waiting for it."})
+			"the client stayed away while more than 64 were waiting for it, or for more than a day."})
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(overflow)
 	}
-	b := &Broker{addr: ln.Addr(), cancel: cancel, dropped: dropped, overflow: overflow, log: log,
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	b := &Broker{addr: ln.Addr(), cancel: cancel, dropped: dropped, overflow: overflow, log: log, now: o.Now,
 		sessions: map[string]*session{}, subs: newSubscriptions()}
 	b.hook = &hook{ingest: o.Ingest, devices: o.Devices, creds: o.Credentials, allowNoPassword: o.AllowNoPassword,
 		onResponder: o.OnResponder, refused: refused, log: log, ctx: ctx}
@@ -169,10 +177,10 @@ func (b *Broker) Connections() int { return len(b.connected()) }
 func refusedCounter(r prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carebed_broker_refused_total",
 		Help: "Connections the embedded broker refused, by reason (unknown_user, client_id_mismatch, " +
-			"no_credential, revoked, wrong_password, registry_error; before authentication: too_many_connecting, " +
+			"no_credential, revoked, wrong_password, registry_error, will_not_allowed; before authentication: too_many_connecting, " +
 			"too_many_from_address, connect_timeout, packet_too_large)."}, []string{"reason"})
 	for _, reason := range []string{refusedUnknown, refusedClientID, refusedNoCredential, refusedRevoked, refusedPassword,
-		refusedRegistry, refusedBusy, refusedAddrBusy, refusedTimeout, refusedPacketLarge} {
+		refusedRegistry, refusedWill, refusedBusy, refusedAddrBusy, refusedTimeout, refusedPacketLarge} {
 		c.WithLabelValues(reason) // at 0 from the start, so increase() sees the first
 	}
 	if r != nil {
@@ -209,10 +217,15 @@ func (b *Broker) route(topic string, payload []byte, qos byte) {
 		if !ok {
 			continue
 		}
-		if s.send(topic, payload, min(qos, granted)) {
-			b.overflow.Inc()
-			b.log.Warn("dropped a message its client had not taken", "client_id", s.id, "topic", topic)
-		}
+		b.overflowed(s, s.send(topic, payload, min(qos, granted), b.now()))
+	}
+}
+
+// overflowed counts and logs n messages s dropped.
+func (b *Broker) overflowed(s *session, n int) {
+	if n > 0 {
+		b.overflow.Add(float64(n))
+		b.log.Warn("dropped messages their client had not taken", "client_id", s.id, "messages", n)
 	}
 }
 
@@ -245,18 +258,18 @@ func (b *Broker) attach(c *conn, clientID string, clean bool) (present bool, err
 	return present, nil
 }
 
-// detach ends c's part in its session; a clean session ends with it.
-func (b *Broker) detach(c *conn) {
+// detach ends c's part in its session (a clean session ends with it) and reports
+// whether another connection of the same client is attached by now.
+func (b *Broker) detach(c *conn) (back bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := c.sess
-	if s == nil {
-		return
-	}
 	if s.conn.CompareAndSwap(c, nil) && s.clean && b.sessions[s.id] == s {
 		b.forget(s)
 		delete(b.sessions, s.id)
 	}
+	now := b.sessions[s.id]
+	return now != nil && now.conn.Load() != nil
 }
 
 // forget drops s's subscriptions from the index; b.mu is held.
@@ -268,19 +281,29 @@ func (b *Broker) forget(s *session) {
 	}
 }
 
-// subscribe records a granted subscription.
-func (b *Broker) subscribe(s *session, filter string, qos byte) {
+// subscribe records a granted subscription of c's session, while c is its
+// connection: a connection taken over, reading what was already in its buffer,
+// changes nothing (its session may be forgotten, or another connection's now).
+func (b *Broker) subscribe(c *conn, filter string, qos byte) {
+	s := c.sess
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn.Load() != c {
+		return
+	}
 	s.subs[filter] = qos
-	s.mu.Unlock()
 	b.subs.add(filter, s)
 }
 
-// unsubscribe drops one.
-func (b *Broker) unsubscribe(s *session, filter string) {
+// unsubscribe drops one, on the same terms.
+func (b *Broker) unsubscribe(c *conn, filter string) {
+	s := c.sess
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn.Load() != c {
+		return
+	}
 	delete(s.subs, filter)
-	s.mu.Unlock()
 	b.subs.remove(filter, s)
 }
 

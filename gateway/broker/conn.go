@@ -22,6 +22,7 @@ var (
 	errRefused       = errors.New("connection refused")
 	errNotAuthorized = errors.New("publish to a topic the client may not write")
 	errClosing       = errors.New("broker closing")
+	errHandOff       = errors.New("hand-off failed")
 )
 
 // conn is one client's connection. One goroutine reads it and does what each packet
@@ -40,6 +41,9 @@ type conn struct {
 
 	wmu    sync.Mutex // one packet at a time
 	closed atomic.Bool
+	// ready: its CONNACK and the session's pending messages are written; set under
+	// the session's lock, before which nothing else is written to it.
+	ready bool
 	// quiet: the connection ended without its Last Will being due (taken over by
 	// a new connection of the same client, or the broker closing).
 	quiet atomic.Bool
@@ -49,11 +53,13 @@ type conn struct {
 // DISCONNECT).
 func (b *Broker) serveConn(nc net.Conn) error {
 	c := &conn{b: b, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}
-	if err := c.connect(); err != nil {
-		return err
+	err := c.connect()
+	if err == nil {
+		err = c.serve()
 	}
-	err := c.serve()
-	c.end()
+	if c.sess != nil { // attached: whatever failed after, it leaves its session
+		c.end()
+	}
 	return err
 }
 
@@ -86,6 +92,15 @@ func (c *conn) connect() error {
 		return errRefused
 	}
 	c.p, c.issued = h.principal(cp.Username), issued
+	if cp.WillFlag && !brokerauth.Allowed(c.p, cp.WillTopic, true) {
+		// As Mosquitto refuses it: a Last Will is a publish, held to the same rules.
+		h.refused.WithLabelValues(refusedWill).Inc()
+		h.log.Warn("refused a connection", "reason", refusedWill, "client_id", cp.ClientIdentifier,
+			"will_topic", cp.WillTopic, "remote", c.nc.RemoteAddr())
+		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
+			ReturnCode: packets.ErrRefusedNotAuthorised})
+		return errRefused
+	}
 	if cp.WillFlag {
 		c.will = &packets.PublishPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Publish, Qos: cp.WillQos},
 			TopicName: cp.WillTopic, Payload: cp.WillMessage}
@@ -99,12 +114,9 @@ func (c *conn) connect() error {
 	if err != nil {
 		return err
 	}
-	if err := c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
-		SessionPresent: present}); err != nil {
-		return err
-	}
-	c.sess.resend()
-	return nil
+	expired, err := c.sess.open(c, present, c.b.now())
+	c.b.overflowed(c.sess, expired)
+	return err
 }
 
 // connackCode is the CONNACK return code for a refusal's reason.
@@ -129,6 +141,9 @@ func (c *conn) serve() error {
 		pk, err := readPacket(c.br)
 		if err != nil {
 			return err
+		}
+		if c.closed.Load() { // taken over or closed meanwhile: its session is not its own
+			return net.ErrClosed
 		}
 		switch p := pk.(type) {
 		case *packets.PublishPacket:
@@ -170,8 +185,12 @@ func (c *conn) publish(p *packets.PublishPacket) error {
 		return errNotAuthorized
 	}
 	if err := c.b.hook.publish(c.p, p.TopicName, p.Payload); err != nil {
-		c.b.log.Error("hand-off failed; publish not acknowledged", "client_id", c.p.ID, "err", err)
-		return nil // the client sends it again when it reconnects
+		// Not acknowledged, and MQTT 3.1.1 clients send again only after a
+		// reconnect: close the link (no Last Will: the device is not gone) so the
+		// device reconnects and sends it again, rather than wait forever.
+		c.b.log.Error("hand-off failed; publish not acknowledged, connection closed", "client_id", c.p.ID, "err", err)
+		c.close(true)
+		return errHandOff
 	}
 	var err error
 	switch p.Qos {
@@ -199,7 +218,7 @@ func (c *conn) subscribe(p *packets.SubscribePacket) error {
 			continue
 		}
 		codes[i] = min(p.Qoss[i], 1)
-		c.b.subscribe(c.sess, f, codes[i])
+		c.b.subscribe(c, f, codes[i])
 	}
 	return c.write(&packets.SubackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Suback},
 		MessageID: p.MessageID, ReturnCodes: codes})
@@ -208,7 +227,7 @@ func (c *conn) subscribe(p *packets.SubscribePacket) error {
 // unsubscribe drops the filters.
 func (c *conn) unsubscribe(p *packets.UnsubscribePacket) error {
 	for _, f := range p.Topics {
-		c.b.unsubscribe(c.sess, f)
+		c.b.unsubscribe(c, f)
 	}
 	return c.write(&packets.UnsubackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Unsuback},
 		MessageID: p.MessageID})
@@ -241,11 +260,12 @@ func (c *conn) close(quiet bool) {
 }
 
 // end closes the connection, detaches it from its session and, unless it ended
-// with a DISCONNECT, was taken over or the broker is closing, sends its Last Will.
+// with a DISCONNECT, was taken over, its client is connected again or the broker is
+// closing, sends its Last Will.
 func (c *conn) end() {
 	c.close(false)
-	c.b.detach(c)
-	if c.will == nil || c.quiet.Load() || c.b.closing.Load() {
+	back := c.b.detach(c)
+	if c.will == nil || back || c.quiet.Load() || c.b.closing.Load() {
 		return
 	}
 	c.b.hook.willSent(c.p, c.will.TopicName, c.will.Payload)

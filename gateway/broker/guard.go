@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -216,7 +217,7 @@ func (g *guard) close() error {
 	}
 	g.mu.Unlock()
 	for _, gc := range live {
-		gc.Conn.Close() // the connection's goroutine ends and counts it out
+		gc.closeSocket() // the connection's goroutine ends and counts it out
 	}
 	return err
 }
@@ -245,7 +246,18 @@ type guardedConn struct {
 
 // Close closes the connection and gives back its slots.
 func (c *guardedConn) Close() error {
-	err := c.Conn.Close()
+	err := c.closeSocket()
 	c.once.Do(func() { c.g.closed(c) })
 	return err
+}
+
+// closeSocket closes the TCP connection beneath any TLS. tls.Conn's own Close first
+// sends a close_notify and waits up to 5 s to write it to a peer that may read
+// nothing: a takeover or a recheck would hold the broker that long, and its close
+// would take 5 s a client. MQTT ends a session with DISCONNECT, not close_notify.
+func (c *guardedConn) closeSocket() error {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.NetConn().Close()
+	}
+	return c.Conn.Close()
 }

@@ -57,6 +57,8 @@ const (
 	refusedRegistry     = "registry_error"
 	// refusedRotated: a connected client whose credential was replaced (Recheck).
 	refusedRotated = "rotated"
+	// refusedWill: a Last Will on a topic the client may not publish to.
+	refusedWill = "will_not_allowed"
 )
 
 // authenticate returns why user may not connect, or "" and the issue time of the

@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
@@ -14,9 +16,19 @@ import (
 // yet acknowledged or waiting for it to connect again. A device gets a command now
 // and then (ack feedback), a responder's app its pushes; when a client stays away
 // long enough to fill it, the oldest goes (counted in
-// carebed_broker_dropped_messages_total): a queue per device must not grow without
+// carebed_broker_queue_dropped_total): a queue per device must not grow without
 // bound at 100,000 devices.
 const maxPending = 64
+
+// maxPendingAge is how long a message waits for its client (mochi's default
+// message expiry): a day-old "help is coming" or page is news nobody should get.
+const maxPendingAge = 24 * time.Hour
+
+// pending is a QoS 1 message waiting for its client's acknowledgement.
+type pending struct {
+	pk *packets.PublishPacket
+	at time.Time // when it was published
+}
 
 // session is what the broker keeps of a client id between its connections (MQTT's
 // persistent session, CleanSession false): its subscriptions and the QoS 1 messages
@@ -30,8 +42,8 @@ type session struct {
 	conn atomic.Pointer[conn]
 
 	mu      sync.Mutex
-	subs    map[string]byte          // topic filter -> granted QoS
-	pending []*packets.PublishPacket // QoS 1, in the order they were published
+	subs    map[string]byte // topic filter -> granted QoS
+	pending []pending       // QoS 1, in the order they were published
 	nextID  uint16
 }
 
@@ -120,25 +132,63 @@ func validTopic(t string) bool {
 }
 
 // send queues a message for the session's client and writes it when the client is
-// connected. QoS 1 messages stay pending until acknowledged, and are sent again when
-// the client comes back; QoS 0 goes only to a connected client. It reports whether
-// a pending message had to make room.
-func (s *session) send(topic string, payload []byte, qos byte) (dropped bool) {
+// connected and its CONNACK is out. QoS 1 messages stay pending until acknowledged,
+// and are sent again when the client comes back; QoS 0 goes only to a connected
+// client. It returns how many pending messages it dropped, to make room or for age.
+func (s *session) send(topic string, payload []byte, qos byte, now time.Time) (dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pk := &packets.PublishPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Publish, Qos: qos},
 		TopicName: topic, Payload: payload}
 	if qos > 0 {
+		dropped = s.expire(now)
 		pk.MessageID = s.freeID()
-		if dropped = len(s.pending) >= maxPending; dropped {
+		if len(s.pending) >= maxPending {
 			s.pending = append(s.pending[:0], s.pending[1:]...)
+			dropped++
 		}
-		s.pending = append(s.pending, pk)
+		s.pending = append(s.pending, pending{pk: pk, at: now})
 	}
-	if c := s.conn.Load(); c != nil && c.write(pk) == nil {
+	if c := s.conn.Load(); c != nil && c.ready && c.write(pk) == nil {
 		pk.Dup = true // a second sending is a duplicate
 	}
 	return dropped
+}
+
+// open answers c's CONNECT with present (MQTT's session present), writes the
+// pending messages after it and makes c the connection that new ones are written
+// to, all under the session's lock, so that nothing overtakes the CONNACK or the
+// pending messages. A connection taken over meanwhile is written nothing. It returns
+// how many pending messages were too old to send.
+func (s *session) open(c *conn, present bool, now time.Time) (expired int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn.Load() != c {
+		return 0, net.ErrClosed
+	}
+	if err := c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
+		SessionPresent: present}); err != nil {
+		return 0, err
+	}
+	expired = s.expire(now)
+	for _, p := range s.pending {
+		if err := c.write(p.pk); err != nil {
+			return expired, err
+		}
+		p.pk.Dup = true
+	}
+	c.ready = true
+	return expired, nil
+}
+
+// expire drops the pending messages older than maxPendingAge; s.mu is held.
+func (s *session) expire(now time.Time) int {
+	n := 0
+	for n < len(s.pending) && now.Sub(s.pending[n].at) > maxPendingAge {
+		n++
+	}
+	s.pending = append(s.pending[:0], s.pending[n:]...)
+	return n
 }
 
 // freeID is a packet id that no pending message has.
@@ -149,8 +199,8 @@ func (s *session) freeID() uint16 {
 			continue
 		}
 		used := false
-		for _, pk := range s.pending {
-			used = used || pk.MessageID == s.nextID
+		for _, p := range s.pending {
+			used = used || p.pk.MessageID == s.nextID
 		}
 		if !used {
 			return s.nextID
@@ -158,25 +208,12 @@ func (s *session) freeID() uint16 {
 	}
 }
 
-// resend writes the pending messages again (after the client reconnected).
-func (s *session) resend() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.conn.Load()
-	for _, pk := range s.pending {
-		if c == nil || c.write(pk) != nil {
-			return
-		}
-		pk.Dup = true
-	}
-}
-
 // acked drops the pending message the client acknowledged.
 func (s *session) acked(id uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, pk := range s.pending {
-		if pk.MessageID == id {
+	for i, p := range s.pending {
+		if p.pk.MessageID == id {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
 			return
 		}
