@@ -64,14 +64,15 @@ bench-storm: install
 # connection costs a load generator (BenchmarkClientMemory), the gateway's start with
 # CAREBED_START_DEVICES (100000) registered (BenchmarkStartAtScale), then what one
 # connection costs the embedded broker's process (BenchmarkConnectionMemory,
-# CAREBED_BROKERMEM_CONNS) and its recheck of every connection at a registry refresh
+# CAREBED_BROKERMEM_CONNS; and 100,000 connections over in-memory pipes, which need
+# no descriptors, BenchmarkPipeConnections, CAREBED_PIPE_CONNS) and its recheck of every connection at a registry refresh
 # (BenchmarkRecheck, CAREBED_RECHECK_CONNS). Needs an open-file hard limit above the
 # device count (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000), _HOLD (5m),
 # _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto).
 bench-100k: install
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(ClientMemory|Connections|StartAtScale)$$' -benchtime 1x -timeout 180m ./bench/
-	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkConnectionMemory$$' -benchtime 1x ./gateway/broker/
+	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(ConnectionMemory|PipeConnections)$$' -benchtime 1x ./gateway/broker/
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRecheck$$' ./gateway/broker/
 
 fuzz:
