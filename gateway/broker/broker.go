@@ -1,12 +1,12 @@
 // Package broker is the MQTT broker built into the gateway, for the demo and for
 // sites that run one binary. It speaks MQTT 3.1.1 (and 3.1) to devices and responder
 // apps with paho's packet codec, and holds a connection with one goroutine and a
-// small buffer, so 100,000 devices fit in the memory of a county server. Devices authenticate with their
-// registered id and provisioned password, responder apps with theirs; both are held to
-// the topic rules of package brokerauth, the same rules `gateway broker export` writes
-// for Mosquitto. Devices' messages reach the ingest through a hook that blocks until
-// the durable hand-off: the PUBACK is sent only after it, so the embedded mode loses
-// nothing either.
+// small buffer, so 100,000 devices fit in the memory of a county server. Devices
+// authenticate with their registered id and provisioned password, responder apps with
+// theirs; both are held to the topic rules of package brokerauth, the same rules
+// `gateway broker export` writes for Mosquitto. Devices' messages reach the ingest
+// through a hook that blocks until the durable hand-off: the PUBACK is sent only after
+// it, so the embedded mode loses nothing either.
 package broker
 
 import (
@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-
 	"sync"
 	"sync/atomic"
 	"time"

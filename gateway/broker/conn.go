@@ -66,44 +66,12 @@ func (b *Broker) serveConn(nc net.Conn) error {
 // connect reads and answers the CONNECT: authentication, the Last Will, the session
 // (a new connection with the same client id takes the old one's place).
 func (c *conn) connect() error {
-	pk, err := readPacket(c.br)
+	cp, err := c.readConnect()
 	if err != nil {
 		return err
 	}
-	cp, ok := pk.(*packets.ConnectPacket)
-	if !ok {
-		return fmt.Errorf("%w: %T before CONNECT", errMalformed, pk)
-	}
-	if rc := cp.Validate(); rc != packets.Accepted {
-		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack}, ReturnCode: rc})
-		return fmt.Errorf("%w: %s", errRefused, packets.ConnackReturnCodes[rc])
-	}
-	if cp.WillFlag && (!validTopic(cp.WillTopic) || cp.WillQos > 2) {
-		return fmt.Errorf("%w: Last Will topic %q", errMalformed, cp.WillTopic)
-	}
-	h := c.b.hook
-	reason, issued := h.authenticate(cp.Username, cp.ClientIdentifier, string(cp.Password))
-	if reason != "" {
-		h.refused.WithLabelValues(reason).Inc()
-		h.log.Warn("refused a connection", "reason", reason, "client_id", cp.ClientIdentifier,
-			"username", cp.Username, "remote", c.nc.RemoteAddr())
-		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
-			ReturnCode: connackCode(reason)})
-		return errRefused
-	}
-	c.p, c.issued = h.principal(cp.Username), issued
-	if cp.WillFlag && !brokerauth.Allowed(c.p, cp.WillTopic, true) {
-		// As Mosquitto refuses it: a Last Will is a publish, held to the same rules.
-		h.refused.WithLabelValues(refusedWill).Inc()
-		h.log.Warn("refused a connection", "reason", refusedWill, "client_id", cp.ClientIdentifier,
-			"will_topic", cp.WillTopic, "remote", c.nc.RemoteAddr())
-		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
-			ReturnCode: packets.ErrRefusedNotAuthorised})
-		return errRefused
-	}
-	if cp.WillFlag {
-		c.will = &packets.PublishPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Publish, Qos: cp.WillQos},
-			TopicName: cp.WillTopic, Payload: cp.WillMessage}
+	if err := c.admit(cp); err != nil {
+		return err
 	}
 	c.idle = time.Duration(cp.Keepalive) * 1500 * time.Millisecond // MQTT: a keepalive and a half
 	if gc, ok := c.nc.(*guardedConn); ok {
@@ -117,6 +85,52 @@ func (c *conn) connect() error {
 	expired, err := c.sess.open(c, present, c.b.now())
 	c.b.overflowed(c.sess, expired)
 	return err
+}
+
+// readConnect reads the first packet, which must be a CONNECT of a protocol version
+// the broker speaks (else CONNACK says which is wrong).
+func (c *conn) readConnect() (*packets.ConnectPacket, error) {
+	pk, err := readPacket(c.br)
+	if err != nil {
+		return nil, err
+	}
+	cp, ok := pk.(*packets.ConnectPacket)
+	if !ok {
+		return nil, fmt.Errorf("%w: %T before CONNECT", errMalformed, pk)
+	}
+	if rc := cp.Validate(); rc != packets.Accepted {
+		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack}, ReturnCode: rc})
+		return nil, fmt.Errorf("%w: %s", errRefused, packets.ConnackReturnCodes[rc])
+	}
+	if cp.WillFlag && (!validTopic(cp.WillTopic) || cp.WillQos > 2) {
+		return nil, fmt.Errorf("%w: Last Will topic %q", errMalformed, cp.WillTopic)
+	}
+	return cp, nil
+}
+
+// admit authenticates cp's client and holds its Last Will to the client's topic
+// rules, as Mosquitto does (a Last Will is a publish); a refusal is counted, logged
+// and answered with its CONNACK code.
+func (c *conn) admit(cp *packets.ConnectPacket) error {
+	h := c.b.hook
+	reason, issued := h.authenticate(cp.Username, cp.ClientIdentifier, string(cp.Password))
+	if reason == "" && cp.WillFlag && !brokerauth.Allowed(h.principal(cp.Username), cp.WillTopic, true) {
+		reason = refusedWill
+	}
+	if reason != "" {
+		h.refused.WithLabelValues(reason).Inc()
+		h.log.Warn("refused a connection", "reason", reason, "client_id", cp.ClientIdentifier,
+			"username", cp.Username, "will_topic", cp.WillTopic, "remote", c.nc.RemoteAddr())
+		c.write(&packets.ConnackPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Connack},
+			ReturnCode: connackCode(reason)})
+		return errRefused
+	}
+	c.p, c.issued = h.principal(cp.Username), issued
+	if cp.WillFlag {
+		c.will = &packets.PublishPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Publish, Qos: cp.WillQos},
+			TopicName: cp.WillTopic, Payload: cp.WillMessage}
+	}
+	return nil
 }
 
 // connackCode is the CONNACK return code for a refusal's reason.
