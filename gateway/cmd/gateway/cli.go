@@ -153,8 +153,9 @@ func runGateway(ctx context.Context, args []string, stderr io.Writer, env func(s
 // broker the heap is small and its garbage steady (one batch of messages after
 // another): collecting at 4x the live heap instead of 2x halves the GC's CPU for a
 // few megabytes. With the embedded broker the heap grows with the connections, and
-// 4x costs gigabytes: at 15,000 connections 2.0 GiB against 1.1 GiB at 2x, for the
-// same CPU (docs/performance.md).
+// 4x costs gigabytes (with mochi-mqtt at 15,000 connections 2.0 GiB against 1.1 GiB
+// at 2x, for the same CPU; docs/performance.md), and would take the broker's 100,000
+// past 2 GiB even now that a connection holds about 3 KB of heap.
 func gcPercent(cfg config.Config) int {
 	if cfg.EmbeddedBroker.Addr != "" {
 		return 100
