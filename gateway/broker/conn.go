@@ -2,8 +2,10 @@ package broker
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"carebed/gateway/brokerauth"
+	"carebed/gateway/ingest"
 )
 
 // writeTimeout bounds one write to a client: a link that takes no bytes for this
@@ -202,7 +205,12 @@ func (c *conn) publish(p *packets.PublishPacket) error {
 		// Not acknowledged, and MQTT 3.1.1 clients send again only after a
 		// reconnect: close the link (no Last Will: the device is not gone) so the
 		// device reconnects and sends it again, rather than wait forever.
-		c.b.log.Error("hand-off failed; publish not acknowledged, connection closed", "client_id", c.p.ID, "err", err)
+		level := slog.LevelError
+		if errors.Is(err, ingest.ErrStopped) || errors.Is(err, context.Canceled) {
+			level = slog.LevelInfo // the gateway is stopping: expected, and sent again
+		}
+		c.b.log.Log(context.Background(), level, "hand-off failed; publish not acknowledged, connection closed",
+			"client_id", c.p.ID, "err", err)
 		c.close(true)
 		return errHandOff
 	}

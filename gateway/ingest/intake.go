@@ -103,7 +103,7 @@ func (in *Intake) take(m mqtt.Message, copy bool) {
 	}
 	select {
 	case <-in.stop:
-		refuse(m, errStopped)
+		refuse(m, ErrStopped)
 		return
 	default:
 	}
@@ -111,7 +111,7 @@ func (in *Intake) take(m mqtt.Message, copy bool) {
 	case lane <- received{msg: m, when: in.h.o.Now(), copy: copy}:
 		in.o.Metrics.queue.Set(float64(len(in.in) + len(in.events)))
 	case <-in.stop:
-		refuse(m, errStopped)
+		refuse(m, ErrStopped)
 	}
 }
 
@@ -121,8 +121,8 @@ type Refusable interface {
 	Refuse(err error)
 }
 
-// errStopped refuses what arrives once the intake stops.
-var errStopped = errors.New("ingest: the intake has stopped")
+// ErrStopped refuses what arrives once the intake stops (the gateway is stopping).
+var ErrStopped = errors.New("ingest: the intake has stopped")
 
 func refuse(m mqtt.Message, err error) {
 	if r, ok := m.(Refusable); ok {
@@ -198,7 +198,7 @@ func (in *Intake) refuseQueued() {
 		for {
 			select {
 			case r := <-lane:
-				refuse(r.msg, errStopped)
+				refuse(r.msg, ErrStopped)
 				continue
 			default:
 			}
