@@ -32,8 +32,9 @@ type Limits struct {
 }
 
 // DefaultLimits are the limits when Options.Limits is zero: at most 256 connections
-// connecting (about 36 MB of buffers at the largest packet), 16 of them from one
-// address, 256 connections per address, 10 s to connect.
+// connecting (about 18 MB of packet bodies at the largest packet), 64 of them from
+// one address, 20,000 connections per address (devices behind a carrier's NAT), 10 s
+// to connect.
 func DefaultLimits() Limits {
 	return Limits{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
 		ConnectTimeout: 10 * time.Second}
