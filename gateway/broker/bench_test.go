@@ -378,7 +378,7 @@ func timeRoute(b *testing.B, br *Broker, c net.Conn, device string) time.Duratio
 		got <- err
 	}()
 	start := time.Now()
-	if err := br.Publish(protocol.DeviceTopic(device, protocol.KindCmd), []byte(`{"v":1}`), false, 1); err != nil {
+	if err := br.Publish(protocol.DeviceTopic(device, protocol.KindCmd), []byte(`{"v":1}`), 1); err != nil {
 		b.Fatal(err)
 	}
 	took := time.Since(start)

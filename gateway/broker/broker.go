@@ -198,9 +198,9 @@ func (b *Broker) Serve() error {
 }
 
 // Publish sends a message from the gateway itself, e.g. a cmd to a device, to every
-// session subscribed to topic. Nothing is retained: no client of this broker reads a
-// topic whose last message it would need on connecting.
-func (b *Broker) Publish(topic string, payload []byte, _ bool, qos byte) error {
+// session subscribed to topic. The broker keeps no retained messages: no client of it
+// reads a topic whose last message it would need on connecting.
+func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
 	if !validTopic(topic) || qos > 2 {
 		return fmt.Errorf("broker: cannot publish to %q at QoS %d", topic, qos)
 	}
@@ -213,10 +213,9 @@ func (b *Broker) Publish(topic string, payload []byte, _ bool, qos byte) error {
 func (b *Broker) route(topic string, payload []byte, qos byte) {
 	for _, s := range b.subs.match(topic) {
 		granted, ok := s.grant(topic)
-		if !ok {
-			continue
+		if ok {
+			b.overflowed(s, s.send(topic, payload, min(qos, granted), b.now()))
 		}
-		b.overflowed(s, s.send(topic, payload, min(qos, granted), b.now()))
 	}
 }
 

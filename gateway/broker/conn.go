@@ -117,7 +117,8 @@ func (c *conn) readConnect() (*packets.ConnectPacket, error) {
 func (c *conn) admit(cp *packets.ConnectPacket) error {
 	h := c.b.hook
 	reason, issued := h.authenticate(cp.Username, cp.ClientIdentifier, string(cp.Password))
-	if reason == "" && cp.WillFlag && !brokerauth.Allowed(h.principal(cp.Username), cp.WillTopic, true) {
+	p := h.principal(cp.Username)
+	if reason == "" && cp.WillFlag && !brokerauth.Allowed(p, cp.WillTopic, true) {
 		reason = refusedWill
 	}
 	if reason != "" {
@@ -128,7 +129,7 @@ func (c *conn) admit(cp *packets.ConnectPacket) error {
 			ReturnCode: connackCode(reason)})
 		return errRefused
 	}
-	c.p, c.issued = h.principal(cp.Username), issued
+	c.p, c.issued = p, issued
 	if cp.WillFlag {
 		c.will = &packets.PublishPacket{FixedHeader: packets.FixedHeader{MessageType: packets.Publish, Qos: cp.WillQos},
 			TopicName: cp.WillTopic, Payload: cp.WillMessage}

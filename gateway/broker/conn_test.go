@@ -74,7 +74,7 @@ func TestNothingBeforeTheConnack(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for !stop.Load() {
-			s.b.Publish(protocol.DeviceTopic(dev, protocol.KindCmd), []byte("x"), false, 0)
+			s.b.Publish(protocol.DeviceTopic(dev, protocol.KindCmd), []byte("x"), 0)
 		}
 	}()
 	defer wg.Wait()
@@ -159,7 +159,7 @@ func TestTakenOverConnectionChangesNothing(t *testing.T) {
 		t.Fatalf("%d sessions subscribed to %s, which only the old connection asked for", len(got), cmd)
 	}
 	cur.subscribe(dev)
-	if err := s.b.Publish(cmd, []byte("c"), false, 1); err != nil {
+	if err := s.b.Publish(cmd, []byte("c"), 1); err != nil {
 		t.Fatal(err)
 	}
 	if got := cur.publishes(300 * time.Millisecond); len(got) != 1 {
@@ -227,9 +227,9 @@ func TestSessionDropsMessagesADayOld(t *testing.T) {
 	testwait.Until(t, 5*time.Second, "the connection gone", func() (bool, string) {
 		return s.b.Connections() == 0, fmt.Sprint(s.b.Connections())
 	})
-	s.b.Publish(cmd, []byte("old"), false, 1)
+	s.b.Publish(cmd, []byte("old"), 1)
 	now.Add(int64(20 * time.Hour))
-	s.b.Publish(cmd, []byte("new"), false, 1)
+	s.b.Publish(cmd, []byte("new"), 1)
 	now.Add(int64(5 * time.Hour))
 	c, _ = s.rawConnect(t, dev, false, 60)
 	if got := payloads(c.publishes(300 * time.Millisecond)); len(got) != 1 || got[0] != "new" {
@@ -338,7 +338,7 @@ func TestConcurrentTakeoversPublishesAndRechecks(t *testing.T) {
 	go func() {
 		defer close(done)
 		for !stop.Load() {
-			s.b.Publish(cmd, []byte("x"), false, 1)
+			s.b.Publish(cmd, []byte("x"), 1)
 			s.b.Recheck()
 		}
 	}()

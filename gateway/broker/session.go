@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
-
-	"carebed/gateway/brokerauth"
 )
 
 // maxPending bounds the QoS 1 messages a session holds for its client, sent and not
@@ -48,83 +46,54 @@ type session struct {
 }
 
 // subscriptions finds the sessions subscribed to a topic. The rules of package
-// brokerauth let devices and responders read only topics named in full, so a
-// publish is one map lookup at any number of devices; filters with wildcards (none
-// today) are matched one by one.
+// brokerauth let devices and responders read only topics named in full, and the
+// broker refuses filters with wildcards (validFilter), so a publish is one map
+// lookup at any number of devices.
 type subscriptions struct {
-	mu       sync.RWMutex
-	exact    map[string]map[*session]struct{}
-	wildcard map[string]map[*session]struct{}
+	mu     sync.RWMutex
+	byName map[string]map[*session]struct{}
 }
 
 func newSubscriptions() *subscriptions {
-	return &subscriptions{exact: map[string]map[*session]struct{}{}, wildcard: map[string]map[*session]struct{}{}}
+	return &subscriptions{byName: map[string]map[*session]struct{}{}}
 }
 
-func (s *subscriptions) index(filter string) map[string]map[*session]struct{} {
-	if strings.ContainsAny(filter, "+#") {
-		return s.wildcard
-	}
-	return s.exact
-}
-
-// add subscribes ss to filter.
-func (s *subscriptions) add(filter string, ss *session) {
+// add subscribes ss to topic.
+func (s *subscriptions) add(topic string, ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	idx := s.index(filter)
-	if idx[filter] == nil {
-		idx[filter] = map[*session]struct{}{}
+	if s.byName[topic] == nil {
+		s.byName[topic] = map[*session]struct{}{}
 	}
-	idx[filter][ss] = struct{}{}
+	s.byName[topic][ss] = struct{}{}
 }
 
-// remove unsubscribes ss from filter.
-func (s *subscriptions) remove(filter string, ss *session) {
+// remove unsubscribes ss from topic.
+func (s *subscriptions) remove(topic string, ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	idx := s.index(filter)
-	delete(idx[filter], ss)
-	if len(idx[filter]) == 0 {
-		delete(idx, filter)
+	delete(s.byName[topic], ss)
+	if len(s.byName[topic]) == 0 {
+		delete(s.byName, topic)
 	}
 }
 
-// match returns the sessions subscribed to topic, each once.
+// match returns the sessions subscribed to topic.
 func (s *subscriptions) match(topic string) []*session {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []*session
-	for ss := range s.exact[topic] {
+	out := make([]*session, 0, len(s.byName[topic]))
+	for ss := range s.byName[topic] {
 		out = append(out, ss)
-	}
-	for f, set := range s.wildcard {
-		if !brokerauth.Covers(f, topic) {
-			continue
-		}
-		for ss := range set {
-			out = append(out, ss)
-		}
 	}
 	return out
 }
 
-// validFilter reports whether f is a well-formed MQTT topic filter.
-func validFilter(f string) bool {
-	if f == "" || strings.ContainsRune(f, 0) {
-		return false
-	}
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		switch {
-		case l == "#" && i != len(levels)-1:
-			return false
-		case l != "#" && l != "+" && strings.ContainsAny(l, "+#"):
-			return false
-		}
-	}
-	return true
-}
+// validFilter reports whether f is a topic filter this broker takes: a topic named
+// in full. MQTT's + and # would be matched by nobody's rules here (brokerauth grants
+// none); were a rule to grant one, refusing it says so at SUBSCRIBE rather than
+// leaving the subscription silently undelivered.
+func validFilter(f string) bool { return validTopic(f) }
 
 // validTopic reports whether t may be published to: no wildcards, no NUL.
 func validTopic(t string) bool {
@@ -220,18 +189,10 @@ func (s *session) acked(id uint16) {
 	}
 }
 
-// grant is the QoS at which the session takes topic: the highest its matching
-// subscriptions were granted.
+// grant is the QoS the session was granted for topic, if it is subscribed.
 func (s *session) grant(topic string) (qos byte, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q, found := s.subs[topic]; found {
-		return q, true
-	}
-	for f, q := range s.subs {
-		if brokerauth.Covers(f, topic) && (!ok || q > qos) {
-			qos, ok = q, true
-		}
-	}
+	qos, ok = s.subs[topic]
 	return qos, ok
 }

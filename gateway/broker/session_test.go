@@ -120,7 +120,7 @@ func TestSessionKeepsCommandsForTheDevice(t *testing.T) {
 		t.Error("session present at the first connection")
 	}
 	c.subscribe(dev)
-	if err := s.b.Publish(cmd, []byte("a"), false, 1); err != nil {
+	if err := s.b.Publish(cmd, []byte("a"), 1); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.publishes(300 * time.Millisecond); !slices.Equal(payloads(got), []string{"a"}) || got[0].Dup {
@@ -130,7 +130,7 @@ func TestSessionKeepsCommandsForTheDevice(t *testing.T) {
 	testwait.Until(t, 5*time.Second, "the connection gone", func() (bool, string) {
 		return s.b.Connections() == 0, fmt.Sprint(s.b.Connections())
 	})
-	if err := s.b.Publish(cmd, []byte("b"), false, 1); err != nil {
+	if err := s.b.Publish(cmd, []byte("b"), 1); err != nil {
 		t.Fatal(err)
 	}
 
@@ -150,7 +150,7 @@ func TestSessionKeepsCommandsForTheDevice(t *testing.T) {
 	if got := c.publishes(300 * time.Millisecond); len(got) != 0 {
 		t.Fatalf("acknowledged messages sent again: %v", payloads(got))
 	}
-	if err := s.b.Publish(cmd, []byte("c"), false, 1); err != nil {
+	if err := s.b.Publish(cmd, []byte("c"), 1); err != nil {
 		t.Fatal(err)
 	}
 	c.nc.Close()
@@ -173,7 +173,7 @@ func TestSessionDropsTheOldestPastItsBound(t *testing.T) {
 	})
 	const sent = maxPending + 6
 	for i := range sent {
-		if err := s.b.Publish(protocol.DeviceTopic(dev, protocol.KindCmd), fmt.Appendf(nil, "%d", i), false, 1); err != nil {
+		if err := s.b.Publish(protocol.DeviceTopic(dev, protocol.KindCmd), fmt.Appendf(nil, "%d", i), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -294,7 +294,7 @@ func TestTakeoverDoesNotWaitForAStalledWrite(t *testing.T) {
 	done := make(chan struct{}, 1)
 	go func() {
 		big := make([]byte, 60<<10)
-		for s.b.Publish(protocol.DeviceTopic(dev, protocol.KindCmd), big, false, 0) == nil {
+		for s.b.Publish(protocol.DeviceTopic(dev, protocol.KindCmd), big, 0) == nil {
 			select {
 			case done <- struct{}{}:
 			default:
@@ -345,5 +345,23 @@ func TestMQTT5IsRefusedWithItsCode(t *testing.T) {
 	}
 	if !rawmqtt.ClosedWithin(nc, 5*time.Second) {
 		t.Error("connection still open after the refusal")
+	}
+}
+
+// TestSubscriptionsOnlyToOwnTopics: a device is granted its own cmd topic and
+// refused (0x80) wildcards and another device's topic, in one SUBSCRIBE.
+func TestSubscriptionsOnlyToOwnTopics(t *testing.T) {
+	s := newSite(t, nil)
+	dev := siteDevices[0]
+	c, _ := s.rawConnect(t, dev, true, 60)
+	sp := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
+	sp.MessageID = 3
+	sp.Topics = []string{protocol.DeviceTopic(dev, protocol.KindCmd), protocol.Prefix + "+/cmd", "#",
+		protocol.DeviceTopic(siteDevices[1], protocol.KindCmd)}
+	sp.Qoss = []byte{1, 1, 0, 1}
+	c.send(sp)
+	ack, ok := c.read(5 * time.Second).(*packets.SubackPacket)
+	if !ok || !slices.Equal(ack.ReturnCodes, []byte{1, 0x80, 0x80, 0x80}) {
+		t.Fatalf("SUBACK %v, want [1 128 128 128]", ack)
 	}
 }

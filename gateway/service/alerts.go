@@ -247,7 +247,7 @@ func (g *Gateway) smsNotifier() (notify.Notifier, error) {
 // the alerting that publishes through it.
 func (g *Gateway) publish(topic string, payload []byte) error {
 	if g.broker != nil {
-		return g.broker.Publish(topic, payload, false, 1)
+		return g.broker.Publish(topic, payload, 1)
 	}
 	return g.session.Publish(topic, payload)
 }
