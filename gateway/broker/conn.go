@@ -160,9 +160,6 @@ func (c *conn) serve() error {
 		if err != nil {
 			return err
 		}
-		if c.closed.Load() { // taken over or closed meanwhile: its session is not its own
-			return net.ErrClosed
-		}
 		switch p := pk.(type) {
 		case *packets.PublishPacket:
 			err = c.publish(p)
