@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +39,10 @@ import (
 // goroutine's stack at most once), against before the first connected, and the
 // goroutines. The devices are a process of their own (this test binary again, as
 // TestDevicesProcess), so the figures are the broker's alone. CAREBED_BROKERMEM_TLS=1
-// connects over TLS (a P-256 certificate, TLS 1.3).
+// connects over TLS (a P-256 certificate) as Go's client does (TLS 1.3 with its
+// post-quantum key share, a 1.4 KB ClientHello whose buffers the server keeps), "x25519"
+// as device firmware does (TLS 1.3, X25519 only), "1.2" with TLS 1.2; CAREBED_BROKERMEM_PROFILE=path
+// writes a heap profile and the goroutines' stacks with all connected.
 func BenchmarkConnectionMemory(b *testing.B) {
 	n := envCount(b, "CAREBED_BROKERMEM_CONNS", 2000)
 	raiseOpenFiles(b, uint64(2*n+256))
@@ -104,8 +108,33 @@ func connectionMemory(b *testing.B, n int) (heap, stack, goroutines float64) {
 		b.Fatalf("the devices' process: %q, %v", line, err)
 	}
 	after, g1 := settledMemory()
+	if f := os.Getenv("CAREBED_BROKERMEM_PROFILE"); f != "" {
+		writeProfiles(b, f)
+	}
 	return float64(after.HeapInuse) - float64(before.HeapInuse), float64(after.StackInuse) - float64(before.StackInuse),
 		float64(g1 - g0)
+}
+
+// writeProfiles writes the heap profile to path and the goroutines' stacks to
+// path.goroutines, for a look at what a connection holds.
+func writeProfiles(b *testing.B, path string) {
+	for name, file := range map[string]string{"heap": path, "goroutine": path + ".goroutines"} {
+		w, err := os.Create(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		debug := 0
+		if name == "goroutine" {
+			debug = 2
+		}
+		err = pprof.Lookup(name).WriteTo(w, debug)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // TestDevicesProcess is BenchmarkConnectionMemory's devices, in a process of their
@@ -131,6 +160,12 @@ func TestDevicesProcess(t *testing.T) {
 		roots := x509.NewCertPool()
 		roots.AppendCertsFromPEM(ca)
 		client := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+		switch os.Getenv("CAREBED_BROKERMEM_TLS") {
+		case "x25519": // TLS 1.3 as a device's mbedTLS offers it: no post-quantum key share
+			client.CurvePreferences = []tls.CurveID{tls.X25519}
+		case "1.2":
+			client.MaxVersion = tls.VersionTLS12
+		}
 		dial = func(addr string) (net.Conn, error) {
 			return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, client)
 		}
@@ -405,4 +440,65 @@ func vmRSS(b *testing.B) uint64 {
 	}
 	b.Fatal("no VmRSS in /proc/self/status")
 	return 0
+}
+
+// BenchmarkPublishRoundTrip is one device's QoS 1 reading, from its write to the
+// PUBACK read, over plain TCP and over TLS (P-256, TLS 1.3): what a packet costs
+// the broker's reader (both ends are in this process, so the figure is the round
+// trip's, CPU and wake-ups of both).
+func BenchmarkPublishRoundTrip(b *testing.B) {
+	for _, transport := range []string{"tcp", "tls"} {
+		b.Run(transport, func(b *testing.B) {
+			var serverTLS *tls.Config
+			dial := func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
+			if transport == "tls" {
+				certs, err := devcerts.Generate(filepath.Join(b.TempDir(), "certs"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cert, err := tls.LoadX509KeyPair(certs.Server, certs.ServerKey)
+				if err != nil {
+					b.Fatal(err)
+				}
+				serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+				client := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the benchmark's own certificate
+				dial = func(addr string) (net.Conn, error) {
+					return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, client)
+				}
+			}
+			const dev = "bed-000001"
+			br, err := New(Options{Addr: "127.0.0.1:0", TLS: serverTLS, Ingest: countIngest{}, Devices: fakeDevices{dev: true},
+				Credentials: fakeCreds{dev: registry.Credential{Principal: dev, Kind: registry.PrincipalDevice,
+					Hash: credential.Hash("pw"), Issued: time.Now()}},
+				Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := br.Serve(); err != nil {
+				b.Fatal(err)
+			}
+			defer br.Close()
+			nc, err := connectDeviceWith(dial, br.Addr().String(), dev, "pw")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+			pp.Qos, pp.TopicName = 1, protocol.DeviceTopic(dev, protocol.KindTelemetry)
+			pp.Payload = protocol.EncodeReading(protocol.Reading{Seq: 1})
+			r := bufio.NewReader(nc)
+			b.ResetTimer()
+			for i := range b.N {
+				pp.MessageID = uint16(i%65535 + 1)
+				if err := pp.Write(nc); err != nil {
+					b.Fatal(err)
+				}
+				if p, err := packets.ReadPacket(r); err != nil {
+					b.Fatal(err)
+				} else if _, ok := p.(*packets.PubackPacket); !ok {
+					b.Fatalf("got %v", p)
+				}
+			}
+		})
+	}
 }

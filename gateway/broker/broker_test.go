@@ -74,6 +74,8 @@ type site struct {
 	ingest *fakeIngest
 	reg    *prometheus.Registry
 	url    string
+	// tls: the broker serves TLS, and rawConnect speaks it.
+	tls bool
 }
 
 var (

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -41,6 +43,8 @@ type conn struct {
 	idle   time.Duration
 	will   *packets.PublishPacket
 	sess   *session
+	// raw is the socket beneath TLS, for awaitInput (nil: plain TCP).
+	raw syscall.RawConn
 
 	wmu    sync.Mutex // one packet at a time
 	closed atomic.Bool
@@ -55,7 +59,7 @@ type conn struct {
 // serveConn runs one admitted connection to its end and returns why it ended (nil: a
 // DISCONNECT).
 func (b *Broker) serveConn(nc net.Conn) error {
-	c := &conn{b: b, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}
+	c := &conn{b: b, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), raw: tlsSocket(nc)}
 	err := c.connect()
 	if err == nil {
 		err = c.serve()
@@ -153,8 +157,12 @@ func connackCode(reason string) byte {
 // serve reads packets until the connection ends.
 func (c *conn) serve() error {
 	for {
+		var deadline time.Time
 		if c.idle > 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(c.idle))
+			deadline = time.Now().Add(c.idle)
+		}
+		if err := c.awaitInput(deadline); err != nil {
+			return err
 		}
 		pk, err := readPacket(c.br)
 		if err != nil {
@@ -184,6 +192,36 @@ func (c *conn) serve() error {
 			return err
 		}
 	}
+}
+
+// awaitInput returns when a TLS connection has input for its next packet, having
+// waited for it in a shallow frame. Parked in crypto/tls's read, the reader's stack
+// holds the record-reading frames and the collector keeps it at 8 KiB; parked here
+// it shrinks to 4 KiB: 400 MB at 100,000 idle devices. What crypto/tls has already
+// taken from the socket is read first, under a deadline already passed (crypto/tls
+// reads its buffered records without the socket; a deadline leaves it usable), then
+// the socket is watched until it is readable or the keepalive's deadline passes.
+// Plain TCP (raw nil) waits in its read: its stack is 4 KiB already.
+func (c *conn) awaitInput(deadline time.Time) error {
+	if c.raw == nil || c.br.Buffered() > 0 {
+		if c.idle > 0 {
+			_ = c.nc.SetReadDeadline(deadline)
+		}
+		return nil
+	}
+	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	_, err := c.br.Peek(1)
+	_ = c.nc.SetReadDeadline(deadline)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err // input (nil), or the link ended
+	}
+	woken := false
+	return c.raw.Read(func(fd uintptr) bool {
+		// Once the poller has woken it the reader goes to read: a wake-up with
+		// nothing to read only parks it in crypto/tls's read until there is.
+		defer func() { woken = true }()
+		return woken || readable(fd)
+	})
 }
 
 // publish takes a client's PUBLISH: checked against its rules, handed off (a

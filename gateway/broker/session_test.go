@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"slices"
@@ -28,10 +29,29 @@ type rawClient struct {
 // returns the client and its CONNACK.
 func (s *site) rawConnect(t *testing.T, device string, clean bool, keepalive uint16) (*rawClient, *packets.ConnackPacket) {
 	t.Helper()
+	return rawConnectOver(t, s.link(t, nil), device, clean, keepalive)
+}
+
+// link opens a TCP connection to the broker, over TLS when the site serves it,
+// written through hold when it is not nil.
+func (s *site) link(t *testing.T, hold *holdConn) net.Conn {
+	t.Helper()
 	nc, err := net.DialTimeout("tcp", s.b.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if hold != nil {
+		hold.Conn, nc = nc, hold
+	}
+	if !s.tls {
+		return nc
+	}
+	return tls.Client(nc, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a test's own certificate
+}
+
+// rawConnectOver is rawConnect over the link nc.
+func rawConnectOver(t *testing.T, nc net.Conn, device string, clean bool, keepalive uint16) (*rawClient, *packets.ConnackPacket) {
+	t.Helper()
 	t.Cleanup(func() { nc.Close() })
 	c := &rawClient{t: t, nc: nc, r: bufio.NewReader(nc)}
 	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
@@ -195,7 +215,8 @@ func TestSessionDropsTheOldestPastItsBound(t *testing.T) {
 
 // TestLastWill: a device's Last Will is handed off when its link drops or it falls
 // silent past a keepalive and a half, not when it says DISCONNECT or a new
-// connection of the same device takes over.
+// connection of the same device takes over; over TCP and over TLS, whose reader
+// waits for input in awaitInput.
 func TestLastWill(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -215,26 +236,28 @@ func TestLastWill(t *testing.T) {
 			}
 		}, false},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			s := newSite(t, nil)
-			rc, _ := s.rawConnect(t, siteDevices[0], false, c.keepalive)
-			start := time.Now()
-			c.end(s, rc)
-			if !c.will {
-				time.Sleep(500 * time.Millisecond)
-				if got := s.ingest.topics(); len(got) != 0 {
-					t.Fatalf("handed off %v", got)
+		for _, transport := range []string{"tcp", "tls"} {
+			t.Run(c.name+"/"+transport, func(t *testing.T) {
+				s := siteOver(t, transport)
+				rc, _ := s.rawConnect(t, siteDevices[0], false, c.keepalive)
+				start := time.Now()
+				c.end(s, rc)
+				if !c.will {
+					time.Sleep(500 * time.Millisecond)
+					if got := s.ingest.topics(); len(got) != 0 {
+						t.Fatalf("handed off %v", got)
+					}
+					return
 				}
-				return
-			}
-			testwait.Until(t, 5*time.Second, "the Last Will handed off", func() (bool, string) {
-				got := s.ingest.topics()
-				return slices.Equal(got, []string{protocol.DeviceTopic(siteDevices[0], protocol.KindStatus)}), fmt.Sprint(got)
+				testwait.Until(t, 5*time.Second, "the Last Will handed off", func() (bool, string) {
+					got := s.ingest.topics()
+					return slices.Equal(got, []string{protocol.DeviceTopic(siteDevices[0], protocol.KindStatus)}), fmt.Sprint(got)
+				})
+				if c.keepalive == 1 && time.Since(start) < time.Second {
+					t.Errorf("silent device's Last Will after %v, before its keepalive", time.Since(start))
+				}
 			})
-			if c.keepalive == 1 && time.Since(start) < time.Second {
-				t.Errorf("silent device's Last Will after %v, before its keepalive", time.Since(start))
-			}
-		})
+		}
 	}
 }
 
