@@ -73,7 +73,7 @@ func runConnections(b *testing.B, embedded bool) {
 	for _, dv := range devs {
 		rc.byID[dv.row.device] = dv.Device
 	}
-	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(len(s.rows)), KeepAlive: 60 * time.Second,
+	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, TLS: s.deviceTLS, Sources: sources(len(s.rows)), KeepAlive: 60 * time.Second,
 		Backoff: stormBackoff, OnLost: rc.onLost})
 	if err != nil {
 		b.Fatal(err)
@@ -92,8 +92,9 @@ func runConnections(b *testing.B, embedded bool) {
 	}
 	rc.armed.Store(true)
 	st := d.Stats()
-	b.Logf("%d devices connected in %v from %d source addresses (%d attempts, %d refused by CONNACK, %d failed otherwise; "+
-		"the embedded broker's refusals: %s)", st.Open, time.Since(began).Round(time.Millisecond), len(sources(len(s.rows))),
+	b.Logf("%d devices connected %s in %v from %d source addresses (%d attempts, %d refused by CONNACK, %d failed otherwise; "+
+		"the embedded broker's refusals: %s)", st.Open, map[bool]string{true: "over TLS", false: "over TCP"}[s.deviceTLS != nil],
+		time.Since(began).Round(time.Millisecond), len(sources(len(s.rows))),
 		st.Attempts, st.Refused, st.Failed, refusals(mBefore, s.scrape(b)))
 
 	var sent, acked atomic.Int64
@@ -186,6 +187,9 @@ func runConnections(b *testing.B, embedded bool) {
 		mib(gwRSS), mib(gwHWM), mib(peakRSS[0]), mib(brRSS), mib(brHWM), mib(peakRSS[1]), map[bool]string{true: " (the same process)", false: ""}[embedded],
 		pct(cpu[0]), pct(cpu[1]), pct(cpu[2]), s.ready.Round(time.Millisecond), readyCPU,
 		len(lat), p50, p99, lat[len(lat)-1], mib(procStatusKB(os.Getpid(), "VmHWM")), rc.lost.Load())
+	b.Logf("the gateway's Go memory at the end: heap in use %.0f MiB, the next collection at %.0f MiB of heap, stacks %.0f MiB",
+		mib(int64(m1["go_memstats_heap_inuse_bytes"])>>10), mib(int64(m1["go_memstats_next_gc_bytes"])>>10),
+		mib(int64(m1["go_memstats_stack_inuse_bytes"])>>10))
 	if landed.IsZero() {
 		b.Errorf("InfluxDB took %.0f points in the hold, fewer than the %d readings acknowledged", m1[pointsWritten]-m0[pointsWritten], acked.Load()-acked0)
 	}

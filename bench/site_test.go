@@ -3,6 +3,8 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -22,6 +24,7 @@ import (
 
 	"carebed/firmware-sim/population"
 	"carebed/firmware-sim/swarm"
+	"carebed/internal/devcerts"
 	"carebed/internal/devsvc"
 )
 
@@ -33,11 +36,15 @@ import (
 type site struct {
 	*stand
 	embedded   bool
-	brokerAddr string            // host:port the devices connect to
-	passwords  map[string]string // device id -> provisioned password
-	rows       []ledgerRow
-	sms        *twilioProcess // the fake Twilio, in a process of its own
-	ready      time.Duration  // the gateway's first start: exec to /readyz 200
+	brokerAddr string // host:port the devices connect to
+	// deviceTLS is how the devices speak TLS to the broker (nil: plain TCP);
+	// CAREBED_BENCH_TLS=1 sets it.
+	deviceTLS *tls.Config
+	caFile    string            // the CA deviceTLS trusts
+	passwords map[string]string // device id -> provisioned password
+	rows      []ledgerRow
+	sms       *twilioProcess // the fake Twilio, in a process of its own
+	ready     time.Duration  // the gateway's first start: exec to /readyz 200
 	// brokerReady is Mosquitto's start with the exported passwd and acl files, to its
 	// listening; zero with the embedded broker.
 	brokerReady time.Duration
@@ -70,16 +77,28 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	s.env = append(s.env, strings.Fields(os.Getenv("CAREBED_BENCH_GATEWAY_ENV"))...)
 	yaml := "http:\n  pprof: true\n" + fmt.Sprintf("twilio:\n  account_sid: %s\n  auth_token: %s\n  from: \"+15005550006\"\n  base_url: %s\n",
 		fakeTwilioSID, fakeTwilioToken, s.sms.url)
+	// CAREBED_BENCH_GATEWAY_YAML adds to the gateway's configuration, as on the stand.
+	extraYAML += "\n" + os.Getenv("CAREBED_BENCH_GATEWAY_YAML") + "\n"
+	var certs devcerts.Files
+	if os.Getenv("CAREBED_BENCH_TLS") != "" {
+		certs, s.deviceTLS = deviceTLS(b, dir)
+		s.caFile = certs.CA
+	}
 	if embedded {
 		s.brokerAddr = freeAddr(b)
 		s.env = append(s.env, "CAREBED_EMBEDDED_BROKER_ADDR="+s.brokerAddr)
+		if s.deviceTLS != nil {
+			extraYAML = withKeys(extraYAML, "embedded_broker",
+				fmt.Sprintf("  tls:\n    cert_file: %s\n    key_file: %s\n", certs.Server, certs.ServerKey))
+		}
 	} else {
 		s.env = append(s.env, "CAREBED_EMBEDDED_BROKER_ADDR=")
 		yaml += "mqtt:\n  client_id: gateway\n"
+		if s.deviceTLS != nil {
+			yaml += fmt.Sprintf("  tls:\n    ca_file: %s\n", certs.CA)
+		}
 	}
 	s.cfgPath = filepath.Join(dir, "gateway.yml")
-	// CAREBED_BENCH_GATEWAY_YAML adds to the gateway's configuration, as on the stand.
-	extraYAML += "\n" + os.Getenv("CAREBED_BENCH_GATEWAY_YAML") + "\n"
 	if err := os.WriteFile(s.cfgPath, []byte(yaml+extraYAML), 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -90,7 +109,8 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	if !embedded {
 		s.gatewayCmd(b, "broker", "export", "-dir", dir)
 		began := time.Now()
-		s.mq = devsvc.StartMosquittoWith(b, devsvc.MosquittoOptions{PasswordFile: filepath.Join(dir, "passwd"), ACLFile: filepath.Join(dir, "acl")})
+		s.mq = devsvc.StartMosquittoWith(b, devsvc.MosquittoOptions{PasswordFile: filepath.Join(dir, "passwd"), ACLFile: filepath.Join(dir, "acl"),
+			CertFile: certs.Server, KeyFile: certs.ServerKey})
 		s.brokerReady = time.Since(began)
 		s.brokerAddr = s.mq.Addr
 		s.env = append(s.env, "CAREBED_MQTT_URL="+s.mq.URL)
@@ -100,6 +120,46 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	s.ready = time.Since(began)
 	b.Cleanup(func() { s.stopGateway() })
 	return s
+}
+
+// deviceTLS makes the broker's certificate under dir and the devices' TLS.
+func deviceTLS(b *testing.B, dir string) (devcerts.Files, *tls.Config) {
+	b.Helper()
+	certs, err := devcerts.Generate(filepath.Join(dir, "certs"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := deviceTLSTrusting(certs.CA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return certs, cfg
+}
+
+// deviceTLSTrusting is the devices' TLS: they trust the CA in the file ca and offer
+// X25519 alone, as device firmware (mbedTLS) does, not Go's post-quantum key share,
+// whose 1.4 KB ClientHello the server's buffers keep.
+func deviceTLSTrusting(ca string) (*tls.Config, error) {
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no certificate", ca)
+	}
+	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", CurvePreferences: []tls.CurveID{tls.X25519}}, nil
+}
+
+// withKeys adds lines (indented YAML) under section of yaml, making the section
+// if yaml has none.
+func withKeys(yaml, section, lines string) string {
+	head := section + ":\n"
+	if strings.HasPrefix(yaml, head) || strings.Contains(yaml, "\n"+head) {
+		i := strings.Index("\n"+yaml, "\n"+head)
+		return yaml[:i+len(head)] + lines + yaml[i+len(head):]
+	}
+	return yaml + "\n" + head + lines
 }
 
 // buildGateway builds the gateway binary into dir.

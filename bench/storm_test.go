@@ -112,10 +112,10 @@ func runStorms(b *testing.B, embedded bool) {
 		b.Fatalf("%d SOS presses need as many live pendants; there are %d (CAREBED_STORM_LIVE)", need, len(pendants))
 	}
 	began := time.Now()
-	live := startLive(b, s.dir, s.brokerAddr, liveRows) // their own process: they keep reporting, and press SOS
+	live := startLive(b, s.dir, s.brokerAddr, s.caFile, liveRows) // their own process: they keep reporting, and press SOS
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, Sources: sources(total), KeepAlive: 60 * time.Second,
+	d, err := swarm.New(swarm.Options{Broker: s.brokerAddr, TLS: s.deviceTLS, Sources: sources(total), KeepAlive: 60 * time.Second,
 		Backoff: stormBackoff})
 	if err != nil {
 		b.Fatal(err)

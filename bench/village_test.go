@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 const (
 	liveChildEnv   = "CAREBED_BENCH_LIVE_CHILD"
 	liveBrokerEnv  = "CAREBED_BENCH_LIVE_BROKER"
+	liveCAEnv      = "CAREBED_BENCH_LIVE_CA" // set: they speak TLS, trusting this CA
 	liveDevicesEnv = "CAREBED_BENCH_LIVE_DEVICES"
 )
 
@@ -53,7 +55,14 @@ func liveChild() int {
 		live[i] = newStormDevice(ledgerRow{device: r.Device, kind: r.Kind, family: r.Family}, r.Password, time.Now())
 		rc.byID[r.Device] = live[i].Device
 	}
-	d, err := swarm.New(swarm.Options{Broker: os.Getenv(liveBrokerEnv), KeepAlive: 60 * time.Second,
+	var cfg *tls.Config
+	if ca := os.Getenv(liveCAEnv); ca != "" {
+		if cfg, err = deviceTLSTrusting(ca); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	d, err := swarm.New(swarm.Options{Broker: os.Getenv(liveBrokerEnv), TLS: cfg, KeepAlive: 60 * time.Second,
 		Backoff: stormBackoff, OnLost: rc.onLost})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -105,7 +114,7 @@ type liveProcess struct {
 }
 
 // startLive starts the live devices' process and waits until they are connected.
-func startLive(b *testing.B, dir, broker string, rows []liveRow) *liveProcess {
+func startLive(b *testing.B, dir, broker, ca string, rows []liveRow) *liveProcess {
 	b.Helper()
 	list := dir + "/live.json"
 	data, err := json.Marshal(rows)
@@ -116,7 +125,8 @@ func startLive(b *testing.B, dir, broker string, rows []liveRow) *liveProcess {
 		b.Fatal(err)
 	}
 	lp := &liveProcess{}
-	lp.stdin, lp.out = startChild(b, liveChildEnv+"=1", liveBrokerEnv+"="+broker, liveDevicesEnv+"="+list)
+	lp.stdin, lp.out = startChild(b, liveChildEnv+"=1", liveBrokerEnv+"="+broker, liveDevicesEnv+"="+list,
+		liveCAEnv+"="+ca)
 	if line, err := lp.out.ReadString('\n'); err != nil || line != "ready\n" {
 		b.Fatalf("the live devices' process: %q %v", line, err)
 	}

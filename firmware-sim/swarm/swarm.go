@@ -18,6 +18,7 @@ package swarm
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -56,8 +57,10 @@ func (b Backoff) Wait(attempt int) time.Duration {
 
 // Options configure a Dialer.
 type Options struct {
-	// Broker is host:port of the MQTT listener (plain TCP).
+	// Broker is host:port of the MQTT listener.
 	Broker string
+	// TLS, when set, makes every connection speak MQTT over TLS with it.
+	TLS *tls.Config
 	// Sources are the local IP addresses to dial from, in turn (none: the kernel's
 	// choice). On loopback, 127.0.0.2 and up need no set-up on Linux.
 	Sources []string
@@ -195,9 +198,13 @@ func (d *Dialer) dial(ctx context.Context, device, password string) (*Conn, erro
 	if len(d.sources) > 0 {
 		nd.LocalAddr = d.sources[d.next.Add(1)%uint64(len(d.sources))]
 	}
-	nc, err := nd.DialContext(ctx, "tcp", d.o.Broker)
+	sock, err := nd.DialContext(ctx, "tcp", d.o.Broker)
 	if err != nil {
 		return nil, err
+	}
+	nc := sock
+	if d.o.TLS != nil {
+		nc = tls.Client(sock, d.o.TLS) // the handshake is the CONNECT's first write
 	}
 	nc.SetDeadline(time.Now().Add(d.o.ConnectTimeout)) //nolint:errcheck // a failed deadline shows as a read error
 	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
@@ -229,7 +236,7 @@ func (d *Dialer) dial(ctx context.Context, device, password string) (*Conn, erro
 		nc.Close()
 		return nil, fmt.Errorf("%w: %s: %s", ErrRefused, device, packets.ConnackReturnCodes[ack.ReturnCode])
 	}
-	c := &Conn{d: d, device: device, nc: nc, done: make(chan struct{})}
+	c := &Conn{d: d, device: device, nc: nc, sock: sock, done: make(chan struct{})}
 	if !d.o.NoCmd {
 		sp := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
 		sp.MessageID, sp.Topics, sp.Qoss = c.id(), []string{protocol.DeviceTopic(device, protocol.KindCmd)}, []byte{1}
@@ -286,7 +293,8 @@ func (d *Dialer) forget(c *Conn) {
 type Conn struct {
 	d         *Dialer
 	device    string
-	nc        net.Conn
+	nc        net.Conn     // MQTT's stream: sock, or TLS over it
+	sock      net.Conn     // closed as a link is lost: no TLS close_notify
 	lastWrite atomic.Int64 // unix nanos
 
 	wmu sync.Mutex // one writer at a time on the socket
@@ -409,7 +417,7 @@ func (c *Conn) end(err error, lost bool) {
 	pending := c.pending
 	c.pending = nil
 	c.mu.Unlock()
-	c.nc.Close()
+	c.sock.Close()
 	c.d.forget(c)
 	for _, done := range pending {
 		done(err)

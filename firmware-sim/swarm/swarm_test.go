@@ -2,14 +2,18 @@ package swarm
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
 	"carebed/firmware-sim/device"
 	"carebed/firmware-sim/internal/watch"
 	"carebed/gateway/protocol"
+	"carebed/internal/devcerts"
 	"carebed/internal/devsvc"
 )
 
@@ -83,10 +87,33 @@ func TestStormReplaysOverSources(t *testing.T) {
 
 // TestCutPublishesTheWill: a device cut off without DISCONNECT leaves its retained
 // offline status, as firmware on a power cut does.
+// Over TLS as well: the handshake, then a cut closes the socket beneath TLS.
 func TestCutPublishesTheWill(t *testing.T) {
-	mq := devsvc.StartMosquitto(t)
-	w := watch.Start(t, mq.URL)
-	d, err := New(Options{Broker: mq.Addr})
+	for _, transport := range []string{"tcp", "tls"} {
+		t.Run(transport, func(t *testing.T) { cutPublishesTheWill(t, transport == "tls") })
+	}
+}
+
+func cutPublishesTheWill(t *testing.T, overTLS bool) {
+	var o devsvc.MosquittoOptions
+	var cfg *tls.Config
+	if overTLS {
+		certs, err := devcerts.Generate(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, err := os.ReadFile(certs.CA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(ca)
+		o.CertFile, o.KeyFile = certs.Server, certs.ServerKey
+		cfg = &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+	}
+	mq := devsvc.StartMosquittoWith(t, o)
+	w := watch.StartTLS(t, mq.URL, cfg)
+	d, err := New(Options{Broker: mq.Addr, TLS: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 package watch
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"testing"
@@ -35,9 +36,15 @@ type Watcher struct {
 // Start connects a watcher to the broker at url; it disconnects when the test ends.
 func Start(t testing.TB, url string) *Watcher {
 	t.Helper()
+	return StartTLS(t, url, nil)
+}
+
+// StartTLS is Start with the TLS configuration for an ssl:// url.
+func StartTLS(t testing.TB, url string, cfg *tls.Config) *Watcher {
+	t.Helper()
 	w := &Watcher{}
 	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("watch-%d", time.Now().UnixNano())).
-		SetCleanSession(true).SetOrderMatters(true)
+		SetCleanSession(true).SetOrderMatters(true).SetTLSConfig(cfg)
 	w.c = mqtt.NewClient(opts)
 	if tok := w.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("watch: connect %s: %v", url, tok.Error())
