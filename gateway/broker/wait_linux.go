@@ -9,26 +9,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tlsSocket is the socket beneath a TLS connection the broker accepted, for
-// awaitInput; nil for any other connection (plain TCP, a test's pipe).
-func tlsSocket(nc net.Conn) syscall.RawConn {
-	gc, ok := nc.(*guardedConn)
-	if !ok {
-		return nil
+// socketOf is the TCP socket of a connection the broker accepted, for awaitInput,
+// and whether TLS runs over it; nil for any other connection (a test's pipe).
+func socketOf(nc net.Conn) (raw syscall.RawConn, overTLS bool) {
+	if gc, ok := nc.(*guardedConn); ok {
+		nc = gc.Conn
 	}
-	tc, ok := gc.Conn.(*tls.Conn)
-	if !ok {
-		return nil
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc, overTLS = tc.NetConn(), true
 	}
-	sc, ok := tc.NetConn().(syscall.Conn)
+	sc, ok := nc.(*net.TCPConn)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	return raw
+	return raw, overTLS
 }
 
 // readable reports whether the socket fd has bytes to read or has ended, without

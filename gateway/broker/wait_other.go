@@ -7,8 +7,7 @@ import (
 	"syscall"
 )
 
-// tlsSocket is nil where readable is not written: TLS connections wait in their
-// read, as plain ones do.
-func tlsSocket(net.Conn) syscall.RawConn { return nil }
+// socketOf is nil where readable is not written: connections wait in their read.
+func socketOf(net.Conn) (syscall.RawConn, bool) { return nil, false }
 
 func readable(uintptr) bool { return true }
