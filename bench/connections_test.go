@@ -80,7 +80,7 @@ func runConnections(b *testing.B, embedded bool) {
 	}
 	rc.d = d
 	b.Cleanup(d.Close)
-	mBefore := s.scrape(b)
+	mBefore, cpuBefore := s.scrape(b), procCPU(b, s.gw.Process.Pid)
 	connectCtx, connected := context.WithTimeout(ctx, 15*time.Minute)
 	began := time.Now()
 	// Devices switched on over a minute (at most 1 ms apart each), as a county's
@@ -91,11 +91,13 @@ func runConnections(b *testing.B, embedded bool) {
 		b.Fatalf("connecting %d devices: %+v", len(devs), rep)
 	}
 	rc.armed.Store(true)
-	st := d.Stats()
+	st, mConnected := d.Stats(), s.scrape(b)
 	b.Logf("%d devices connected %s in %v from %d source addresses (%d attempts, %d refused by CONNACK, %d failed otherwise; "+
-		"the embedded broker's refusals: %s)", st.Open, map[bool]string{true: "over TLS", false: "over TCP"}[s.deviceTLS != nil],
+		"the embedded broker's refusals: %s); the gateway's CPU meanwhile %v, %.0f collections",
+		st.Open, map[bool]string{true: "over TLS", false: "over TCP"}[s.deviceTLS != nil],
 		time.Since(began).Round(time.Millisecond), len(sources(len(s.rows))),
-		st.Attempts, st.Refused, st.Failed, refusals(mBefore, s.scrape(b)))
+		st.Attempts, st.Refused, st.Failed, refusals(mBefore, mConnected), procCPU(b, s.gw.Process.Pid)-cpuBefore,
+		mConnected["go_gc_duration_seconds_count"]-mBefore["go_gc_duration_seconds_count"])
 
 	var sent, acked atomic.Int64
 	go func() {

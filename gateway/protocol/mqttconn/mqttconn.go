@@ -14,6 +14,7 @@ package mqttconn
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -47,11 +49,11 @@ type Options struct {
 // Dialer is Dial with options.
 func Dialer(o Options) mqtt.OpenConnectionFunc {
 	return func(uri *url.URL, co mqtt.ClientOptions) (net.Conn, error) {
-		c, err := dial(uri, co)
+		c, pacedBeneath, err := dial(uri, co, o.Linger)
 		if err != nil {
 			return nil, err
 		}
-		return NewWith(c, o), nil
+		return newConn(c, o, !pacedBeneath), nil
 	}
 }
 
@@ -61,22 +63,92 @@ func Dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	return Dialer(Options{})(uri, o)
 }
 
-func dial(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+// dial connects to the broker. Over TLS with a linger, the reads are paced beneath
+// TLS (pacedBeneath): a TLS read returns one record, so above TLS every read looks
+// short and each record would wait for the linger, while beneath it a short read
+// means what it means over plain TCP, that the socket was drained.
+func dial(uri *url.URL, o mqtt.ClientOptions, linger time.Duration) (c net.Conn, pacedBeneath bool, err error) {
 	d := &net.Dialer{Timeout: o.ConnectTimeout}
 	if o.Dialer != nil {
 		d = o.Dialer
 	}
-	var c net.Conn
-	var err error
 	switch uri.Scheme {
 	case "tcp", "mqtt":
 		c, err = d.Dial("tcp", uri.Host)
+		return c, false, err
 	case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
-		c, err = tls.DialWithDialer(d, "tcp", uri.Host, o.TLSConfig)
-	default:
-		return nil, fmt.Errorf("mqttconn: scheme %q is not tcp, mqtt, ssl, tls or mqtts", uri.Scheme)
+		c, err = dialTLS(d, uri.Host, o.TLSConfig, linger)
+		return c, linger > 0, err
 	}
-	return c, err
+	return nil, false, fmt.Errorf("mqttconn: scheme %q is not tcp, mqtt, ssl, tls or mqtts", uri.Scheme)
+}
+
+// dialTLS is tls.DialWithDialer with the socket's reads paced by linger once the
+// handshake is done.
+func dialTLS(d *net.Dialer, addr string, cfg *tls.Config, linger time.Duration) (net.Conn, error) {
+	raw, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var paced *pacedConn
+	if linger > 0 {
+		paced = &pacedConn{Conn: raw, closing: make(chan struct{})}
+		paced.r = pacedReader{c: raw, linger: linger, closing: paced.closing}
+		raw = paced
+	}
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	ctx := context.Background()
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
+	if !d.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
+		defer cancel()
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	if paced != nil {
+		paced.on.Store(true)
+	}
+	return tc, nil
+}
+
+// pacedConn is a socket whose reads are paced (once on is set: not the handshake's).
+type pacedConn struct {
+	net.Conn
+	r       pacedReader
+	on      atomic.Bool
+	closing chan struct{}
+	once    sync.Once
+}
+
+func (c *pacedConn) Read(p []byte) (int, error) {
+	if !c.on.Load() {
+		return c.Conn.Read(p)
+	}
+	return c.r.Read(p)
+}
+
+// Close closes the socket and ends a linger's wait.
+func (c *pacedConn) Close() error {
+	c.once.Do(func() { close(c.closing) })
+	return c.Conn.Close()
 }
 
 // NopStore is a paho Store that keeps nothing: for clients whose QoS 1 messages the
@@ -141,10 +213,13 @@ type Conn struct {
 func New(c net.Conn) *Conn { return NewWith(c, Options{}) }
 
 // NewWith wraps c with options.
-func NewWith(c net.Conn, o Options) *Conn {
+func NewWith(c net.Conn, o Options) *Conn { return newConn(c, o, true) }
+
+// newConn wraps c; paceReads: its reads are paced here, not beneath (dialTLS).
+func newConn(c net.Conn, o Options, paceReads bool) *Conn {
 	bc := &Conn{Conn: c, closing: make(chan struct{}), flushed: make(chan struct{}), linger: o.Linger}
 	var r io.Reader = c
-	if o.Linger > 0 {
+	if o.Linger > 0 && paceReads {
 		r = &pacedReader{c: c, linger: o.Linger, closing: bc.closing}
 	}
 	bc.r = bufio.NewReaderSize(r, readBuffer)
@@ -154,7 +229,8 @@ func NewWith(c net.Conn, o Options) *Conn {
 }
 
 // pacedReader reads from the socket at most once per linger while reads come back
-// short (the socket was drained): the packets arriving meanwhile are read together.
+// short (the socket was drained: less than asked, and less than paceBelow): the
+// packets arriving meanwhile are read together.
 type pacedReader struct {
 	c       io.Reader
 	linger  time.Duration
@@ -169,7 +245,7 @@ func (r *pacedReader) Read(p []byte) (int, error) {
 		r.timer = sleep(r.timer, r.linger-time.Since(r.last), r.closing)
 	}
 	n, err := r.c.Read(p)
-	r.short = n < paceBelow
+	r.short = n < min(len(p), paceBelow)
 	if r.short {
 		r.last = time.Now()
 	}
