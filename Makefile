@@ -54,7 +54,8 @@ bench-telegraf: install
 # (BenchmarkStorm; docs/performance.md). Defaults: 20,000 devices, a 30-minute gap,
 # 200 live, 3 storms of 3 SOS each; set CAREBED_STORM_DEVICES, _GAP, _LIVE, _RUNS,
 # _SOS, _SPREAD, _EVERY, _BROKERS (mosquitto,embedded) to change them;
-# CAREBED_BENCH_CPUPROFILE=path profiles the gateway in each storm's first 20 s.
+# CAREBED_BENCH_CPUPROFILE=path profiles the gateway in each storm's first 20 s;
+# CAREBED_BENCH_TLS=1 puts the devices on TLS (also for bench-100k).
 bench-storm: install
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^BenchmarkStorm$$' -benchtime 1x -timeout 180m ./bench/
