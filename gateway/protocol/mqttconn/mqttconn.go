@@ -86,7 +86,18 @@ func dial(uri *url.URL, o mqtt.ClientOptions, linger time.Duration) (c net.Conn,
 // dialTLS is tls.DialWithDialer with the socket's reads paced by linger once the
 // handshake is done.
 func dialTLS(d *net.Dialer, addr string, cfg *tls.Config, linger time.Duration) (net.Conn, error) {
-	raw, err := d.Dial("tcp", addr)
+	ctx := context.Background()
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
+	if !d.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
+		defer cancel()
+	}
+	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -106,17 +117,6 @@ func dialTLS(d *net.Dialer, addr string, cfg *tls.Config, linger time.Duration) 
 		}
 		cfg = cfg.Clone()
 		cfg.ServerName = host
-	}
-	ctx := context.Background()
-	if d.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
-	}
-	if !d.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
-		defer cancel()
 	}
 	tc := tls.Client(raw, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,4 +138,50 @@ func queued(t *testing.T, c *net.TCPConn) int {
 		t.Fatal(ierr)
 	}
 	return n
+}
+
+// TestTLSDialTimeoutCoversTheHandshake: the dialer's timeout bounds the connect and
+// the TLS handshake together, as in tls.DialWithDialer, not each of them: a connect
+// that takes 900 ms of a 1 s timeout leaves the handshake 100 ms, not another second
+// (found by review: 1.9 s). The broker accepts and never answers.
+func TestTLSDialTimeoutCoversTheHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	slowConnect := func(string, string, syscall.RawConn) error { time.Sleep(900 * time.Millisecond); return nil }
+	uri, _ := url.Parse("ssl://" + ln.Addr().String())
+	for _, linger := range []time.Duration{0, 5 * time.Millisecond} {
+		co := mqtt.NewClientOptions()
+		co.SetTLSConfig(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // nothing is verified: the handshake never ends
+		co.SetDialer(&net.Dialer{Timeout: time.Second, Control: slowConnect})
+		start := time.Now()
+		if _, err := Dialer(Options{Linger: linger})(uri, *co); err == nil {
+			t.Fatal("a broker that never answers: the dial succeeded")
+		}
+		if took := time.Since(start); took > 1500*time.Millisecond {
+			t.Errorf("linger %v: gave up after %v with a timeout of 1 s", linger, took.Round(10*time.Millisecond))
+		}
+	}
 }
