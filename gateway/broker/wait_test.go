@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"carebed/internal/devcerts"
+	"carebed/internal/testwait"
 )
 
 // siteOver is a site whose broker serves MQTT over transport, "tcp" or "tls".
@@ -120,5 +122,58 @@ func TestTLSInputHeldByCryptoTLSIsServed(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.expectPongs(40 * 500)
+	})
+}
+
+// TestWaitKeepsTheKeepalive: awaitInput leaves the read deadline the keepalive's.
+// With keepalive 0 there is none (no deadline left in the past: the link is served
+// after idle spells, no Last Will); over TLS a record cut across segments is
+// waited for, and one cut short ends at the keepalive with the Last Will.
+func TestWaitKeepsTheKeepalive(t *testing.T) {
+	for _, transport := range []string{"tcp", "tls"} {
+		t.Run("keepalive 0/"+transport, func(t *testing.T) {
+			s := siteOver(t, transport)
+			c, _ := s.rawConnect(t, siteDevices[0], true, 0)
+			for range 3 {
+				if _, err := c.nc.Write(pings(1)); err != nil {
+					t.Fatal(err)
+				}
+				c.expectPongs(1)
+				time.Sleep(300 * time.Millisecond)
+			}
+			if got := s.ingest.topics(); len(got) != 0 {
+				t.Fatalf("handed off %v from a link that is up", got)
+			}
+		})
+	}
+	t.Run("a record cut across segments, then one cut short", func(t *testing.T) {
+		s := siteOver(t, "tls")
+		h := &holdConn{}
+		c, _ := rawConnectOver(t, s.link(t, h), siteDevices[0], true, 1)
+		record := func() []byte { // a PINGREQ's record, not sent
+			h.hold()
+			if _, err := c.nc.Write(pings(1)); err != nil {
+				t.Fatal(err)
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			b := h.held.Bytes()
+			h.held = nil
+			return b
+		}
+		rec := record()
+		h.Conn.Write(rec[:3])
+		time.Sleep(500 * time.Millisecond)
+		h.Conn.Write(rec[3:])
+		c.expectPongs(1)
+		start := time.Now()
+		h.Conn.Write(record()[:10])
+		testwait.Until(t, 5*time.Second, "the Last Will", func() (bool, string) {
+			got := s.ingest.topics()
+			return len(got) == 1, fmt.Sprint(got)
+		})
+		if d := time.Since(start); d < time.Second {
+			t.Errorf("Last Will %v after half a record, before the keepalive", d)
+		}
 	})
 }
