@@ -42,6 +42,7 @@ bench: install
 	CAREBED_INFLUXD=$(BIN)/influxd $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(Pipeline|Drain|BrokerBacklog|PahoFloor|Telegraf|GatewayStart|EventToSMS|PairAcknowledgement)$$' -benchtime 1x -timeout 60m ./bench/
 	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(PowerCut|RaiseDuringSave|Nearby|Places|Refresh)$$' ./alerting/rules/ ./gateway/position/ ./gateway/service/
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkPublishRoundTrip$$' -benchtime 30000x ./gateway/broker/
 
 # bench-telegraf measures the reference, Telegraf's mqtt_consumer -> InfluxDB (built
 # once into .bin/ by deploy/dev/install-telegraf), with the same method and rates.
@@ -66,7 +67,8 @@ bench-storm: install
 # CAREBED_START_DEVICES (100000) registered (BenchmarkStartAtScale), then what one
 # connection costs the embedded broker's process (BenchmarkConnectionMemory,
 # CAREBED_BROKERMEM_CONNS; and 100,000 connections over in-memory pipes, which need
-# no descriptors, BenchmarkPipeConnections, CAREBED_PIPE_CONNS) and its recheck of every connection at a registry refresh
+# no descriptors, BenchmarkPipeConnections, CAREBED_PIPE_CONNS; again over TLS as
+# firmware speaks it) and its recheck of every connection at a registry refresh
 # (BenchmarkRecheck, CAREBED_RECHECK_CONNS). Needs an open-file hard limit above the
 # device count (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000), _HOLD (5m),
 # _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto).
@@ -74,6 +76,7 @@ bench-100k: install
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(ClientMemory|Connections|StartAtScale)$$' -benchtime 1x -timeout 180m ./bench/
 	$(GO) test -count=1 -run '^$$' -bench '^Benchmark(ConnectionMemory|PipeConnections)$$' -benchtime 1x ./gateway/broker/
+	CAREBED_BROKERMEM_TLS=x25519 $(GO) test -count=1 -run '^$$' -bench '^BenchmarkConnectionMemory$$' -benchtime 1x ./gateway/broker/
 	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkRecheck$$' ./gateway/broker/
 
 fuzz:
