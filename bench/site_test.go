@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 
 	"carebed/firmware-sim/population"
 	"carebed/firmware-sim/swarm"
+	"carebed/gateway/tlsfiles"
 	"carebed/internal/devcerts"
 	"carebed/internal/devsvc"
 )
@@ -140,15 +140,12 @@ func deviceTLS(b *testing.B, dir string) (devcerts.Files, *tls.Config) {
 // X25519 alone, as device firmware (mbedTLS) does, not Go's post-quantum key share,
 // whose 1.4 KB ClientHello the server's buffers keep.
 func deviceTLSTrusting(ca string) (*tls.Config, error) {
-	pem, err := os.ReadFile(ca)
+	cfg, err := tlsfiles.Client(ca, "", "", "127.0.0.1")
 	if err != nil {
 		return nil, err
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: no certificate", ca)
-	}
-	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", CurvePreferences: []tls.CurveID{tls.X25519}}, nil
+	cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+	return cfg, nil
 }
 
 // withKeys adds lines (indented YAML) under section of yaml, making the section

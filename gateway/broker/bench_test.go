@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +26,7 @@ import (
 	"carebed/gateway/ingest"
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
-	"carebed/internal/devcerts"
+	"carebed/gateway/tlsfiles"
 )
 
 // BenchmarkConnectionMemory measures what one device connection costs the embedded
@@ -64,19 +63,11 @@ func connectionMemory(b *testing.B, n int) (heap, stack, goroutines float64) {
 		devs[id] = true
 		creds[id] = registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
 	}
-	certs, err := devcerts.Generate(filepath.Join(b.TempDir(), "certs"))
-	if err != nil {
-		b.Fatal(err)
+	srvTLS, certs := serverTLS(b)
+	if os.Getenv("CAREBED_BROKERMEM_TLS") == "" {
+		srvTLS = nil
 	}
-	var serverTLS *tls.Config
-	if os.Getenv("CAREBED_BROKERMEM_TLS") != "" {
-		cert, err := tls.LoadX509KeyPair(certs.Server, certs.ServerKey)
-		if err != nil {
-			b.Fatal(err)
-		}
-		serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	}
-	br, err := New(Options{Addr: "127.0.0.1:0", TLS: serverTLS, Ingest: countIngest{}, Devices: devs, Credentials: creds,
+	br, err := New(Options{Addr: "127.0.0.1:0", TLS: srvTLS, Ingest: countIngest{}, Devices: devs, Credentials: creds,
 		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -153,13 +144,10 @@ func TestDevicesProcess(t *testing.T) {
 	}
 	dial := func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
 	if os.Getenv("CAREBED_BROKERMEM_TLS") != "" {
-		ca, err := os.ReadFile(os.Getenv("CAREBED_DEVICES_CA"))
+		client, err := tlsfiles.Client(os.Getenv("CAREBED_DEVICES_CA"), "", "", "127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		roots := x509.NewCertPool()
-		roots.AppendCertsFromPEM(ca)
-		client := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
 		switch os.Getenv("CAREBED_BROKERMEM_TLS") {
 		case "x25519": // TLS 1.3 as a device's mbedTLS offers it: no post-quantum key share
 			client.CurvePreferences = []tls.CurveID{tls.X25519}
@@ -449,25 +437,17 @@ func vmRSS(b *testing.B) uint64 {
 func BenchmarkPublishRoundTrip(b *testing.B) {
 	for _, transport := range []string{"tcp", "tls"} {
 		b.Run(transport, func(b *testing.B) {
-			var serverTLS *tls.Config
+			var srvTLS *tls.Config
 			dial := func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
 			if transport == "tls" {
-				certs, err := devcerts.Generate(filepath.Join(b.TempDir(), "certs"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				cert, err := tls.LoadX509KeyPair(certs.Server, certs.ServerKey)
-				if err != nil {
-					b.Fatal(err)
-				}
-				serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+				srvTLS, _ = serverTLS(b)
 				client := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the benchmark's own certificate
 				dial = func(addr string) (net.Conn, error) {
 					return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, client)
 				}
 			}
 			const dev = "bed-000001"
-			br, err := New(Options{Addr: "127.0.0.1:0", TLS: serverTLS, Ingest: countIngest{}, Devices: fakeDevices{dev: true},
+			br, err := New(Options{Addr: "127.0.0.1:0", TLS: srvTLS, Ingest: countIngest{}, Devices: fakeDevices{dev: true},
 				Credentials: fakeCreds{dev: registry.Credential{Principal: dev, Kind: registry.PrincipalDevice,
 					Hash: credential.Hash("pw"), Issued: time.Now()}},
 				Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})

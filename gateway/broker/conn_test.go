@@ -18,7 +18,6 @@ import (
 
 	"carebed/gateway/ingest"
 	"carebed/gateway/protocol"
-	"carebed/internal/devcerts"
 	"carebed/internal/rawmqtt"
 	"carebed/internal/testwait"
 )
@@ -246,18 +245,9 @@ func TestSessionDropsMessagesADayOld(t *testing.T) {
 // broker closes in well under the 5 s crypto/tls gives that write. The links are
 // pipes: a peer that stops reading is full at once.
 func TestClosingATLSLinkDoesNotWaitForItsPeer(t *testing.T) {
-	certs, err := devcerts.Generate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.LoadX509KeyPair(certs.Server, certs.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := serverTLS(t)
 	pl := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-	s := newSite(t, func(o *Options) {
-		o.Listener, o.TLS = pl, &tls.Config{Certificates: []tls.Certificate{cert}}
-	})
+	s := newSite(t, func(o *Options) { o.Listener, o.TLS = pl, cfg })
 	pl.dial(t, siteDevices[0]) // and then reads nothing
 	start := time.Now()
 	took := make(chan error, 1)

@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
+	"carebed/gateway/tlsfiles"
 	"carebed/internal/devcerts"
 	"carebed/internal/testwait"
 )
@@ -21,17 +23,24 @@ func siteOver(t *testing.T, transport string) *site {
 	if transport == "tcp" {
 		return newSite(t, nil)
 	}
-	certs, err := devcerts.Generate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.LoadX509KeyPair(certs.Server, certs.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newSite(t, func(o *Options) { o.TLS = &tls.Config{Certificates: []tls.Certificate{cert}} })
+	cfg, _ := serverTLS(t)
+	s := newSite(t, func(o *Options) { o.TLS = cfg })
 	s.tls = true
 	return s
+}
+
+// serverTLS is a broker's TLS with a new test certificate, and its files.
+func serverTLS(tb testing.TB) (*tls.Config, devcerts.Files) {
+	tb.Helper()
+	certs, err := devcerts.Generate(filepath.Join(tb.TempDir(), "certs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := tlsfiles.Server(certs.Server, certs.ServerKey, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg, certs
 }
 
 // holdConn keeps what is written while held and sends it in one write at flush.
