@@ -352,19 +352,15 @@ func raiseFileLimit(b *testing.B, want uint64) {
 // TIME_WAIT for a minute; the embedded broker admits 20,000 connections per address
 // by default, and 64 authenticating at once per address (more sources: fewer
 // connections turned away at accept, as devices on many carrier addresses; fewer:
-// a township behind one carrier NAT). Each process takes its addresses from its own
-// part of 127.0.0.2-254 (by its pid): a run started right after another found the
-// last run's 15,000 client ports in TIME_WAIT on the same addresses, and connected
-// in 35-64 s instead of 15 s, thousands of connects turned away meanwhile.
+// a township behind one carrier NAT).
 func sources(n int) []string {
 	k := max(1, (n+9_999)/10_000)
 	if v := int(envRates("CAREBED_BENCH_SOURCES", []float64{0})[0]); v > 0 {
 		k = min(v, 250)
 	}
-	base := 2 + os.Getpid()%(253/k)*k // addresses base .. base+k-1, all within 2-254
 	out := make([]string, k)
 	for i := range out {
-		out[i] = fmt.Sprintf("127.0.0.%d", base+i)
+		out[i] = fmt.Sprintf("127.0.0.%d", i+2)
 	}
 	return out
 }

@@ -27,6 +27,7 @@ import (
 	"carebed/gateway/protocol"
 	"carebed/gateway/registry"
 	"carebed/gateway/tlsfiles"
+	"carebed/internal/devcerts"
 )
 
 // BenchmarkConnectionMemory measures what one device connection costs the embedded
@@ -56,25 +57,12 @@ func BenchmarkConnectionMemory(b *testing.B) {
 // connectionMemory connects n devices to a fresh broker and returns the heap, stack
 // and goroutines they added.
 func connectionMemory(b *testing.B, n int) (heap, stack, goroutines float64) {
-	devs, creds := fakeDevices{}, fakeCreds{}
-	hash := credential.Hash("pw") // one hash: what a device costs, not its PBKDF2
-	for i := range n {
-		id := fmt.Sprintf("bed-%06d", i)
-		devs[id] = true
-		creds[id] = registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
-	}
+	devs, creds := benchDevices(n)
 	srvTLS, certs := serverTLS(b)
 	if os.Getenv("CAREBED_BROKERMEM_TLS") == "" {
 		srvTLS = nil
 	}
-	br, err := New(Options{Addr: "127.0.0.1:0", TLS: srvTLS, Ingest: countIngest{}, Devices: devs, Credentials: creds,
-		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := br.Serve(); err != nil {
-		b.Fatal(err)
-	}
+	br := serveBench(b, Options{TLS: srvTLS, Devices: devs, Credentials: creds})
 	defer br.Close()
 	before, g0 := settledMemory()
 	devices := exec.Command(os.Args[0], "-test.run=^TestDevicesProcess$", "-test.count=1")
@@ -236,6 +224,41 @@ func connectDeviceWith(dial func(string) (net.Conn, error), addr, device, passwo
 	return nc, nil
 }
 
+// benchDevices is a county of n devices, bed-000000 and up, each with the password
+// "pw" (one hash for all: what a device costs, not its PBKDF2).
+func benchDevices(n int) (fakeDevices, fakeCreds) {
+	devs, creds := fakeDevices{}, fakeCreds{}
+	hash := credential.Hash("pw")
+	for i := range n {
+		id := fmt.Sprintf("bed-%06d", i)
+		devs[id] = true
+		creds[id] = registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
+	}
+	return devs, creds
+}
+
+// serveBench starts a broker for a benchmark: o with an ingest that takes every
+// message, no log, its own metrics registry and a loopback port unless o says
+// otherwise. The caller closes it.
+func serveBench(b *testing.B, o Options) *Broker {
+	b.Helper()
+	o.Ingest, o.Logger = countIngest{}, slog.New(slog.DiscardHandler)
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Listener == nil {
+		o.Addr = "127.0.0.1:0"
+	}
+	br, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.Serve(); err != nil {
+		b.Fatal(err)
+	}
+	return br
+}
+
 // countIngest takes every message at once.
 type countIngest struct{}
 
@@ -282,24 +305,14 @@ func BenchmarkRecheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer reg.Close()
-	devs, hash := fakeDevices{}, credential.Hash("pw")
-	for i := range n {
-		id := fmt.Sprintf("bed-%06d", i)
-		devs[id] = true
-		c := registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
+	devs, creds := benchDevices(n)
+	for _, c := range creds {
 		if err := reg.SetCredential(context.Background(), c); err != nil {
 			b.Fatal(err)
 		}
 	}
 	dropped := prometheus.NewRegistry()
-	br, err := New(Options{Addr: "127.0.0.1:0", Ingest: countIngest{}, Devices: devs, Credentials: reg,
-		Registerer: dropped, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := br.Serve(); err != nil {
-		b.Fatal(err)
-	}
+	br := serveBench(b, Options{Devices: devs, Credentials: reg, Registerer: dropped})
 	defer br.Close()
 	for i := range n {
 		c, err := connectDevice(br.Addr().String(), fmt.Sprintf("bed-%06d", i), "pw")
@@ -332,23 +345,10 @@ func BenchmarkRecheck(b *testing.B) {
 func BenchmarkPipeConnections(b *testing.B) {
 	n := envCount(b, "CAREBED_PIPE_CONNS", 100_000)
 	for range b.N {
-		devs, creds := fakeDevices{}, fakeCreds{}
-		hash := credential.Hash("pw")
-		for i := range n {
-			id := fmt.Sprintf("bed-%06d", i)
-			devs[id] = true
-			creds[id] = registry.Credential{Principal: id, Kind: registry.PrincipalDevice, Hash: hash, Issued: time.Now()}
-		}
+		devs, creds := benchDevices(n)
 		pl := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-		br, err := New(Options{Listener: pl, Ingest: countIngest{}, Devices: devs, Credentials: creds,
-			Limits:     Limits{MaxConnectionsPerAddress: n}, // every pipe's address is "pipe"
-			Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := br.Serve(); err != nil {
-			b.Fatal(err)
-		}
+		br := serveBench(b, Options{Listener: pl, Devices: devs, Credentials: creds,
+			Limits: Limits{MaxConnectionsPerAddress: n}}) // every pipe's address is "pipe"
 		dial := func(string) (net.Conn, error) {
 			a, s := net.Pipe()
 			pl.conns <- s
@@ -440,23 +440,19 @@ func BenchmarkPublishRoundTrip(b *testing.B) {
 			var srvTLS *tls.Config
 			dial := func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
 			if transport == "tls" {
-				srvTLS, _ = serverTLS(b)
-				client := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the benchmark's own certificate
+				var certs devcerts.Files
+				srvTLS, certs = serverTLS(b)
+				client, err := tlsfiles.Client(certs.CA, "", "", "127.0.0.1")
+				if err != nil {
+					b.Fatal(err)
+				}
 				dial = func(addr string) (net.Conn, error) {
 					return tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, client)
 				}
 			}
-			const dev = "bed-000001"
-			br, err := New(Options{Addr: "127.0.0.1:0", TLS: srvTLS, Ingest: countIngest{}, Devices: fakeDevices{dev: true},
-				Credentials: fakeCreds{dev: registry.Credential{Principal: dev, Kind: registry.PrincipalDevice,
-					Hash: credential.Hash("pw"), Issued: time.Now()}},
-				Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := br.Serve(); err != nil {
-				b.Fatal(err)
-			}
+			devs, creds := benchDevices(1)
+			const dev = "bed-000000"
+			br := serveBench(b, Options{TLS: srvTLS, Devices: devs, Credentials: creds})
 			defer br.Close()
 			nc, err := connectDeviceWith(dial, br.Addr().String(), dev, "pw")
 			if err != nil {
