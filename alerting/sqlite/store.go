@@ -15,6 +15,7 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"carebed/alerting"
+	"carebed/internal/sqlitefile"
 )
 
 const dsnParams = "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
@@ -97,6 +98,10 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("alert store: %w", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; reads are short
+	if err := sqlitefile.Connect(context.Background(), db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("alert store %s: %w", path, err)
+	}
 	if _, err := db.Exec(schema + messageSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("alert store %s: %w", path, err)

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
 
 	"carebed/alerting"
 	"carebed/alerting/storetest"
+	"carebed/internal/sqlitefile/opentest"
 )
 
 // TestConformance runs the alert stores' shared suite against SQLite.
@@ -17,4 +19,10 @@ func TestConformance(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// Two processes (the gateway and a command) opening a new alert store at once both
+// open it (the WAL race itself: sqlitefile's TestOpenConcurrentlyOnANewFile).
+func TestOpenConcurrentlyOnANewFile(t *testing.T) {
+	opentest.Concurrently(t, 30, 4, func(path string) (io.Closer, error) { return Open(path) })
 }

@@ -10,6 +10,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"carebed/internal/sqldb"
+	"carebed/internal/sqlitefile"
 )
 
 // dsnParams are applied to every connection: WAL, synchronous=NORMAL, a busy timeout,
@@ -32,6 +33,9 @@ func Open(path string) (*Store, error) {
 	db, err := sql.Open("sqlite", path+dsnParams)
 	if err != nil {
 		return nil, fmt.Errorf("registry: open %q: %w", path, err)
+	}
+	if err := sqlitefile.Connect(context.Background(), db); err != nil {
+		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())
 	}
 	if err := migrate(context.Background(), db); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry: open %q: %w", path, err), db.Close())

@@ -3,12 +3,14 @@ package registry
 import (
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"carebed/internal/sqlitefile/opentest"
 )
 
 func TestOpenPragmas(t *testing.T) {
@@ -89,23 +91,10 @@ func newerSchema(t *testing.T) string {
 	return path
 }
 
+// Gateways and commands opening one new registry file at once all open it, with its
+// migrations applied once (the WAL race itself: sqlitefile's test of the same name).
 func TestOpenConcurrentlyOnANewFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.db")
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := Open(path)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	opentest.Concurrently(t, 10, 4, func(path string) (io.Closer, error) { return Open(path) })
 }
 
 func TestImportCanceledContext(t *testing.T) {

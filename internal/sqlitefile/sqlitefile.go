@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // the SQLite driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // dsnParams: concurrent readers beside one writer (WAL), writers wait for each other
@@ -30,10 +32,46 @@ func Open(component, path string, migrations []string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: open %q: %w", component, path, err)
 	}
+	if err := Connect(context.Background(), db); err != nil {
+		return nil, errors.Join(fmt.Errorf("%s: open %q: %w", component, path, err), db.Close())
+	}
 	if err := migrate(context.Background(), db, migrations); err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: open %q: %w", component, path, err), db.Close())
 	}
 	return db, nil
+}
+
+// firstConnectWait bounds Connect's retries: the busy timeout every file here is
+// opened with.
+const firstConnectWait = 5 * time.Second
+
+// Connect opens db's first connection, and with it applies the DSN's pragmas, waiting
+// out another connection (another goroutine or process) that is creating the same file.
+// On a new file, PRAGMA journal_mode=WAL answers SQLITE_BUSY at once, without calling
+// the busy handler, while another connection is turning that file to WAL; once the file
+// is in WAL mode (which it keeps) the pragma changes nothing and never fails so. Connect
+// retries a busy connect every few milliseconds for up to the busy timeout; any other
+// error is returned at once.
+func Connect(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, firstConnectWait)
+	defer cancel()
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !busy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// busy reports whether err is SQLite's SQLITE_BUSY (any extended code of it).
+func busy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // migrate applies the migrations the database has not had yet.
