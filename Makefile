@@ -54,7 +54,8 @@ bench-telegraf: install
 # readings while elders press SOS, with Mosquitto and with the embedded broker
 # (BenchmarkStorm; docs/performance.md). Defaults: 20,000 devices, a 30-minute gap,
 # 200 live, 3 storms of 3 SOS each; set CAREBED_STORM_DEVICES, _GAP, _LIVE, _RUNS,
-# _SOS, _SPREAD, _EVERY, _BROKERS (mosquitto,embedded) to change them;
+# _SOS, _SPREAD, _EVERY, _BROKERS (mosquitto,embedded; haproxy: Mosquitto behind
+# HAProxy, deploy/haproxy, devices on TLS, two open files a device) to change them;
 # CAREBED_BENCH_CPUPROFILE=path profiles the gateway in each storm's first 20 s;
 # CAREBED_BENCH_TLS=1 puts the devices on TLS (also for bench-100k).
 bench-storm: install
@@ -71,7 +72,7 @@ bench-storm: install
 # firmware speaks it) and its recheck of every connection at a registry refresh
 # (BenchmarkRecheck, CAREBED_RECHECK_CONNS). Needs an open-file hard limit above the
 # device count (ulimit -Hn). CAREBED_CONN_DEVICES (default 100000), _HOLD (5m),
-# _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto).
+# _EVERY (1m), _SOS (100), _BROKERS (embedded,mosquitto; haproxy as for bench-storm).
 bench-100k: install
 	CAREBED_INFLUXD=$(BIN)/influxd CAREBED_INFLUX_FLUX=false $(GO) test -v -count=1 -run '^$$' \
 	  -bench '^Benchmark(ClientMemory|Connections|StartAtScale)$$' -benchtime 1x -timeout 180m ./bench/

@@ -33,7 +33,8 @@ var (
 )
 
 // BenchmarkConnections holds connDevices device connections open with keepalive to
-// the embedded broker and to Mosquitto (CAREBED_CONN_BROKERS=embedded,mosquitto),
+// the embedded broker and to Mosquitto (CAREBED_CONN_BROKERS=embedded,mosquitto;
+// haproxy: Mosquitto behind HAProxy, devices on TLS),
 // each device sending a reading every connEvery, for connHold; meanwhile elders
 // press SOS (connSOS times, spread over the hold). It reports the gateway's and the
 // broker's memory and CPU, the gateway's start to ready with every device
@@ -42,15 +43,15 @@ func BenchmarkConnections(b *testing.B) {
 	for _, broker := range strings.Split(envString("CAREBED_CONN_BROKERS", "embedded,mosquitto"), ",") {
 		b.Run("broker="+broker, func(b *testing.B) {
 			for range b.N {
-				runConnections(b, broker == "embedded")
+				runConnections(b, broker)
 			}
 		})
 	}
 }
 
-func runConnections(b *testing.B, embedded bool) {
+func runConnections(b *testing.B, broker string) {
 	raiseFileLimit(b, uint64(connDevices)+4096)
-	s := newSite(b, embedded, connDevices, false, "")
+	s := newSite(b, broker, connDevices, false, "")
 	readyCPU := procCPU(b, s.gw.Process.Pid)
 	b.Logf("gateway start to ready with %d devices registered: %v (CPU %v); open-file limits: gateway %s, broker %s",
 		len(s.rows), s.ready.Round(time.Millisecond), readyCPU, fileLimit(s.gw.Process.Pid), fileLimit(s.brokerPid()))
@@ -122,6 +123,7 @@ func runConnections(b *testing.B, embedded bool) {
 	time.Sleep(10 * time.Second) // every device in its reading rhythm
 	gw, br := s.gw.Process.Pid, s.brokerPid()
 	cpu0 := [3]time.Duration{procCPU(b, gw), procCPU(b, br), selfCPU(b)}
+	frontCPU0 := s.frontCPU(b)
 	sent0, acked0, m0 := sent.Load(), acked.Load(), s.scrape(b)
 	sos := map[string]time.Time{}
 	var sosMu sync.Mutex
@@ -170,8 +172,11 @@ func runConnections(b *testing.B, embedded bool) {
 	gwRSS, brRSS := procStatusKB(gw, "VmRSS"), procStatusKB(br, "VmRSS")
 	gwHWM, brHWM := procStatusKB(gw, "VmHWM"), procStatusKB(br, "VmHWM")
 	both := gwHWM
-	if !embedded {
+	if !s.embedded {
 		both += brHWM
+	}
+	if s.front != nil {
+		both += procStatusKB(s.front.Pid(), "VmHWM")
 	}
 	pct := func(c time.Duration) float64 { return 100 * c.Seconds() / hold.Seconds() }
 	b.ReportMetric(float64(open), "connections")
@@ -186,9 +191,13 @@ func runConnections(b *testing.B, embedded bool) {
 		"SOS to first SMS over %d presses: p50 %v, p99 %v, max %v; load generator peak RSS %.0f MiB; connections the broker closed %d",
 		open, hold.Round(time.Second), float64(msgs)/hold.Seconds(), acked.Load(), sent.Load(),
 		m1[pointsWritten]-m0[pointsWritten],
-		mib(gwRSS), mib(gwHWM), mib(peakRSS[0]), mib(brRSS), mib(brHWM), mib(peakRSS[1]), map[bool]string{true: " (the same process)", false: ""}[embedded],
+		mib(gwRSS), mib(gwHWM), mib(peakRSS[0]), mib(brRSS), mib(brHWM), mib(peakRSS[1]), map[bool]string{true: " (the same process)", false: ""}[s.embedded],
 		pct(cpu[0]), pct(cpu[1]), pct(cpu[2]), s.ready.Round(time.Millisecond), readyCPU,
 		len(lat), p50, p99, lat[len(lat)-1], mib(procStatusKB(os.Getpid(), "VmHWM")), rc.lost.Load())
+	if s.front != nil {
+		b.Logf("HAProxy in front of Mosquitto: CPU %.1f %% of a core over the hold, RSS %.0f MiB (peak %.0f)",
+			pct(s.frontCPU(b)-frontCPU0), mib(procStatusKB(s.front.Pid(), "VmRSS")), mib(procStatusKB(s.front.Pid(), "VmHWM")))
+	}
 	b.Logf("the gateway's Go memory at the end: heap in use %.0f MiB, the next collection at %.0f MiB of heap, stacks %.0f MiB",
 		mib(int64(m1["go_memstats_heap_inuse_bytes"])>>10), mib(int64(m1["go_memstats_next_gc_bytes"])>>10),
 		mib(int64(m1["go_memstats_stack_inuse_bytes"])>>10))

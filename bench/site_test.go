@@ -37,6 +37,9 @@ type site struct {
 	*stand
 	embedded   bool
 	brokerAddr string // host:port the devices connect to
+	// front is HAProxy ending the devices' TLS in front of Mosquitto (broker
+	// "haproxy"), nil otherwise.
+	front *devsvc.HAProxy
 	// deviceTLS is how the devices speak TLS to the broker (nil: plain TCP);
 	// CAREBED_BENCH_TLS=1 sets it.
 	deviceTLS *tls.Config
@@ -56,12 +59,28 @@ type ledgerRow struct{ device, kind, family string }
 // gatewayBrokerPassword is the gateway's own password at Mosquitto.
 const gatewayBrokerPassword = "bench-gateway-secret"
 
+// The brokers a site can run: the gateway's embedded broker, Mosquitto, or Mosquitto
+// behind HAProxy (deploy/haproxy), which ends the devices' TLS.
+const (
+	brokerEmbedded  = "embedded"
+	brokerMosquitto = "mosquitto"
+	brokerHAProxy   = "haproxy"
+)
+
 // newSite generates a ledger of at least devices devices (three per home), imports
-// and provisions it, and starts the services; extraYAML is added to the gateway's
+// and provisions it, and starts the services with broker (brokerEmbedded,
+// brokerMosquitto or brokerHAProxy); extraYAML is added to the gateway's
 // configuration. oneTownship puts every home in the first township of the
 // generated ledger (population spreads homes over five).
-func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYAML string) *site {
+func newSite(b *testing.B, broker string, devices int, oneTownship bool, extraYAML string) *site {
 	b.Helper()
+	if broker != brokerEmbedded && broker != brokerMosquitto && broker != brokerHAProxy {
+		b.Fatalf("broker %q: want %s, %s or %s", broker, brokerEmbedded, brokerMosquitto, brokerHAProxy)
+	}
+	embedded := broker == brokerEmbedded
+	if broker == brokerHAProxy { // HAProxy inherits the limit, and needs two files a device: its link and Mosquitto's
+		raiseFileLimit(b, 2*uint64(devices)+256)
+	}
 	s := &site{stand: &stand{influx: devsvc.StartInflux(b)}, embedded: embedded}
 	dir := b.TempDir()
 	s.bin = buildGateway(b, dir)
@@ -80,7 +99,7 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	// CAREBED_BENCH_GATEWAY_YAML adds to the gateway's configuration, as on the stand.
 	extraYAML += "\n" + os.Getenv("CAREBED_BENCH_GATEWAY_YAML") + "\n"
 	var certs devcerts.Files
-	if os.Getenv("CAREBED_BENCH_TLS") != "" {
+	if os.Getenv("CAREBED_BENCH_TLS") != "" || broker == brokerHAProxy {
 		certs, s.deviceTLS = deviceTLS(b, dir)
 		s.caFile = certs.CA
 	}
@@ -94,7 +113,7 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	} else {
 		s.env = append(s.env, "CAREBED_EMBEDDED_BROKER_ADDR=")
 		yaml += "mqtt:\n  client_id: gateway\n"
-		if s.deviceTLS != nil {
+		if s.deviceTLS != nil && broker == brokerMosquitto { // behind HAProxy the gateway reads Mosquitto's plain listener
 			yaml += fmt.Sprintf("  tls:\n    ca_file: %s\n", certs.CA)
 		}
 	}
@@ -109,11 +128,18 @@ func newSite(b *testing.B, embedded bool, devices int, oneTownship bool, extraYA
 	if !embedded {
 		s.gatewayCmd(b, "broker", "export", "-dir", dir)
 		began := time.Now()
-		s.mq = devsvc.StartMosquittoWith(b, devsvc.MosquittoOptions{PasswordFile: filepath.Join(dir, "passwd"), ACLFile: filepath.Join(dir, "acl"),
-			CertFile: certs.Server, KeyFile: certs.ServerKey})
+		opts := devsvc.MosquittoOptions{PasswordFile: filepath.Join(dir, "passwd"), ACLFile: filepath.Join(dir, "acl")}
+		if broker == brokerMosquitto {
+			opts.CertFile, opts.KeyFile = certs.Server, certs.ServerKey
+		}
+		s.mq = devsvc.StartMosquittoWith(b, opts)
 		s.brokerReady = time.Since(began)
 		s.brokerAddr = s.mq.Addr
 		s.env = append(s.env, "CAREBED_MQTT_URL="+s.mq.URL)
+		if broker == brokerHAProxy {
+			s.front = devsvc.StartHAProxy(b, s.mq.Addr, certs.Server, certs.ServerKey)
+			s.brokerAddr = s.front.Addr
+		}
 	}
 	began := time.Now()
 	s.startGateway(b)
@@ -238,7 +264,26 @@ func readPasswords(b *testing.B, path string) map[string]string {
 	return out
 }
 
-// brokerPid is the process holding the devices' connections.
+// frontCPU is HAProxy's CPU time so far; zero without it.
+func (s *site) frontCPU(b *testing.B) time.Duration {
+	if s.front == nil {
+		return 0
+	}
+	return procCPU(b, s.front.Pid())
+}
+
+// frontNote says what HAProxy used since cpu0 (its frontCPU then) and its peak RSS,
+// for the benchmarks' logs; "" without it.
+func (s *site) frontNote(b *testing.B, cpu0 time.Duration) string {
+	if s.front == nil {
+		return ""
+	}
+	return fmt.Sprintf("; HAProxy in front: CPU %v, peak RSS %.0f MiB", (s.frontCPU(b) - cpu0).Round(10*time.Millisecond),
+		mib(procStatusKB(s.front.Pid(), "VmHWM")))
+}
+
+// brokerPid is the process holding the devices' connections (Mosquitto's behind
+// HAProxy).
 func (s *site) brokerPid() int {
 	if s.embedded {
 		return s.gw.Process.Pid

@@ -42,14 +42,14 @@ func BenchmarkStartAtScale(b *testing.B) {
 	for _, broker := range strings.Split(envString("CAREBED_CONN_BROKERS", "embedded,mosquitto"), ",") {
 		b.Run("broker="+broker, func(b *testing.B) {
 			for range b.N {
-				startAtScale(b, broker == "embedded", n)
+				startAtScale(b, broker, n)
 			}
 		})
 	}
 }
 
-func startAtScale(b *testing.B, embedded bool, n int) {
-	s := newSite(b, embedded, n, false, "registry:\n  refresh: 5s\n")
+func startAtScale(b *testing.B, broker string, n int) {
+	s := newSite(b, broker, n, false, "registry:\n  refresh: 5s\n")
 	first, firstCPU := s.ready, procCPU(b, s.gw.Process.Pid)
 	var times, cpus []float64
 	var rssReady, rssRefreshed int64
@@ -66,7 +66,7 @@ func startAtScale(b *testing.B, embedded bool, n int) {
 	b.ReportMetric(median(times), "start_to_ready_s")
 	b.ReportMetric(median(cpus), "cpu_ms_at_ready")
 	b.ReportMetric(mib(rssRefreshed), "rss_MiB")
-	if !embedded {
+	if !s.embedded {
 		b.ReportMetric(s.brokerReady.Seconds(), "mosquitto_start_s")
 	}
 	b.Logf("%d devices registered: first start to ready %v (CPU %v); restarts to ready %.2f s (median of %v), CPU at ready %v ms; "+

@@ -39,12 +39,13 @@ var stormBackoff = swarm.Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Sec
 // within stormSpread and replay what they kept as batches, while stormLive devices
 // keep sending live and elders press SOS in the middle of the storm; stormRuns
 // times on one stand, with Mosquitto and with the embedded broker
-// (CAREBED_STORM_BROKERS=mosquitto,embedded).
+// (CAREBED_STORM_BROKERS=mosquitto,embedded; haproxy: Mosquitto behind HAProxy,
+// devices on TLS).
 func BenchmarkStorm(b *testing.B) {
 	for _, broker := range strings.Split(envString("CAREBED_STORM_BROKERS", "mosquitto,embedded"), ",") {
 		b.Run("broker="+broker, func(b *testing.B) {
 			for range b.N {
-				runStorms(b, broker == "embedded")
+				runStorms(b, broker)
 			}
 		})
 	}
@@ -86,13 +87,13 @@ func newStormDevice(row ledgerRow, password string, start time.Time) *stormDevic
 	return &stormDevice{Device: &swarm.Device{Model: m, Password: password}, row: row}
 }
 
-func runStorms(b *testing.B, embedded bool) {
+func runStorms(b *testing.B, broker string) {
 	total := stormDevices + stormLive
 	// The broker holds a descriptor for each device (the gateway's process too, with
 	// the embedded broker), the load generator one for each storm device (the live
 	// ones are in a process of their own); a few hundred more for the rest.
 	raiseFileLimit(b, uint64(total)+512)
-	s := newSite(b, embedded, total, true, "")
+	s := newSite(b, broker, total, true, "")
 	// The storm devices live in simulated time that ends before now: each storm's
 	// gap is generated at once (Tick), with the device time of those readings.
 	simStart := time.Now().Add(-time.Duration(stormRuns+1) * stormGap)
@@ -132,7 +133,7 @@ func runStorms(b *testing.B, embedded bool) {
 
 	var lat []time.Duration
 	var backlog []time.Duration
-	cpu0 := [2]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid())}
+	cpu0 := [3]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid()), s.frontCPU(b)}
 	dup0 := s.scrape(b)[`carebed_ingest_messages_total{kind="telemetry",result="duplicate"}`]
 	for run := range stormRuns {
 		simEnd := simStart.Add(time.Duration(run+1) * stormGap)
@@ -144,7 +145,7 @@ func runStorms(b *testing.B, embedded bool) {
 		}
 		time.Sleep(2 * time.Second) // the Last Wills are taken in
 		attempts0, m0 := d.Stats(), s.scrape(b)
-		stormCPU0 := [3]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid()), procCPU(b, s.influx.Pid())}
+		stormCPU0 := [4]time.Duration{procCPU(b, s.gw.Process.Pid), procCPU(b, s.brokerPid()), procCPU(b, s.influx.Pid()), s.frontCPU(b)}
 		sos := pendants[run*stormSOS : (run+1)*stormSOS]
 		sent := map[string]time.Time{}
 		pressed := map[string]time.Time{} // device -> publish time, for the stages
@@ -206,14 +207,15 @@ func runStorms(b *testing.B, embedded bool) {
 		backlog = append(backlog, stored)
 		st := d.Stats()
 		b.Logf("storm %d: %d devices replayed %d readings (%d kept) in %v, all in InfluxDB after %v (counted %d); "+
-			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v (from the publish: %v); peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB",
+			"CPU gateway %v, broker %v, influxd %v; connect attempts %d, refused %d, failed %d (%d for want of a local port; the embedded broker's refusals: %s); SOS to SMS %v (from the publish: %v); peak RSS gateway %.0f MiB, broker %.0f MiB, load generator %.0f MiB%s",
 			run+1, rep.Up, rep.Readings, want, replayed.Round(time.Millisecond), stored.Round(time.Millisecond), got,
 			(procCPU(b, s.gw.Process.Pid) - stormCPU0[0]).Round(10*time.Millisecond),
 			(procCPU(b, s.brokerPid()) - stormCPU0[1]).Round(10*time.Millisecond),
 			(procCPU(b, s.influx.Pid()) - stormCPU0[2]).Round(10*time.Millisecond),
 			st.Attempts-attempts0.Attempts, st.Refused-attempts0.Refused, st.Failed-attempts0.Failed, st.NoPort-attempts0.NoPort,
 			refusals(m0, s.scrape(b)), l, stages,
-			mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), mib(procStatusKB(os.Getpid(), "VmHWM")))
+			mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), mib(procStatusKB(os.Getpid(), "VmHWM")),
+			s.frontNote(b, stormCPU0[3]))
 	}
 	cancel()
 	// Every reading once: InfluxDB's count per device against what the broker
@@ -252,10 +254,10 @@ func runStorms(b *testing.B, embedded bool) {
 	b.Logf("%d storms of %d devices (gap %v, spread %v, %d live): storm readings acknowledged %d, missing in InfluxDB %d, "+
 		"more than acknowledged %d, duplicates filtered %.0f; SOS to first SMS over %d presses: p50 %v, p99 %v, max %v, over 1 s %d; "+
 		"backlog stored after %v; gateway start to ready %v; CPU over the storms: gateway %v, broker %v; peak RSS gateway %.0f MiB, broker %.0f MiB; "+
-		"live connections the broker closed %d",
+		"live connections the broker closed %d%s",
 		stormRuns, stormDevices, stormGap, stormSpread, stormLive, acked, missing, extra, dups, len(lat), lat[len(lat)/2], p99, lat[len(lat)-1], over,
 		backlog, s.ready.Round(time.Millisecond), cpu[0], cpu[1],
-		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), live.stop(b))
+		mib(procStatusKB(s.gw.Process.Pid, "VmHWM")), mib(procStatusKB(s.brokerPid(), "VmHWM")), live.stop(b), s.frontNote(b, cpu0[2]))
 	if missing > 0 {
 		b.Errorf("%d acknowledged readings are not in InfluxDB", missing)
 	}

@@ -316,6 +316,8 @@ func TestOpenFileLimits(t *testing.T) {
 		n     int
 	}{
 		{"mosquitto/limits.conf (drop-in for Debian's mosquitto.service)", limit(parseUnit(t, "mosquitto/limits.conf")["Service"]["LimitNOFILE"])},
+		// HAProxy in front of Mosquitto: two files a device, so 100,000 devices.
+		{"haproxy/limits.conf (drop-in for Debian's haproxy.service)", limit(parseUnit(t, "haproxy/limits.conf")["Service"]["LimitNOFILE"])},
 		{"systemd/carebed-gateway.service", limit(parseUnit(t, "systemd/carebed-gateway.service")["Service"]["LimitNOFILE"])},
 		{"compose: mosquitto", composeNofile(p.Services["mosquitto"])},
 		{"compose: gateway", composeNofile(p.Services["gateway"])},

@@ -78,11 +78,11 @@ func findGoMod(dir string) (string, bool) {
 	}
 }
 
-// Require checks that the binary for what ("mosquitto", "influxd", "prometheus" or
-// "postgres")
-// and its run script are present. When one is missing it fails the test if the
-// environment variable CI is non-empty (a missing service in CI is a failure, never a
-// skip), and skips it otherwise, saying how to install. The Start functions call it.
+// Require checks that the binary for what ("mosquitto", "influxd", "prometheus",
+// "postgres" or "haproxy") and its run script are present. When one is missing it
+// fails the test if the environment variable CI is non-empty (a missing service in CI
+// is a failure, never a skip), and skips it otherwise, saying how to install. The
+// Start functions call it.
 func Require(t testing.TB, what string) {
 	t.Helper()
 	if err := missing(what); err != nil {
@@ -107,8 +107,10 @@ func missing(what string) error {
 		bin, err = prometheusBinary()
 	case postgresName:
 		bin, err = postgresBinary()
+	case haproxyName:
+		bin, err = haproxyBinary()
 	default:
-		return fmt.Errorf("unknown service %q (want %q, %q, %q or %q)", what, mosquittoName, influxdName, prometheusName, postgresName)
+		return fmt.Errorf("unknown service %q (want %q, %q, %q, %q or %q)", what, mosquittoName, influxdName, prometheusName, postgresName, haproxyName)
 	}
 	if err != nil {
 		return err

@@ -227,7 +227,7 @@ func TestRequire(t *testing.T) {
 
 func TestRepoRoot(t *testing.T) {
 	root := RepoRoot()
-	for _, f := range []string{"go.mod", "deploy/dev/run-mosquitto", "deploy/dev/run-influxd", "deploy/dev/run-postgres"} {
+	for _, f := range []string{"go.mod", "deploy/dev/run-mosquitto", "deploy/dev/run-influxd", "deploy/dev/run-postgres", "deploy/dev/run-haproxy"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("RepoRoot %s: %v", root, err)
 		}

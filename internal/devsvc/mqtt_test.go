@@ -31,6 +31,12 @@ func mqttConnect(t testing.TB, addr, clientID string, clean bool) (*mqttConn, bo
 	if err != nil {
 		t.Fatalf("mqtt dial %s: %v", addr, err)
 	}
+	return mqttConnectOver(t, c, clientID, clean)
+}
+
+// mqttConnectOver is mqttConnect over a link already made (TLS, for one).
+func mqttConnectOver(t testing.TB, c net.Conn, clientID string, clean bool) (*mqttConn, bool) {
+	t.Helper()
 	m := &mqttConn{t: t, c: c, r: bufio.NewReader(c)}
 	t.Cleanup(func() { c.Close() })
 	flags := byte(0)
