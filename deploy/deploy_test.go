@@ -303,28 +303,61 @@ const minOpenFiles = 200_000
 // soft limit of 1,024 and refused every connection past about 1,014; the gateway's
 // unit allowed 65,536, too few for its embedded broker at 100,000 devices.
 func TestOpenFileLimits(t *testing.T) {
-	limit := func(s string) int {
-		n, err := strconv.Atoi(strings.Split(s, ":")[0])
-		if err != nil {
-			return 0
-		}
-		return n
-	}
 	p := loadCompose(t)
 	for _, tc := range []struct {
-		where string
-		n     int
+		where   string
+		n       int
+		perConn int // open files a device takes
 	}{
-		{"mosquitto/limits.conf (drop-in for Debian's mosquitto.service)", limit(parseUnit(t, "mosquitto/limits.conf")["Service"]["LimitNOFILE"])},
-		// HAProxy in front of Mosquitto: two files a device, so 100,000 devices.
-		{"haproxy/limits.conf (drop-in for Debian's haproxy.service)", limit(parseUnit(t, "haproxy/limits.conf")["Service"]["LimitNOFILE"])},
-		{"systemd/carebed-gateway.service", limit(parseUnit(t, "systemd/carebed-gateway.service")["Service"]["LimitNOFILE"])},
-		{"compose: mosquitto", composeNofile(p.Services["mosquitto"])},
-		{"compose: gateway", composeNofile(p.Services["gateway"])},
+		{"mosquitto/limits.conf (drop-in for Debian's mosquitto.service)", unitFileLimit(t, "mosquitto/limits.conf"), 1},
+		// HAProxy in front of Mosquitto: the device's link and Mosquitto's.
+		{"haproxy/limits.conf (drop-in for Debian's haproxy.service)", unitFileLimit(t, "haproxy/limits.conf"), 2},
+		{"systemd/carebed-gateway.service", unitFileLimit(t, "systemd/carebed-gateway.service"), 1},
+		{"compose: mosquitto", composeNofile(p.Services["mosquitto"]), 1},
+		{"compose: gateway", composeNofile(p.Services["gateway"]), 1},
 	} {
-		if tc.n < minOpenFiles {
-			t.Errorf("%s: open-file limit %d, want at least %d", tc.where, tc.n, minOpenFiles)
+		if want := tc.perConn * minOpenFiles; tc.n < want {
+			t.Errorf("%s: open-file limit %d, want at least %d", tc.where, tc.n, want)
 		}
+	}
+}
+
+// unitFileLimit is the soft LimitNOFILE of a systemd unit or drop-in (0 when unset).
+func unitFileLimit(t *testing.T, path string) int {
+	n, err := strconv.Atoi(strings.Split(parseUnit(t, path)["Service"]["LimitNOFILE"], ":")[0])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// TestHAProxyHasLocalPortsForItsDevices: each device's link from HAProxy to Mosquitto
+// takes a local port, and one source address has only the kernel's ephemeral range
+// (32768-60999 by default) towards Mosquitto's one address and port. With one
+// source, devices past about 28,000 finished their handshake and were then closed,
+// and retried. The shipped backend needs source addresses for every device its
+// open-file limit admits (two files a device).
+func TestHAProxyHasLocalPortsForItsDevices(t *testing.T) {
+	cfg, err := os.ReadFile(filepath.Join("haproxy", "carebed-mqtt-tls.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := map[string]bool{}
+	for _, line := range strings.Split(string(cfg), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "server" {
+			continue
+		}
+		if len(f) != 5 || f[2] != "127.0.0.1:1883" || f[3] != "source" || !strings.HasPrefix(f[4], "127.") || sources[f[4]] {
+			t.Errorf("%q: want server NAME 127.0.0.1:1883 source 127.x.y.z, each source once", strings.TrimSpace(line))
+			continue
+		}
+		sources[f[4]] = true
+	}
+	const ephemeralPorts = 60999 - 32768 + 1
+	if devices := unitFileLimit(t, "haproxy/limits.conf") / 2; len(sources)*ephemeralPorts < devices {
+		t.Errorf("%d source addresses have ports for %d devices; the open-file limit admits %d",
+			len(sources), len(sources)*ephemeralPorts, devices)
 	}
 }
 

@@ -91,8 +91,9 @@ func newerSchema(t *testing.T) string {
 	return path
 }
 
-// Gateways and commands opening one new registry file at once all open it, with its
-// migrations applied once (the WAL race itself: sqlitefile's test of the same name).
+// Gateways and commands opening one new registry file at once all open it, none
+// failing on another's migration (the WAL race itself: sqlitefile's test of the same
+// name).
 func TestOpenConcurrentlyOnANewFile(t *testing.T) {
 	opentest.Concurrently(t, 10, 4, func(path string) (io.Closer, error) { return Open(path) })
 }

@@ -100,15 +100,15 @@ func missing(what string) error {
 	var err error
 	switch what {
 	case mosquittoName:
-		bin, err = mosquittoBinary()
+		bin, err = systemBinary(mosquittoName, "CAREBED_MOSQUITTO", "/usr/sbin/mosquitto")
 	case influxdName:
 		bin, err = influxdBinary()
 	case prometheusName:
-		bin, err = prometheusBinary()
+		bin, err = systemBinary(prometheusName, "CAREBED_PROMETHEUS", "/usr/bin/prometheus")
 	case postgresName:
 		bin, err = postgresBinary()
 	case haproxyName:
-		bin, err = haproxyBinary()
+		bin, err = systemBinary(haproxyName, "CAREBED_HAPROXY", "/usr/sbin/haproxy")
 	default:
 		return fmt.Errorf("unknown service %q (want %q, %q, %q, %q or %q)", what, mosquittoName, influxdName, prometheusName, postgresName, haproxyName)
 	}
@@ -127,19 +127,19 @@ func missing(what string) error {
 	return nil
 }
 
-// mosquittoBinary mirrors the lookup in deploy/dev/run-mosquitto.
-func mosquittoBinary() (string, error) {
-	if bin := os.Getenv("CAREBED_MOSQUITTO"); bin != "" {
+// systemBinary finds a service installed from Debian, as its run script does: the
+// binary in the environment variable env, else name on PATH, else fallback.
+func systemBinary(name, env, fallback string) (string, error) {
+	if bin := os.Getenv(env); bin != "" {
 		return bin, nil
 	}
-	if bin, err := exec.LookPath(mosquittoName); err == nil {
+	if bin, err := exec.LookPath(name); err == nil {
 		return bin, nil
 	}
-	const sbin = "/usr/sbin/mosquitto"
-	if executable(sbin) == nil {
-		return sbin, nil
+	if executable(fallback) == nil {
+		return fallback, nil
 	}
-	return "", errors.New("mosquitto is not installed (not on PATH, not " + sbin + ", CAREBED_MOSQUITTO unset)")
+	return "", fmt.Errorf("%s is not installed (not on PATH, not %s, %s unset)", name, fallback, env)
 }
 
 // influxdBinary mirrors the lookup in deploy/dev/run-influxd.

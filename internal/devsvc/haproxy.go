@@ -1,10 +1,8 @@
 package devsvc
 
 import (
-	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -104,18 +102,3 @@ func (h *HAProxy) start() error {
 
 // Pid returns HAProxy's process id (0 before the start).
 func (h *HAProxy) Pid() int { return h.proc.pid() }
-
-// haproxyBinary mirrors the lookup in deploy/dev/run-haproxy.
-func haproxyBinary() (string, error) {
-	if bin := os.Getenv("CAREBED_HAPROXY"); bin != "" {
-		return bin, nil
-	}
-	if bin, err := exec.LookPath(haproxyName); err == nil {
-		return bin, nil
-	}
-	const sbin = "/usr/sbin/haproxy"
-	if executable(sbin) == nil {
-		return sbin, nil
-	}
-	return "", errors.New("haproxy is not installed (not on PATH, not " + sbin + ", CAREBED_HAPROXY unset)")
-}

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -282,19 +280,4 @@ func sample(v []any) (Sample, error) {
 		return Sample{}, err
 	}
 	return Sample{Time: time.UnixMilli(int64(ts * 1000)), Value: f}, nil
-}
-
-// prometheusBinary mirrors the lookup in deploy/dev/run-prometheus.
-func prometheusBinary() (string, error) {
-	if bin := os.Getenv("CAREBED_PROMETHEUS"); bin != "" {
-		return bin, nil
-	}
-	if bin, err := exec.LookPath(prometheusName); err == nil {
-		return bin, nil
-	}
-	const usrBin = "/usr/bin/prometheus"
-	if executable(usrBin) == nil {
-		return usrBin, nil
-	}
-	return "", errors.New("prometheus is not installed (not on PATH, not " + usrBin + ", CAREBED_PROMETHEUS unset)")
 }

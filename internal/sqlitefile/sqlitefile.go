@@ -41,8 +41,9 @@ func Open(component, path string, migrations []string) (*sql.DB, error) {
 	return db, nil
 }
 
-// firstConnectWait bounds Connect's retries: the busy timeout every file here is
-// opened with.
+// firstConnectWait bounds Connect's retries: the busy timeout every SQLite file of
+// the program is opened with (busy_timeout(5000) in this dsnParams, the registry's
+// and the alert store's).
 const firstConnectWait = 5 * time.Second
 
 // Connect opens db's first connection, and with it applies the DSN's pragmas, waiting
@@ -62,7 +63,7 @@ func Connect(ctx context.Context, db *sql.DB) error {
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return errors.Join(err, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
