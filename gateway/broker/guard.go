@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,17 +28,25 @@ type Limits struct {
 	// MaxConnectionsPerAddress bounds all open connections of one IP address,
 	// authenticated or not (devices behind one NAT share an address: be generous).
 	MaxConnectionsPerAddress int
-	// ConnectTimeout is how long a new connection has to complete its CONNECT.
+	// ConnectTimeout is how long a new connection has to complete its CONNECT,
+	// counted from its accept (a wait for a connecting slot included).
 	ConnectTimeout time.Duration
+	// MaxWaiting is how many connections may wait, unread, for a connecting slot
+	// when MaxConnecting or MaxConnectingPerAddress binds, instead of being closed
+	// at accept; one address may hold a quarter of them. A township's devices
+	// coming back at once (behind a carrier's few NAT addresses, or faster than the
+	// handshakes finish) then connect as slots free up rather than back off for up
+	// to 30 s. Zero: four times MaxConnecting.
+	MaxWaiting int
 }
 
 // DefaultLimits are the limits when Options.Limits is zero: at most 256 connections
 // connecting (about 18 MB of packet bodies at the largest packet), 64 of them from
 // one address, 20,000 connections per address (devices behind a carrier's NAT), 10 s
-// to connect.
+// to connect, 1,024 waiting for a connecting slot (256 from one address).
 func DefaultLimits() Limits {
 	return Limits{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
-		ConnectTimeout: 10 * time.Second}
+		ConnectTimeout: 10 * time.Second, MaxWaiting: 4 * 256}
 }
 
 // withDefaults fills zero fields from DefaultLimits.
@@ -55,8 +64,14 @@ func (l Limits) withDefaults() Limits {
 	if l.ConnectTimeout <= 0 {
 		l.ConnectTimeout = d.ConnectTimeout
 	}
+	if l.MaxWaiting <= 0 {
+		l.MaxWaiting = 4 * l.MaxConnecting
+	}
 	return l
 }
+
+// maxWaitingPerAddress is how many of the waiting connections one address may hold.
+func (l Limits) maxWaitingPerAddress() int { return max(1, l.MaxWaiting/4) }
 
 // Reasons a connection is refused by the guard (label reason of
 // carebed_broker_refused_total) or closed after it connected (disconnected_total).
@@ -67,8 +82,9 @@ const (
 	refusedPacketLarge = "packet_too_large"
 )
 
-// guard is the broker's listener with the Limits. A connection over a limit is
-// closed at accept, before anything is read from it.
+// guard is the broker's listener with the Limits. A connection over a connecting
+// bound waits, unread, for a slot in a bounded waiting room; one over any other
+// limit, or finding the room full, is closed at accept, before anything is read.
 type guard struct {
 	ln                  net.Listener
 	lim                 Limits
@@ -76,14 +92,25 @@ type guard struct {
 	log                 *slog.Logger
 
 	mu         sync.Mutex
+	handle     func(net.Conn) error // serve's, for the connections let in from waiting
 	connecting int
 	perAddr    map[string]*addrCount
 	live       map[*guardedConn]struct{} // admitted and not closed
+	waiting    []waiter                  // oldest first
 	end        atomic.Bool
 	wg         sync.WaitGroup
 }
 
-type addrCount struct{ open, connecting int }
+// addrCount is what one remote address holds: connections admitted (open), those
+// of them connecting, and those waiting for a connecting slot.
+type addrCount struct{ open, connecting, waiting int }
+
+// waiter is an accepted connection waiting for a connecting slot until its deadline.
+type waiter struct {
+	conn  net.Conn
+	addr  string
+	until time.Time
+}
 
 func newGuard(ln net.Listener, lim Limits, refused, disconnect *prometheus.CounterVec, log *slog.Logger) *guard {
 	return &guard{ln: ln, lim: lim, refused: refused, disconnect: disconnect, log: log, perAddr: map[string]*addrCount{},
@@ -93,6 +120,10 @@ func newGuard(ln net.Listener, lim Limits, refused, disconnect *prometheus.Count
 // serve accepts connections until close, admitting those within the limits and
 // running handle on each in a goroutine of its own.
 func (g *guard) serve(handle func(net.Conn) error) {
+	g.mu.Lock()
+	g.handle = handle
+	g.mu.Unlock()
+	go g.sweep()
 	for {
 		conn, err := g.ln.Accept()
 		if g.end.Load() {
@@ -107,16 +138,85 @@ func (g *guard) serve(handle func(net.Conn) error) {
 			continue
 		}
 		gc, reason := g.admit(conn)
-		if reason != "" {
+		switch {
+		case gc != nil:
+			go g.run(gc, handle)
+		case reason == waiting:
+		case reason != "":
 			g.refused.WithLabelValues(reason).Inc()
 			g.log.Warn("refused a connection", "reason", reason, "remote", conn.RemoteAddr())
-		}
-		if gc == nil {
 			conn.Close()
+		default: // the broker is closing
+			conn.Close()
+		}
+	}
+}
+
+// waiting is admit's answer for a connection put in the waiting room.
+const waiting = "waiting"
+
+// sweep closes, every second until the broker closes, the waiting connections whose
+// connect timeout has passed without a slot.
+func (g *guard) sweep() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for range t.C {
+		if g.end.Load() {
+			return
+		}
+		g.mu.Lock()
+		expired := g.expireLocked(time.Now())
+		g.mu.Unlock()
+		g.timedOut(expired)
+	}
+}
+
+// expireLocked takes the waiting connections whose deadline has passed out of the
+// room (the oldest are first) and returns them; g.mu is held.
+func (g *guard) expireLocked(now time.Time) []waiter {
+	n := 0
+	for n < len(g.waiting) && !now.Before(g.waiting[n].until) {
+		g.leaveLocked(g.waiting[n].addr)
+		n++
+	}
+	expired := slices.Clone(g.waiting[:n])
+	g.waiting = slices.Delete(g.waiting, 0, n)
+	return expired
+}
+
+// leaveLocked counts a waiting connection of addr out of the room; g.mu is held.
+func (g *guard) leaveLocked(addr string) {
+	a := g.perAddr[addr]
+	if a.waiting--; a.open == 0 && a.waiting == 0 {
+		delete(g.perAddr, addr)
+	}
+}
+
+// timedOut closes waiting connections that got no slot in time.
+func (g *guard) timedOut(ws []waiter) {
+	for _, w := range ws {
+		g.refused.WithLabelValues(refusedTimeout).Inc()
+		g.log.Warn("refused a connection", "reason", refusedTimeout, "remote", w.conn.RemoteAddr())
+		w.conn.Close()
+	}
+}
+
+// promoteLocked lets waiting connections in, oldest first, while there are slots for
+// them, and returns those that expired meanwhile, to be closed; g.mu is held.
+func (g *guard) promoteLocked() []waiter {
+	expired := g.expireLocked(time.Now())
+	for i := 0; i < len(g.waiting) && g.connecting < g.lim.MaxConnecting; {
+		w := g.waiting[i]
+		a := g.perAddr[w.addr]
+		if a.connecting >= g.lim.MaxConnectingPerAddress {
+			i++
 			continue
 		}
-		go g.run(gc, handle)
+		g.waiting = slices.Delete(g.waiting, i, i+1)
+		a.waiting--
+		go g.run(g.enterLocked(w.conn, a, w.addr, w.until), g.handle)
 	}
+	return expired
 }
 
 // run serves one admitted connection and counts why it ended.
@@ -127,10 +227,11 @@ func (g *guard) run(gc *guardedConn, handle func(net.Conn) error) {
 	g.classify(gc, err)
 }
 
-// admit counts conn in, or returns why it is over a limit (nil and no reason: the
-// broker is closing).
+// admit counts conn in, puts it in the waiting room (reason waiting), or returns why
+// it is over a limit (nil and no reason: the broker is closing).
 func (g *guard) admit(conn net.Conn) (*guardedConn, string) {
 	addr := remoteIP(conn)
+	until := time.Now().Add(g.lim.ConnectTimeout)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.end.Load() {
@@ -140,13 +241,28 @@ func (g *guard) admit(conn net.Conn) (*guardedConn, string) {
 	if a == nil {
 		a = &addrCount{}
 	}
+	addrFull, full := a.connecting >= g.lim.MaxConnectingPerAddress, g.connecting >= g.lim.MaxConnecting
 	switch {
-	case a.open >= g.lim.MaxConnectionsPerAddress || a.connecting >= g.lim.MaxConnectingPerAddress:
+	case a.open+a.waiting >= g.lim.MaxConnectionsPerAddress:
 		return nil, refusedAddrBusy
-	case g.connecting >= g.lim.MaxConnecting:
-		return nil, refusedBusy
+	case !addrFull && !full:
+		g.perAddr[addr] = a
+		return g.enterLocked(conn, a, addr, until), ""
+	case a.waiting < g.lim.maxWaitingPerAddress() && len(g.waiting) < g.lim.MaxWaiting:
+		g.perAddr[addr] = a
+		a.waiting++
+		g.waiting = append(g.waiting, waiter{conn: conn, addr: addr, until: until})
+		_ = conn.SetDeadline(until)
+		return nil, waiting
+	case addrFull:
+		return nil, refusedAddrBusy
 	}
-	g.perAddr[addr] = a
+	return nil, refusedBusy
+}
+
+// enterLocked admits conn of addr (counted in a) until its connect deadline; g.mu is
+// held.
+func (g *guard) enterLocked(conn net.Conn, a *addrCount, addr string, until time.Time) *guardedConn {
 	g.wg.Add(1)
 	a.open++
 	a.connecting++
@@ -155,8 +271,8 @@ func (g *guard) admit(conn net.Conn) (*guardedConn, string) {
 	g.live[gc] = struct{}{}
 	gc.connectingNow.Store(true)
 	gc.wasConnecting.Store(true)
-	_ = conn.SetDeadline(time.Now().Add(g.lim.ConnectTimeout)) // the keepalive's is set after CONNECT
-	return gc, ""
+	_ = conn.SetDeadline(until) // the keepalive's is set after CONNECT
+	return gc
 }
 
 // classify counts why an admitted connection ended, when it is one of ours.
@@ -176,32 +292,43 @@ func (g *guard) classify(gc *guardedConn, err error) {
 	}
 }
 
-// connected moves gc from connecting to connected (its CONNECT was accepted).
+// connected moves gc from connecting to connected (its CONNECT was accepted), and
+// lets a waiting connection have the slot.
 func (g *guard) connected(gc *guardedConn) {
 	if !gc.connectingNow.CompareAndSwap(true, false) {
 		return
 	}
 	gc.wasConnecting.Store(false)
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.connecting--
 	g.perAddr[gc.addr].connecting--
+	var expired []waiter
+	if !g.end.Load() {
+		expired = g.promoteLocked()
+	}
+	g.mu.Unlock()
+	g.timedOut(expired)
 }
 
-// closed counts gc out.
+// closed counts gc out, and lets a waiting connection have its slot if it held one.
 func (g *guard) closed(gc *guardedConn) {
 	wasConnecting := gc.connectingNow.Swap(false)
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	delete(g.live, gc)
 	a := g.perAddr[gc.addr]
 	if wasConnecting {
 		g.connecting--
 		a.connecting--
 	}
-	if a.open--; a.open == 0 {
+	if a.open--; a.open == 0 && a.waiting == 0 {
 		delete(g.perAddr, gc.addr)
 	}
+	var expired []waiter
+	if wasConnecting && !g.end.Load() {
+		expired = g.promoteLocked()
+	}
+	g.mu.Unlock()
+	g.timedOut(expired)
 }
 
 // close stops accepting and closes every admitted connection.
@@ -216,7 +343,15 @@ func (g *guard) close() error {
 	for gc := range g.live {
 		live = append(live, gc)
 	}
+	waiters := g.waiting
+	g.waiting = nil
+	for _, w := range waiters {
+		g.leaveLocked(w.addr)
+	}
 	g.mu.Unlock()
+	for _, w := range waiters {
+		w.conn.Close()
+	}
 	for _, gc := range live {
 		gc.closeSocket() // the connection's goroutine ends and counts it out
 	}

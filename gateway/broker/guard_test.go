@@ -128,7 +128,9 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
 		t.Skipf("no 127.0.0.2 on this machine: %v", err)
 	}
-	lim := Limits{MaxConnecting: 8, MaxConnectingPerAddress: 4, MaxConnectionsPerAddress: 6, ConnectTimeout: 4 * time.Second}
+	// A waiting room of 4, one place an address.
+	lim := Limits{MaxConnecting: 8, MaxConnectingPerAddress: 4, MaxConnectionsPerAddress: 6, ConnectTimeout: 4 * time.Second,
+		MaxWaiting: 4}
 	s := newSite(t, func(o *Options) { o.Limits = lim })
 	addr := s.b.Addr().String()
 
@@ -138,7 +140,7 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	}
 	testwait.Until(t, 5*time.Second, "the connections past the per-address bound refused", func() (bool, string) {
 		n := s.refused(refusedAddrBusy)
-		return n == 16, fmt.Sprint(n)
+		return n == 15, fmt.Sprint(n)
 	})
 	open := 0
 	for _, c := range flood {
@@ -146,8 +148,8 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 			open++
 		}
 	}
-	if open != lim.MaxConnectingPerAddress {
-		t.Errorf("%d of 20 stalled connections from one address kept open, want %d", open, lim.MaxConnectingPerAddress)
+	if want := lim.MaxConnectingPerAddress + 1; open != want {
+		t.Errorf("%d of 20 stalled connections from one address kept open, want %d (connecting, and one waiting)", open, want)
 	}
 
 	// A device from another address is not crowded out.
@@ -158,28 +160,104 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	}
 	c.Disconnect(0)
 
-	// Four more addresses fill the global bound: the next is refused.
-	for _, ip := range []string{"127.0.0.3", "127.0.0.4"} {
-		for range 2 {
-			dialFrom(t, ip, addr)
-		}
+	// Two more addresses fill the global bound, three more fill the waiting room:
+	// the next is refused.
+	for _, ip := range []string{"127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"} {
+		dialFrom(t, ip, addr)
 	}
-	late := dialFrom(t, "127.0.0.5", addr)
+	late := dialFrom(t, "127.0.0.8", addr)
 	if !rawmqtt.ClosedWithin(late, time.Second) {
-		t.Error("a connection past max_connecting was kept open")
+		t.Error("a connection past max_connecting, with the waiting room full, was kept open")
 	}
 	testwait.Until(t, 5*time.Second, "the connection past the bound refused", func() (bool, string) {
 		n := s.refused(refusedBusy)
 		return n == 1, fmt.Sprint(n)
 	})
 
-	// The stalled ones are closed after the connect timeout, and room is back.
+	// The stalled ones, connecting and waiting, are closed after the connect timeout,
+	// and room is back.
 	testwait.Until(t, 3*lim.ConnectTimeout, "stalled connections timed out", func() (bool, string) {
 		n := s.refused(refusedTimeout)
-		return n == 8, fmt.Sprint(n)
+		return n == 12, fmt.Sprint(n)
 	})
 	if c, err = s.dial(dev, dev, nil); err != nil {
 		t.Fatalf("a device could not connect after the flood: %v", err)
 	}
 	c.Disconnect(0)
+}
+
+// A device that comes while every connecting slot is taken waits, unread, and
+// connects as soon as one is given back, instead of being closed to back off: a
+// township's devices coming back at once, faster than their handshakes finish.
+func TestConnectingPastTheBoundWaitsForASlot(t *testing.T) {
+	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	lim := Limits{MaxConnecting: 2, MaxConnectingPerAddress: 2, MaxConnectionsPerAddress: 100, ConnectTimeout: 5 * time.Second,
+		MaxWaiting: 8}
+	s := newSite(t, func(o *Options) { o.Limits = lim })
+	addr := s.b.Addr().String()
+	first := dialFrom(t, "127.0.0.2", addr)
+	dialFrom(t, "127.0.0.2", addr)
+
+	dev := siteDevices[0]
+	done := make(chan error, 1)
+	go func() {
+		c, err := s.dial(dev, dev, nil)
+		if err == nil {
+			c.Disconnect(0)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the device got in (%v) while both connecting slots were taken", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the waiting device: %v", err)
+		}
+	case <-time.After(lim.ConnectTimeout):
+		t.Fatal("the waiting device did not get the slot given back")
+	}
+	for _, reason := range []string{refusedBusy, refusedAddrBusy, refusedTimeout} {
+		if n := s.refused(reason); n != 0 {
+			t.Errorf("refused %s: %v, want none", reason, n)
+		}
+	}
+}
+
+// The waiting room is bounded, a quarter of it an address, and a connection that
+// waits past its connect timeout is closed and counted.
+func TestWaitingRoomIsBoundedAndTimesOut(t *testing.T) {
+	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	lim := Limits{MaxConnecting: 4, MaxConnectingPerAddress: 1, MaxConnectionsPerAddress: 100, ConnectTimeout: 2 * time.Second,
+		MaxWaiting: 8}
+	s := newSite(t, func(o *Options) { o.Limits = lim })
+	addr := s.b.Addr().String()
+	var kept []net.Conn
+	for range 3 { // one connecting, two waiting: the address's quarter of the room
+		kept = append(kept, dialFrom(t, "127.0.0.2", addr))
+	}
+	over := dialFrom(t, "127.0.0.2", addr)
+	if !rawmqtt.ClosedWithin(over, time.Second) {
+		t.Fatal("a connection past the address's share of the waiting room was kept open")
+	}
+	if n := s.refused(refusedAddrBusy); n != 1 {
+		t.Errorf("refused too_many_from_address: %v, want 1", n)
+	}
+	for i, c := range kept {
+		if !rawmqtt.ClosedWithin(c, lim.ConnectTimeout+3*time.Second) {
+			t.Errorf("stalled connection %d still open after its connect timeout", i)
+		}
+	}
+	testwait.Until(t, 5*time.Second, "the three counted as timed out", func() (bool, string) {
+		n := s.refused(refusedTimeout)
+		return n == 3, fmt.Sprint(n)
+	})
 }
