@@ -33,20 +33,20 @@ type Limits struct {
 	ConnectTimeout time.Duration
 	// MaxWaiting is how many connections may wait, unread, for a connecting slot
 	// when MaxConnecting or MaxConnectingPerAddress binds, instead of being closed
-	// at accept; one address may hold a quarter of them. A township's devices
-	// coming back at once (behind a carrier's few NAT addresses, or faster than the
+	// at accept; one address may hold half of them. A township's devices coming
+	// back at once (behind a carrier's few NAT addresses, or faster than the
 	// handshakes finish) then connect as slots free up rather than back off for up
-	// to 30 s. Zero: four times MaxConnecting.
+	// to 30 s.
 	MaxWaiting int
 }
 
 // DefaultLimits are the limits when Options.Limits is zero: at most 256 connections
 // connecting (about 18 MB of packet bodies at the largest packet), 64 of them from
 // one address, 20,000 connections per address (devices behind a carrier's NAT), 10 s
-// to connect, 1,024 waiting for a connecting slot (256 from one address).
+// to connect, 4,096 waiting for a connecting slot (2,048 from one address).
 func DefaultLimits() Limits {
 	return Limits{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
-		ConnectTimeout: 10 * time.Second, MaxWaiting: 4 * 256}
+		ConnectTimeout: 10 * time.Second, MaxWaiting: 4096}
 }
 
 // withDefaults fills zero fields from DefaultLimits.
@@ -65,13 +65,13 @@ func (l Limits) withDefaults() Limits {
 		l.ConnectTimeout = d.ConnectTimeout
 	}
 	if l.MaxWaiting <= 0 {
-		l.MaxWaiting = 4 * l.MaxConnecting
+		l.MaxWaiting = d.MaxWaiting
 	}
 	return l
 }
 
 // maxWaitingPerAddress is how many of the waiting connections one address may hold.
-func (l Limits) maxWaitingPerAddress() int { return max(1, l.MaxWaiting/4) }
+func (l Limits) maxWaitingPerAddress() int { return max(1, l.MaxWaiting/2) }
 
 // Reasons a connection is refused by the guard (label reason of
 // carebed_broker_refused_total) or closed after it connected (disconnected_total).

@@ -128,7 +128,7 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
 		t.Skipf("no 127.0.0.2 on this machine: %v", err)
 	}
-	// A waiting room of 4, one place an address.
+	// A waiting room of 4, two places an address.
 	lim := Limits{MaxConnecting: 8, MaxConnectingPerAddress: 4, MaxConnectionsPerAddress: 6, ConnectTimeout: 4 * time.Second,
 		MaxWaiting: 4}
 	s := newSite(t, func(o *Options) { o.Limits = lim })
@@ -140,7 +140,7 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	}
 	testwait.Until(t, 5*time.Second, "the connections past the per-address bound refused", func() (bool, string) {
 		n := s.refused(refusedAddrBusy)
-		return n == 15, fmt.Sprint(n)
+		return n == 14, fmt.Sprint(n)
 	})
 	open := 0
 	for _, c := range flood {
@@ -148,8 +148,8 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 			open++
 		}
 	}
-	if want := lim.MaxConnectingPerAddress + 1; open != want {
-		t.Errorf("%d of 20 stalled connections from one address kept open, want %d (connecting, and one waiting)", open, want)
+	if want := lim.MaxConnectionsPerAddress; open != want {
+		t.Errorf("%d of 20 stalled connections from one address kept open, want %d (4 connecting, 2 waiting)", open, want)
 	}
 
 	// A device from another address is not crowded out.
@@ -160,12 +160,12 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 	}
 	c.Disconnect(0)
 
-	// Two more addresses fill the global bound, three more fill the waiting room:
-	// the next is refused.
-	for _, ip := range []string{"127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"} {
+	// Two more addresses fill the global bound, two more the waiting room: the next
+	// is refused.
+	for _, ip := range []string{"127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.6"} {
 		dialFrom(t, ip, addr)
 	}
-	late := dialFrom(t, "127.0.0.8", addr)
+	late := dialFrom(t, "127.0.0.7", addr)
 	if !rawmqtt.ClosedWithin(late, time.Second) {
 		t.Error("a connection past max_connecting, with the waiting room full, was kept open")
 	}
@@ -230,18 +230,18 @@ func TestConnectingPastTheBoundWaitsForASlot(t *testing.T) {
 	}
 }
 
-// The waiting room is bounded, a quarter of it an address, and a connection that
-// waits past its connect timeout is closed and counted.
+// The waiting room is bounded, half of it an address, and a connection that waits
+// past its connect timeout is closed and counted.
 func TestWaitingRoomIsBoundedAndTimesOut(t *testing.T) {
 	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
 		t.Skipf("no 127.0.0.2 on this machine: %v", err)
 	}
 	lim := Limits{MaxConnecting: 4, MaxConnectingPerAddress: 1, MaxConnectionsPerAddress: 100, ConnectTimeout: 2 * time.Second,
-		MaxWaiting: 8}
+		MaxWaiting: 4}
 	s := newSite(t, func(o *Options) { o.Limits = lim })
 	addr := s.b.Addr().String()
 	var kept []net.Conn
-	for range 3 { // one connecting, two waiting: the address's quarter of the room
+	for range 3 { // one connecting, two waiting: the address's half of the room
 		kept = append(kept, dialFrom(t, "127.0.0.2", addr))
 	}
 	over := dialFrom(t, "127.0.0.2", addr)

@@ -250,8 +250,13 @@ type EmbeddedBroker struct {
 	// MaxConnectionsPerAddress bounds all open connections of one IP address
 	// (devices behind one NAT share one).
 	MaxConnectionsPerAddress int `yaml:"max_connections_per_address"`
-	// ConnectTimeout is how long a new connection has to send its CONNECT.
+	// ConnectTimeout is how long a new connection has to send its CONNECT, counted
+	// from its accept.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// MaxWaiting bounds the connections that wait, unread, for a connecting slot
+	// when max_connecting or max_connecting_per_address binds (half of them from one
+	// address); more are closed at accept.
+	MaxWaiting int `yaml:"max_waiting"`
 }
 
 // Influx configures the InfluxDB writer.
@@ -408,7 +413,7 @@ func Default() Config {
 		MQTT: MQTT{URL: "tcp://127.0.0.1:1883", AlarmSession: true, Inflight: 10000, Linger: 10 * time.Millisecond,
 			KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second},
 		EmbeddedBroker: EmbeddedBroker{MaxConnecting: 256, MaxConnectingPerAddress: 64, MaxConnectionsPerAddress: 20_000,
-			ConnectTimeout: 10 * time.Second},
+			ConnectTimeout: 10 * time.Second, MaxWaiting: 4096},
 		Influx: Influx{URL: "http://127.0.0.1:8086", Bucket: "carebed/autogen", BatchPoints: 5000, FlushInterval: time.Second,
 			Timeout: 10 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 10 * time.Second,
 			PositionsRetention: 30 * 24 * time.Hour,
@@ -541,6 +546,7 @@ func (c Config) Validate() error {
 		{"embedded_broker.max_connections_per_address", between(c.EmbeddedBroker.MaxConnectionsPerAddress,
 			c.EmbeddedBroker.MaxConnectingPerAddress, 1_000_000)},
 		{"embedded_broker.connect_timeout", within(c.EmbeddedBroker.ConnectTimeout, 100*time.Millisecond, 5*time.Minute)},
+		{"embedded_broker.max_waiting", between(c.EmbeddedBroker.MaxWaiting, 1, 1_000_000)},
 		{"influx.url", httpURL(c.Influx.URL)},
 		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
 		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},

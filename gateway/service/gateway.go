@@ -349,7 +349,8 @@ func (g *Gateway) buildIntake() error {
 			Devices: &g.devices, Credentials: g.reg, AllowNoPassword: eb.AllowNoPassword,
 			OnResponder: g.responders().Act, Registerer: g.o.Registry, Logger: g.log,
 			Limits: broker.Limits{MaxConnecting: eb.MaxConnecting, MaxConnectingPerAddress: eb.MaxConnectingPerAddress,
-				MaxConnectionsPerAddress: eb.MaxConnectionsPerAddress, ConnectTimeout: eb.ConnectTimeout}})
+				MaxConnectionsPerAddress: eb.MaxConnectionsPerAddress, ConnectTimeout: eb.ConnectTimeout,
+				MaxWaiting: eb.MaxWaiting}})
 		if err != nil {
 			return fmt.Errorf("embedded_broker.addr: %w", err)
 		}
