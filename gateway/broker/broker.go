@@ -111,6 +111,11 @@ func New(o Options) (*Broker, error) {
 	b.hook = &hook{ingest: o.Ingest, devices: o.Devices, creds: o.Credentials, allowNoPassword: o.AllowNoPassword,
 		onResponder: o.OnResponder, refused: refused, log: log, ctx: ctx}
 	b.guard = newGuard(ln, o.Limits.withDefaults(), refused, dropped, log)
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carebed_broker_waiting",
+			Help: "Connections waiting, unread, for a connecting slot of the embedded broker (embedded_broker.max_waiting)."},
+			b.guard.waitingNow))
+	}
 	return b, nil
 }
 

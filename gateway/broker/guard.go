@@ -19,8 +19,8 @@ import (
 // body is read.
 type Limits struct {
 	// MaxConnecting is how many connections may be between accept and a successful
-	// CONNECT (TLS handshake, CONNECT packet, password check) at once; more are
-	// closed at accept.
+	// CONNECT (TLS handshake, CONNECT packet, password check) at once; more wait
+	// (MaxWaiting) or are closed at accept.
 	MaxConnecting int
 	// MaxConnectingPerAddress is that bound for one remote IP address, so a flood
 	// from one address leaves room for everyone else.
@@ -36,9 +36,19 @@ type Limits struct {
 	// at accept; one address may hold half of them. A township's devices coming
 	// back at once (behind a carrier's few NAT addresses, or faster than the
 	// handshakes finish) then connect as slots free up rather than back off for up
-	// to 30 s.
+	// to 30 s. A waiting connection is not read, and its socket's receive buffer is
+	// shrunk to waitingReadBuffer until it is let in.
 	MaxWaiting int
 }
+
+// waitingReadBuffer is a waiting socket's receive buffer (the kernel doubles it):
+// room for a ClientHello or a CONNECT, about 9 KiB of kernel memory where an unread
+// socket would otherwise hold 128 KiB of whatever its client sends. A socket let in
+// gets admittedReadBuffer.
+const (
+	waitingReadBuffer  = 4 << 10
+	admittedReadBuffer = 64 << 10
+)
 
 // DefaultLimits are the limits when Options.Limits is zero: at most 256 connections
 // connecting (about 18 MB of packet bodies at the largest packet), 64 of them from
@@ -98,6 +108,7 @@ type guard struct {
 	live       map[*guardedConn]struct{} // admitted and not closed
 	waiting    []waiter                  // oldest first
 	end        atomic.Bool
+	done       chan struct{} // closed by close: the sweeper ends
 	wg         sync.WaitGroup
 }
 
@@ -105,16 +116,21 @@ type guard struct {
 // of them connecting, and those waiting for a connecting slot.
 type addrCount struct{ open, connecting, waiting int }
 
-// waiter is an accepted connection waiting for a connecting slot until its deadline.
+// waiter is an accepted connection waiting for a connecting slot until its deadline;
+// count is its address's entry in perAddr, kept while the address has waiters.
 type waiter struct {
 	conn  net.Conn
 	addr  string
+	count *addrCount
 	until time.Time
 }
 
 func newGuard(ln net.Listener, lim Limits, refused, disconnect *prometheus.CounterVec, log *slog.Logger) *guard {
-	return &guard{ln: ln, lim: lim, refused: refused, disconnect: disconnect, log: log, perAddr: map[string]*addrCount{},
-		live: map[*guardedConn]struct{}{}}
+	g := &guard{ln: ln, lim: lim, refused: refused, disconnect: disconnect, log: log, perAddr: map[string]*addrCount{},
+		live: map[*guardedConn]struct{}{}, done: make(chan struct{})}
+	g.wg.Add(1)
+	go g.sweep()
+	return g
 }
 
 // serve accepts connections until close, admitting those within the limits and
@@ -123,7 +139,6 @@ func (g *guard) serve(handle func(net.Conn) error) {
 	g.mu.Lock()
 	g.handle = handle
 	g.mu.Unlock()
-	go g.sweep()
 	for {
 		conn, err := g.ln.Accept()
 		if g.end.Load() {
@@ -152,17 +167,27 @@ func (g *guard) serve(handle func(net.Conn) error) {
 	}
 }
 
+// waitingNow is how many connections are in the waiting room.
+func (g *guard) waitingNow() float64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return float64(len(g.waiting))
+}
+
 // waiting is admit's answer for a connection put in the waiting room.
 const waiting = "waiting"
 
 // sweep closes, every second until the broker closes, the waiting connections whose
 // connect timeout has passed without a slot.
 func (g *guard) sweep() {
+	defer g.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for range t.C {
-		if g.end.Load() {
+	for {
+		select {
+		case <-g.done:
 			return
+		case <-t.C:
 		}
 		g.mu.Lock()
 		expired := g.expireLocked(time.Now())
@@ -176,19 +201,21 @@ func (g *guard) sweep() {
 func (g *guard) expireLocked(now time.Time) []waiter {
 	n := 0
 	for n < len(g.waiting) && !now.Before(g.waiting[n].until) {
-		g.leaveLocked(g.waiting[n].addr)
+		g.leaveLocked(g.waiting[n])
 		n++
+	}
+	if n == 0 {
+		return nil
 	}
 	expired := slices.Clone(g.waiting[:n])
 	g.waiting = slices.Delete(g.waiting, 0, n)
 	return expired
 }
 
-// leaveLocked counts a waiting connection of addr out of the room; g.mu is held.
-func (g *guard) leaveLocked(addr string) {
-	a := g.perAddr[addr]
-	if a.waiting--; a.open == 0 && a.waiting == 0 {
-		delete(g.perAddr, addr)
+// leaveLocked counts w out of the room; g.mu is held.
+func (g *guard) leaveLocked(w waiter) {
+	if w.count.waiting--; w.count.open == 0 && w.count.waiting == 0 {
+		delete(g.perAddr, w.addr)
 	}
 }
 
@@ -202,21 +229,33 @@ func (g *guard) timedOut(ws []waiter) {
 }
 
 // promoteLocked lets waiting connections in, oldest first, while there are slots for
-// them, and returns those that expired meanwhile, to be closed; g.mu is held.
+// them, and returns those that are out of time, to be closed; g.mu is held. One with
+// less than a quarter of its connect timeout left is out of time: its handshake
+// would not finish, and its device has likely given up.
 func (g *guard) promoteLocked() []waiter {
-	expired := g.expireLocked(time.Now())
+	expired := g.expireLocked(time.Now().Add(g.lim.ConnectTimeout / 4))
 	for i := 0; i < len(g.waiting) && g.connecting < g.lim.MaxConnecting; {
 		w := g.waiting[i]
-		a := g.perAddr[w.addr]
-		if a.connecting >= g.lim.MaxConnectingPerAddress {
+		if w.count.connecting >= g.lim.MaxConnectingPerAddress {
 			i++
 			continue
 		}
 		g.waiting = slices.Delete(g.waiting, i, i+1)
-		a.waiting--
-		go g.run(g.enterLocked(w.conn, a, w.addr, w.until), g.handle)
+		w.count.waiting--
+		setReadBuffer(w.conn, admittedReadBuffer)
+		go g.run(g.enterLocked(w.conn, w.count, w.addr, w.until), g.handle)
 	}
 	return expired
+}
+
+// setReadBuffer sets the receive buffer of c's socket, beneath any TLS.
+func setReadBuffer(c net.Conn, n int) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if tcp, ok := c.(*net.TCPConn); ok {
+		_ = tcp.SetReadBuffer(n)
+	}
 }
 
 // run serves one admitted connection and counts why it ended.
@@ -251,8 +290,8 @@ func (g *guard) admit(conn net.Conn) (*guardedConn, string) {
 	case a.waiting < g.lim.maxWaitingPerAddress() && len(g.waiting) < g.lim.MaxWaiting:
 		g.perAddr[addr] = a
 		a.waiting++
-		g.waiting = append(g.waiting, waiter{conn: conn, addr: addr, until: until})
-		_ = conn.SetDeadline(until)
+		setReadBuffer(conn, waitingReadBuffer)
+		g.waiting = append(g.waiting, waiter{conn: conn, addr: addr, count: a, until: until})
 		return nil, waiting
 	case addrFull:
 		return nil, refusedAddrBusy
@@ -346,8 +385,9 @@ func (g *guard) close() error {
 	waiters := g.waiting
 	g.waiting = nil
 	for _, w := range waiters {
-		g.leaveLocked(w.addr)
+		g.leaveLocked(w)
 	}
+	close(g.done)
 	g.mu.Unlock()
 	for _, w := range waiters {
 		w.conn.Close()

@@ -2,18 +2,22 @@ package broker
 
 import (
 	"bytes"
-	"carebed/internal/rawmqtt"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"carebed/gateway/brokerauth"
 	"carebed/gateway/protocol"
+	"carebed/internal/rawmqtt"
 	"carebed/internal/testwait"
 )
 
@@ -260,4 +264,107 @@ func TestWaitingRoomIsBoundedAndTimesOut(t *testing.T) {
 		n := s.refused(refusedTimeout)
 		return n == 3, fmt.Sprint(n)
 	})
+}
+
+// A freed slot goes to the oldest waiter that may have it: one from an address at its
+// own bound is passed over, not waited for.
+func TestAWaiterFromAnAddressAtItsBoundIsPassedOver(t *testing.T) {
+	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	lim := Limits{MaxConnecting: 3, MaxConnectingPerAddress: 2, MaxConnectionsPerAddress: 100, ConnectTimeout: 8 * time.Second,
+		MaxWaiting: 8}
+	s := newSite(t, func(o *Options) { o.Limits = lim })
+	addr := s.b.Addr().String()
+	dialFrom(t, "127.0.0.2", addr)
+	dialFrom(t, "127.0.0.2", addr) // 127.0.0.2 at its bound
+	third := dialFrom(t, "127.0.0.3", addr)
+	dialFrom(t, "127.0.0.2", addr) // waits first, for 127.0.0.2's bound
+	testwait.Until(t, 5*time.Second, "one waiting", func() (bool, string) {
+		n := s.b.guard.waitingNow()
+		return n == 1, fmt.Sprint(n)
+	})
+	dev := siteDevices[0]
+	done := make(chan error, 1)
+	go func() {
+		c, err := s.dial(dev, dev, nil) // waits second, for the global bound
+		if err == nil {
+			c.Disconnect(0)
+		}
+		done <- err
+	}()
+	testwait.Until(t, 5*time.Second, "the device waiting too", func() (bool, string) {
+		n := s.b.guard.waitingNow()
+		return n == 2, fmt.Sprint(n)
+	})
+	third.Close() // a global slot, which 127.0.0.2's waiter may not have
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the device behind a waiter that may not have the slot: %v", err)
+		}
+	case <-time.After(lim.ConnectTimeout / 2):
+		t.Fatal("the device did not get the slot; the waiter ahead of it held the line")
+	}
+	if n := s.b.guard.waitingNow(); n != 1 {
+		t.Errorf("%v waiting, want 127.0.0.2's one", n)
+	}
+}
+
+// Waiting connections count towards an address's max_connections_per_address, and the
+// broker's close closes them.
+func TestWaitersCountTowardsTheAddressBound(t *testing.T) {
+	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	lim := Limits{MaxConnecting: 1, MaxConnectingPerAddress: 1, MaxConnectionsPerAddress: 3, ConnectTimeout: 8 * time.Second,
+		MaxWaiting: 100}
+	s := newSite(t, func(o *Options) { o.Limits = lim })
+	addr := s.b.Addr().String()
+	var kept []net.Conn
+	for range 3 { // one connecting, two waiting
+		kept = append(kept, dialFrom(t, "127.0.0.2", addr))
+	}
+	over := dialFrom(t, "127.0.0.2", addr)
+	if !rawmqtt.ClosedWithin(over, time.Second) {
+		t.Fatal("a fourth connection from an address allowed three was kept open")
+	}
+	if n := s.refused(refusedAddrBusy); n != 1 {
+		t.Errorf("refused too_many_from_address: %v, want 1", n)
+	}
+	if err := s.b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range kept {
+		if !rawmqtt.ClosedWithin(c, time.Second) {
+			t.Errorf("connection %d still open after the broker closed", i)
+		}
+	}
+}
+
+// A waiter whose slot never comes is closed by the sweep at its deadline.
+func TestSweepClosesWaitersPastTheirDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	g := newGuard(ln, Limits{MaxConnecting: 1, MaxConnectingPerAddress: 1, MaxConnectionsPerAddress: 10,
+		ConnectTimeout: 200 * time.Millisecond, MaxWaiting: 4}.withDefaults(), refusedCounter(reg), droppedCounter(reg), slog.New(slog.DiscardHandler))
+	defer g.close()         // not wait: no goroutine serves the holder here
+	holder, _ := net.Pipe() // holds the one slot, never released
+	if gc, reason := g.admit(holder); gc == nil {
+		t.Fatalf("the first connection was not let in: %q", reason)
+	}
+	waiterConn, peer := net.Pipe()
+	if gc, reason := g.admit(waiterConn); gc != nil || reason != waiting {
+		t.Fatalf("the second: %v %q, want it waiting", gc, reason)
+	}
+	peer.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := peer.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the waiter was not closed by the sweep: %v", err)
+	}
+	if n := testutil.ToFloat64(g.refused.WithLabelValues(refusedTimeout)); n != 1 {
+		t.Errorf("connect_timeout %v, want 1", n)
+	}
 }

@@ -247,8 +247,8 @@ type EmbeddedBroker struct {
 	// remote IP address, so a flood from one address leaves room for the devices.
 	MaxConnecting           int `yaml:"max_connecting"`
 	MaxConnectingPerAddress int `yaml:"max_connecting_per_address"`
-	// MaxConnectionsPerAddress bounds all open connections of one IP address
-	// (devices behind one NAT share one).
+	// MaxConnectionsPerAddress bounds all open connections of one IP address,
+	// waiting ones included (devices behind one NAT share one).
 	MaxConnectionsPerAddress int `yaml:"max_connections_per_address"`
 	// ConnectTimeout is how long a new connection has to send its CONNECT, counted
 	// from its accept.
@@ -546,7 +546,7 @@ func (c Config) Validate() error {
 		{"embedded_broker.max_connections_per_address", between(c.EmbeddedBroker.MaxConnectionsPerAddress,
 			c.EmbeddedBroker.MaxConnectingPerAddress, 1_000_000)},
 		{"embedded_broker.connect_timeout", within(c.EmbeddedBroker.ConnectTimeout, 100*time.Millisecond, 5*time.Minute)},
-		{"embedded_broker.max_waiting", between(c.EmbeddedBroker.MaxWaiting, 1, 1_000_000)},
+		{"embedded_broker.max_waiting", between(c.EmbeddedBroker.MaxWaiting, 1, 65_536)},
 		{"influx.url", httpURL(c.Influx.URL)},
 		{"influx.bucket", nonEmpty(c.Influx.Bucket)},
 		{"influx.batch_points", between(c.Influx.BatchPoints, 1, 100_000)},

@@ -210,6 +210,8 @@ func TestEmbeddedBrokerLimitsValidated(t *testing.T) {
 		{"embedded_broker.max_connecting_per_address", func(e *EmbeddedBroker) { e.MaxConnectingPerAddress = e.MaxConnecting + 1 }},
 		{"embedded_broker.max_connections_per_address", func(e *EmbeddedBroker) { e.MaxConnectionsPerAddress = e.MaxConnectingPerAddress - 1 }},
 		{"embedded_broker.connect_timeout", func(e *EmbeddedBroker) { e.ConnectTimeout = 0 }},
+		{"embedded_broker.max_waiting", func(e *EmbeddedBroker) { e.MaxWaiting = 0 }},
+		{"embedded_broker.max_waiting", func(e *EmbeddedBroker) { e.MaxWaiting = 65_537 }},
 	} {
 		t.Run(c.key, func(t *testing.T) {
 			cfg := Default()
