@@ -56,6 +56,37 @@ func heapInuse() uint64 {
 	return m.HeapInuse
 }
 
+// limitedSite is a site whose broker has lim, and its address. The guard's tests
+// dial from 127.0.0.2 and up, which Linux has on loopback; without them the test
+// skips, and fails in CI.
+func limitedSite(t *testing.T, lim Limits) (*site, string) {
+	t.Helper()
+	if l, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no 127.0.0.2 on this machine: %v", err)
+		}
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	} else {
+		l.Close()
+	}
+	s := newSite(t, func(o *Options) { o.Limits = lim })
+	return s, s.b.Addr().String()
+}
+
+// dialInBackground connects device dev (and disconnects it) in a goroutine; the
+// channel has the connect's error.
+func (s *site) dialInBackground(dev string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		c, err := s.dial(dev, dev, nil)
+		if err == nil {
+			c.Disconnect(0)
+		}
+		done <- err
+	}()
+	return done
+}
+
 // TestOversizeConnectIsRefusedBeforeItsBodyIsRead: six connections declaring 200 MB
 // CONNECT packets are closed as soon as their length is read; the broker never
 // allocates what they declare.
@@ -129,14 +160,10 @@ func TestOversizePublishClosesTheConnection(t *testing.T) {
 // CONNECT are bounded per address and in all, closed after the connect timeout,
 // and a device from another address connects meanwhile.
 func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
-	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
-		t.Skipf("no 127.0.0.2 on this machine: %v", err)
-	}
 	// A waiting room of 4, two places an address.
 	lim := Limits{MaxConnecting: 8, MaxConnectingPerAddress: 4, MaxConnectionsPerAddress: 6, ConnectTimeout: 4 * time.Second,
 		MaxWaiting: 4}
-	s := newSite(t, func(o *Options) { o.Limits = lim })
-	addr := s.b.Addr().String()
+	s, addr := limitedSite(t, lim)
 
 	var flood []net.Conn
 	for range 20 {
@@ -194,28 +221,16 @@ func TestConnectionFloodLeavesRoomForDevices(t *testing.T) {
 // connects as soon as one is given back, instead of being closed to back off: a
 // township's devices coming back at once, faster than their handshakes finish.
 func TestConnectingPastTheBoundWaitsForASlot(t *testing.T) {
-	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
-		t.Skipf("no 127.0.0.2 on this machine: %v", err)
-	}
 	lim := Limits{MaxConnecting: 2, MaxConnectingPerAddress: 2, MaxConnectionsPerAddress: 100, ConnectTimeout: 5 * time.Second,
 		MaxWaiting: 8}
-	s := newSite(t, func(o *Options) { o.Limits = lim })
-	addr := s.b.Addr().String()
+	s, addr := limitedSite(t, lim)
 	first := dialFrom(t, "127.0.0.2", addr)
 	dialFrom(t, "127.0.0.2", addr)
 
-	dev := siteDevices[0]
-	done := make(chan error, 1)
-	go func() {
-		c, err := s.dial(dev, dev, nil)
-		if err == nil {
-			c.Disconnect(0)
-		}
-		done <- err
-	}()
+	done := s.dialInBackground(siteDevices[0])
 	select {
 	case err := <-done:
-		t.Fatalf("the device got in (%v) while both connecting slots were taken", err)
+		t.Fatalf("the device's connect ended (%v) while both connecting slots were taken; want it waiting", err)
 	case <-time.After(300 * time.Millisecond):
 	}
 	first.Close()
@@ -237,13 +252,9 @@ func TestConnectingPastTheBoundWaitsForASlot(t *testing.T) {
 // The waiting room is bounded, half of it an address, and a connection that waits
 // past its connect timeout is closed and counted.
 func TestWaitingRoomIsBoundedAndTimesOut(t *testing.T) {
-	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
-		t.Skipf("no 127.0.0.2 on this machine: %v", err)
-	}
 	lim := Limits{MaxConnecting: 4, MaxConnectingPerAddress: 1, MaxConnectionsPerAddress: 100, ConnectTimeout: 2 * time.Second,
 		MaxWaiting: 4}
-	s := newSite(t, func(o *Options) { o.Limits = lim })
-	addr := s.b.Addr().String()
+	s, addr := limitedSite(t, lim)
 	var kept []net.Conn
 	for range 3 { // one connecting, two waiting: the address's half of the room
 		kept = append(kept, dialFrom(t, "127.0.0.2", addr))
@@ -269,13 +280,9 @@ func TestWaitingRoomIsBoundedAndTimesOut(t *testing.T) {
 // A freed slot goes to the oldest waiter that may have it: one from an address at its
 // own bound is passed over, not waited for.
 func TestAWaiterFromAnAddressAtItsBoundIsPassedOver(t *testing.T) {
-	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
-		t.Skipf("no 127.0.0.2 on this machine: %v", err)
-	}
 	lim := Limits{MaxConnecting: 3, MaxConnectingPerAddress: 2, MaxConnectionsPerAddress: 100, ConnectTimeout: 8 * time.Second,
 		MaxWaiting: 8}
-	s := newSite(t, func(o *Options) { o.Limits = lim })
-	addr := s.b.Addr().String()
+	s, addr := limitedSite(t, lim)
 	dialFrom(t, "127.0.0.2", addr)
 	dialFrom(t, "127.0.0.2", addr) // 127.0.0.2 at its bound
 	third := dialFrom(t, "127.0.0.3", addr)
@@ -284,15 +291,7 @@ func TestAWaiterFromAnAddressAtItsBoundIsPassedOver(t *testing.T) {
 		n := s.b.guard.waitingNow()
 		return n == 1, fmt.Sprint(n)
 	})
-	dev := siteDevices[0]
-	done := make(chan error, 1)
-	go func() {
-		c, err := s.dial(dev, dev, nil) // waits second, for the global bound
-		if err == nil {
-			c.Disconnect(0)
-		}
-		done <- err
-	}()
+	done := s.dialInBackground(siteDevices[0]) // waits second, for the global bound
 	testwait.Until(t, 5*time.Second, "the device waiting too", func() (bool, string) {
 		n := s.b.guard.waitingNow()
 		return n == 2, fmt.Sprint(n)
@@ -314,13 +313,9 @@ func TestAWaiterFromAnAddressAtItsBoundIsPassedOver(t *testing.T) {
 // Waiting connections count towards an address's max_connections_per_address, and the
 // broker's close closes them.
 func TestWaitersCountTowardsTheAddressBound(t *testing.T) {
-	if _, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
-		t.Skipf("no 127.0.0.2 on this machine: %v", err)
-	}
 	lim := Limits{MaxConnecting: 1, MaxConnectingPerAddress: 1, MaxConnectionsPerAddress: 3, ConnectTimeout: 8 * time.Second,
 		MaxWaiting: 100}
-	s := newSite(t, func(o *Options) { o.Limits = lim })
-	addr := s.b.Addr().String()
+	s, addr := limitedSite(t, lim)
 	var kept []net.Conn
 	for range 3 { // one connecting, two waiting
 		kept = append(kept, dialFrom(t, "127.0.0.2", addr))
